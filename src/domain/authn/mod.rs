@@ -1,0 +1,4 @@
+//! Authentication: proving who the caller is.
+
+/// Checks credentials against the directory.
+pub struct Authenticator {}

@@ -1,0 +1,1 @@
+//! The `regauth` command line.

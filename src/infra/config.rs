@@ -1,0 +1,268 @@
+//! Configuration: a TOML file (`--config` or `REGAUTH_CONFIG`) overridden by
+//! `REGAUTH__SECTION__KEY` environment variables, e.g. `REGAUTH__TOKEN__TTL_SECONDS=300`.
+//!
+//! Every key has a default that works for a local try-out, so an empty file is valid;
+//! `deploy/regauth.toml` documents each one.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(String),
+    #[error("configuration key {key}: {message}")]
+    Invalid { key: &'static str, message: String },
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub token: TokenSettings,
+    pub keys: KeySettings,
+    pub directory: DirectorySettings,
+    pub notifications: NotificationSettings,
+    pub log: LogSettings,
+    pub bootstrap: BootstrapSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address the HTTP server binds, `host:port`.
+    pub listen: String,
+    /// HTTP worker threads; 0 = one per core.
+    pub workers: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// `iss` claim; must equal the registry's `auth.token.issuer`.
+    pub issuer: String,
+    /// Accepted `service` values; the first is the default. Must include the registry's
+    /// `auth.token.service`.
+    pub services: Vec<String>,
+    /// Lifetime of registry tokens, seconds (60..=3600).
+    pub ttl_seconds: u64,
+    /// How far `nbf` lies in the past to absorb clock skew, seconds.
+    pub not_before_skew_seconds: u64,
+    /// `RS256` or `ES256`.
+    pub algorithm: String,
+    /// Lifetime of refresh (identity) tokens in days; 0 = until revoked.
+    pub refresh_ttl_days: u64,
+    /// Realm advertised in `WWW-Authenticate` on 401s (the public URL of `/token`).
+    pub realm: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// Directory of `*.key` / `*.crt` pairs; the newest key signs.
+    pub dir: PathBuf,
+    /// Generate a key and certificate on start when the directory has none.
+    pub generate: bool,
+    /// Where to write the certificate bundle the registry reads as
+    /// `auth.token.rootcertbundle` (every certificate in `dir`).
+    pub bundle: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DirectorySettings {
+    /// The SQLite file of the embedded directory.
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NotificationSettings {
+    /// Shared secret the registry sends as `Authorization: Bearer <secret>`. Empty
+    /// disables the endpoint (every request 401s).
+    pub secret: String,
+    /// Alternatively, a file holding the secret (trailing whitespace ignored).
+    pub secret_file: Option<PathBuf>,
+    /// Hosts that name our own registry (refused as external repository hosts).
+    pub registry_hosts: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `human` or `json`.
+    pub format: String,
+    /// tracing filter, e.g. `info` or `regauth=debug`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BootstrapSettings {
+    /// Name of the first admin, created by `serve` when the directory has no users.
+    pub admin_name: String,
+    /// Its password; empty = generate one and print it once in the log.
+    pub admin_password: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings::default(),
+            token: TokenSettings::default(),
+            keys: KeySettings::default(),
+            directory: DirectorySettings::default(),
+            notifications: NotificationSettings::default(),
+            log: LogSettings::default(),
+            bootstrap: BootstrapSettings::default(),
+        }
+    }
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            listen: "127.0.0.1:5001".into(),
+            workers: 0,
+        }
+    }
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        TokenSettings {
+            issuer: "regauth".into(),
+            services: vec!["registry".into()],
+            ttl_seconds: 300,
+            not_before_skew_seconds: 10,
+            algorithm: "RS256".into(),
+            refresh_ttl_days: 90,
+            realm: "http://127.0.0.1:5001/token".into(),
+        }
+    }
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        KeySettings {
+            dir: PathBuf::from("data/keys"),
+            generate: true,
+            bundle: PathBuf::from("data/keys/bundle.pem"),
+        }
+    }
+}
+
+impl Default for DirectorySettings {
+    fn default() -> Self {
+        DirectorySettings {
+            path: PathBuf::from("data/regauth.db"),
+        }
+    }
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            secret: String::new(),
+            secret_file: None,
+            registry_hosts: Vec::new(),
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: "human".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl Default for BootstrapSettings {
+    fn default() -> Self {
+        BootstrapSettings {
+            admin_name: "admin".into(),
+            admin_password: String::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads `file` (if given) then the `REGAUTH__*` environment, and validates.
+    pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
+        let mut builder = config::Config::builder();
+        if let Some(f) = file {
+            if !f.exists() {
+                return Err(ConfigError::Load(format!(
+                    "file {} does not exist",
+                    f.display()
+                )));
+            }
+            builder = builder.add_source(config::File::from(f).format(config::FileFormat::Toml));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("REGAUTH")
+                .prefix_separator("__")
+                .separator("__")
+                .list_separator(",")
+                .with_list_parse_key("token.services")
+                .with_list_parse_key("notifications.registry_hosts")
+                .try_parsing(true),
+        );
+        let settings: Settings = builder
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_string(),
+            })
+        };
+        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
+            return invalid("server.listen", "expected host:port, e.g. 0.0.0.0:5001");
+        }
+        if self.token.services.is_empty() || self.token.services.iter().any(|s| s.is_empty()) {
+            return invalid("token.services", "list at least one non-empty service name");
+        }
+        if self.token.issuer.is_empty() {
+            return invalid("token.issuer", "must not be empty");
+        }
+        if !(60..=3600).contains(&self.token.ttl_seconds) {
+            return invalid("token.ttl_seconds", "must be between 60 and 3600");
+        }
+        if self.token.not_before_skew_seconds > 300 {
+            return invalid("token.not_before_skew_seconds", "must be at most 300");
+        }
+        if !matches!(self.token.algorithm.as_str(), "RS256" | "ES256") {
+            return invalid("token.algorithm", "must be RS256 or ES256");
+        }
+        if !matches!(self.log.format.as_str(), "human" | "json") {
+            return invalid("log.format", "must be human or json");
+        }
+        if self.bootstrap.admin_name.is_empty() {
+            return invalid("bootstrap.admin_name", "must not be empty");
+        }
+        Ok(())
+    }
+
+    /// The notification secret, from `secret_file` when set.
+    pub fn notification_secret(&self) -> Result<String, ConfigError> {
+        match &self.notifications.secret_file {
+            Some(p) => std::fs::read_to_string(p)
+                .map(|s| s.trim_end().to_string())
+                .map_err(|e| ConfigError::Invalid {
+                    key: "notifications.secret_file",
+                    message: format!("cannot read {}: {e}", p.display()),
+                }),
+            None => Ok(self.notifications.secret.clone()),
+        }
+    }
+}

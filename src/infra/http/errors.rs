@@ -1,0 +1,115 @@
+//! Registry-style error bodies: `{"errors":[{"code","message","detail"}]}`.
+//!
+//! Docker prints `code: message` verbatim (`unauthorized: invalid username or password`),
+//! so messages are written for the person at the terminal. The same shape serves the
+//! read API, so every client parses one error format.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+/// The errcodes we use, named as in the distribution spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    Unauthorized,
+    Denied,
+    Unsupported,
+    NameInvalid,
+    NameUnknown,
+    TagInvalid,
+    Unknown,
+}
+
+impl ErrorCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Denied => "DENIED",
+            ErrorCode::Unsupported => "UNSUPPORTED",
+            ErrorCode::NameInvalid => "NAME_INVALID",
+            ErrorCode::NameUnknown => "NAME_UNKNOWN",
+            ErrorCode::TagInvalid => "TAG_INVALID",
+            ErrorCode::Unknown => "UNKNOWN",
+        }
+    }
+}
+
+/// An error response. `www_authenticate` is set on 401s so clients know how to log in.
+#[derive(Debug, thiserror::Error)]
+#[error("{status} {code:?}: {message}")]
+pub struct HttpError {
+    pub status: StatusCode,
+    pub code: ErrorCode,
+    pub message: String,
+    pub www_authenticate: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    errors: [Item<'a>; 1],
+}
+
+#[derive(Serialize)]
+struct Item<'a> {
+    code: &'a str,
+    message: &'a str,
+    detail: serde_json::Value,
+}
+
+impl HttpError {
+    pub fn new(status: StatusCode, code: ErrorCode, message: impl Into<String>) -> HttpError {
+        HttpError {
+            status,
+            code,
+            message: message.into(),
+            www_authenticate: None,
+        }
+    }
+    pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> HttpError {
+        HttpError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    /// 401 with a Basic challenge for `realm`.
+    pub fn unauthorized(message: impl Into<String>, realm: &str) -> HttpError {
+        HttpError {
+            status: StatusCode::UNAUTHORIZED,
+            code: ErrorCode::Unauthorized,
+            message: message.into(),
+            www_authenticate: Some(format!("Basic realm=\"{}\"", realm.replace('"', ""))),
+        }
+    }
+    pub fn not_found(message: impl Into<String>) -> HttpError {
+        HttpError::new(StatusCode::NOT_FOUND, ErrorCode::NameUnknown, message)
+    }
+    pub fn denied(message: impl Into<String>) -> HttpError {
+        HttpError::new(StatusCode::FORBIDDEN, ErrorCode::Denied, message)
+    }
+    /// A failure of ours; the detail goes to the log, the client gets a generic line.
+    pub fn internal() -> HttpError {
+        HttpError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Unknown,
+            "internal error, see the server log",
+        )
+    }
+}
+
+impl ResponseError for HttpError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let body = Body {
+            errors: [Item {
+                code: self.code.as_str(),
+                message: &self.message,
+                detail: serde_json::Value::Null,
+            }],
+        };
+        let mut resp = HttpResponse::build(self.status);
+        resp.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let Some(challenge) = &self.www_authenticate {
+            resp.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+        }
+        resp.json(body)
+    }
+}

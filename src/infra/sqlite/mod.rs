@@ -1,0 +1,1 @@
+//! The embedded directory: SQLite via rusqlite.
