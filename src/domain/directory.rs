@@ -66,6 +66,18 @@ pub struct RefreshTokenRecord {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked: bool,
+    /// When it was issued from an access-token login: that token's state, so revoking
+    /// (or expiry of) the access token also ends the refresh tokens it begot.
+    pub via_access_token: Option<ParentTokenState>,
+}
+
+/// State of the access token a refresh token was issued from (stored as a foreign key
+/// `refresh_tokens.access_token_id`, read with a LEFT JOIN).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParentTokenState {
+    pub id: i64,
+    pub revoked: bool,
+    pub expires_at: Option<i64>,
 }
 
 /// A new refresh token to store.
@@ -77,6 +89,8 @@ pub struct NewRefreshToken {
     pub client_id: String,
     pub scopes: ScopeSet,
     pub expires_at: Option<i64>,
+    /// The access token the login used, if any (see `RefreshTokenRecord::via_access_token`).
+    pub access_token_id: Option<i64>,
 }
 
 /// A new access token to store.

@@ -16,7 +16,7 @@ pub enum ConfigError {
     Invalid { key: &'static str, message: String },
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
@@ -76,7 +76,7 @@ pub struct DirectorySettings {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationSettings {
     /// Shared secret the registry sends as `Authorization: Bearer <secret>`. Empty
@@ -104,20 +104,6 @@ pub struct BootstrapSettings {
     pub admin_name: String,
     /// Its password; empty = generate one and print it once in the log.
     pub admin_password: String,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            server: ServerSettings::default(),
-            token: TokenSettings::default(),
-            keys: KeySettings::default(),
-            directory: DirectorySettings::default(),
-            notifications: NotificationSettings::default(),
-            log: LogSettings::default(),
-            bootstrap: BootstrapSettings::default(),
-        }
-    }
 }
 
 impl Default for ServerSettings {
@@ -157,16 +143,6 @@ impl Default for DirectorySettings {
     fn default() -> Self {
         DirectorySettings {
             path: PathBuf::from("data/regauth.db"),
-        }
-    }
-}
-
-impl Default for NotificationSettings {
-    fn default() -> Self {
-        NotificationSettings {
-            secret: String::new(),
-            secret_file: None,
-            registry_hosts: Vec::new(),
         }
     }
 }

@@ -1,4 +1,409 @@
 //! The registry JWT: claims, header, signing.
+//!
+//! The header (`alg`, `typ`, `kid`, `x5c`) is the same for every token of a key, so it
+//! is encoded once in `Signer::new`, and the private key is parsed once too: issuing a
+//! token costs one JSON serialization of the claims and one signature.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use super::keys::{KeyRing, PrivateKey};
+
+/// The claims of a registry token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub sub: String,
+    /// A plain string: registry 2.8 fails to parse an array here.
+    pub aud: String,
+    pub exp: i64,
+    pub nbf: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub access: Vec<AccessEntry>,
+}
+
+/// One granted resource of the `access` claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub name: String,
+    pub actions: Vec<String>,
+}
+
+/// A signed token and what the token endpoint answers about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub token: String,
+    /// Seconds the token is valid for.
+    pub expires_in: u64,
+    /// RFC 3339 UTC, e.g. `2026-11-22T14:23:00Z`.
+    pub issued_at: String,
+    pub jti: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    #[error("system clock is before 1970 or out of range")]
+    Clock,
+    #[error("cannot encode claims: {0}")]
+    Encode(#[from] serde_json::Error),
+    #[error("cannot sign: {0}")]
+    Sign(String),
+}
+
+/// The private key, parsed and ready to sign.
+enum SigningKey {
+    Rs256(Box<rsa::pkcs1v15::SigningKey<sha2::Sha256>>),
+    Es256(p256::ecdsa::SigningKey),
+}
+
+impl SigningKey {
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
+        match self {
+            SigningKey::Rs256(key) => {
+                use rsa::signature::{RandomizedSigner, SignatureEncoding};
+                // Randomized = blinded RSA, so signing time does not leak the key.
+                key.try_sign_with_rng(&mut rand::thread_rng(), message)
+                    .map(|s| s.to_vec())
+                    .map_err(|e| TokenError::Sign(e.to_string()))
+            }
+            SigningKey::Es256(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                let sig: p256::ecdsa::Signature = key
+                    .try_sign(message)
+                    .map_err(|e| TokenError::Sign(e.to_string()))?;
+                // JWS wants the raw r||s form, not DER.
+                Ok(sig.to_bytes().to_vec())
+            }
+        }
+    }
+}
 
 /// Signs registry tokens with the newest key of the key directory.
-pub struct Signer {}
+pub struct Signer {
+    keyring: KeyRing,
+    issuer: String,
+    ttl: Duration,
+    nbf_skew: Duration,
+    /// base64url of the header JSON, followed by '.'.
+    header_prefix: String,
+    key: SigningKey,
+}
+
+impl Signer {
+    pub fn new(keyring: KeyRing, issuer: String, ttl: Duration, nbf_skew: Duration) -> Signer {
+        let signing = keyring.signing_key();
+        let header = serde_json::json!({
+            "alg": signing.algorithm().as_str(),
+            "typ": "JWT",
+            "kid": signing.kid(),
+            "x5c": [STANDARD.encode(signing.cert_der())],
+        });
+        let mut header_prefix = URL_SAFE_NO_PAD.encode(header.to_string());
+        header_prefix.push('.');
+        let key = match signing.private_key() {
+            PrivateKey::Rsa(k) => {
+                SigningKey::Rs256(Box::new(rsa::pkcs1v15::SigningKey::new((**k).clone())))
+            }
+            PrivateKey::P256(k) => SigningKey::Es256(p256::ecdsa::SigningKey::from(k)),
+        };
+        Signer {
+            keyring,
+            issuer,
+            ttl,
+            nbf_skew,
+            header_prefix,
+            key,
+        }
+    }
+
+    pub fn keyring(&self) -> &KeyRing {
+        &self.keyring
+    }
+
+    /// The `kid` every token carries (libtrust id of the signing certificate).
+    pub fn kid(&self) -> &str {
+        self.keyring.signing_kid()
+    }
+
+    /// Issues a token now.
+    pub fn issue(
+        &self,
+        subject: &str,
+        audience: &str,
+        access: Vec<AccessEntry>,
+    ) -> Result<IssuedToken, TokenError> {
+        self.issue_at(subject, audience, access, SystemTime::now())
+    }
+
+    /// Issues a token as of `now`. Actions of each entry are sorted (and deduplicated);
+    /// the entries keep the order they were requested in.
+    pub fn issue_at(
+        &self,
+        subject: &str,
+        audience: &str,
+        mut access: Vec<AccessEntry>,
+        now: SystemTime,
+    ) -> Result<IssuedToken, TokenError> {
+        let now = now
+            .duration_since(UNIX_EPOCH)
+            .map_err(|_| TokenError::Clock)?
+            .as_secs();
+        let now = i64::try_from(now).map_err(|_| TokenError::Clock)?;
+        let ttl = i64::try_from(self.ttl.as_secs()).map_err(|_| TokenError::Clock)?;
+        let skew = i64::try_from(self.nbf_skew.as_secs()).map_err(|_| TokenError::Clock)?;
+        let issued_at = time::OffsetDateTime::from_unix_timestamp(now)
+            .ok()
+            .and_then(|t| {
+                t.format(&time::format_description::well_known::Rfc3339)
+                    .ok()
+            })
+            .ok_or(TokenError::Clock)?;
+        for entry in &mut access {
+            entry.actions.sort_unstable();
+            entry.actions.dedup();
+        }
+        let mut jti = [0u8; 16];
+        rand::thread_rng().fill_bytes(&mut jti);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            sub: subject.to_string(),
+            aud: audience.to_string(),
+            exp: now.saturating_add(ttl),
+            nbf: now.saturating_sub(skew),
+            iat: now,
+            jti: hex::encode(jti),
+            access,
+        };
+        let payload = serde_json::to_vec(&claims)?;
+        let mut token =
+            String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 400);
+        token.push_str(&self.header_prefix);
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = self.key.sign(token.as_bytes())?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl.as_secs(),
+            issued_at,
+            jti: claims.jti,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::infra::keys::{self, certificate_spki, KeyAlgorithm};
+    use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
+
+    const NOW: u64 = 1_795_357_380; // 2026-11-22T14:23:00Z
+
+    fn ring(alg: KeyAlgorithm) -> (tempfile::TempDir, KeyRing) {
+        let dir = tempfile::tempdir().unwrap();
+        keys::generate(dir.path(), alg, "regauth test").unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        (dir, ring)
+    }
+
+    fn signer(alg: KeyAlgorithm) -> (tempfile::TempDir, Signer) {
+        let (dir, ring) = ring(alg);
+        let signer = Signer::new(
+            ring,
+            "regauth-issuer".into(),
+            Duration::from_secs(300),
+            Duration::from_secs(10),
+        );
+        (dir, signer)
+    }
+
+    fn entry(t: &str, name: &str, actions: &[&str]) -> AccessEntry {
+        AccessEntry {
+            resource_type: t.into(),
+            name: name.into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    fn validation(alg: Algorithm) -> Validation {
+        let mut v = Validation::new(alg);
+        v.set_audience(&["registry.example.com"]);
+        v.set_issuer(&["regauth-issuer"]);
+        v.validate_nbf = true;
+        // Tokens are issued at a fixed past instant; expiry is checked by hand below.
+        v.validate_exp = false;
+        v
+    }
+
+    fn check_token(alg: KeyAlgorithm) {
+        let (_dir, signer) = signer(alg);
+        let at = UNIX_EPOCH + Duration::from_secs(NOW);
+        let issued = signer
+            .issue_at(
+                "alice",
+                "registry.example.com",
+                vec![
+                    entry("repository", "team/app", &["push", "pull"]),
+                    entry("registry", "catalog", &["*"]),
+                    entry("repository", "a/b", &[]),
+                ],
+                at,
+            )
+            .unwrap();
+        assert_eq!(issued.expires_in, 300);
+        assert_eq!(issued.issued_at, "2026-11-22T14:23:00Z");
+        assert_eq!(issued.jti.len(), 32);
+        assert!(issued.jti.bytes().all(|b| b.is_ascii_hexdigit()));
+
+        let key = signer.keyring().signing_key();
+        let header = decode_header(&issued.token).unwrap();
+        assert_eq!(header.alg, alg.jwt_algorithm());
+        assert_eq!(header.typ.as_deref(), Some("JWT"));
+        assert_eq!(header.kid.as_deref(), Some(key.kid()));
+        let x5c = header.x5c.clone().unwrap();
+        assert_eq!(x5c.len(), 1);
+        // Standard (not URL-safe) base64 with padding, as RFC 7515 §4.1.6 requires.
+        let cert = STANDARD.decode(&x5c[0]).unwrap();
+        assert_eq!(cert, key.cert_der());
+        assert_eq!(certificate_spki(&cert).unwrap(), key.spki_der());
+        assert_eq!(
+            keys::libtrust_kid(certificate_spki(&cert).unwrap()),
+            key.kid()
+        );
+
+        let data = decode::<Claims>(
+            &issued.token,
+            &key.decoding_key(),
+            &validation(alg.jwt_algorithm()),
+        )
+        .unwrap();
+        let c = data.claims;
+        assert_eq!(c.iss, "regauth-issuer");
+        assert_eq!(c.sub, "alice");
+        assert_eq!(c.aud, "registry.example.com");
+        assert_eq!(c.iat, NOW as i64);
+        assert_eq!(c.nbf, NOW as i64 - 10);
+        assert_eq!(c.exp, NOW as i64 + 300);
+        assert_eq!(c.jti, issued.jti);
+        assert_eq!(
+            c.access,
+            vec![
+                entry("repository", "team/app", &["pull", "push"]),
+                entry("registry", "catalog", &["*"]),
+                entry("repository", "a/b", &[]),
+            ]
+        );
+
+        // `aud` is a JSON string, not an array; `access[].type` is spelled so.
+        let payload = issued.token.split('.').nth(1).unwrap();
+        let raw: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert!(raw["aud"].is_string());
+        assert_eq!(raw["access"][0]["type"], "repository");
+    }
+
+    #[test]
+    fn es256_token_carries_every_claim_and_header_field() {
+        check_token(KeyAlgorithm::Es256);
+    }
+
+    #[test]
+    fn rs256_token_carries_every_claim_and_header_field() {
+        check_token(KeyAlgorithm::Rs256);
+    }
+
+    #[test]
+    fn es256_signature_is_raw_r_s() {
+        let (_dir, signer) = signer(KeyAlgorithm::Es256);
+        let issued = signer.issue("bob", "svc", vec![]).unwrap();
+        let sig = issued.token.rsplit('.').next().unwrap();
+        assert_eq!(URL_SAFE_NO_PAD.decode(sig).unwrap().len(), 64);
+    }
+
+    #[test]
+    fn token_is_rejected_with_another_key() {
+        for alg in [KeyAlgorithm::Es256, KeyAlgorithm::Rs256] {
+            let (_d1, signer) = signer(alg);
+            let (_d2, other) = ring(alg);
+            let issued = signer
+                .issue_at(
+                    "alice",
+                    "registry.example.com",
+                    vec![],
+                    UNIX_EPOCH + Duration::from_secs(NOW),
+                )
+                .unwrap();
+            let v = validation(alg.jwt_algorithm());
+            assert!(
+                decode::<Claims>(&issued.token, &other.signing_key().decoding_key(), &v).is_err()
+            );
+            assert!(decode::<Claims>(
+                &issued.token,
+                &signer.keyring().signing_key().decoding_key(),
+                &v
+            )
+            .is_ok());
+        }
+    }
+
+    #[test]
+    fn tampered_token_is_rejected() {
+        let (_dir, signer) = signer(KeyAlgorithm::Es256);
+        let issued = signer
+            .issue_at(
+                "alice",
+                "registry.example.com",
+                vec![],
+                UNIX_EPOCH + Duration::from_secs(NOW),
+            )
+            .unwrap();
+        let mut parts: Vec<String> = issued.token.split('.').map(String::from).collect();
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
+        claims["sub"] = "admin".into();
+        parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let forged = parts.join(".");
+        let key = signer.keyring().signing_key().decoding_key();
+        assert!(decode::<Claims>(&forged, &key, &validation(Algorithm::ES256)).is_err());
+    }
+
+    #[test]
+    fn fresh_token_validates_now_and_every_jti_differs() {
+        let (_dir, signer) = signer(KeyAlgorithm::Es256);
+        let a = signer.issue("", "registry.example.com", vec![]).unwrap();
+        let b = signer.issue("", "registry.example.com", vec![]).unwrap();
+        assert_ne!(a.jti, b.jti);
+        let mut v = validation(Algorithm::ES256);
+        v.validate_exp = true;
+        let key = signer.keyring().signing_key().decoding_key();
+        let c = decode::<Claims>(&a.token, &key, &v).unwrap().claims;
+        assert_eq!(c.sub, "");
+    }
+
+    #[test]
+    fn newest_key_of_the_ring_signs() {
+        let dir = tempfile::tempdir().unwrap();
+        keys::generate(dir.path(), KeyAlgorithm::Rs256, "old").unwrap();
+        let newest = keys::generate(dir.path(), KeyAlgorithm::Es256, "new").unwrap();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        let signer = Signer::new(ring, "i".into(), Duration::from_secs(60), Duration::ZERO);
+        assert_eq!(signer.keyring().signing_key().stamp(), newest.stamp);
+        let issued = signer.issue("u", "s", vec![]).unwrap();
+        let header = decode_header(&issued.token).unwrap();
+        assert_eq!(header.alg, Algorithm::ES256);
+        assert_eq!(header.kid.as_deref(), Some(signer.kid()));
+    }
+
+    #[test]
+    fn signer_is_shareable() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Signer>();
+    }
+}

@@ -1,0 +1,227 @@
+//! Password hashing: argon2id in PHC strings.
+//!
+//! Parameters follow the OWASP recommendation for an online service (m = 19 MiB, t = 2,
+//! p = 1): tens of milliseconds per check, so a login burst stays affordable while an
+//! offline attack on a stolen database stays expensive.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::RngCore;
+
+/// Memory cost in KiB.
+const M_COST: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+
+/// Stored hashes asking for more than this are refused rather than computed: a
+/// corrupted or planted hash must not make one login allocate gigabytes.
+const MAX_M_COST: u32 = 256 * 1024;
+const MAX_T_COST: u32 = 16;
+const MAX_P_COST: u32 = 8;
+
+pub const MIN_PASSWORD_CHARS: usize = 8;
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PasswordError {
+    #[error("password must have at least {min} characters")]
+    TooShort { min: usize },
+    #[error("password must have at most {max} bytes")]
+    TooLong { max: usize },
+    #[error("cannot hash password: {0}")]
+    Hash(String),
+}
+
+fn hasher() -> Result<Argon2<'static>, PasswordError> {
+    let params = Params::new(M_COST, T_COST, P_COST, None)
+        .map_err(|e| PasswordError::Hash(e.to_string()))?;
+    Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
+}
+
+/// Hashes a password with argon2id and a random 16-byte salt; returns the PHC string
+/// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
+pub fn hash_password(pw: &str) -> Result<String, PasswordError> {
+    let mut salt = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
+    hasher()?
+        .hash_password(pw.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| PasswordError::Hash(e.to_string()))
+}
+
+/// Whether `pw` matches the PHC string `phc`. False for a malformed hash, a hash of
+/// another algorithm, or one with out-of-bounds parameters; never panics. The final
+/// comparison is constant-time (done by the argon2 crate).
+pub fn verify_password(pw: &str, phc: &str) -> bool {
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    if params.m_cost() > MAX_M_COST || params.t_cost() > MAX_T_COST || params.p_cost() > MAX_P_COST
+    {
+        return false;
+    }
+    Argon2::default()
+        .verify_password(pw.as_bytes(), &hash)
+        .is_ok()
+}
+
+/// A hash of a fixed password made with the current parameters, computed once.
+fn dummy_hash() -> Option<&'static str> {
+    static DUMMY: OnceLock<Option<String>> = OnceLock::new();
+    DUMMY
+        .get_or_init(|| hash_password("regauth: no such user").ok())
+        .as_deref()
+}
+
+/// Spends the work of one real `verify_password`, for a user who does not exist or
+/// has no password: the answer's timing must not tell which user names exist.
+pub fn verify_against_dummy(pw: &str) {
+    match dummy_hash() {
+        Some(phc) => {
+            std::hint::black_box(verify_password(pw, phc));
+        }
+        None => {
+            std::hint::black_box(hash_password(pw).is_ok());
+        }
+    }
+}
+
+/// Computes the dummy hash now (at start-up) rather than on the first unknown user,
+/// whose request would otherwise take twice as long.
+pub fn prepare_dummy() {
+    let _ = dummy_hash();
+}
+
+/// At least 8 characters (Unicode scalar values), at most 1024 bytes.
+pub fn check_password_policy(pw: &str) -> Result<(), PasswordError> {
+    if pw.len() > MAX_PASSWORD_BYTES {
+        return Err(PasswordError::TooLong {
+            max: MAX_PASSWORD_BYTES,
+        });
+    }
+    if pw.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(PasswordError::TooShort {
+            min: MIN_PASSWORD_CHARS,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params_of(phc: &str) -> (String, Params) {
+        let h = PasswordHash::new(phc).unwrap();
+        (h.algorithm.to_string(), Params::try_from(&h).unwrap())
+    }
+
+    #[test]
+    fn hash_then_verify() {
+        let phc = hash_password("correct horse battery").unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
+        assert!(verify_password("correct horse battery", &phc));
+        assert!(!verify_password("correct horse batterY", &phc));
+        assert!(!verify_password("", &phc));
+    }
+
+    #[test]
+    fn salts_differ() {
+        let a = hash_password("same password").unwrap();
+        let b = hash_password("same password").unwrap();
+        assert_ne!(a, b);
+        assert!(verify_password("same password", &a));
+        assert!(verify_password("same password", &b));
+    }
+
+    #[test]
+    fn verifies_hashes_with_other_parameters() {
+        // A hash made with cheaper parameters (as an older release might have) still
+        // verifies: the parameters come from the PHC string.
+        let params = Params::new(1024, 1, 1, None).unwrap();
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let phc = argon
+            .hash_password(b"older password", &salt)
+            .unwrap()
+            .to_string();
+        assert!(phc.contains("m=1024,t=1,p=1"), "{phc}");
+        assert!(verify_password("older password", &phc));
+        assert!(!verify_password("older passwore", &phc));
+    }
+
+    #[test]
+    fn malformed_hashes_are_false() {
+        let good = hash_password("password1").unwrap();
+        let truncated = &good[..good.len() - 5];
+        for phc in [
+            "",
+            "$",
+            "garbage",
+            "$argon2id$",
+            "$argon2id$v=19$m=19456,t=2,p=1$",
+            "$argon2id$v=19$m=abc,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+            "$pbkdf2-sha256$i=1000$c2FsdHNhbHQ$aGFzaA",
+            truncated,
+        ] {
+            assert!(!verify_password("password1", phc), "{phc:?}");
+        }
+    }
+
+    #[test]
+    fn oversized_parameters_are_refused() {
+        let good = hash_password("password1").unwrap();
+        let huge = good.replace("m=19456", "m=4194304");
+        assert!(!verify_password("password1", &huge));
+        let slow = good.replace("t=2", "t=1000");
+        assert!(!verify_password("password1", &slow));
+    }
+
+    #[test]
+    fn dummy_hash_costs_the_same_as_a_real_one() {
+        // Same algorithm and parameters as a freshly hashed password: same work.
+        let dummy = dummy_hash().unwrap();
+        let real = hash_password("whatever1").unwrap();
+        let (alg_d, p_d) = params_of(dummy);
+        let (alg_r, p_r) = params_of(&real);
+        assert_eq!(alg_d, alg_r);
+        assert_eq!(
+            (p_d.m_cost(), p_d.t_cost(), p_d.p_cost()),
+            (p_r.m_cost(), p_r.t_cost(), p_r.p_cost())
+        );
+        // It is a real, verifiable hash (so verify runs the full argon2), and it is
+        // computed once.
+        assert!(verify_password("regauth: no such user", dummy));
+        assert!(std::ptr::eq(dummy, dummy_hash().unwrap()));
+        prepare_dummy();
+        verify_against_dummy("anything");
+        verify_against_dummy("");
+    }
+
+    #[test]
+    fn policy() {
+        assert_eq!(
+            check_password_policy("1234567"),
+            Err(PasswordError::TooShort { min: 8 })
+        );
+        assert_eq!(
+            check_password_policy(""),
+            Err(PasswordError::TooShort { min: 8 })
+        );
+        assert_eq!(check_password_policy("12345678"), Ok(()));
+        // Characters, not bytes: 8 two-byte characters pass, 7 do not.
+        assert_eq!(check_password_policy("éééééééé"), Ok(()));
+        assert!(check_password_policy("ééééééé").is_err());
+        assert_eq!(check_password_policy(&"a".repeat(1024)), Ok(()));
+        assert_eq!(
+            check_password_policy(&"a".repeat(1025)),
+            Err(PasswordError::TooLong { max: 1024 })
+        );
+    }
+}

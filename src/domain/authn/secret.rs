@@ -1,0 +1,135 @@
+//! Personal access tokens and refresh tokens: generation, hashing, recognition.
+//!
+//! A token is a prefix plus 32 random bytes in base64url. The directory keeps only its
+//! SHA-256: the secret has 256 bits of entropy, so a fast hash is as good as a slow
+//! one, and looking a token up by its hash compares no secret byte by byte.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+pub const ACCESS_TOKEN_PREFIX: &str = "rga_";
+pub const REFRESH_TOKEN_PREFIX: &str = "rgr_";
+
+/// Random bytes per token.
+const TOKEN_BYTES: usize = 32;
+/// Length of the base64url (no padding) text of `TOKEN_BYTES` bytes.
+const TOKEN_BODY_LEN: usize = (TOKEN_BYTES * 4).div_ceil(3);
+
+/// A new secret: `prefix` followed by 32 random bytes, base64url without padding
+/// (43 characters).
+pub fn generate_token(prefix: &str) -> String {
+    let mut bytes = [0u8; TOKEN_BYTES];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let mut out = String::with_capacity(prefix.len() + TOKEN_BODY_LEN);
+    out.push_str(prefix);
+    URL_SAFE_NO_PAD.encode_string(bytes, &mut out);
+    out
+}
+
+/// The SHA-256 of the token text: what the directory stores and looks up.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+fn has_shape(s: &str, prefix: &str) -> bool {
+    s.strip_prefix(prefix).is_some_and(|body| {
+        body.len() == TOKEN_BODY_LEN
+            && body
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
+}
+
+/// Whether `s` has the shape of one of our access tokens, so the password field of a
+/// Basic login is only looked up as a token when it could be one.
+pub fn looks_like_access_token(s: &str) -> bool {
+    has_shape(s, ACCESS_TOKEN_PREFIX)
+}
+
+/// Whether `s` has the shape of one of our refresh tokens.
+pub fn looks_like_refresh_token(s: &str) -> bool {
+    has_shape(s, REFRESH_TOKEN_PREFIX)
+}
+
+/// Constant-time equality (the time depends on the lengths only).
+pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn generated_tokens_have_prefix_length_and_alphabet() {
+        let t = generate_token(ACCESS_TOKEN_PREFIX);
+        assert!(t.starts_with("rga_"));
+        assert_eq!(t.len(), 4 + 43);
+        let body = &t[4..];
+        assert_eq!(URL_SAFE_NO_PAD.decode(body).unwrap().len(), 32);
+        assert!(looks_like_access_token(&t));
+        assert!(!looks_like_refresh_token(&t));
+
+        let r = generate_token(REFRESH_TOKEN_PREFIX);
+        assert!(looks_like_refresh_token(&r));
+        assert!(!looks_like_access_token(&r));
+
+        let bare = generate_token("");
+        assert_eq!(bare.len(), 43);
+    }
+
+    #[test]
+    fn tokens_are_unique() {
+        let set: HashSet<String> = (0..1000)
+            .map(|_| generate_token(ACCESS_TOKEN_PREFIX))
+            .collect();
+        assert_eq!(set.len(), 1000);
+    }
+
+    #[test]
+    fn hash_is_sha256_of_the_text() {
+        // SHA-256("abc"), FIPS 180-2 appendix B.1.
+        assert_eq!(
+            hex::encode(hash_token("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let t = generate_token(ACCESS_TOKEN_PREFIX);
+        assert_eq!(hash_token(&t), hash_token(&t.clone()));
+        assert_ne!(
+            hash_token(&t),
+            hash_token(&generate_token(ACCESS_TOKEN_PREFIX))
+        );
+    }
+
+    #[test]
+    fn passwords_do_not_look_like_tokens() {
+        let t = generate_token(ACCESS_TOKEN_PREFIX);
+        for s in [
+            "",
+            "rga_",
+            "hunter22",
+            "rga_short",
+            &t[..t.len() - 1],
+            &format!("{t}x"),
+            &format!("RGA_{}", &t[4..]),
+            &format!("rga_{}", "+".repeat(43)),
+            &format!("rga_{}", "é".repeat(21)),
+            &format!(" {t}"),
+        ] {
+            assert!(!looks_like_access_token(s), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn ct_eq_compares_contents_and_lengths() {
+        assert!(ct_eq(b"", b""));
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"ab"));
+        assert!(!ct_eq(b"", b"a"));
+    }
+}
