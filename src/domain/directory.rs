@@ -299,7 +299,12 @@ pub trait Directory: Send + Sync {
     fn list_projects(&self) -> DirResult<Vec<EntityInfo>>;
     /// Grants `access` to `principal` on `entity`. On a repository without local sharing
     /// settings this first creates them as a copy of the inherited ACL.
-    fn acl_grant(&self, entity: &EntityRef, principal: &PrincipalRef, access: AccessSet) -> DirResult<()>;
+    fn acl_grant(
+        &self,
+        entity: &EntityRef,
+        principal: &PrincipalRef,
+        access: AccessSet,
+    ) -> DirResult<()>;
     /// Removes `access` (or everything, when `None`) from `principal` on `entity`.
     fn acl_revoke(
         &self,
@@ -323,7 +328,13 @@ pub trait Directory: Send + Sync {
     fn record_delete(&self, delete: &ManifestDelete) -> DirResult<EventOutcome>;
     /// Managed and external repositories of a project (trashed ones excluded).
     fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>>;
-    fn list_tags(&self, repo: &RepoPath, sort: TagSort, offset: usize, limit: usize) -> DirResult<(Vec<TagInfo>, usize)>;
+    fn list_tags(
+        &self,
+        repo: &RepoPath,
+        sort: TagSort,
+        offset: usize,
+        limit: usize,
+    ) -> DirResult<(Vec<TagInfo>, usize)>;
     /// Every commit of a tag, newest first (deleted ones included).
     fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>>;
     fn add_external_repository(&self, project: EntityId, name: &str) -> DirResult<EntityInfo>;

@@ -163,7 +163,9 @@ impl AccessSet {
         self.0 == 0
     }
     pub fn iter(self) -> impl Iterator<Item = AccessType> {
-        AccessType::ALL.into_iter().filter(move |a| self.contains(*a))
+        AccessType::ALL
+            .into_iter()
+            .filter(move |a| self.contains(*a))
     }
     /// Parses `READ,DOWNLOAD` (comma-separated, case-insensitive). `ALL` means every type.
     pub fn parse_list(s: &str) -> Result<AccessSet, UnknownAccessType> {
@@ -273,7 +275,9 @@ impl ScopeSet {
         ScopeSet(self.0 | s.bit())
     }
     pub fn iter(self) -> impl Iterator<Item = TokenScope> {
-        TokenScope::ALL.into_iter().filter(move |s| self.contains(*s))
+        TokenScope::ALL
+            .into_iter()
+            .filter(move |s| self.contains(*s))
     }
     /// Parses `view,download,modify` (comma-separated). Empty input is an error: a token
     /// without scopes could do nothing and is almost certainly a typo.
@@ -314,7 +318,14 @@ mod tests {
     fn entity_id_round_trips_and_rejects_junk() {
         assert_eq!("syn123".parse::<EntityId>().unwrap(), EntityId(123));
         assert_eq!(EntityId(7).to_string(), "syn7");
-        for bad in ["syn", "SYN1", "syn-1", "syn1a", "123", "syn99999999999999999999"] {
+        for bad in [
+            "syn",
+            "SYN1",
+            "syn-1",
+            "syn1a",
+            "123",
+            "syn99999999999999999999",
+        ] {
             assert!(bad.parse::<EntityId>().is_err(), "{bad}");
         }
     }
@@ -342,8 +353,14 @@ mod tests {
     #[test]
     fn acl_unions_matching_entries() {
         let acl = Acl::new(vec![
-            (Principal::User(UserId(1)), AccessSet::EMPTY.with(AccessType::Read)),
-            (Principal::Team(TeamId(2)), AccessSet::EMPTY.with(AccessType::Download)),
+            (
+                Principal::User(UserId(1)),
+                AccessSet::EMPTY.with(AccessType::Read),
+            ),
+            (
+                Principal::Team(TeamId(2)),
+                AccessSet::EMPTY.with(AccessType::Download),
+            ),
             (Principal::Public, AccessSet::EMPTY.with(AccessType::Update)),
         ]);
         let got = acl.access_for(&[Principal::User(UserId(1)), Principal::Team(TeamId(2))]);

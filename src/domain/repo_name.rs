@@ -3,30 +3,107 @@
 //! Hand-written, single pass, linear-time matchers: Synapse once had a
 //! catastrophic-backtracking bug in its regular expressions for these names.
 
+use crate::domain::model::EntityId;
+
+/// Longest repository path (the registry's own limit).
+pub const MAX_LEN: usize = 255;
+
 /// A valid managed-repository path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RepoPath {
     full: String,
-    project: crate::domain::model::EntityId,
+    project: EntityId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RepoNameError {
-    #[error("repository name is invalid")]
-    Todo,
+    #[error("repository name is empty")]
+    Empty,
+    #[error("repository name is {len} characters long; at most 255 are allowed")]
+    TooLong { len: usize },
+    #[error("repository name must start with a project id (syn<digits>/...)")]
+    NotAProjectId,
+    #[error("repository name needs a name after the project id (syn<digits>/<name>)")]
+    NoRepositoryName,
+    #[error("repository name component {component:?} is invalid: use lower-case letters and digits, separated by '.', '_', '__' or dashes")]
+    InvalidComponent { component: String },
+    #[error("host {host:?} is invalid")]
+    InvalidHost { host: String },
+    #[error("image name must not carry a tag or digest")]
+    HasReference,
+}
+
+/// True when `c` matches `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`, checked in one pass.
+fn valid_component(c: &str) -> bool {
+    let b = c.as_bytes();
+    let alnum = |x: u8| x.is_ascii_lowercase() || x.is_ascii_digit();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator run: '.', '_', '__', or one or more '-'.
+        let start = i;
+        match b[i] {
+            b'.' => i += 1,
+            b'_' => {
+                i += 1;
+                if i < b.len() && b[i] == b'_' {
+                    i += 1;
+                }
+            }
+            b'-' => {
+                while i < b.len() && b[i] == b'-' {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        // The separator must be followed by an alphanumeric (the end is alnum, checked above).
+        if i >= b.len() || !alnum(b[i]) || i == start {
+            return false;
+        }
+    }
+    true
 }
 
 impl RepoPath {
     pub fn parse(s: &str) -> Result<RepoPath, RepoNameError> {
-        let (first, _) = s.split_once('/').ok_or(RepoNameError::Todo)?;
-        let project = first.parse().map_err(|_| RepoNameError::Todo)?;
-        Ok(RepoPath { full: s.to_string(), project })
+        if s.is_empty() {
+            return Err(RepoNameError::Empty);
+        }
+        if s.len() > MAX_LEN {
+            return Err(RepoNameError::TooLong { len: s.len() });
+        }
+        let mut parts = s.split('/');
+        let first = parts.next().unwrap_or_default();
+        let project: EntityId = first.parse().map_err(|_| RepoNameError::NotAProjectId)?;
+        let mut count = 0;
+        for part in parts {
+            if !valid_component(part) {
+                return Err(RepoNameError::InvalidComponent {
+                    component: part.chars().take(64).collect(),
+                });
+            }
+            count += 1;
+        }
+        if count == 0 {
+            return Err(RepoNameError::NoRepositoryName);
+        }
+        Ok(RepoPath {
+            full: s.to_string(),
+            project,
+        })
     }
     pub fn as_str(&self) -> &str {
         &self.full
     }
     /// The project id (first component).
-    pub fn project(&self) -> crate::domain::model::EntityId {
+    pub fn project(&self) -> EntityId {
         self.project
     }
     /// The part after the project id.
@@ -48,6 +125,185 @@ pub struct ExternalName {
     pub path: String,
 }
 
+impl ExternalName {
+    pub fn full(&self) -> String {
+        match &self.host {
+            Some(h) => format!("{h}/{}", self.path),
+            None => self.path.clone(),
+        }
+    }
+}
+
+fn valid_host(h: &str) -> bool {
+    let (name, port) = match h.rsplit_once(':') {
+        Some((n, p)) => (n, Some(p)),
+        None => (h, None),
+    };
+    if let Some(p) = port {
+        if p.is_empty() || p.len() > 5 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    !name.is_empty()
+        && name.split('.').all(|label| {
+            let b = label.as_bytes();
+            !b.is_empty()
+                && b[0].is_ascii_alphanumeric()
+                && b[b.len() - 1].is_ascii_alphanumeric()
+                && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        })
+}
+
+/// Parses a Docker reference name (no tag, no digest). The first component is a host
+/// only when it contains `.` or `:` or is `localhost`, as in docker's own grammar.
 pub fn parse_external(s: &str) -> Result<ExternalName, RepoNameError> {
-    Ok(ExternalName { host: None, path: s.to_string() })
+    if s.is_empty() {
+        return Err(RepoNameError::Empty);
+    }
+    if s.len() > MAX_LEN {
+        return Err(RepoNameError::TooLong { len: s.len() });
+    }
+    if s.contains('@') {
+        return Err(RepoNameError::HasReference);
+    }
+    let (host, path) = match s.split_once('/') {
+        Some((first, rest))
+            if first.contains('.') || first.contains(':') || first == "localhost" =>
+        {
+            if !valid_host(first) {
+                return Err(RepoNameError::InvalidHost {
+                    host: first.chars().take(64).collect(),
+                });
+            }
+            (Some(first.to_string()), rest)
+        }
+        _ => (None, s),
+    };
+    if path.contains(':') {
+        return Err(RepoNameError::HasReference);
+    }
+    for part in path.split('/') {
+        if !valid_component(part) {
+            return Err(RepoNameError::InvalidComponent {
+                component: part.chars().take(64).collect(),
+            });
+        }
+    }
+    Ok(ExternalName {
+        host,
+        path: path.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn valid_paths() {
+        for ok in [
+            "syn1/x",
+            "syn123/my-tool",
+            "syn1/a/b/c",
+            "syn1/a__b",
+            "syn1/a.b_c--d",
+            "syn9/0",
+        ] {
+            let p = RepoPath::parse(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+            assert_eq!(p.as_str(), ok);
+        }
+        let p = RepoPath::parse("syn42/tools/aligner").unwrap();
+        assert_eq!(p.project(), EntityId(42));
+        assert_eq!(p.name(), "tools/aligner");
+    }
+
+    #[test]
+    fn invalid_paths_from_the_contract() {
+        for bad in [
+            "syn1/UPPER",
+            "syn1/x/",
+            "syn1",
+            "syn1/a___b",
+            "syn1/a-",
+            "abc/x",
+            "syn1/../syn2/x",
+            "syn1//x",
+            "",
+            "/syn1/x",
+            "syn1/é",
+            "syn1/-a",
+            "syn1/a..b",
+            "syn1/_a",
+            "SYN1/x",
+            "syn1a/x",
+            "syn1/a b",
+        ] {
+            assert!(RepoPath::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        let long = format!("syn1/{}", "a".repeat(251));
+        assert!(matches!(
+            RepoPath::parse(&long),
+            Err(RepoNameError::TooLong { .. })
+        ));
+        assert!(RepoPath::parse(&format!("syn1/{}", "a".repeat(250))).is_ok());
+    }
+
+    #[test]
+    fn pathological_input_is_rejected() {
+        // Linear-time: this would take ages with a backtracking regex.
+        let evil = format!("syn1/{}!", "a-".repeat(50_000));
+        assert!(valid_component(&evil[5..]).eq(&false));
+        assert!(RepoPath::parse(&evil).is_err());
+    }
+
+    #[test]
+    fn external_names() {
+        for (s, host, path) in [
+            ("ubuntu", None, "ubuntu"),
+            ("library/ubuntu", None, "library/ubuntu"),
+            ("quay.io/org/x", Some("quay.io"), "org/x"),
+            ("localhost:5000/a/b", Some("localhost:5000"), "a/b"),
+            ("localhost/a", Some("localhost"), "a"),
+        ] {
+            let n = parse_external(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+            assert_eq!(n.host.as_deref(), host);
+            assert_eq!(n.path, path);
+            assert_eq!(n.full(), s);
+        }
+        for bad in [
+            "Quay.io/X",
+            "quay.io/",
+            "a//b",
+            "x:1",
+            "quay.io/x:1",
+            "x@sha256:ab",
+            "",
+            "-bad.io/x",
+            "h.io:port/x",
+        ] {
+            assert!(parse_external(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    fn component() -> impl Strategy<Value = String> {
+        "[a-z0-9]{1,5}((\\.|_|__|-{1,3})[a-z0-9]{1,5}){0,3}"
+    }
+
+    proptest! {
+        #[test]
+        fn generated_valid_paths_round_trip(n in 1u64..1_000_000, comps in prop::collection::vec(component(), 1..4)) {
+            let s = format!("syn{n}/{}", comps.join("/"));
+            prop_assume!(s.len() <= MAX_LEN);
+            let p = RepoPath::parse(&s).unwrap();
+            prop_assert_eq!(p.as_str(), s.as_str());
+            prop_assert_eq!(p.project(), EntityId(n));
+        }
+
+        #[test]
+        fn arbitrary_strings_never_panic(s in ".{0,300}") {
+            let _ = RepoPath::parse(&s);
+            let _ = parse_external(&s);
+        }
+    }
 }

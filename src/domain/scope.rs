@@ -1,4 +1,10 @@
 //! The token spec's scope grammar: `type[(class)]:name:actions`.
+//!
+//! The name may contain `host:port`, so the type ends at the first `:` and the actions
+//! start after the last one. Anything that does not parse is reported back to the caller
+//! to log and ignore: a bad scope never fails the whole token request.
+
+use std::fmt;
 
 /// One parsed scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -12,19 +18,158 @@ pub struct ResourceScope {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ScopeError {
-    #[error("malformed scope")]
-    Todo,
+    #[error("scope has no ':' separating type, name and actions")]
+    MissingSeparator,
+    #[error("scope resource type is empty or not lower-case alphanumeric")]
+    InvalidType,
+    #[error("scope resource class is malformed")]
+    InvalidClass,
+    #[error("scope resource name is empty")]
+    EmptyName,
 }
 
 impl ResourceScope {
     pub fn parse(s: &str) -> Result<ResourceScope, ScopeError> {
-        let (t, rest) = s.split_once(':').ok_or(ScopeError::Todo)?;
-        let (name, actions) = rest.rsplit_once(':').ok_or(ScopeError::Todo)?;
+        let (type_part, rest) = s.split_once(':').ok_or(ScopeError::MissingSeparator)?;
+        let (name, actions) = rest.rsplit_once(':').ok_or(ScopeError::MissingSeparator)?;
+        let (resource_type, class) = match type_part.split_once('(') {
+            Some((t, c)) => {
+                let c = c.strip_suffix(')').ok_or(ScopeError::InvalidClass)?;
+                if c.is_empty() || !c.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(ScopeError::InvalidClass);
+                }
+                (t, Some(c.to_string()))
+            }
+            None => (type_part, None),
+        };
+        if resource_type.is_empty()
+            || !resource_type
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Err(ScopeError::InvalidType);
+        }
+        if name.is_empty() {
+            return Err(ScopeError::EmptyName);
+        }
         Ok(ResourceScope {
-            resource_type: t.to_string(),
-            class: None,
+            resource_type: resource_type.to_string(),
+            class,
             name: name.to_string(),
-            actions: actions.split(',').map(str::to_string).collect(),
+            actions: actions
+                .split(',')
+                .filter(|a| !a.is_empty())
+                .map(str::to_string)
+                .collect(),
         })
+    }
+}
+
+impl fmt::Display for ResourceScope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.resource_type)?;
+        if let Some(c) = &self.class {
+            write!(f, "({c})")?;
+        }
+        write!(f, ":{}:{}", self.name, self.actions.join(","))
+    }
+}
+
+/// Parses the values of repeated `scope` fields, each of which may hold several
+/// space-separated scopes (the OAuth2 form). Returns the scopes in request order and
+/// the strings that did not parse (for the log).
+pub fn parse_scope_params<'a, I: IntoIterator<Item = &'a str>>(
+    values: I,
+) -> (Vec<ResourceScope>, Vec<String>) {
+    let mut scopes = Vec::new();
+    let mut rejected = Vec::new();
+    for value in values {
+        for raw in value.split(' ').filter(|s| !s.is_empty()) {
+            match ResourceScope::parse(raw) {
+                Ok(s) => scopes.push(s),
+                Err(_) => rejected.push(raw.chars().take(200).collect()),
+            }
+        }
+    }
+    (scopes, rejected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn s(t: &str, name: &str, actions: &[&str]) -> ResourceScope {
+        ResourceScope {
+            resource_type: t.into(),
+            class: None,
+            name: name.into(),
+            actions: actions.iter().map(|a| a.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn spec_examples() {
+        assert_eq!(
+            ResourceScope::parse("repository:syn1/x:pull,push").unwrap(),
+            s("repository", "syn1/x", &["pull", "push"])
+        );
+        assert_eq!(
+            ResourceScope::parse("registry:catalog:*").unwrap(),
+            s("registry", "catalog", &["*"])
+        );
+        assert_eq!(
+            ResourceScope::parse("repository:localhost:5000/syn1/x:pull").unwrap(),
+            s("repository", "localhost:5000/syn1/x", &["pull"])
+        );
+        let c = ResourceScope::parse("repository(plugin):syn1/x:pull").unwrap();
+        assert_eq!(c.class.as_deref(), Some("plugin"));
+        assert_eq!(c.to_string(), "repository(plugin):syn1/x:pull");
+        assert_eq!(
+            ResourceScope::parse("repository:syn1/x:").unwrap().actions,
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn malformed_scopes() {
+        for bad in [
+            "",
+            "repository",
+            "repository:x",
+            ":x:pull",
+            "Repo:x:pull",
+            "repository::pull",
+            "repository(:x:pull",
+            "repository():x:pull",
+        ] {
+            assert!(ResourceScope::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn params_accept_repeated_and_space_separated() {
+        let (ok, bad) = parse_scope_params([
+            "repository:syn1/a:pull repository:syn1/b:push",
+            "garbage",
+            "registry:catalog:*",
+        ]);
+        assert_eq!(ok.len(), 3);
+        assert_eq!(ok[1].name, "syn1/b");
+        assert_eq!(bad, vec!["garbage".to_string()]);
+    }
+
+    proptest! {
+        #[test]
+        fn display_round_trips(t in "[a-z0-9]{1,10}", name in "[a-z0-9/:._-]{1,40}", actions in prop::collection::vec("[a-z*]{1,6}", 0..4)) {
+            let scope = ResourceScope { resource_type: t, class: None, name, actions };
+            prop_assert_eq!(ResourceScope::parse(&scope.to_string()).unwrap(), scope);
+        }
+
+        #[test]
+        fn garbage_never_panics(g in ".{0,200}") {
+            let _ = ResourceScope::parse(&g);
+            let _ = parse_scope_params([g.as_str()]);
+        }
     }
 }

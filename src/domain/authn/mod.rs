@@ -114,7 +114,10 @@ impl Authenticator {
     }
 
     fn access_token(&self, token: &str) -> Result<Option<Authenticated>, AuthnError> {
-        let Some(rec) = self.directory.access_token_by_hash(&secret::hash_token(token))? else {
+        let Some(rec) = self
+            .directory
+            .access_token_by_hash(&secret::hash_token(token))?
+        else {
             return Ok(None);
         };
         if rec.revoked {
@@ -186,8 +189,16 @@ impl Authenticator {
 
     /// A refresh token (`grant_type=refresh_token`): must be ours, unrevoked, unexpired,
     /// issued for this service and client, to a user who is still enabled.
-    pub fn refresh(&self, token: &str, service: &str, client_id: &str) -> Result<Authenticated, AuthnError> {
-        let Some(rec) = self.directory.refresh_token_by_hash(&secret::hash_token(token))? else {
+    pub fn refresh(
+        &self,
+        token: &str,
+        service: &str,
+        client_id: &str,
+    ) -> Result<Authenticated, AuthnError> {
+        let Some(rec) = self
+            .directory
+            .refresh_token_by_hash(&secret::hash_token(token))?
+        else {
             return Err(AuthnError::InvalidCredentials("unknown refresh token"));
         };
         let now = now_unix();
@@ -198,14 +209,20 @@ impl Authenticator {
             return Err(AuthnError::InvalidCredentials("refresh token expired"));
         }
         if !secret::ct_eq(rec.service.as_bytes(), service.as_bytes()) {
-            return Err(AuthnError::InvalidCredentials("refresh token issued for another service"));
+            return Err(AuthnError::InvalidCredentials(
+                "refresh token issued for another service",
+            ));
         }
         if !secret::ct_eq(rec.client_id.as_bytes(), client_id.as_bytes()) {
-            return Err(AuthnError::InvalidCredentials("refresh token issued to another client"));
+            return Err(AuthnError::InvalidCredentials(
+                "refresh token issued to another client",
+            ));
         }
         if let Some(parent) = rec.via_access_token {
             if parent.revoked || parent.expires_at.is_some_and(|t| t <= now) {
-                return Err(AuthnError::InvalidCredentials("access token behind the refresh token ended"));
+                return Err(AuthnError::InvalidCredentials(
+                    "access token behind the refresh token ended",
+                ));
             }
         }
         if rec.user.disabled {
@@ -231,7 +248,9 @@ impl Authenticator {
             .caller
             .user
             .as_ref()
-            .ok_or(AuthnError::InvalidCredentials("anonymous callers get no refresh token"))?;
+            .ok_or(AuthnError::InvalidCredentials(
+                "anonymous callers get no refresh token",
+            ))?;
         let token = secret::generate_token(secret::REFRESH_TOKEN_PREFIX);
         let access_token_id = match who.method {
             Method::AccessToken(id) => Some(id),

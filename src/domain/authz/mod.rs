@@ -6,6 +6,8 @@
 //! nothing here does I/O, which is what lets the tests walk the rules table row by row.
 
 mod rules;
+#[cfg(test)]
+mod tests;
 
 pub use rules::{decide, Decision, Denial, Reason};
 
@@ -61,7 +63,10 @@ pub enum ProjectFacts {
     Missing,
     /// The id names an entity that is not a project (e.g. a repository).
     NotAProject,
-    Project { trashed: bool, acl: Acl },
+    Project {
+        trashed: bool,
+        acl: Acl,
+    },
 }
 
 /// What the directory knows about the repository itself.
@@ -70,7 +75,10 @@ pub enum RepoState {
     /// Never pushed.
     Unknown,
     /// Exists; `local_acl` holds its local sharing settings when it has them.
-    Managed { trashed: bool, local_acl: Option<Acl> },
+    Managed {
+        trashed: bool,
+        local_acl: Option<Acl>,
+    },
 }
 
 /// Everything the rules need to know about one repository scope.

@@ -1,10 +1,62 @@
 //! The rules of `authorization-rules.md`, one function per resource type.
-use super::{Caller, Target};
+//!
+//! Every requested action is either granted or denied with exactly one reason, the
+//! first rule of the table (read top to bottom) that refuses it.
+use std::fmt;
+
+use super::{Caller, ProjectFacts, RepoFacts, RepoState, Target};
+use crate::domain::model::{AccessType, Acl, TokenScope};
 
 /// Why an action was not granted. Goes to the request's log line, never to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Reason {
-    Todo,
+    MissingDownloadScope,
+    MissingModifyScope,
+    MissingViewScope,
+    InTrash,
+    RepositoryUnknown,
+    NoDownloadPermission,
+    Anonymous,
+    NotCertified,
+    NoUpdatePermission,
+    NoCreatePermission,
+    NoDeletePermission,
+    InvalidPath,
+    ProjectMissing,
+    NotAProject,
+    NotAdmin,
+    UnknownAction,
+    UnsupportedResource,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::MissingDownloadScope => "missing_download_scope",
+            Reason::MissingModifyScope => "missing_modify_scope",
+            Reason::MissingViewScope => "missing_view_scope",
+            Reason::InTrash => "in_trash",
+            Reason::RepositoryUnknown => "repository_unknown",
+            Reason::NoDownloadPermission => "no_download_permission",
+            Reason::Anonymous => "anonymous",
+            Reason::NotCertified => "not_certified",
+            Reason::NoUpdatePermission => "no_update_permission",
+            Reason::NoCreatePermission => "no_create_permission",
+            Reason::NoDeletePermission => "no_delete_permission",
+            Reason::InvalidPath => "invalid_path",
+            Reason::ProjectMissing => "project_missing",
+            Reason::NotAProject => "not_a_project",
+            Reason::NotAdmin => "not_admin",
+            Reason::UnknownAction => "unknown_action",
+            Reason::UnsupportedResource => "unsupported_resource",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +74,199 @@ pub struct Decision {
 }
 
 /// Decides which of `actions` the caller gets on `target`.
-pub fn decide(_caller: &Caller, _target: &Target, _actions: &[String]) -> Decision {
-    Decision::default()
+pub fn decide(caller: &Caller, target: &Target, actions: &[String]) -> Decision {
+    let mut granted: Vec<String> = Vec::new();
+    let mut denied: Vec<Denial> = Vec::new();
+    let mut deny = |action: &str, reason: Reason| {
+        if !denied.iter().any(|d| d.action == action) {
+            denied.push(Denial {
+                action: action.to_string(),
+                reason,
+            });
+        }
+    };
+    for action in actions {
+        let outcome = match target {
+            Target::Repository(facts) => repository_action(caller, facts, action),
+            Target::InvalidRepository => Err(Reason::InvalidPath),
+            Target::Catalog => catalog(caller),
+            Target::Unsupported => Err(Reason::UnsupportedResource),
+        };
+        match outcome {
+            Ok(list) => granted.extend(list.into_iter().map(str::to_string)),
+            Err(reason) => deny(action, reason),
+        }
+    }
+    // A new repository's push brings pull along, but only what was asked is listed.
+    let star = actions.iter().any(|a| a == "*");
+    granted.retain(|g| star || actions.contains(g));
+    granted.sort();
+    granted.dedup();
+    denied.retain(|d| !granted.contains(&d.action));
+    Decision { granted, denied }
+}
+
+/// `registry:catalog:*`: admins with the `view` scope.
+fn catalog(caller: &Caller) -> Result<Vec<&'static str>, Reason> {
+    if !caller.scopes.contains(TokenScope::View) {
+        return Err(Reason::MissingViewScope);
+    }
+    match &caller.user {
+        Some(u) if u.admin => Ok(vec!["*"]),
+        _ => Err(Reason::NotAdmin),
+    }
+}
+
+fn repository_action(
+    caller: &Caller,
+    facts: &RepoFacts,
+    action: &str,
+) -> Result<Vec<&'static str>, Reason> {
+    match action {
+        "pull" => pull(caller, facts).map(|()| vec!["pull"]),
+        "push" => push(caller, facts),
+        "delete" => delete(caller, facts).map(|()| vec!["delete"]),
+        "*" => {
+            // Grant the subset of pull, push, delete allowed; `*` only if all three.
+            let p = pull(caller, facts);
+            let u = push(caller, facts);
+            let d = delete(caller, facts);
+            match (&p, &u, &d) {
+                (Ok(()), Ok(_), Ok(())) => Ok(vec!["*"]),
+                _ => {
+                    let mut out = Vec::new();
+                    if p.is_ok() {
+                        out.push("pull");
+                    }
+                    if let Ok(list) = &u {
+                        out.extend(list.iter().copied());
+                    }
+                    if d.is_ok() {
+                        out.push("delete");
+                    }
+                    if out.is_empty() {
+                        Err(p.err().unwrap_or(Reason::UnknownAction))
+                    } else {
+                        Ok(out)
+                    }
+                }
+            }
+        }
+        _ => Err(Reason::UnknownAction),
+    }
+}
+
+/// Trash state and the effective ACL of an existing repository; `Err` for the rows
+/// that refuse before any permission is looked at.
+fn existing(facts: &RepoFacts) -> Result<(bool, &Acl), Reason> {
+    let (project_trashed, project_acl) = project(facts)?;
+    match &facts.repo {
+        RepoState::Unknown => Err(Reason::RepositoryUnknown),
+        RepoState::Managed { trashed, local_acl } => Ok((
+            *trashed || project_trashed,
+            local_acl.as_ref().unwrap_or(project_acl),
+        )),
+    }
+}
+
+fn project(facts: &RepoFacts) -> Result<(bool, &Acl), Reason> {
+    match &facts.project {
+        ProjectFacts::Missing => Err(Reason::ProjectMissing),
+        ProjectFacts::NotAProject => Err(Reason::NotAProject),
+        ProjectFacts::Project { trashed, acl } => Ok((*trashed, acl)),
+    }
+}
+
+fn has(caller: &Caller, acl: &Acl, access: AccessType) -> bool {
+    acl.access_for(&caller.principals()).contains(access)
+}
+
+fn is_admin(caller: &Caller) -> bool {
+    caller.user.as_ref().is_some_and(|u| u.admin)
+}
+
+fn pull(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
+    if !caller.scopes.contains(TokenScope::Download) {
+        return Err(Reason::MissingDownloadScope);
+    }
+    let in_trash = trash_of(facts);
+    if in_trash {
+        return Err(Reason::InTrash);
+    }
+    let (_, acl) = existing(facts)?;
+    if is_admin(caller) || has(caller, acl, AccessType::Download) {
+        Ok(())
+    } else {
+        Err(Reason::NoDownloadPermission)
+    }
+}
+
+/// True when the repository or its project is in the trash.
+fn trash_of(facts: &RepoFacts) -> bool {
+    let project = matches!(facts.project, ProjectFacts::Project { trashed: true, .. });
+    let repo = matches!(facts.repo, RepoState::Managed { trashed: true, .. });
+    project || repo
+}
+
+/// Push on an existing repository grants `push`; on a new one `push` and `pull`
+/// (the creator must be able to read back what it pushed — the registry always asks
+/// for both).
+fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason> {
+    if !caller.scopes.contains(TokenScope::Download) {
+        return Err(Reason::MissingDownloadScope);
+    }
+    if !caller.scopes.contains(TokenScope::Modify) {
+        return Err(Reason::MissingModifyScope);
+    }
+    if trash_of(facts) {
+        return Err(Reason::InTrash);
+    }
+    let Some(user) = &caller.user else {
+        return Err(Reason::Anonymous);
+    };
+    if !user.certified && !user.admin {
+        return Err(Reason::NotCertified);
+    }
+    match &facts.repo {
+        RepoState::Managed { .. } => {
+            let (_, acl) = existing(facts)?;
+            if user.admin || has(caller, acl, AccessType::Update) {
+                Ok(vec!["push"])
+            } else {
+                Err(Reason::NoUpdatePermission)
+            }
+        }
+        RepoState::Unknown => {
+            let (_, acl) = project(facts)?;
+            if user.admin || has(caller, acl, AccessType::Create) {
+                Ok(vec!["pull", "push"])
+            } else {
+                Err(Reason::NoCreatePermission)
+            }
+        }
+    }
+}
+
+fn delete(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
+    if !caller.scopes.contains(TokenScope::Modify) {
+        return Err(Reason::MissingModifyScope);
+    }
+    if trash_of(facts) {
+        return Err(Reason::InTrash);
+    }
+    let Some(user) = &caller.user else {
+        return Err(Reason::Anonymous);
+    };
+    let (_, acl) = existing(facts)?;
+    if user.admin {
+        return Ok(());
+    }
+    if !user.certified {
+        return Err(Reason::NotCertified);
+    }
+    if has(caller, acl, AccessType::Delete) {
+        Ok(())
+    } else {
+        Err(Reason::NoDeletePermission)
+    }
 }

@@ -1,0 +1,447 @@
+//! The rules table of authorization-rules.md, row by row.
+
+use super::*;
+use crate::domain::model::{
+    AccessSet, AccessType, Acl, Principal, ScopeSet, TeamId, TokenScope, UserId,
+};
+
+const ALICE: UserId = UserId(1);
+const TEAM: TeamId = TeamId(7);
+
+fn user(certified: bool, admin: bool, scopes: ScopeSet) -> Caller {
+    Caller {
+        user: Some(CallerUser {
+            id: ALICE,
+            name: "alice".into(),
+            certified,
+            admin,
+            teams: vec![TEAM],
+        }),
+        scopes,
+    }
+}
+fn certified() -> Caller {
+    user(true, false, ScopeSet::ALL)
+}
+fn uncertified() -> Caller {
+    user(false, false, ScopeSet::ALL)
+}
+fn admin() -> Caller {
+    user(false, true, ScopeSet::ALL)
+}
+fn scopes(list: &[TokenScope]) -> ScopeSet {
+    list.iter().fold(ScopeSet::NONE, |s, t| s.with(*t))
+}
+fn acl(p: Principal, access: &[AccessType]) -> Acl {
+    Acl::new(vec![(p, access.iter().copied().collect::<AccessSet>())])
+}
+fn me(access: &[AccessType]) -> Acl {
+    acl(Principal::User(ALICE), access)
+}
+fn existing(project_acl: Acl) -> Target {
+    Target::Repository(RepoFacts {
+        project: ProjectFacts::Project {
+            trashed: false,
+            acl: project_acl,
+        },
+        repo: RepoState::Managed {
+            trashed: false,
+            local_acl: None,
+        },
+    })
+}
+fn new_repo(project_acl: Acl) -> Target {
+    Target::Repository(RepoFacts {
+        project: ProjectFacts::Project {
+            trashed: false,
+            acl: project_acl,
+        },
+        repo: RepoState::Unknown,
+    })
+}
+fn with_local(project_acl: Acl, local: Acl) -> Target {
+    Target::Repository(RepoFacts {
+        project: ProjectFacts::Project {
+            trashed: false,
+            acl: project_acl,
+        },
+        repo: RepoState::Managed {
+            trashed: false,
+            local_acl: Some(local),
+        },
+    })
+}
+fn trashed(repo_trashed: bool, project_trashed: bool, project_acl: Acl) -> Target {
+    Target::Repository(RepoFacts {
+        project: ProjectFacts::Project {
+            trashed: project_trashed,
+            acl: project_acl,
+        },
+        repo: RepoState::Managed {
+            trashed: repo_trashed,
+            local_acl: None,
+        },
+    })
+}
+fn ask(caller: &Caller, target: &Target, actions: &str) -> Decision {
+    let actions: Vec<String> = actions.split(',').map(str::to_string).collect();
+    decide(caller, target, &actions)
+}
+fn granted(d: &Decision) -> Vec<&str> {
+    d.granted.iter().map(String::as_str).collect()
+}
+fn reason(d: &Decision, action: &str) -> Reason {
+    d.denied
+        .iter()
+        .find(|x| x.action == action)
+        .map(|x| x.reason)
+        .unwrap_or_else(|| panic!("{action} not denied: {d:?}"))
+}
+
+use AccessType::*;
+
+#[test]
+fn pull_needs_download_scope() {
+    let c = user(true, true, scopes(&[TokenScope::View, TokenScope::Modify]));
+    let d = ask(&c, &existing(me(&[Download])), "pull");
+    assert!(d.granted.is_empty());
+    assert_eq!(reason(&d, "pull"), Reason::MissingDownloadScope);
+}
+
+#[test]
+fn pull_refused_in_trash_repo_or_project() {
+    for (r, p) in [(true, false), (false, true), (true, true)] {
+        let d = ask(&admin(), &trashed(r, p, me(&[Download])), "pull");
+        assert_eq!(reason(&d, "pull"), Reason::InTrash, "repo {r} project {p}");
+    }
+}
+
+#[test]
+fn pull_refused_for_unknown_repository() {
+    let d = ask(&admin(), &new_repo(me(&[Download])), "pull");
+    assert_eq!(reason(&d, "pull"), Reason::RepositoryUnknown);
+}
+
+#[test]
+fn pull_granted_to_admin() {
+    assert_eq!(
+        granted(&ask(&admin(), &existing(Acl::default()), "pull")),
+        ["pull"]
+    );
+}
+
+#[test]
+fn pull_granted_with_download_directly_team_authenticated_or_public() {
+    for p in [
+        Principal::User(ALICE),
+        Principal::Team(TEAM),
+        Principal::Authenticated,
+        Principal::Public,
+    ] {
+        let d = ask(
+            &uncertified(),
+            &existing(acl(p.clone(), &[Download])),
+            "pull",
+        );
+        assert_eq!(granted(&d), ["pull"], "{p:?}");
+    }
+}
+
+#[test]
+fn read_alone_does_not_pull() {
+    let d = ask(&certified(), &existing(me(&[Read, Update, Create])), "pull");
+    assert_eq!(reason(&d, "pull"), Reason::NoDownloadPermission);
+}
+
+#[test]
+fn anonymous_pull_only_with_public_download() {
+    let anon = Caller::anonymous();
+    assert_eq!(
+        granted(&ask(
+            &anon,
+            &existing(acl(Principal::Public, &[Download])),
+            "pull"
+        )),
+        ["pull"]
+    );
+    let d = ask(
+        &anon,
+        &existing(acl(Principal::Authenticated, &[Download])),
+        "pull",
+    );
+    assert_eq!(reason(&d, "pull"), Reason::NoDownloadPermission);
+}
+
+#[test]
+fn push_needs_modify_and_download_scopes() {
+    let view_dl = user(
+        true,
+        false,
+        scopes(&[TokenScope::View, TokenScope::Download]),
+    );
+    assert_eq!(
+        reason(&ask(&view_dl, &existing(me(&[Update])), "push"), "push"),
+        Reason::MissingModifyScope
+    );
+    let modify_only = user(true, false, scopes(&[TokenScope::Modify]));
+    assert_eq!(
+        reason(&ask(&modify_only, &existing(me(&[Update])), "push"), "push"),
+        Reason::MissingDownloadScope
+    );
+    let dl_mod = user(
+        true,
+        false,
+        scopes(&[TokenScope::Download, TokenScope::Modify]),
+    );
+    assert_eq!(
+        granted(&ask(&dl_mod, &existing(me(&[Update])), "push")),
+        ["push"]
+    );
+    // Even an admin needs the scopes.
+    let admin_dl = user(true, true, scopes(&[TokenScope::Download]));
+    assert_eq!(
+        reason(&ask(&admin_dl, &existing(Acl::default()), "push"), "push"),
+        Reason::MissingModifyScope
+    );
+}
+
+#[test]
+fn push_refused_in_trash() {
+    let d = ask(
+        &admin(),
+        &trashed(false, true, me(&[Update, Create])),
+        "push",
+    );
+    assert_eq!(reason(&d, "push"), Reason::InTrash);
+}
+
+#[test]
+fn push_refused_for_anonymous() {
+    let mut anon = Caller::anonymous();
+    anon.scopes = ScopeSet::ALL;
+    let d = ask(
+        &anon,
+        &new_repo(acl(Principal::Public, &[Create, Update])),
+        "push",
+    );
+    assert_eq!(reason(&d, "push"), Reason::Anonymous);
+}
+
+#[test]
+fn push_refused_for_uncertified_non_admin() {
+    let d = ask(&uncertified(), &existing(me(&[Update, Create])), "push");
+    assert_eq!(reason(&d, "push"), Reason::NotCertified);
+    let d = ask(
+        &uncertified(),
+        &new_repo(me(&[Update, Create])),
+        "pull,push",
+    );
+    assert_eq!(reason(&d, "push"), Reason::NotCertified);
+}
+
+#[test]
+fn push_existing_needs_update_or_admin() {
+    assert_eq!(
+        granted(&ask(&certified(), &existing(me(&[Update])), "push")),
+        ["push"]
+    );
+    assert_eq!(
+        reason(
+            &ask(&certified(), &existing(me(&[Create, Download])), "push"),
+            "push"
+        ),
+        Reason::NoUpdatePermission
+    );
+    assert_eq!(
+        granted(&ask(&admin(), &existing(Acl::default()), "push")),
+        ["push"]
+    );
+}
+
+#[test]
+fn push_new_refused_when_project_missing_or_not_a_project_or_invalid() {
+    let missing = Target::Repository(RepoFacts {
+        project: ProjectFacts::Missing,
+        repo: RepoState::Unknown,
+    });
+    assert_eq!(
+        reason(&ask(&admin(), &missing, "push"), "push"),
+        Reason::ProjectMissing
+    );
+    let not_project = Target::Repository(RepoFacts {
+        project: ProjectFacts::NotAProject,
+        repo: RepoState::Unknown,
+    });
+    assert_eq!(
+        reason(&ask(&admin(), &not_project, "push"), "push"),
+        Reason::NotAProject
+    );
+    assert_eq!(
+        reason(&ask(&admin(), &Target::InvalidRepository, "push"), "push"),
+        Reason::InvalidPath
+    );
+    let trashed_project = Target::Repository(RepoFacts {
+        project: ProjectFacts::Project {
+            trashed: true,
+            acl: Acl::default(),
+        },
+        repo: RepoState::Unknown,
+    });
+    assert_eq!(
+        reason(&ask(&admin(), &trashed_project, "push"), "push"),
+        Reason::InTrash
+    );
+}
+
+#[test]
+fn push_new_needs_certified_create_or_admin_and_brings_pull() {
+    assert_eq!(
+        granted(&ask(&certified(), &new_repo(me(&[Create])), "pull,push")),
+        ["pull", "push"]
+    );
+    assert_eq!(
+        granted(&ask(&certified(), &new_repo(me(&[Create])), "push")),
+        ["push"]
+    );
+    assert_eq!(
+        reason(
+            &ask(&certified(), &new_repo(me(&[Update, Download])), "push"),
+            "push"
+        ),
+        Reason::NoCreatePermission
+    );
+    assert_eq!(
+        granted(&ask(&admin(), &new_repo(Acl::default()), "push,pull")),
+        ["pull", "push"]
+    );
+}
+
+#[test]
+fn delete_rules() {
+    assert_eq!(
+        granted(&ask(&certified(), &existing(me(&[Delete])), "delete")),
+        ["delete"]
+    );
+    assert_eq!(
+        reason(
+            &ask(&uncertified(), &existing(me(&[Delete])), "delete"),
+            "delete"
+        ),
+        Reason::NotCertified
+    );
+    assert_eq!(
+        reason(
+            &ask(&certified(), &existing(me(&[Update])), "delete"),
+            "delete"
+        ),
+        Reason::NoDeletePermission
+    );
+    let no_modify = user(true, false, scopes(&[TokenScope::Download]));
+    assert_eq!(
+        reason(
+            &ask(&no_modify, &existing(me(&[Delete])), "delete"),
+            "delete"
+        ),
+        Reason::MissingModifyScope
+    );
+    assert_eq!(
+        granted(&ask(&admin(), &existing(Acl::default()), "delete")),
+        ["delete"]
+    );
+    assert_eq!(
+        reason(
+            &ask(&admin(), &trashed(true, false, Acl::default()), "delete"),
+            "delete"
+        ),
+        Reason::InTrash
+    );
+}
+
+#[test]
+fn star_expands_to_the_allowed_subset() {
+    assert_eq!(
+        granted(&ask(&admin(), &existing(Acl::default()), "*")),
+        ["*"]
+    );
+    assert_eq!(
+        granted(&ask(&certified(), &existing(me(&[Download, Update])), "*")),
+        ["pull", "push"]
+    );
+    assert_eq!(
+        granted(&ask(&certified(), &existing(me(&[Download])), "*")),
+        ["pull"]
+    );
+    let d = ask(&certified(), &existing(me(&[Read])), "*");
+    assert!(d.granted.is_empty());
+    assert_eq!(d.denied.len(), 1);
+}
+
+#[test]
+fn unknown_actions_are_ignored_not_fatal() {
+    let d = ask(
+        &certified(),
+        &existing(me(&[Download])),
+        "PULL,mount,pull,fly",
+    );
+    assert_eq!(granted(&d), ["pull"]);
+    for a in ["PULL", "mount", "fly"] {
+        assert_eq!(reason(&d, a), Reason::UnknownAction);
+    }
+}
+
+#[test]
+fn catalog_needs_admin_and_view() {
+    assert_eq!(granted(&ask(&admin(), &Target::Catalog, "*")), ["*"]);
+    assert_eq!(
+        reason(&ask(&certified(), &Target::Catalog, "*"), "*"),
+        Reason::NotAdmin
+    );
+    let admin_no_view = user(
+        true,
+        true,
+        scopes(&[TokenScope::Download, TokenScope::Modify]),
+    );
+    assert_eq!(
+        reason(&ask(&admin_no_view, &Target::Catalog, "*"), "*"),
+        Reason::MissingViewScope
+    );
+}
+
+#[test]
+fn other_resource_types_get_nothing() {
+    let d = ask(&admin(), &Target::Unsupported, "pull");
+    assert!(d.granted.is_empty());
+    assert_eq!(reason(&d, "pull"), Reason::UnsupportedResource);
+}
+
+#[test]
+fn local_sharing_settings_replace_the_project_acl() {
+    // The project gives alice DOWNLOAD; the local settings do not.
+    let d = ask(
+        &certified(),
+        &with_local(
+            me(&[Download]),
+            acl(Principal::Team(TeamId(99)), &[Download]),
+        ),
+        "pull",
+    );
+    assert_eq!(reason(&d, "pull"), Reason::NoDownloadPermission);
+    // The project gives nothing; the local settings give DOWNLOAD and UPDATE.
+    let d = ask(
+        &certified(),
+        &with_local(Acl::default(), me(&[Download, Update])),
+        "pull,push",
+    );
+    assert_eq!(granted(&d), ["pull", "push"]);
+}
+
+#[test]
+fn every_requested_action_is_granted_or_denied_once() {
+    let d = ask(
+        &certified(),
+        &existing(me(&[Download])),
+        "pull,push,pull,delete",
+    );
+    assert_eq!(granted(&d), ["pull"]);
+    assert_eq!(d.denied.len(), 2);
+}
