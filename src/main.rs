@@ -1,3 +1,10 @@
+//! The `regauth` binary: one line on stderr and a non-zero exit for any failure.
+use clap::Parser;
+
 fn main() {
-    std::process::exit(0)
+    let cli = regauth::infra::cli::Cli::parse();
+    if let Err(e) = regauth::infra::cli::run(cli) {
+        eprintln!("regauth: error: {e}");
+        std::process::exit(1);
+    }
 }

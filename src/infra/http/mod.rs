@@ -3,14 +3,16 @@
 //! Handlers gather facts (credentials, directory rows), call the pure decisions in
 //! `domain`, and render the results; they hold no rules of their own.
 
-pub mod api;
 pub mod auth;
 pub mod errors;
 pub mod health;
 pub mod notifications;
+pub mod server;
 pub mod token_endpoint;
 
 use std::sync::Arc;
+
+use actix_web::web;
 
 use crate::domain::authn::Authenticator;
 use crate::domain::directory::Directory;
@@ -25,4 +27,14 @@ pub struct AppState {
     pub signer: Signer,
     /// Shared secret for `/notifications`; empty = endpoint disabled.
     pub notification_secret: String,
+}
+
+/// Every route regauth serves. The server and the HTTP tests both build their app
+/// from this, so tests exercise exactly what runs in production.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/token", web::get().to(token_endpoint::get_token))
+        .route("/token", web::post().to(token_endpoint::post_token))
+        .route("/healthz", web::get().to(health::healthz))
+        .route("/readyz", web::get().to(health::readyz))
+        .route("/notifications", web::post().to(notifications::receive));
 }

@@ -1,1 +1,134 @@
-//! TODO
+//! `POST /notifications`: the registry's webhook.
+//!
+//! Authenticated with a shared secret (`Authorization: Bearer <secret>`, compared in
+//! constant time on digests so the length leaks nothing). Each event is stored in its
+//! own transaction; a bad event is logged and skipped. The answer is 200 only once
+//! every storable event is durably stored, 503 when the directory failed, so the
+//! registry retries (idempotent by event id).
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use super::errors::{ErrorCode, HttpError};
+use super::AppState;
+use crate::domain::directory::{DirectoryError, EventOutcome};
+use crate::domain::events::{parse_envelope, EventItem};
+
+const MEDIA_TYPES: [&str; 3] = [
+    "application/vnd.docker.distribution.events.v1+json",
+    "application/vnd.docker.distribution.events.v2+json",
+    "application/json",
+];
+
+fn authorized(state: &AppState, req: &HttpRequest) -> bool {
+    if state.notification_secret.is_empty() {
+        return false;
+    }
+    let offered = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let a = Sha256::digest(offered.as_bytes());
+    let b = Sha256::digest(state.notification_secret.as_bytes());
+    bool::from(a.ct_eq(&b))
+}
+
+pub async fn receive(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    if !authorized(&state, &req) {
+        tracing::warn!("notification refused: wrong or missing secret");
+        return Err(HttpError::unauthorized(
+            "notification secret required",
+            "regauth-notifications",
+        ));
+    }
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if !MEDIA_TYPES.contains(&media) {
+        return Err(HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::Unsupported,
+            "expected application/vnd.docker.distribution.events.v1+json or v2+json",
+        ));
+    }
+    let items = parse_envelope(&body)
+        .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?;
+    let st = state.clone();
+    let counts = web::block(move || store(&st, items))
+        .await
+        .map_err(|_| HttpError::internal())?;
+    match counts {
+        Ok(c) => Ok(HttpResponse::Ok().json(c)),
+        Err(e) => {
+            tracing::error!(error = %e, "notification batch not stored; the registry will retry");
+            Err(HttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unknown,
+                "directory unavailable, retry later",
+            ))
+        }
+    }
+}
+
+#[derive(serde::Serialize, Default)]
+struct Counts {
+    received: usize,
+    recorded: usize,
+    duplicates: usize,
+    skipped: usize,
+    malformed: usize,
+}
+
+fn store(state: &AppState, items: Vec<EventItem>) -> Result<Counts, DirectoryError> {
+    let mut c = Counts {
+        received: items.len(),
+        ..Counts::default()
+    };
+    let mut failure = None;
+    for item in items {
+        let (id, outcome) = match &item {
+            EventItem::Push(p) => (p.event_id.clone(), state.directory.record_push(p)),
+            EventItem::Delete(d) => (d.event_id.clone(), state.directory.record_delete(d)),
+            EventItem::Ignored { .. } => {
+                c.skipped += 1;
+                continue;
+            }
+            EventItem::Malformed { id, error } => {
+                tracing::warn!(event = ?id, %error, "malformed registry event skipped");
+                c.malformed += 1;
+                continue;
+            }
+        };
+        match outcome {
+            Ok(EventOutcome::Recorded) => {
+                tracing::info!(event = %id, ?item, "registry event recorded");
+                c.recorded += 1;
+            }
+            Ok(EventOutcome::Duplicate) => c.duplicates += 1,
+            Ok(EventOutcome::Skipped(why)) => {
+                tracing::info!(event = %id, why, "registry event skipped");
+                c.skipped += 1;
+            }
+            Err(DirectoryError::Backend(e)) => failure = Some(DirectoryError::Backend(e)),
+            Err(e) => {
+                tracing::warn!(event = %id, error = %e, "registry event skipped");
+                c.skipped += 1;
+            }
+        }
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(c),
+    }
+}

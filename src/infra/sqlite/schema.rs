@@ -1,0 +1,92 @@
+//! Schema migrations, tracked with `PRAGMA user_version`: step N brings an empty or
+//! older file to version N, each in its own transaction.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    password_hash TEXT,
+    certified INTEGER NOT NULL DEFAULT 0,
+    admin INTEGER NOT NULL DEFAULT 0,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE teams (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);
+CREATE TABLE team_members (
+    team_id INTEGER NOT NULL REFERENCES teams(id),
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX team_members_user ON team_members(user_id);
+CREATE TABLE entities (
+    id INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL CHECK (kind IN ('project','managed_repository','external_repository')),
+    name TEXT NOT NULL,
+    parent_id INTEGER REFERENCES entities(id),
+    trashed_at INTEGER,
+    created_at INTEGER NOT NULL,
+    has_local_acl INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX entities_child_name ON entities(parent_id, name) WHERE parent_id IS NOT NULL;
+CREATE UNIQUE INDEX entities_project_name ON entities(name) WHERE kind = 'project';
+CREATE TABLE acl_entries (
+    entity_id INTEGER NOT NULL REFERENCES entities(id),
+    principal_kind TEXT NOT NULL CHECK (principal_kind IN ('user','team','public','authenticated')),
+    principal_id INTEGER NOT NULL DEFAULT 0,
+    access_bits INTEGER NOT NULL,
+    PRIMARY KEY (entity_id, principal_kind, principal_id)
+);
+CREATE TABLE access_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    name TEXT NOT NULL,
+    hash BLOB NOT NULL UNIQUE,
+    scopes INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX access_tokens_user ON access_tokens(user_id);
+CREATE TABLE refresh_tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    hash BLOB NOT NULL UNIQUE,
+    service TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    scopes INTEGER NOT NULL,
+    access_token_id INTEGER REFERENCES access_tokens(id),
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+);
+CREATE INDEX refresh_tokens_user ON refresh_tokens(user_id);
+CREATE TABLE commits (
+    id INTEGER PRIMARY KEY,
+    repository_id INTEGER NOT NULL REFERENCES entities(id),
+    tag TEXT,
+    digest TEXT NOT NULL,
+    media_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    pusher TEXT NOT NULL,
+    pushed_at INTEGER NOT NULL,
+    event_id TEXT NOT NULL,
+    deleted_at INTEGER
+);
+CREATE INDEX commits_repo_tag ON commits(repository_id, tag, pushed_at);
+CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
+"#];
+
+/// Applies every migration newer than the file's `user_version`.
+pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    let current: usize =
+        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(current) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! SQLite directory tests: real files in temporary directories.

@@ -1,0 +1,442 @@
+//! A real stack on loopback for end-to-end tests: the `regauth` binary (built by cargo
+//! for this test run), Debian's `docker-registry` (distribution v2.8) configured for
+//! token auth and notifications, and real clients (skopeo, umoci).
+//!
+//! Every stack lives in its own temporary directory with its own ports, so tests run
+//! in parallel. Dropping the stack kills both processes.
+
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+pub const SERVICE: &str = "registry.test";
+pub const ISSUER: &str = "regauth-test";
+pub const NOTIFY_SECRET: &str = "notify-secret-for-tests";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct Stack {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub regauth_port: u16,
+    pub registry_port: u16,
+    regauth: Child,
+    registry: Option<Child>,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// Fails the test with a message saying how to get the missing tool.
+pub fn require_tool(name: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {name}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is not installed: run `bash tests/setup/install-deps.sh` (the README's test command does)"
+    );
+}
+
+impl Stack {
+    /// regauth alone (no registry), for HTTP-level tests.
+    pub fn regauth_only() -> Stack {
+        Self::start(false)
+    }
+
+    /// regauth and the real registry, wired together.
+    pub fn with_registry() -> Stack {
+        Self::start(true)
+    }
+
+    fn start(with_registry: bool) -> Stack {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let regauth_port = free_port();
+        let registry_port = free_port();
+        let config = dir.path().join("regauth.toml");
+        let d = dir.path().display();
+        std::fs::write(
+            &config,
+            format!(
+                r#"
+[server]
+listen = "127.0.0.1:{regauth_port}"
+workers = 2
+[token]
+issuer = "{ISSUER}"
+services = ["{SERVICE}", "other.service"]
+realm = "http://127.0.0.1:{regauth_port}/token"
+ttl_seconds = 300
+[keys]
+dir = "{d}/keys"
+generate = true
+bundle = "{d}/keys/bundle.pem"
+[directory]
+path = "{d}/regauth.db"
+[notifications]
+secret = "{NOTIFY_SECRET}"
+registry_hosts = ["127.0.0.1:{registry_port}", "registry.example.org"]
+[log]
+format = "json"
+level = "info,actix_server=warn"
+[bootstrap]
+admin_name = "root"
+admin_password = "{PASSWORD}"
+"#
+            ),
+        )
+        .expect("write config");
+
+        let log = std::fs::File::create(dir.path().join("regauth.log")).expect("log file");
+        let regauth = Command::new(env!("CARGO_BIN_EXE_regauth"))
+            .args(["--config"])
+            .arg(&config)
+            .arg("serve")
+            .env_remove("REGAUTH_CONFIG")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start regauth");
+        let mut stack = Stack {
+            dir,
+            config,
+            regauth_port,
+            registry_port,
+            regauth,
+            registry: None,
+        };
+        stack.wait_http(&format!("http://127.0.0.1:{regauth_port}/readyz"), 200);
+        if with_registry {
+            stack.start_registry();
+        }
+        stack
+    }
+
+    fn start_registry(&mut self) {
+        require_tool("docker-registry");
+        let d = self.dir.path().display();
+        let cfg = self.dir.path().join("registry.yml");
+        std::fs::write(
+            &cfg,
+            format!(
+                r#"version: 0.1
+log:
+  level: info
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: {d}/registry-data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:{rp}
+auth:
+  token:
+    realm: http://127.0.0.1:{ap}/token
+    service: {SERVICE}
+    issuer: {ISSUER}
+    rootcertbundle: {d}/keys/bundle.pem
+notifications:
+  endpoints:
+    - name: regauth
+      url: http://127.0.0.1:{ap}/notifications
+      headers:
+        Authorization: [Bearer {NOTIFY_SECRET}]
+      timeout: 2s
+      threshold: 3
+      backoff: 1s
+"#,
+                rp = self.registry_port,
+                ap = self.regauth_port
+            ),
+        )
+        .expect("write registry config");
+        let log = std::fs::File::create(self.dir.path().join("registry.log")).expect("log file");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("start docker-registry");
+        self.registry = Some(child);
+        self.wait_http(&format!("http://127.0.0.1:{}/v2/", self.registry_port), 401);
+    }
+
+    fn wait_http(&mut self, url: &str, want: u16) {
+        let client = reqwest::blocking::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = client.get(url).send() {
+                if r.status().as_u16() == want {
+                    return;
+                }
+            }
+            if let Ok(Some(status)) = self.regauth.try_wait() {
+                panic!("regauth exited ({status}): {}", self.regauth_log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{url} never answered {want}; regauth log:\n{}\nregistry log:\n{}",
+                self.regauth_log(),
+                self.registry_log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn regauth_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("regauth.log")).unwrap_or_default()
+    }
+
+    pub fn registry_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.regauth_port)
+    }
+
+    pub fn registry_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.registry_port)
+    }
+
+    /// `127.0.0.1:PORT/<repo>` as clients name images.
+    pub fn image(&self, repo_and_ref: &str) -> String {
+        format!("127.0.0.1:{}/{repo_and_ref}", self.registry_port)
+    }
+
+    /// Runs the regauth CLI against this stack's configuration.
+    pub fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regauth"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("REGAUTH_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run regauth cli");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .as_mut()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().expect("cli output")
+    }
+
+    /// Runs the CLI and returns trimmed stdout, failing the test on a non-zero exit.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.cli(args, None);
+        assert!(
+            out.status.success(),
+            "regauth {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    pub fn add_user(&self, name: &str, flags: &[&str]) {
+        let mut args = vec!["user", "add", name];
+        args.extend_from_slice(flags);
+        let out = self.cli(&args, Some(&format!("{PASSWORD}\n")));
+        assert!(
+            out.status.success(),
+            "user add {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Creates a project owned by `owner`; returns its id (`synN`).
+    pub fn add_project(&self, name: &str, owner: &str) -> String {
+        self.ok(&["project", "add", name, "--owner", owner])
+    }
+
+    pub fn grant(&self, entity: &str, principal: &str, perms: &str) {
+        self.ok(&["acl", "grant", entity, principal, perms]);
+    }
+
+    pub fn token(&self, user: &str, scopes: &str) -> String {
+        self.ok(&["token", "create", user, "--scopes", scopes])
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        if let Some(r) = self.registry.as_mut() {
+            let _ = r.kill();
+            let _ = r.wait();
+        }
+        let _ = self.regauth.kill();
+        let _ = self.regauth.wait();
+    }
+}
+
+/// A tiny OCI image layout built with umoci (no pulls): `oci:<dir>:<tag>` holds one
+/// layer with one file whose content is `content`, so different contents give
+/// different digests.
+pub fn tiny_image(dir: &Path, tag: &str, content: &str) -> String {
+    require_tool("umoci");
+    let layout = dir.join("oci");
+    let layout_s = layout.display().to_string();
+    if !layout.exists() {
+        run_ok("umoci", &["init", "--layout", &layout_s]);
+    }
+    let image = format!("{layout_s}:{tag}");
+    run_ok("umoci", &["new", "--image", &image]);
+    let bundle = dir.join(format!("bundle-{tag}"));
+    let bundle_s = bundle.display().to_string();
+    run_ok(
+        "umoci",
+        &["unpack", "--rootless", "--image", &image, &bundle_s],
+    );
+    std::fs::write(bundle.join("rootfs").join("hello.txt"), content).expect("write layer file");
+    run_ok("umoci", &["repack", "--image", &image, &bundle_s]);
+    format!("oci:{image}")
+}
+
+pub fn run_ok(cmd: &str, args: &[&str]) -> Output {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// The result of a skopeo run, with its combined output for assertions.
+pub struct Skopeo {
+    pub success: bool,
+    pub output: String,
+}
+
+/// Runs skopeo with an empty auth file (so nothing from the machine leaks in).
+pub fn skopeo(dir: &Path, args: &[&str]) -> Skopeo {
+    require_tool("skopeo");
+    let auth = dir.join("skopeo-auth.json");
+    if !auth.exists() {
+        std::fs::write(&auth, "{}").expect("auth file");
+    }
+    let out = Command::new("skopeo")
+        .args(args)
+        .env("REGISTRY_AUTH_FILE", &auth)
+        .output()
+        .expect("run skopeo");
+    Skopeo {
+        success: out.status.success(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+impl Stack {
+    /// `skopeo copy` of a local OCI image to `repo:tag` with `user:secret` credentials;
+    /// returns the outcome and the pushed manifest digest (when it succeeded).
+    pub fn push(&self, src: &str, repo_tag: &str, creds: &str) -> (Skopeo, Option<String>) {
+        let digest_file = self.dir.path().join(format!("digest-{}", rand_suffix()));
+        let digest_s = digest_file.display().to_string();
+        let dest = format!("docker://{}", self.image(repo_tag));
+        let r = skopeo(
+            self.dir.path(),
+            &[
+                "copy",
+                "--dest-tls-verify=false",
+                "--dest-creds",
+                creds,
+                "--digestfile",
+                &digest_s,
+                src,
+                &dest,
+            ],
+        );
+        let digest = std::fs::read_to_string(&digest_file)
+            .ok()
+            .map(|s| s.trim().to_string());
+        if r.success {
+            // The registry's notification (which makes the repository exist for pulls)
+            // is asynchronous: wait for it, so later steps do not race it.
+            let repo = repo_tag
+                .split([':', '@'])
+                .next()
+                .unwrap_or(repo_tag)
+                .to_string();
+            eventually(15, || {
+                self.cli(&["acl", "show", &repo], None)
+                    .status
+                    .success()
+                    .then_some(())
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "{repo} never recorded; regauth log:\n{}",
+                    self.regauth_log()
+                )
+            });
+        }
+        (r, digest)
+    }
+
+    /// `skopeo copy` from the registry into a local directory (a real pull: manifest,
+    /// config and layers).
+    pub fn pull(&self, repo_ref: &str, creds: Option<&str>) -> Skopeo {
+        let out = self.dir.path().join(format!("pulled-{}", rand_suffix()));
+        let out_s = format!("dir:{}", out.display());
+        let src = format!("docker://{}", self.image(repo_ref));
+        let mut args = vec!["copy", "--src-tls-verify=false"];
+        match creds {
+            Some(c) => args.extend_from_slice(&["--src-creds", c]),
+            None => args.push("--src-no-creds"),
+        }
+        args.push(&src);
+        args.push(&out_s);
+        skopeo(self.dir.path(), &args)
+    }
+}
+
+pub fn rand_suffix() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// Polls `f` until it returns Some, for at most `secs` seconds (registry notifications
+/// are asynchronous).
+pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return Some(v);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
