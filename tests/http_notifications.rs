@@ -49,10 +49,7 @@ fn notifications_need_the_secret_and_are_idempotent() {
 
     assert_eq!(send(&stack, None, v1, &body).0, 401);
     assert_eq!(send(&stack, Some("Bearer wrong"), v1, &body).0, 401);
-    assert_eq!(
-        send(&stack, Some(&NOTIFY_SECRET.to_string()), v1, &body).0,
-        401
-    );
+    assert_eq!(send(&stack, Some(NOTIFY_SECRET), v1, &body).0, 401);
     let refused = stack.cli(&["repo", "tags", &format!("{p}/tool")], None);
     assert!(
         !refused.status.success(),
