@@ -56,7 +56,7 @@ impl Serialize for EntityId {
 
 /// What kind of entity an id names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum EntityKind {
     Project,
     /// A repository created by a push to our registry.

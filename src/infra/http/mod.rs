@@ -3,6 +3,7 @@
 //! Handlers gather facts (credentials, directory rows), call the pure decisions in
 //! `domain`, and render the results; they hold no rules of their own.
 
+pub mod api;
 pub mod auth;
 pub mod errors;
 pub mod health;
@@ -36,5 +37,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/token", web::post().to(token_endpoint::post_token))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/notifications", web::post().to(notifications::receive));
+        .route("/notifications", web::post().to(notifications::receive))
+        .configure(api::configure);
 }

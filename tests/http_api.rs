@@ -1,0 +1,80 @@
+//! The read API's external repositories and bad input, over real HTTP.
+
+mod common;
+
+use common::*;
+use reqwest::blocking::Client;
+use serde_json::{json, Value};
+
+#[test]
+fn external_repositories_need_update_and_refuse_our_own_host() {
+    let stack = Stack::regauth_only();
+    stack.add_user("alice", &["--certified"]);
+    stack.add_user("bob", &[]);
+    let p = stack.add_project("alpha", "alice");
+    stack.grant(&p, "bob", "READ");
+    let c = Client::new();
+    let add = |user: &str, name: &str| {
+        let r = c
+            .post(stack.url(&format!("/api/v1/projects/{p}/external-repositories")))
+            .basic_auth(user, Some(PASSWORD))
+            .json(&json!({ "name": name }))
+            .send()
+            .expect("post");
+        let status = r.status().as_u16();
+        (status, r.json::<Value>().unwrap_or(Value::Null))
+    };
+    assert_eq!(
+        add("bob", "quay.io/org/x").0,
+        404,
+        "READ alone added a record"
+    );
+    let (status, body) = add("alice", "Quay.io/Org/X");
+    assert_eq!(status, 400, "{body}");
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+    let own = format!("127.0.0.1:{}/{p}/x", stack.registry_port);
+    assert_eq!(add("alice", &own).0, 400, "our own registry host accepted");
+    let (status, created) = add("alice", "quay.io/org/x");
+    assert_eq!(status, 201, "{created}");
+    assert_eq!(created["kind"], "external_repository");
+    assert_eq!(add("alice", "quay.io/org/x").0, 409);
+
+    let list: Value = c
+        .get(stack.url(&format!("/api/v1/projects/{p}/repositories")))
+        .basic_auth("bob", Some(PASSWORD))
+        .send()
+        .expect("list")
+        .json()
+        .expect("json");
+    assert_eq!(list["repositories"][0]["name"], "quay.io/org/x");
+
+    let id = created["id"].as_str().expect("id").to_string();
+    let del = |user: &str| {
+        c.delete(stack.url(&format!("/api/v1/external-repositories/{id}")))
+            .basic_auth(user, Some(PASSWORD))
+            .send()
+            .expect("delete")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(del("bob"), 404);
+    assert_eq!(del("alice"), 204);
+    assert_eq!(del("alice"), 404);
+
+    // Bad query input is a clear 400; a view-less token is refused.
+    let r = c
+        .get(stack.url("/api/v1/repository/tags?path=syn1/x&limit=0"))
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .expect("tags");
+    assert_eq!(r.status(), 400);
+    let token = stack.token("alice", "download");
+    let r = c
+        .get(stack.url(&format!("/api/v1/projects/{p}/repositories")))
+        .basic_auth("x", Some(&token))
+        .send()
+        .expect("list");
+    assert_eq!(r.status(), 403);
+}
