@@ -207,13 +207,6 @@ impl Acl {
     pub fn new(entries: Vec<(Principal, AccessSet)>) -> Acl {
         Acl { entries }
     }
-    /// Everything `principals` get together (the union over matching entries).
-    pub fn access_for(&self, principals: &[Principal]) -> AccessSet {
-        self.entries
-            .iter()
-            .filter(|(p, _)| principals.contains(p))
-            .fold(AccessSet::EMPTY, |acc, (_, a)| acc.union(*a))
-    }
 }
 
 /// Scopes an access token (or a password login) carries: Synapse's OAuth scopes.
@@ -300,6 +293,15 @@ impl fmt::Display for ScopeSet {
     }
 }
 
+/// Unix seconds as RFC 3339 UTC (`2026-11-22T14:23:00Z`), the form the token spec's
+/// `issued_at` and our listings use; `None` outside the representable range.
+pub fn rfc3339(unix: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()?
+        .format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
 /// A user as the rules see it (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct User {
@@ -348,23 +350,5 @@ mod tests {
         assert_eq!(s.to_string(), "download,modify");
         assert!(ScopeSet::parse_list("download,admin").is_err());
         assert!(ScopeSet::parse_list(" ").is_err());
-    }
-
-    #[test]
-    fn acl_unions_matching_entries() {
-        let acl = Acl::new(vec![
-            (
-                Principal::User(UserId(1)),
-                AccessSet::EMPTY.with(AccessType::Read),
-            ),
-            (
-                Principal::Team(TeamId(2)),
-                AccessSet::EMPTY.with(AccessType::Download),
-            ),
-            (Principal::Public, AccessSet::EMPTY.with(AccessType::Update)),
-        ]);
-        let got = acl.access_for(&[Principal::User(UserId(1)), Principal::Team(TeamId(2))]);
-        assert!(got.contains(AccessType::Read) && got.contains(AccessType::Download));
-        assert!(!got.contains(AccessType::Update));
     }
 }

@@ -16,7 +16,7 @@ use crate::domain::authn::{now_unix, password, secret};
 use crate::domain::directory::{
     Directory, EntityRef, NewAccessToken, PrincipalRef, TagSort, UserUpdate,
 };
-use crate::domain::model::{AccessSet, EntityId, ScopeSet};
+use crate::domain::model::{rfc3339, AccessSet, EntityId, ScopeSet};
 use crate::domain::repo_name::{parse_external, RepoPath};
 use crate::infra::config::Settings;
 use crate::infra::keys::{self, KeyAlgorithm};
@@ -468,11 +468,10 @@ fn token(dir: &dyn Directory, cmd: TokenCmd) -> CliResult {
                 .map(|d| parse_duration(&d).map(|d| now_unix().saturating_add(d.as_secs() as i64)))
                 .transpose()?;
             let owner = dir
-                .list_users()
+                .user_credentials(&user)
                 .map_err(CliError::from)?
-                .into_iter()
-                .find(|u| u.name == user)
-                .ok_or_else(|| CliError(format!("user {user} not found")))?;
+                .ok_or_else(|| CliError(format!("user {user} not found")))?
+                .user;
             let token = secret::generate_token(secret::ACCESS_TOKEN_PREFIX);
             dir.create_access_token(NewAccessToken {
                 user: owner.id,
@@ -492,7 +491,7 @@ fn token(dir: &dyn Directory, cmd: TokenCmd) -> CliResult {
                 } else {
                     match t.expires_at {
                         Some(e) if e <= now_unix() => "expired".into(),
-                        Some(e) => format!("expires {}", rfc3339(e)),
+                        Some(e) => format!("expires {}", rfc3339(e).unwrap_or_default()),
                         None => "no expiry".into(),
                     }
                 };
@@ -537,7 +536,7 @@ fn repo(dir: &dyn Directory, cmd: RepoCmd) -> CliResult {
                     "{}\t{}\t{}\t{}",
                     t.tag,
                     t.digest,
-                    rfc3339(t.pushed_at),
+                    rfc3339(t.pushed_at).unwrap_or_default(),
                     t.pusher
                 );
             }
@@ -546,7 +545,12 @@ fn repo(dir: &dyn Directory, cmd: RepoCmd) -> CliResult {
         RepoCmd::History { repo, tag } => {
             let path = RepoPath::parse(&repo).map_err(CliError::from)?;
             for t in dir.tag_history(&path, &tag).map_err(CliError::from)? {
-                println!("{}\t{}\t{}", rfc3339(t.pushed_at), t.digest, t.pusher);
+                println!(
+                    "{}\t{}\t{}",
+                    rfc3339(t.pushed_at).unwrap_or_default(),
+                    t.digest,
+                    t.pusher
+                );
             }
             Ok(())
         }
@@ -603,16 +607,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
         return Err(bad());
     }
     n.checked_mul(secs).map(Duration::from_secs).ok_or_else(bad)
-}
-
-fn rfc3339(unix: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(unix)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| unix.to_string())
 }
 
 #[cfg(test)]

@@ -158,13 +158,7 @@ impl Signer {
         let now = i64::try_from(now).map_err(|_| TokenError::Clock)?;
         let ttl = i64::try_from(self.ttl.as_secs()).map_err(|_| TokenError::Clock)?;
         let skew = i64::try_from(self.nbf_skew.as_secs()).map_err(|_| TokenError::Clock)?;
-        let issued_at = time::OffsetDateTime::from_unix_timestamp(now)
-            .ok()
-            .and_then(|t| {
-                t.format(&time::format_description::well_known::Rfc3339)
-                    .ok()
-            })
-            .ok_or(TokenError::Clock)?;
+        let issued_at = crate::domain::model::rfc3339(now).ok_or(TokenError::Clock)?;
         for entry in &mut access {
             entry.actions.sort_unstable();
             entry.actions.dedup();

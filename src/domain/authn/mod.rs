@@ -150,9 +150,6 @@ impl Authenticator {
         };
         match creds {
             Some(UserCredentials { user, .. }) if ok => {
-                if user.disabled {
-                    return Err(AuthnError::InvalidCredentials("user disabled"));
-                }
                 let caller = self.caller_for(&user, ScopeSet::ALL)?;
                 Ok(Authenticated {
                     caller,
@@ -224,9 +221,6 @@ impl Authenticator {
                     "access token behind the refresh token ended",
                 ));
             }
-        }
-        if rec.user.disabled {
-            return Err(AuthnError::InvalidCredentials("user disabled"));
         }
         let caller = self.caller_for(&rec.user, rec.scopes)?;
         Ok(Authenticated {

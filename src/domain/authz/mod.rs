@@ -11,7 +11,7 @@ mod tests;
 
 pub use rules::{decide, Decision, Denial, Reason};
 
-use super::model::{Acl, Principal, ScopeSet, TeamId, TokenScope, UserId};
+use super::model::{AccessSet, Acl, Principal, ScopeSet, TeamId, TokenScope, UserId};
 
 /// The authenticated (or anonymous) caller as the rules see it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,15 +41,25 @@ impl Caller {
         }
     }
 
-    /// The principals whose ACL entries apply to this caller.
-    pub fn principals(&self) -> Vec<Principal> {
-        let mut p = vec![Principal::Public];
-        if let Some(u) = &self.user {
-            p.push(Principal::Authenticated);
-            p.push(Principal::User(u.id));
-            p.extend(u.teams.iter().copied().map(Principal::Team));
+    /// Whether an ACL entry for `p` applies to this caller: `public` always, and for a
+    /// logged-in user `authenticated`, the user and its teams. Allocation-free: this
+    /// runs for every action of every scope.
+    pub fn is(&self, p: &Principal) -> bool {
+        match (p, &self.user) {
+            (Principal::Public, _) => true,
+            (_, None) => false,
+            (Principal::Authenticated, Some(_)) => true,
+            (Principal::User(id), Some(u)) => *id == u.id,
+            (Principal::Team(t), Some(u)) => u.teams.contains(t),
         }
-        p
+    }
+
+    /// Everything the ACL gives this caller (the union over entries that apply).
+    pub fn access_in(&self, acl: &Acl) -> AccessSet {
+        acl.entries
+            .iter()
+            .filter(|(p, _)| self.is(p))
+            .fold(AccessSet::EMPTY, |acc, (_, a)| acc.union(*a))
     }
 
     pub fn name(&self) -> &str {

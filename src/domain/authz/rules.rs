@@ -156,29 +156,27 @@ fn repository_action(
     }
 }
 
-/// Trash state and the effective ACL of an existing repository; `Err` for the rows
-/// that refuse before any permission is looked at.
-fn existing(facts: &RepoFacts) -> Result<(bool, &Acl), Reason> {
-    let (project_trashed, project_acl) = project(facts)?;
+/// The effective ACL of an existing repository (its local sharing settings, else its
+/// project's); `Err` for the rows that refuse before any permission is looked at.
+/// Trash is checked separately, by `trash_of`, before this is asked.
+fn effective_acl(facts: &RepoFacts) -> Result<&Acl, Reason> {
+    let project_acl = project_acl(facts)?;
     match &facts.repo {
         RepoState::Unknown => Err(Reason::RepositoryUnknown),
-        RepoState::Managed { trashed, local_acl } => Ok((
-            *trashed || project_trashed,
-            local_acl.as_ref().unwrap_or(project_acl),
-        )),
+        RepoState::Managed { local_acl, .. } => Ok(local_acl.as_ref().unwrap_or(project_acl)),
     }
 }
 
-fn project(facts: &RepoFacts) -> Result<(bool, &Acl), Reason> {
+fn project_acl(facts: &RepoFacts) -> Result<&Acl, Reason> {
     match &facts.project {
         ProjectFacts::Missing => Err(Reason::ProjectMissing),
         ProjectFacts::NotAProject => Err(Reason::NotAProject),
-        ProjectFacts::Project { trashed, acl } => Ok((*trashed, acl)),
+        ProjectFacts::Project { acl, .. } => Ok(acl),
     }
 }
 
 fn has(caller: &Caller, acl: &Acl, access: AccessType) -> bool {
-    acl.access_for(&caller.principals()).contains(access)
+    caller.access_in(acl).contains(access)
 }
 
 fn is_admin(caller: &Caller) -> bool {
@@ -193,7 +191,7 @@ fn pull(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
     if in_trash {
         return Err(Reason::InTrash);
     }
-    let (_, acl) = existing(facts)?;
+    let acl = effective_acl(facts)?;
     if is_admin(caller) || has(caller, acl, AccessType::Download) {
         Ok(())
     } else {
@@ -229,7 +227,7 @@ fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason>
     }
     match &facts.repo {
         RepoState::Managed { .. } => {
-            let (_, acl) = existing(facts)?;
+            let acl = effective_acl(facts)?;
             if user.admin || has(caller, acl, AccessType::Update) {
                 Ok(vec!["push"])
             } else {
@@ -237,7 +235,7 @@ fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason>
             }
         }
         RepoState::Unknown => {
-            let (_, acl) = project(facts)?;
+            let acl = project_acl(facts)?;
             if user.admin || has(caller, acl, AccessType::Create) {
                 Ok(vec!["pull", "push"])
             } else {
@@ -257,7 +255,7 @@ fn delete(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
     let Some(user) = &caller.user else {
         return Err(Reason::Anonymous);
     };
-    let (_, acl) = existing(facts)?;
+    let acl = effective_acl(facts)?;
     if user.admin {
         return Ok(());
     }

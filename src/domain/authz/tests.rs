@@ -445,3 +445,28 @@ fn every_requested_action_is_granted_or_denied_once() {
     assert_eq!(granted(&d), ["pull"]);
     assert_eq!(d.denied.len(), 2);
 }
+
+#[test]
+fn acl_unions_the_entries_that_apply_to_the_caller() {
+    let acl = Acl::new(vec![
+        (
+            Principal::User(UserId(1)),
+            AccessSet::EMPTY.with(AccessType::Read),
+        ),
+        (
+            Principal::Team(TeamId(2)),
+            AccessSet::EMPTY.with(AccessType::Download),
+        ),
+        (
+            Principal::Team(TeamId(3)),
+            AccessSet::EMPTY.with(AccessType::Update),
+        ),
+    ]);
+    let mut caller = certified();
+    caller.user.as_mut().unwrap().teams = vec![TeamId(2)];
+    let got = caller.access_in(&acl);
+    assert!(got.contains(AccessType::Read) && got.contains(AccessType::Download));
+    assert!(!got.contains(AccessType::Update));
+    // Anonymous callers match `public` only.
+    assert!(Caller::anonymous().access_in(&acl).is_empty());
+}

@@ -15,7 +15,7 @@ use crate::domain::authz::Caller;
 use crate::domain::directory::{
     Directory, DirectoryError, EntityInfo, EntityRef, TagInfo, TagSort,
 };
-use crate::domain::model::{AccessType, EntityId, EntityKind, TokenScope};
+use crate::domain::model::{rfc3339, AccessType, EntityId, EntityKind, TokenScope};
 use crate::domain::repo_name::{parse_external, RepoPath};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -46,8 +46,7 @@ pub fn may(
     if trashed {
         return false;
     }
-    caller.user.as_ref().is_some_and(|u| u.admin)
-        || acl.access_for(&caller.principals()).contains(access)
+    caller.user.as_ref().is_some_and(|u| u.admin) || caller.access_in(acl).contains(access)
 }
 
 fn not_found() -> HttpError {
@@ -106,23 +105,13 @@ fn readable(
     }
 }
 
-fn rfc3339(t: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(t)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
 fn tag_json(t: &TagInfo) -> serde_json::Value {
     json!({"tag": t.tag, "digest": t.digest, "media_type": t.media_type, "size": t.size,
-           "pusher": t.pusher, "pushed_at": rfc3339(t.pushed_at)})
+           "pusher": t.pusher, "pushed_at": rfc3339(t.pushed_at).unwrap_or_default()})
 }
 
 fn entity_json(e: &EntityInfo) -> serde_json::Value {
-    json!({"id": e.id, "kind": e.kind, "name": e.name, "created_at": rfc3339(e.created_at)})
+    json!({"id": e.id, "kind": e.kind, "name": e.name, "created_at": rfc3339(e.created_at).unwrap_or_default()})
 }
 
 fn path_param(req: &HttpRequest) -> Result<RepoPath, HttpError> {

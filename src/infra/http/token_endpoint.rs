@@ -359,17 +359,20 @@ fn authorize(
     let mut facts: HashMap<String, Target> = HashMap::new();
     let mut out = Vec::with_capacity(scopes.len());
     for scope in scopes {
-        let target = match facts.get(&scope.name) {
-            Some(t) if scope.resource_type == "repository" => t.clone(),
-            _ => {
+        // One directory read per distinct repository; other resource types need none
+        // worth caching. Borrowed, not cloned: ACLs can be long.
+        let other;
+        let target = if scope.resource_type == "repository" {
+            if !facts.contains_key(&scope.name) {
                 let t = target_for(dir, &scope)?;
-                if scope.resource_type == "repository" {
-                    facts.insert(scope.name.clone(), t.clone());
-                }
-                t
+                facts.insert(scope.name.clone(), t);
             }
+            &facts[&scope.name]
+        } else {
+            other = target_for(dir, &scope)?;
+            &other
         };
-        let decision = decide(caller, &target, &scope.actions);
+        let decision = decide(caller, target, &scope.actions);
         let denials = decision
             .denied
             .iter()

@@ -62,6 +62,21 @@ fn user_row(r: &rusqlite::Row, off: usize) -> rusqlite::Result<User> {
     })
 }
 
+const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
+     FROM access_tokens t JOIN users u ON u.id = t.user_id";
+
+fn access_token_row(r: &rusqlite::Row) -> rusqlite::Result<AccessTokenRecord> {
+    Ok(AccessTokenRecord {
+        user: user_row(r, 0)?,
+        id: r.get(5)?,
+        name: r.get(6)?,
+        scopes: ScopeSet::from_bits(r.get::<_, i64>(7)? as u8),
+        created_at: r.get(8)?,
+        expires_at: r.get(9)?,
+        revoked: r.get::<_, Option<i64>>(10)?.is_some(),
+    })
+}
+
 impl SqliteDirectory {
     pub fn open(path: &Path) -> DirResult<SqliteDirectory> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -224,6 +239,46 @@ fn effective(c: &Connection, row: &EntityRow) -> DirResult<(i64, bool)> {
     }
 }
 
+/// Changing a repository's ACL gives it local sharing settings: on the first change
+/// they start as a copy of the project's ACL, so the change is the only difference.
+/// Returns the entity id whose ACL rows to change.
+fn ensure_local_acl(tx: &Connection, row: &EntityRow) -> DirResult<i64> {
+    let own = row.info.id.0 as i64;
+    if row.info.kind == EntityKind::ManagedRepository && !row.has_local_acl {
+        if let Some(parent) = row.info.parent {
+            tx.execute(
+                "INSERT INTO acl_entries (entity_id, principal_kind, principal_id, access_bits)
+                 SELECT ?1, principal_kind, principal_id, access_bits FROM acl_entries WHERE entity_id = ?2",
+                params![own, parent.0 as i64],
+            )
+            .map_err(backend)?;
+        }
+        tx.execute("UPDATE entities SET has_local_acl = 1 WHERE id = ?1", [own])
+            .map_err(backend)?;
+    }
+    Ok(own)
+}
+
+/// Entities selected by `sql` (which returns ids), loaded in that order.
+fn entities_by_query(
+    c: &Connection,
+    sql: &str,
+    args: impl rusqlite::Params,
+) -> DirResult<Vec<EntityInfo>> {
+    let ids: Vec<i64> = {
+        let mut stmt = c.prepare_cached(sql).map_err(backend)?;
+        let rows = stmt.query_map(args, |r| r.get(0)).map_err(backend)?;
+        rows.collect::<Result<_, _>>().map_err(backend)?
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(row) = entity_by_id(c, id)? {
+            out.push(row.info);
+        }
+    }
+    Ok(out)
+}
+
 fn next_entity_id(c: &Connection) -> DirResult<i64> {
     c.query_row(
         "SELECT MAX(1000, COALESCE(MAX(id), 0) + 1) FROM entities",
@@ -287,24 +342,12 @@ impl Directory for SqliteDirectory {
 
     fn access_token_by_hash(&self, hash: &[u8; 32]) -> DirResult<Option<AccessTokenRecord>> {
         let c = self.conn();
-        let out = c.prepare_cached(
-            "SELECT u.id, u.name, u.certified, u.admin, u.disabled, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
-             FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?1",
-        )
-        .map_err(backend)?
-        .query_row([&hash[..]], |r| {
-            Ok(AccessTokenRecord {
-                user: user_row(r, 0)?,
-                id: r.get(5)?,
-                name: r.get(6)?,
-                scopes: ScopeSet::from_bits(r.get::<_, i64>(7)? as u8),
-                created_at: r.get(8)?,
-                expires_at: r.get(9)?,
-                revoked: r.get::<_, Option<i64>>(10)?.is_some(),
-            })
-        })
-        .optional()
-        .map_err(backend);
+        let out = c
+            .prepare_cached(&format!("{TOKEN_SELECT} WHERE t.hash = ?1"))
+            .map_err(backend)?
+            .query_row([&hash[..]], access_token_row)
+            .optional()
+            .map_err(backend);
         out
     }
 
@@ -558,20 +601,11 @@ impl Directory for SqliteDirectory {
 
     fn list_projects(&self) -> DirResult<Vec<EntityInfo>> {
         let c = self.conn();
-        let ids: Vec<i64> = {
-            let mut stmt = c
-                .prepare("SELECT id FROM entities WHERE kind = 'project' ORDER BY id")
-                .map_err(backend)?;
-            let rows = stmt.query_map([], |r| r.get(0)).map_err(backend)?;
-            rows.collect::<Result<_, _>>().map_err(backend)?
-        };
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(row) = entity_by_id(&c, id)? {
-                out.push(row.info);
-            }
-        }
-        Ok(out)
+        entities_by_query(
+            &c,
+            "SELECT id FROM entities WHERE kind = 'project' ORDER BY id",
+            [],
+        )
     }
 
     fn acl_grant(
@@ -582,18 +616,7 @@ impl Directory for SqliteDirectory {
     ) -> DirResult<()> {
         self.write(|tx| {
             let row = resolve(tx, entity)?;
-            let own = row.info.id.0 as i64;
-            if row.info.kind == EntityKind::ManagedRepository && !row.has_local_acl {
-                if let Some(parent) = row.info.parent {
-                    tx.execute(
-                        "INSERT INTO acl_entries (entity_id, principal_kind, principal_id, access_bits)
-                         SELECT ?1, principal_kind, principal_id, access_bits FROM acl_entries WHERE entity_id = ?2",
-                        params![own, parent.0 as i64],
-                    )
-                    .map_err(backend)?;
-                }
-                tx.execute("UPDATE entities SET has_local_acl = 1 WHERE id = ?1", [own]).map_err(backend)?;
-            }
+            let own = ensure_local_acl(tx, &row)?;
             let (kind, pid) = principal_key(tx, principal)?;
             tx.execute(
                 "INSERT INTO acl_entries (entity_id, principal_kind, principal_id, access_bits) VALUES (?1, ?2, ?3, ?4)
@@ -613,19 +636,7 @@ impl Directory for SqliteDirectory {
     ) -> DirResult<()> {
         self.write(|tx| {
             let row = resolve(tx, entity)?;
-            let own = row.info.id.0 as i64;
-            if row.info.kind == EntityKind::ManagedRepository && !row.has_local_acl {
-                // Revoking on an inheriting repository creates local settings too.
-                if let Some(parent) = row.info.parent {
-                    tx.execute(
-                        "INSERT INTO acl_entries (entity_id, principal_kind, principal_id, access_bits)
-                         SELECT ?1, principal_kind, principal_id, access_bits FROM acl_entries WHERE entity_id = ?2",
-                        params![own, parent.0 as i64],
-                    )
-                    .map_err(backend)?;
-                }
-                tx.execute("UPDATE entities SET has_local_acl = 1 WHERE id = ?1", [own]).map_err(backend)?;
-            }
+            let own = ensure_local_acl(tx, &row)?;
             let (kind, pid) = principal_key(tx, principal)?;
             let current: Option<i64> = tx
                 .query_row(
@@ -783,24 +794,11 @@ impl Directory for SqliteDirectory {
         let c = self.conn();
         let uid = user_id(&c, user)?;
         let mut stmt = c
-            .prepare(
-                "SELECT u.id, u.name, u.certified, u.admin, u.disabled, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
-                 FROM access_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = ?1 ORDER BY t.id",
-            )
+            .prepare(&format!(
+                "{TOKEN_SELECT} WHERE t.user_id = ?1 ORDER BY t.id"
+            ))
             .map_err(backend)?;
-        let rows = stmt
-            .query_map([uid.0], |r| {
-                Ok(AccessTokenRecord {
-                    user: user_row(r, 0)?,
-                    id: r.get(5)?,
-                    name: r.get(6)?,
-                    scopes: ScopeSet::from_bits(r.get::<_, i64>(7)? as u8),
-                    created_at: r.get(8)?,
-                    expires_at: r.get(9)?,
-                    revoked: r.get::<_, Option<i64>>(10)?.is_some(),
-                })
-            })
-            .map_err(backend)?;
+        let rows = stmt.query_map([uid.0], access_token_row).map_err(backend)?;
         rows.collect::<Result<_, _>>().map_err(backend)
     }
 
@@ -897,22 +895,11 @@ impl Directory for SqliteDirectory {
 
     fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>> {
         let c = self.conn();
-        let ids: Vec<i64> = {
-            let mut stmt = c
-                .prepare("SELECT id FROM entities WHERE parent_id = ?1 AND trashed_at IS NULL ORDER BY name")
-                .map_err(backend)?;
-            let rows = stmt
-                .query_map([project.0 as i64], |r| r.get(0))
-                .map_err(backend)?;
-            rows.collect::<Result<_, _>>().map_err(backend)?
-        };
-        let mut out = Vec::new();
-        for id in ids {
-            if let Some(row) = entity_by_id(&c, id)? {
-                out.push(row.info);
-            }
-        }
-        Ok(out)
+        entities_by_query(
+            &c,
+            "SELECT id FROM entities WHERE parent_id = ?1 AND trashed_at IS NULL ORDER BY name",
+            [project.0 as i64],
+        )
     }
 
     fn list_tags(
