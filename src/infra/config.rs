@@ -35,6 +35,10 @@ pub struct ServerSettings {
     pub listen: String,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
+    /// When set (`host:port`), `/notifications` is served only on this second address and
+    /// not on `listen`, so the webhook can stay on a network the public never reaches
+    /// (the compose file keeps it unpublished). Empty = served on `listen`.
+    pub notifications_listen: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -111,6 +115,7 @@ impl Default for ServerSettings {
         ServerSettings {
             listen: "127.0.0.1:5001".into(),
             workers: 0,
+            notifications_listen: String::new(),
         }
     }
 }
@@ -205,6 +210,27 @@ impl Settings {
         if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
             return invalid("server.listen", "expected host:port, e.g. 0.0.0.0:5001");
         }
+        if !self.server.notifications_listen.is_empty() {
+            match self
+                .server
+                .notifications_listen
+                .parse::<std::net::SocketAddr>()
+            {
+                Err(_) => {
+                    return invalid(
+                        "server.notifications_listen",
+                        "expected host:port, e.g. 0.0.0.0:5002, or empty",
+                    )
+                }
+                Ok(a) if Some(a) == self.server.listen.parse().ok() => {
+                    return invalid(
+                        "server.notifications_listen",
+                        "must differ from server.listen (leave it empty to share it)",
+                    )
+                }
+                Ok(_) => {}
+            }
+        }
         if self.token.services.is_empty() || self.token.services.iter().any(|s| s.is_empty()) {
             return invalid("token.services", "list at least one non-empty service name");
         }
@@ -239,6 +265,47 @@ impl Settings {
                     message: format!("cannot read {}: {e}", p.display()),
                 }),
             None => Ok(self.notifications.secret.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_notifications_listen(addr: &str) -> Result<(), ConfigError> {
+        let mut s = Settings::default();
+        s.server.listen = "0.0.0.0:5001".into();
+        s.server.notifications_listen = addr.into();
+        s.validate()
+    }
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn notifications_listen_is_optional_and_must_be_a_second_address() {
+        assert!(with_notifications_listen("").is_ok());
+        assert!(with_notifications_listen("0.0.0.0:5002").is_ok());
+        for bad in ["5002", "regauth:5002", "0.0.0.0:5001"] {
+            match with_notifications_listen(bad) {
+                Err(ConfigError::Invalid { key, .. }) => {
+                    assert_eq!(key, "server.notifications_listen", "{bad}")
+                }
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn out_of_range_token_lifetime_names_its_key() {
+        let mut s = Settings::default();
+        s.token.ttl_seconds = 30;
+        match s.validate() {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "token.ttl_seconds"),
+            other => panic!("{other:?}"),
         }
     }
 }

@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian bookworm machine (root):
 # Debian's docker-registry (distribution v2.8), skopeo and umoci (real clients, no daemon),
-# debootstrap (local base images), and the Docker engine + docker-compose if missing.
+# debootstrap (local base images), curl, python3, binutils, and the Docker engine,
+# docker-compose and containerd's ctr if missing.
 # Idempotent: installs only what is absent.
 set -euo pipefail
 need=()
-for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap; do
+for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap \
+  curl:curl python3:python3 strip:binutils; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
+command -v ctr >/dev/null 2>&1 || need+=(containerd)
 if ((${#need[@]})); then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive

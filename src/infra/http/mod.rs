@@ -30,13 +30,22 @@ pub struct AppState {
     pub notification_secret: String,
 }
 
-/// Every route regauth serves. The server and the HTTP tests both build their app
-/// from this, so tests exercise exactly what runs in production.
+/// Every route regauth serves on one listener. The server and the HTTP tests both build
+/// their app from this, so tests exercise exactly what runs in production.
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(public_routes).configure(notification_routes);
+}
+
+/// What clients reach: the token endpoint, the read API, health.
+pub fn public_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/token", web::get().to(token_endpoint::get_token))
         .route("/token", web::post().to(token_endpoint::post_token))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .route("/notifications", web::post().to(notifications::receive))
         .configure(api::configure);
+}
+
+/// What only the registry calls; served on `server.notifications_listen` when set.
+pub fn notification_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/notifications", web::post().to(notifications::receive));
 }

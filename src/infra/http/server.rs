@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpServer};
 
-use super::{routes, AppState};
+use super::{notification_routes, public_routes, routes, AppState};
 use crate::domain::authn::{password, Authenticator};
 use crate::domain::directory::{Directory, DirectoryError};
 use crate::infra::config::{ConfigError, Settings};
@@ -153,11 +153,39 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-/// Serves until SIGINT/SIGTERM.
+/// Serves until SIGINT/SIGTERM: one listener, or two when `server.notifications_listen`
+/// moves the registry's webhook off the public address.
 pub async fn run(settings: Settings) -> Result<(), ServeError> {
     let addr = settings.server.listen.clone();
+    let internal = settings.server.notifications_listen.clone();
     let workers = settings.server.workers;
     let state = web::Data::new(prepare(settings)?);
+    let public: fn(&mut web::ServiceConfig) = if internal.is_empty() {
+        routes
+    } else {
+        public_routes
+    };
+    let main = listen(&state, &addr, workers, public)?;
+    tracing::info!(listen = %addr, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
+    if internal.is_empty() {
+        main.await?;
+    } else {
+        // The webhook sees little traffic: one worker is plenty.
+        let hook = listen(&state, &internal, 1, notification_routes)?;
+        tracing::info!(listen = %internal, "notifications served on their own listener");
+        let (a, b) = tokio::join!(main, hook);
+        a?;
+        b?;
+    }
+    Ok(())
+}
+
+fn listen(
+    state: &web::Data<AppState>,
+    addr: &str,
+    workers: usize,
+    routes: fn(&mut web::ServiceConfig),
+) -> Result<actix_web::dev::Server, ServeError> {
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
         App::new()
@@ -170,11 +198,9 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     if workers > 0 {
         server = server.workers(workers);
     }
-    let server = server.bind(&addr).map_err(|source| ServeError::Bind {
-        addr: addr.clone(),
+    let server = server.bind(addr).map_err(|source| ServeError::Bind {
+        addr: addr.to_string(),
         source,
     })?;
-    tracing::info!(listen = %addr, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
-    server.run().await?;
-    Ok(())
+    Ok(server.run())
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Builds the images the Docker end-to-end suite runs, without pulling anything:
+#   local/debian:bookworm   debootstrap (minbase) imported with `docker import`
+#   local/registry:2        Debian's docker-registry (distribution v2.8) laid out like
+#                           registry:2: config at /etc/docker/registry/config.yml, port 5000
+#   local/regauth:test      the top-level Dockerfile, fed the binary cargo built on this host
+# Each image is rebuilt only when missing (the base) or when its inputs changed (docker's
+# build cache). Usage: build-images.sh PATH/TO/regauth-binary
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+binary=${1:?usage: build-images.sh PATH/TO/regauth}
+base=local/debian:bookworm
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+
+if ! docker image inspect "$base" >/dev/null 2>&1; then
+  rootfs=$(mktemp -d /tmp/regauth-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  echo "build-images: debootstrap bookworm (minbase) into $rootfs"
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/tmp/regauth-debootstrap.log 2>&1 \
+    || { tail -20 /tmp/regauth-debootstrap.log; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
+  rm -rf "$rootfs"
+  trap - EXIT
+fi
+
+# The registry: the host's Debian docker-registry binary (needs only glibc) in the base.
+ctx=$(mktemp -d /tmp/regauth-registry-ctx.XXXXXX)
+cp /usr/bin/docker-registry "$ctx/registry"
+cp tests/docker/registry.Dockerfile "$ctx/Dockerfile"
+docker build -q -t local/registry:2 "$ctx" >/dev/null
+rm -rf "$ctx"
+
+# regauth: the real Dockerfile, with the build stage reusing the host-built binary.
+mkdir -p dist
+cp "$binary" dist/regauth
+strip dist/regauth 2>/dev/null || true
+docker build -q -t local/regauth:test \
+  --build-arg BUILD_IMAGE="$base" --build-arg RUNTIME_IMAGE="$base" \
+  --build-arg PREBUILT=dist/regauth . >/dev/null
+echo "build-images: $base local/registry:2 local/regauth:test ready"
