@@ -1,5 +1,6 @@
-//! The `regauth` command line: `serve`, key generation, and administration of the
-//! embedded directory (users, teams, projects, ACLs, tokens, trash, repositories).
+//! The `regauth` command line: `serve`, key generation, TLS certificates, and
+//! administration of the embedded directory (users, teams, projects, ACLs, tokens,
+//! trash, repositories).
 //!
 //! Administration commands open the same SQLite file as the server (WAL lets both
 //! work at once), so `docker compose exec regauth regauth user add ...` just works.
@@ -18,6 +19,7 @@ use crate::domain::directory::{
 };
 use crate::domain::model::{rfc3339, AccessSet, EntityId, ScopeSet};
 use crate::domain::repo_name::{parse_external, RepoPath};
+use crate::infra::certs;
 use crate::infra::config::Settings;
 use crate::infra::keys::{self, KeyAlgorithm};
 use crate::infra::sqlite::SqliteDirectory;
@@ -68,10 +70,41 @@ pub enum Command {
     /// Docker repositories and their tags.
     #[command(subcommand)]
     Repo(RepoCmd),
-    /// Exit 0 when the server answers /healthz (for container health checks).
+    /// TLS certificates for `server.tls_cert` / `server.tls_key`.
+    #[command(subcommand)]
+    Certs(CertsCmd),
+    /// Exit 0 when the server answers (for container health checks).
+    ///
+    /// Without --url it probes this configuration's own server on loopback:
+    /// GET /healthz on server.notifications_listen when set (plain HTTP even with TLS),
+    /// else on server.listen; when that listener is HTTPS, only a TCP connection is
+    /// checked.
     Healthcheck {
-        #[arg(long, default_value = "http://127.0.0.1:5001/healthz")]
-        url: String,
+        /// An http:// URL that must answer 200.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertsCmd {
+    /// Make a throwaway CA (its key is discarded) and a server certificate for HOSTs:
+    /// writes DIR/ca.crt, DIR/server.crt (leaf then CA) and DIR/server.key (mode 0600).
+    /// Needs no configuration.
+    SelfSigned {
+        /// Directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A name clients use to reach the server; repeat for more. IP addresses become
+        /// IP SANs, anything else DNS SANs.
+        #[arg(long = "host", value_name = "NAME", required = true)]
+        hosts: Vec<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = certs::DEFAULT_DAYS)]
+        days: u32,
+        /// Replace existing ca.crt / server.crt / server.key.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -228,10 +261,21 @@ type CliResult = Result<(), CliError>;
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> CliResult {
+    // Certificates are made before the configuration that names them exists (and in a
+    // container whose REGAUTH_CONFIG may point at a file not yet complete), so this
+    // command never loads one.
+    let command = match cli.command {
+        Command::Certs(cmd) => return certs(cmd),
+        other => other,
+    };
     let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
-    match cli.command {
+    match command {
         Command::Serve => serve(settings),
-        Command::Healthcheck { url } => healthcheck(&url),
+        Command::Healthcheck { url: Some(url) } => healthcheck(&url),
+        Command::Healthcheck { url: None } => match default_probe(&settings) {
+            Probe::Http(url) => healthcheck(&url),
+            Probe::Tcp(addr) => tcp_check(addr),
+        },
         Command::Keys(KeysCmd::Generate {
             dir,
             algorithm,
@@ -271,6 +315,68 @@ fn serve(settings: Settings) -> CliResult {
         .map_err(CliError::from)
 }
 
+fn certs(cmd: CertsCmd) -> CliResult {
+    match cmd {
+        CertsCmd::SelfSigned {
+            out,
+            hosts,
+            days,
+            force,
+        } => {
+            let files = certs::self_signed(&out, &hosts, days, force).map_err(CliError::from)?;
+            println!("{}", files.ca_cert.display());
+            println!("{}", files.server_cert.display());
+            println!("{}", files.server_key.display());
+            Ok(())
+        }
+    }
+}
+
+/// What `healthcheck` checks when no --url is given.
+#[derive(Debug, PartialEq, Eq)]
+enum Probe {
+    /// GET this plain-HTTP URL, expect 200.
+    Http(String),
+    /// Only connect: the listener speaks TLS, and a TLS client here would need the CA
+    /// (and a name in the certificate) for a check that proves little more.
+    Tcp(std::net::SocketAddr),
+}
+
+/// The probe for this configuration's own server. The internal notifications listener
+/// is preferred because it is plain HTTP even when the public one has TLS. A wildcard
+/// listen address (0.0.0.0, [::]) is probed on loopback; a specific one on itself,
+/// since that is the only address it answers on.
+fn default_probe(settings: &Settings) -> Probe {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+    let internal = !settings.server.notifications_listen.is_empty();
+    let listen = if internal {
+        &settings.server.notifications_listen
+    } else {
+        &settings.server.listen
+    };
+    // Settings::load validated both addresses; the fallback only keeps this total.
+    let mut addr: SocketAddr = listen
+        .parse()
+        .unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 5001));
+    if addr.ip().is_unspecified() {
+        addr.set_ip(match addr.ip() {
+            IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::LOCALHOST),
+            IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        });
+    }
+    if !internal && settings.server.tls_files().is_some() {
+        Probe::Tcp(addr)
+    } else {
+        Probe::Http(format!("http://{addr}/healthz"))
+    }
+}
+
+fn tcp_check(addr: std::net::SocketAddr) -> CliResult {
+    std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
+        .map(drop)
+        .map_err(|e| CliError(format!("unhealthy: cannot connect to {addr}: {e}")))
+}
+
 fn healthcheck(url: &str) -> CliResult {
     use std::io::{Read, Write};
     let rest = url
@@ -285,7 +391,7 @@ fn healthcheck(url: &str) -> CliResult {
         .next()
         .ok_or_else(|| CliError(format!("cannot resolve {hostport}")))?;
     let mut conn = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(CliError::from)?;
+        .map_err(|e| CliError(format!("unhealthy: cannot connect to {addr}: {e}")))?;
     conn.set_read_timeout(Some(Duration::from_secs(3)))
         .map_err(CliError::from)?;
     write!(conn, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").map_err(CliError::from)?;
@@ -339,7 +445,9 @@ fn admin(dir: &dyn Directory, command: Command) -> CliResult {
         Command::Trash { entity } => dir.trash(&entity_ref(&entity)?).map_err(CliError::from),
         Command::Restore { entity } => dir.restore(&entity_ref(&entity)?).map_err(CliError::from),
         Command::Repo(cmd) => repo(dir, cmd),
-        Command::Serve | Command::Keys(_) | Command::Healthcheck { .. } => Ok(()),
+        Command::Serve | Command::Keys(_) | Command::Certs(_) | Command::Healthcheck { .. } => {
+            Ok(())
+        }
     }
 }
 
@@ -626,6 +734,92 @@ mod tests {
     }
 
     #[test]
+    fn certs_self_signed_needs_out_and_a_host() {
+        assert!(Cli::try_parse_from(["regauth", "certs", "self-signed", "--out", "d"]).is_err());
+        assert!(Cli::try_parse_from(["regauth", "certs", "self-signed", "--host", "h"]).is_err());
+        match Cli::try_parse_from([
+            "regauth",
+            "certs",
+            "self-signed",
+            "--out",
+            "d",
+            "--host",
+            "a",
+            "--host",
+            "b",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Certs(CertsCmd::SelfSigned {
+                hosts, days, force, ..
+            }) => {
+                assert_eq!(hosts, ["a", "b"]);
+                assert_eq!(days, 825);
+                assert!(!force);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn certs_self_signed_runs_without_a_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("certs");
+        let missing = dir.path().join("no-such-config.toml");
+        let cli = Cli::try_parse_from([
+            "regauth".as_ref(),
+            "--config".as_ref(),
+            missing.as_os_str(),
+            "certs".as_ref(),
+            "self-signed".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--host".as_ref(),
+            "localhost".as_ref(),
+        ])
+        .unwrap();
+        run(cli).unwrap();
+        assert!(out.join("server.key").exists());
+        // ...while a command that needs it fails on the missing file.
+        let cli = Cli::try_parse_from([
+            "regauth".as_ref(),
+            "--config".as_ref(),
+            missing.as_os_str(),
+            "user".as_ref(),
+            "list".as_ref(),
+        ])
+        .unwrap();
+        assert!(run(cli).is_err());
+    }
+
+    #[test]
+    fn healthcheck_probes_the_plain_http_listener_of_the_configuration() {
+        let mut s = Settings::default();
+        s.server.listen = "0.0.0.0:6001".into();
+        assert_eq!(
+            default_probe(&s),
+            Probe::Http("http://127.0.0.1:6001/healthz".into())
+        );
+        s.server.tls_cert = Some("c.pem".into());
+        s.server.tls_key = Some("k.pem".into());
+        assert_eq!(
+            default_probe(&s),
+            Probe::Tcp("127.0.0.1:6001".parse().unwrap())
+        );
+        s.server.notifications_listen = "[::]:6002".into();
+        assert_eq!(
+            default_probe(&s),
+            Probe::Http("http://[::1]:6002/healthz".into())
+        );
+        s.server.notifications_listen = "10.1.2.3:6002".into();
+        assert_eq!(
+            default_probe(&s),
+            Probe::Http("http://10.1.2.3:6002/healthz".into())
+        );
+    }
+
+    #[test]
     fn cli_parses_documented_commands() {
         for args in [
             &["regauth", "serve"][..],
@@ -647,6 +841,27 @@ mod tests {
                 "30d",
             ],
             &["regauth", "repo", "add-external", "syn5", "quay.io/x/y"],
+            &["regauth", "healthcheck"],
+            &[
+                "regauth",
+                "healthcheck",
+                "--url",
+                "http://127.0.0.1:5002/healthz",
+            ],
+            &[
+                "regauth",
+                "certs",
+                "self-signed",
+                "--out",
+                "certs",
+                "--host",
+                "registry.example.org",
+                "--host",
+                "10.0.0.5",
+                "--days",
+                "90",
+                "--force",
+            ],
         ] {
             Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
         }

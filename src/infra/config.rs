@@ -39,6 +39,25 @@ pub struct ServerSettings {
     /// not on `listen`, so the webhook can stay on a network the public never reaches
     /// (the compose file keeps it unpublished). Empty = served on `listen`.
     pub notifications_listen: String,
+    /// PEM certificate chain (leaf first) for HTTPS on `listen`. Set together with
+    /// `tls_key`; unset = plain HTTP, for a TLS-terminating proxy or loopback. The
+    /// `notifications_listen` listener stays plain HTTP: it is internal.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1).
+    pub tls_key: Option<PathBuf>,
+}
+
+impl ServerSettings {
+    /// The certificate and key files when HTTPS is configured. An empty path counts as
+    /// unset, so `REGAUTH__SERVER__TLS_CERT=` in an environment file turns TLS off
+    /// rather than failing on a file named "".
+    pub fn tls_files(&self) -> Option<(&Path, &Path)> {
+        Some((non_empty(&self.tls_cert)?, non_empty(&self.tls_key)?))
+    }
+}
+
+fn non_empty(p: &Option<PathBuf>) -> Option<&Path> {
+    p.as_deref().filter(|p| !p.as_os_str().is_empty())
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -116,6 +135,8 @@ impl Default for ServerSettings {
             listen: "127.0.0.1:5001".into(),
             workers: 0,
             notifications_listen: String::new(),
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -231,6 +252,25 @@ impl Settings {
                 Ok(_) => {}
             }
         }
+        // Half a TLS configuration would silently serve plain HTTP: refuse it.
+        match (
+            non_empty(&self.server.tls_cert),
+            non_empty(&self.server.tls_key),
+        ) {
+            (Some(_), None) => {
+                return invalid(
+                    "server.tls_cert",
+                    "server.tls_key is missing: set both server.tls_cert and server.tls_key, or neither",
+                )
+            }
+            (None, Some(_)) => {
+                return invalid(
+                    "server.tls_cert",
+                    "server.tls_cert is missing while server.tls_key is set: set both, or neither",
+                )
+            }
+            _ => {}
+        }
         if self.token.services.is_empty() || self.token.services.iter().any(|s| s.is_empty()) {
             return invalid("token.services", "list at least one non-empty service name");
         }
@@ -296,6 +336,43 @@ mod tests {
                 }
                 other => panic!("{bad}: {other:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn tls_needs_both_the_certificate_and_the_key() {
+        let with = |cert: Option<&str>, key: Option<&str>| {
+            let mut s = Settings::default();
+            s.server.tls_cert = cert.map(PathBuf::from);
+            s.server.tls_key = key.map(PathBuf::from);
+            (s.validate(), s.server.tls_files().is_some())
+        };
+        assert!(matches!(with(None, None), (Ok(()), false)));
+        assert!(matches!(with(Some(""), Some("")), (Ok(()), false)));
+        assert!(matches!(with(Some("c.pem"), Some("k.pem")), (Ok(()), true)));
+        for (cert, key, missing) in [
+            (Some("c.pem"), None, "server.tls_key"),
+            (Some("c.pem"), Some(""), "server.tls_key"),
+            (None, Some("k.pem"), "server.tls_cert"),
+        ] {
+            match with(cert, key).0 {
+                Err(ConfigError::Invalid { key: k, message }) => {
+                    assert_eq!(k, "server.tls_cert");
+                    assert!(message.contains(missing), "{cert:?}/{key:?}: {message}");
+                }
+                other => panic!("{cert:?}/{key:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_file_with_only_tls_cert_is_refused_on_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("regauth.toml");
+        std::fs::write(&file, "[server]\ntls_cert = \"/certs/server.crt\"\n").unwrap();
+        match Settings::load(Some(&file)) {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "server.tls_cert"),
+            other => panic!("{other:?}"),
         }
     }
 

@@ -215,13 +215,19 @@ fn self_signed_pem(key_pair: &rcgen::KeyPair, common_name: &str) -> Result<Strin
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::hours(CERT_BACKDATE_HOURS);
     params.not_after = now + time::Duration::days(CERT_VALIDITY_DAYS);
+    params.serial_number = Some(random_serial());
+    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
+    Ok(params.self_signed(key_pair)?.pem())
+}
+
+/// A random 128-bit certificate serial: unique without a counter to keep, so clients
+/// never see two different certificates with the same issuer and serial.
+pub(crate) fn random_serial() -> rcgen::SerialNumber {
     let mut serial = [0u8; 16];
     OsRng.fill_bytes(&mut serial);
     // Positive and full length (RFC 5280: at most 20 octets, positive).
     serial[0] = (serial[0] & 0x7f) | 0x40;
-    params.serial_number = Some(rcgen::SerialNumber::from_slice(&serial));
-    params.key_usages = vec![rcgen::KeyUsagePurpose::DigitalSignature];
-    Ok(params.self_signed(key_pair)?.pem())
+    rcgen::SerialNumber::from_slice(&serial)
 }
 
 /// `20261122T142300Z-1a2b`: UTC time then 4 random hex digits. If the newest key in the
@@ -273,7 +279,7 @@ fn create_private_dir(dir: &Path) -> Result<(), KeyError> {
 
 /// Writes a temporary file beside `path`, syncs it, then links it into place: the link
 /// fails if `path` exists, so this never overwrites, and readers never see a half file.
-fn write_new(path: &Path, content: &[u8], mode: u32) -> Result<(), KeyError> {
+pub(crate) fn write_new(path: &Path, content: &[u8], mode: u32) -> Result<(), KeyError> {
     let tmp = write_temp(path, content, mode)?;
     let linked = fs::hard_link(&tmp, path);
     let _ = fs::remove_file(&tmp);
@@ -287,7 +293,7 @@ fn write_new(path: &Path, content: &[u8], mode: u32) -> Result<(), KeyError> {
 }
 
 /// Writes `content` to `path` atomically, replacing what was there.
-fn write_replace(path: &Path, content: &[u8], mode: u32) -> Result<(), KeyError> {
+pub(crate) fn write_replace(path: &Path, content: &[u8], mode: u32) -> Result<(), KeyError> {
     let tmp = write_temp(path, content, mode)?;
     if let Err(e) = fs::rename(&tmp, path) {
         let _ = fs::remove_file(&tmp);

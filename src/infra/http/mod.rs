@@ -33,7 +33,7 @@ pub struct AppState {
 /// Every route regauth serves on one listener. The server and the HTTP tests both build
 /// their app from this, so tests exercise exactly what runs in production.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(public_routes).configure(notification_routes);
+    cfg.configure(public_routes).configure(notifications_route);
 }
 
 /// What clients reach: the token endpoint, the read API, health.
@@ -45,7 +45,14 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .configure(api::configure);
 }
 
-/// What only the registry calls; served on `server.notifications_listen` when set.
+/// The internal listener of `server.notifications_listen`: what only the registry
+/// calls, plus `/healthz` so `regauth healthcheck` can probe it in plain HTTP even when
+/// the public listener speaks TLS.
 pub fn notification_routes(cfg: &mut web::ServiceConfig) {
+    cfg.configure(notifications_route)
+        .route("/healthz", web::get().to(health::healthz));
+}
+
+fn notifications_route(cfg: &mut web::ServiceConfig) {
     cfg.route("/notifications", web::post().to(notifications::receive));
 }

@@ -13,6 +13,7 @@ use crate::domain::directory::{Directory, DirectoryError};
 use crate::infra::config::{ConfigError, Settings};
 use crate::infra::keys::{self, KeyAlgorithm, KeyError, KeyRing};
 use crate::infra::sqlite::SqliteDirectory;
+use crate::infra::tls::{self, TlsError};
 use crate::infra::token::Signer;
 
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +34,10 @@ pub enum ServeError {
         addr: String,
         source: std::io::Error,
     },
+    /// A TLS file of `server.tls_cert` / `server.tls_key` that cannot be used; the
+    /// message names the file and never quotes it.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -154,24 +159,34 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 }
 
 /// Serves until SIGINT/SIGTERM: one listener, or two when `server.notifications_listen`
-/// moves the registry's webhook off the public address.
+/// moves the registry's webhook off the public address. With `server.tls_cert` and
+/// `server.tls_key` the public listener speaks HTTPS; the webhook's stays plain HTTP
+/// (it is internal, and the registry would otherwise need to trust our CA too).
 pub async fn run(settings: Settings) -> Result<(), ServeError> {
     let addr = settings.server.listen.clone();
     let internal = settings.server.notifications_listen.clone();
     let workers = settings.server.workers;
+    // Before anything is written: a bad certificate should not leave a half-started
+    // deployment (a bootstrap admin, a new key) behind.
+    let tls = settings
+        .server
+        .tls_files()
+        .map(|(cert, key)| tls::server_config(cert, key))
+        .transpose()?;
+    let https = tls.is_some();
     let state = web::Data::new(prepare(settings)?);
     let public: fn(&mut web::ServiceConfig) = if internal.is_empty() {
         routes
     } else {
         public_routes
     };
-    let main = listen(&state, &addr, workers, public)?;
-    tracing::info!(listen = %addr, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
+    let main = listen(&state, &addr, workers, public, tls)?;
+    tracing::info!(listen = %addr, tls = https, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
     if internal.is_empty() {
         main.await?;
     } else {
         // The webhook sees little traffic: one worker is plenty.
-        let hook = listen(&state, &internal, 1, notification_routes)?;
+        let hook = listen(&state, &internal, 1, notification_routes, None)?;
         tracing::info!(listen = %internal, "notifications served on their own listener");
         let (a, b) = tokio::join!(main, hook);
         a?;
@@ -180,11 +195,13 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     Ok(())
 }
 
+/// Binds one listener: HTTPS when `tls` is given, plain HTTP otherwise.
 fn listen(
     state: &web::Data<AppState>,
     addr: &str,
     workers: usize,
     routes: fn(&mut web::ServiceConfig),
+    tls: Option<rustls::ServerConfig>,
 ) -> Result<actix_web::dev::Server, ServeError> {
     let app_state = state.clone();
     let mut server = HttpServer::new(move || {
@@ -198,7 +215,11 @@ fn listen(
     if workers > 0 {
         server = server.workers(workers);
     }
-    let server = server.bind(addr).map_err(|source| ServeError::Bind {
+    let bound = match tls {
+        Some(config) => server.bind_rustls_0_23(addr, config),
+        None => server.bind(addr),
+    };
+    let server = bound.map_err(|source| ServeError::Bind {
         addr: addr.to_string(),
         source,
     })?;
