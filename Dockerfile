@@ -13,6 +13,8 @@ ARG BUILD_IMAGE=rust:1-bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
 FROM ${BUILD_IMAGE} AS build
+# Lets scripts find (and prune) this throw-away stage.
+LABEL io.regauth.stage=build
 ARG PREBUILT=
 WORKDIR /src
 COPY . .

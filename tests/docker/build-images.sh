@@ -38,4 +38,6 @@ strip dist/regauth 2>/dev/null || true
 docker build -q -t local/regauth:test \
   --build-arg BUILD_IMAGE="$base" --build-arg RUNTIME_IMAGE="$base" \
   --build-arg PREBUILT=dist/regauth . >/dev/null
+# The build stage's image is only a stepping stone; don't let them pile up.
+docker image prune -f --filter label=io.regauth.stage=build >/dev/null
 echo "build-images: $base local/registry:2 local/regauth:test ready"

@@ -85,17 +85,34 @@ compose() { docker-compose -f "$ROOT/docker-compose.yml" --project-directory "$R
 # The regauth CLI inside its container, as an operator runs it.
 ra() { compose exec -T regauth regauth "$@"; }
 ctr_() { ctr --address "$sock" -n "$ns" "$@"; }
+# The same compose file with the TLS override, as a second project on the host's
+# non-loopback address (set up in the TLS section below), run by Compose v2 (`docker
+# compose`) where the first project runs on v1 (`docker-compose`): both must work.
+tls_compose() {
+  COMPOSE_PROJECT_NAME=$tls_project REGISTRY_PORT=${TRP:-0} REGAUTH_PORT=${TAP:-0} \
+    BIND_ADDRESS=${hostip:-127.0.0.1} REGAUTH_REALM=https://${hostip:-127.0.0.1}:${TAP:-0}/token \
+    REGISTRY_HOSTS=${treg:-} CERTS_DIR=$work/certs REGAUTH_ADMIN_PASSWORD=${tls_admin_pw:-unset} \
+    docker compose -f "$ROOT/docker-compose.yml" -f "$ROOT/docker-compose.tls.yml" \
+    --project-directory "$ROOT" "$@"
+}
 
+tls_project=${project}tls
+certs_d=""
 torn_down=0
 teardown() {
   ((torn_down)) && return
   torn_down=1
   compose down -v --remove-orphans >/dev/null 2>&1
-  docker images -q --filter "reference=$reg/*/*" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1
+  tls_compose down -v --remove-orphans >/dev/null 2>&1
+  for r in "$reg" "${treg:-}"; do
+    [ -n "$r" ] || continue
+    docker images -q --filter "reference=$r/*/*" | sort -u | xargs -r docker rmi -f >/dev/null 2>&1
+  done
   if ctr_ images ls -q >/dev/null 2>&1; then
     ctr_ images ls -q | xargs -r ctr --address "$sock" -n "$ns" images rm --sync >/dev/null 2>&1
     ctr --address "$sock" namespaces rm "$ns" >/dev/null 2>&1
   fi
+  [ -n "$certs_d" ] && rm -rf "$certs_d"
   rm -rf "$work"
 }
 trap teardown EXIT
@@ -103,7 +120,7 @@ trap 'exit 130' INT TERM
 
 registry_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$reg/v2/")" = 401 ]; }
 
-echo "e2e: compose project $project, registry $reg, regauth $api"
+echo "e2e: compose project $project, registry $reg, regauth $api ($(docker-compose version --short), $(docker compose version --short))"
 if ! out=$(compose up -d --no-build 2>&1); then
   fail "docker-compose up -d" "$out"
   echo "$passed passed, $failed failed"
@@ -279,15 +296,71 @@ check "tags and digests survived in the volume" tags_have_digest
 check "the first admin was not re-created" \
   test "$(ra user list | grep -c '^admin')" = 1
 
+# ---------------------------------------------------------------- TLS on a non-loopback address
+# docker only speaks plain HTTP to loopback; anywhere else it needs TLS. The host's address
+# on docker's bridge is not loopback, so this is what a remote client goes through.
+compose down -v >/dev/null 2>&1
+# The host's address on docker0 (or any global IPv4 address): not loopback, always local.
+hostip=$(ip -4 -o addr show scope global 2>/dev/null |
+  awk '{sub("/.*", "", $4); print ($2 == "docker0" ? 0 : 1), $4}' | sort | head -1 | cut -d' ' -f2)
+[ -n "$hostip" ] || fail "the host has no non-loopback IPv4 address for the TLS checks"
+TRP=$(free_port)
+TAP=$(free_port)
+treg=$hostip:$TRP
+tls_admin_pw=admin-$RANDOM-from-the-environment
+mkdir -p "$work/certs"
+check "regauth certs self-signed (in the image) for $hostip" docker run --rm --user 0 \
+  -v "$work/certs:/certs" "$REGAUTH_IMAGE" certs self-signed --out /certs --host "$hostip"
+chown 10001:10001 "$work/certs/server.key"
+certs_d=/etc/docker/certs.d/$treg
+mkdir -p "$certs_d" && cp "$work/certs/ca.crt" "$certs_d/ca.crt"
+if out=$(tls_compose up -d --no-build 2>&1); then
+  ok "docker compose (v2) -f docker-compose.yml -f docker-compose.tls.yml up -d"
+else
+  fail "docker compose (v2) up with the TLS override" "$out"
+fi
+tls_registry_up() {
+  [ "$(curl -s --cacert "$work/certs/ca.crt" -o /dev/null -w '%{http_code}' "https://$treg/v2/")" = 401 ]
+}
+check "the registry answers over HTTPS with the self-signed chain" eventually 30 tls_registry_up
+tls_challenge() {
+  curl -si --cacert "$work/certs/ca.crt" "https://$treg/v2/" |
+    grep -qiF "realm=\"https://$hostip:$TAP/token\""
+}
+check "its challenge names regauth's HTTPS realm" tls_challenge
+tls_health() { curl -sf --cacert "$work/certs/ca.crt" "https://$hostip:$TAP/healthz" >/dev/null; }
+check "regauth serves HTTPS on its published port" tls_health
+plain_refused() { ! curl -sf "http://$hostip:$TAP/healthz" >/dev/null 2>&1; }
+check "and no plain HTTP there" plain_refused
+tls_regauth_healthy() {
+  [ "$(docker inspect --format '{{.State.Health.Status}}' "$(tls_compose ps -q regauth)")" = healthy ]
+}
+check "regauth's healthcheck passes with TLS on" tls_regauth_healthy
+check "docker login over TLS as the first admin (password from REGAUTH_ADMIN_PASSWORD)" \
+  docker login -u admin --password-stdin "$treg" <<<"$tls_admin_pw"
+TP=$(tls_compose exec -T regauth regauth project add tls-tools --owner admin | tr -d '\r')
+tiny tls "$treg/$TP/tool:v1"
+check "docker push over TLS to $treg" docker push "$treg/$TP/tool:v1"
+docker rmi "$treg/$TP/tool:v1" >/dev/null 2>&1
+check "docker pull over TLS" docker pull "$treg/$TP/tool:v1"
+docker logout "$treg" >/dev/null 2>&1
+check "skopeo over TLS, trusting only the CA" skopeo inspect --cert-dir "$certs_d" \
+  --creds "admin:$tls_admin_pw" "docker://$treg/$TP/tool:v1"
+if out=$(tls_compose down -v 2>&1); then ok "docker compose (v2) down -v"; else fail "docker compose (v2) down -v" "$out"; fi
+
 # ---------------------------------------------------------------- tear-down
 teardown
-check "tear-down: no container of the project is left" \
-  test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$project")"
-check "tear-down: no volume of the project is left" \
-  test -z "$(docker volume ls -q --filter "label=com.docker.compose.project=$project")"
-check "tear-down: no network of the project is left" \
-  test -z "$(docker network ls -q --filter "label=com.docker.compose.project=$project")"
-check "tear-down: no pulled image is left" test -z "$(docker images -q --filter "reference=$reg/*/*")"
+for p in "$project" "$tls_project"; do
+  check "tear-down: no container of $p is left" \
+    test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$p")"
+  check "tear-down: no volume of $p is left" \
+    test -z "$(docker volume ls -q --filter "label=com.docker.compose.project=$p")"
+  check "tear-down: no network of $p is left" \
+    test -z "$(docker network ls -q --filter "label=com.docker.compose.project=$p")"
+done
+check "tear-down: no pulled image is left" \
+  test -z "$(docker images -q --filter "reference=$reg/*/*")$(docker images -q --filter "reference=$treg/*/*")"
+check "tear-down: no docker trust directory is left" test ! -e "$certs_d"
 ns_gone() { ! ctr --address "$sock" namespaces ls -q | grep -qx "$ns"; }
 check "tear-down: the containerd namespace is gone" ns_gone
 

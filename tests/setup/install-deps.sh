@@ -7,7 +7,7 @@
 set -euo pipefail
 need=()
 for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap \
-  curl:curl python3:python3 strip:binutils; do
+  curl:curl python3:python3 strip:binutils xz:xz-utils ip:iproute2; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -19,6 +19,23 @@ if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# Compose v2 (`docker compose`), so the suite runs the compose files with both versions.
+# Debian packages it from trixie on as a static binary; bookworm's apt has only v1, so take
+# the plugin out of trixie's .deb (found through the suite's package index).
+if ! docker compose version >/dev/null 2>&1; then
+  echo "install-deps: installing Compose v2 (Debian trixie's docker-compose package)"
+  mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  tmp=$(mktemp -d)
+  curl -fsS "$mirror/dists/trixie/main/binary-amd64/Packages.xz" -o "$tmp/Packages.xz"
+  deb=$(xz -dc "$tmp/Packages.xz" |
+    awk '/^Package: docker-compose$/{p=1} p&&/^Filename:/&&!f{f=$2} /^$/{p=0} END{print f}')
+  curl -fsS "$mirror/$deb" -o "$tmp/compose.deb"
+  dpkg-deb -x "$tmp/compose.deb" "$tmp/x"
+  install -D -m 0755 "$tmp/x/usr/libexec/docker/cli-plugins/docker-compose" \
+    /usr/local/lib/docker/cli-plugins/docker-compose
+  rm -rf "$tmp"
+  docker compose version
 fi
 if ! docker info >/dev/null 2>&1; then
   echo "install-deps: starting dockerd"
