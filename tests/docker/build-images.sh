@@ -16,8 +16,10 @@ if ! docker image inspect "$base" >/dev/null 2>&1; then
   rootfs=$(mktemp -d /tmp/regauth-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
   echo "build-images: debootstrap bookworm (minbase) into $rootfs"
-  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >/tmp/regauth-debootstrap.log 2>&1 \
-    || { tail -20 /tmp/regauth-debootstrap.log; exit 1; }
+  log=$(mktemp /tmp/regauth-debootstrap.XXXXXX.log)
+  debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$log" 2>&1 \
+    || { tail -20 "$log"; exit 1; }
+  rm -f "$log"
   rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
   tar -C "$rootfs" -c . | docker import - "$base" >/dev/null
   rm -rf "$rootfs"

@@ -113,6 +113,7 @@ teardown() {
     ctr --address "$sock" namespaces rm "$ns" >/dev/null 2>&1
   fi
   [ -n "$certs_d" ] && rm -rf "$certs_d"
+  [ -n "${made_certs_root:-}" ] && rmdir /etc/docker/certs.d 2>/dev/null
   rm -rf "$work"
 }
 trap teardown EXIT
@@ -313,6 +314,7 @@ check "regauth certs self-signed (in the image) for $hostip" docker run --rm --u
   -v "$work/certs:/certs" "$REGAUTH_IMAGE" certs self-signed --out /certs --host "$hostip"
 chown 10001:10001 "$work/certs/server.key"
 certs_d=/etc/docker/certs.d/$treg
+[ -d /etc/docker/certs.d ] || made_certs_root=1
 mkdir -p "$certs_d" && cp "$work/certs/ca.crt" "$certs_d/ca.crt"
 if out=$(tls_compose up -d --no-build 2>&1); then
   ok "docker compose (v2) -f docker-compose.yml -f docker-compose.tls.yml up -d"
