@@ -216,7 +216,10 @@ repo_tags_have_digest() { ra repo tags "$P/tool" | grep -qF "$digest"; }
 check "the CLI lists it too (repo tags)" repo_tags_have_digest
 
 docker rmi "$reg/$P/tool:v1" >/dev/null 2>&1
+refresh_before=$(log_count method=POST grant=refresh_token user=alice)
 check "docker pull by tag" docker pull "$reg/$P/tool:v1"
+check "the pull used the POST refresh-token flow too" \
+  test "$(log_count method=POST grant=refresh_token user=alice)" -gt "$refresh_before"
 check "docker pull by the digest printed at push" docker pull "$reg/$P/tool@$digest"
 pulled_digest() { docker image inspect --format '{{join .RepoDigests " "}}' "$reg/$P/tool:v1" | grep -qF "$digest"; }
 check "the pull by digest gave the pushed image" pulled_digest
