@@ -5,14 +5,18 @@
 #   anonymous login, password pull (docker without identity token), access-token pull,
 #   refresh-token POST (docker with identity token), wrong password (a push burst with a
 #   bad password: must not hammer argon2).
-# Usage: bash bench/token-throughput.sh [seconds-per-scenario] [connections]
+# Usage: [ALG=ES256] [REGAUTH_BIN=path] bash bench/token-throughput.sh [seconds-per-scenario] [connections]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
 CONNS=${2:-16}
 command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -qq wrk >/dev/null; }
-cargo build --release --quiet
-BIN=$PWD/target/release/regauth
+# REGAUTH_BIN compares another build (e.g. main's) in the same sitting: figures are only
+# comparable as ratios from one run on this shared machine.
+if [ -n "${REGAUTH_BIN:-}" ]; then BIN=$REGAUTH_BIN; else
+  cargo build --release --quiet
+  BIN=$PWD/target/release/regauth
+fi
 WORK=$(mktemp -d)
 trap 'kill $PID 2>/dev/null || true; wait $PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')

@@ -369,7 +369,8 @@ fn registry_refuses_a_token_without_the_action() {
         ISSUER.to_string(),
         std::time::Duration::from_secs(300),
         std::time::Duration::from_secs(10),
-    );
+    )
+    .expect("signer");
     let forged = forger
         .issue(
             "alice",

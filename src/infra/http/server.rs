@@ -27,6 +27,8 @@ pub enum ServeError {
     },
     #[error("keys: {0}")]
     Keys(#[from] KeyError),
+    #[error("signing key: {0}")]
+    Signer(#[from] crate::infra::token::TokenError),
     #[error("bootstrap admin: {0}")]
     Bootstrap(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -60,7 +62,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, ServeError> {
         settings.token.issuer.clone(),
         Duration::from_secs(settings.token.ttl_seconds),
         Duration::from_secs(settings.token.not_before_skew_seconds),
-    );
+    )?;
     let notification_secret = settings.notification_secret()?;
     if notification_secret.is_empty() {
         tracing::warn!("notifications.secret is empty: /notifications refuses every request");
