@@ -39,9 +39,10 @@ pub async fn authenticate_header(
     run_blocking(state, move || st.authenticator.basic(&user, &password)).await
 }
 
-/// Runs an authentication step on the blocking pool (argon2 and SQLite block) and maps
-/// its failure to the HTTP answer: one message for every credential failure, the real
-/// reason only in the log.
+/// Runs directory work of a request (authentication, refresh tokens, the facts of the
+/// token decision) on the blocking pool, where argon2 and SQLite may block, and maps its
+/// failure to the HTTP answer: one message for every credential failure, the real
+/// reason only in the log; anything else is a 500.
 pub async fn run_blocking<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, HttpError>
 where
     F: FnOnce() -> Result<T, AuthnError> + Send + 'static,
@@ -55,7 +56,7 @@ where
             Err(HttpError::unauthorized(INVALID_CREDENTIALS, realm))
         }
         Ok(Err(e)) => {
-            tracing::error!(error = %e, "authentication backend failed");
+            tracing::error!(error = %e, "directory failed");
             Err(HttpError::internal())
         }
         Err(e) => {

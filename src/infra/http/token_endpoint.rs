@@ -86,8 +86,7 @@ pub async fn get_token(
         ..Audit::default()
     };
     let outcome = async {
-        let service = check_service(&state, params.get("service"))?;
-        audit.service = service.clone();
+        audit.service = check_service(&state, params.get("service"))?;
         let who = authenticate_header(&state, &req).await?;
         if who.caller.user.is_none() {
             audit.grant = "anonymous";
@@ -96,20 +95,13 @@ pub async fn get_token(
             .get("offline_token")
             .is_some_and(|v| v.eq_ignore_ascii_case("true"));
         let refresh = if offline && who.caller.user.is_some() {
-            Some(new_refresh_token(&state, &who, &service, &audit.client_id).await?)
+            Refresh::Issue {
+                client_id: audit.client_id.clone(),
+            }
         } else {
-            None
+            Refresh::None
         };
-        respond(
-            &state,
-            &who,
-            &service,
-            params.all("scope"),
-            refresh,
-            false,
-            &audit,
-        )
-        .await
+        respond(&state, who, params.all("scope"), refresh, false, &audit).await
     }
     .await;
     log_failure(&outcome, &audit);
@@ -142,8 +134,7 @@ pub async fn post_token(
                 "POST /token takes an application/x-www-form-urlencoded OAuth2 form",
             ));
         }
-        let service = check_service(&state, params.get("service"))?;
-        audit.service = service.clone();
+        audit.service = check_service(&state, params.get("service"))?;
         let client_id = params
             .get("client_id")
             .ok_or_else(|| HttpError::bad_request(ErrorCode::Unsupported, "client_id is required"))?
@@ -163,20 +154,11 @@ pub async fn post_token(
                 let who =
                     run_blocking(&state, move || st.authenticator.basic(&user, &password)).await?;
                 let refresh = if params.get("access_type") == Some("offline") {
-                    Some(new_refresh_token(&state, &who, &service, &client_id).await?)
+                    Refresh::Issue { client_id }
                 } else {
-                    None
+                    Refresh::None
                 };
-                respond(
-                    &state,
-                    &who,
-                    &service,
-                    params.all("scope"),
-                    refresh,
-                    true,
-                    &audit,
-                )
-                .await
+                respond(&state, who, params.all("scope"), refresh, true, &audit).await
             }
             Some("refresh_token") => {
                 audit.grant = "refresh_token";
@@ -190,23 +172,16 @@ pub async fn post_token(
                     })?
                     .to_string();
                 let st = state.clone();
-                let (svc, client, tok) = (service.clone(), client_id.clone(), token.clone());
-                let who = run_blocking(&state, move || {
-                    st.authenticator.refresh(&tok, &svc, &client)
+                let service = audit.service.clone();
+                let (who, token) = run_blocking(&state, move || {
+                    let who = st.authenticator.refresh(&token, &service, &client_id)?;
+                    Ok((who, token))
                 })
                 .await?;
                 // The same refresh token goes back: the docker daemon discards a rotated
                 // one (moby#39718), so rotation would only break clients.
-                respond(
-                    &state,
-                    &who,
-                    &service,
-                    params.all("scope"),
-                    Some(token),
-                    true,
-                    &audit,
-                )
-                .await
+                let refresh = Refresh::Return(token);
+                respond(&state, who, params.all("scope"), refresh, true, &audit).await
             }
             Some(other) => Err(HttpError::bad_request(
                 ErrorCode::Unsupported,
@@ -237,52 +212,71 @@ fn check_service(state: &AppState, service: Option<&str>) -> Result<String, Http
     }
 }
 
-async fn new_refresh_token(
-    state: &web::Data<AppState>,
-    who: &Authenticated,
-    service: &str,
-    client_id: &str,
-) -> Result<String, HttpError> {
-    let days = state.settings.token.refresh_ttl_days;
-    let ttl = (days > 0).then(|| Duration::from_secs(days * 86_400));
-    let (st, who, service, client_id) = (
-        state.clone(),
-        who.clone(),
-        service.to_string(),
-        client_id.to_string(),
-    );
-    run_blocking(state, move || {
-        st.authenticator
-            .issue_refresh_token(&who, &service, &client_id, ttl)
-    })
-    .await
+/// Whether the answer carries a refresh (identity) token, and which.
+enum Refresh {
+    None,
+    /// Issue a new one, bound to the caller, the service and this client.
+    Issue {
+        client_id: String,
+    },
+    /// Hand back the refresh grant's own token.
+    Return(String),
 }
 
-/// Decides every requested scope, signs the token, renders the answer, logs the line.
+/// Issues the refresh token if asked, decides every requested scope, signs the token,
+/// renders the answer and logs the line. The directory work (refresh-token row, facts
+/// per repository) runs in one trip to the blocking pool.
 async fn respond<'a>(
     state: &web::Data<AppState>,
-    who: &Authenticated,
-    service: &str,
+    who: Authenticated,
     raw_scopes: impl Iterator<Item = &'a str>,
-    refresh_token: Option<String>,
+    refresh: Refresh,
     oauth: bool,
     audit: &Audit,
 ) -> Result<HttpResponse, HttpError> {
     let (scopes, unparsed) = parse_scope_params(raw_scopes);
     let st = state.clone();
-    let caller = who.caller.clone();
-    let decided = web::block(move || authorize(st.directory.as_ref(), &caller, scopes))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "blocking pool failed");
-            HttpError::internal()
-        })?
-        .map_err(|e| {
-            tracing::error!(error = %e, "directory failed while authorizing");
-            HttpError::internal()
-        })?;
+    let service = match refresh {
+        Refresh::Issue { .. } => audit.service.clone(),
+        _ => String::new(),
+    };
+    let (who, refresh_token, decided) = run_blocking(state, move || {
+        let refresh_token = match refresh {
+            Refresh::None => None,
+            Refresh::Return(token) => Some(token),
+            Refresh::Issue { client_id } => {
+                let days = st.settings.token.refresh_ttl_days;
+                let ttl = (days > 0).then(|| Duration::from_secs(days * 86_400));
+                Some(
+                    st.authenticator
+                        .issue_refresh_token(&who, &service, &client_id, ttl)?,
+                )
+            }
+        };
+        let decided = authorize(st.directory.as_ref(), &who.caller, scopes)?;
+        Ok((who, refresh_token, decided))
+    })
+    .await?;
 
-    let access: Vec<AccessEntry> = decided.iter().map(|d| d.entry.clone()).collect();
+    // One pass: the signed `access` claim takes the entries, the log line the rest.
+    let mut access = Vec::with_capacity(decided.len());
+    let mut requested = Vec::with_capacity(decided.len());
+    let mut granted = Vec::with_capacity(decided.len());
+    let mut denied = Vec::new();
+    for d in decided {
+        if !d.entry.actions.is_empty() {
+            granted.push(format!(
+                "{}:{}:{}",
+                d.entry.resource_type,
+                d.entry.name,
+                d.entry.actions.join(",")
+            ));
+        }
+        requested.push(d.requested);
+        denied.extend(d.denials);
+        access.push(d.entry);
+    }
+    let service = audit.service.as_str();
     let issued = state
         .signer
         .issue(who.caller.name(), service, access)
@@ -291,23 +285,6 @@ async fn respond<'a>(
             HttpError::internal()
         })?;
 
-    let requested: Vec<String> = decided.iter().map(|d| d.requested.clone()).collect();
-    let granted: Vec<String> = decided
-        .iter()
-        .filter(|d| !d.entry.actions.is_empty())
-        .map(|d| {
-            format!(
-                "{}:{}:{}",
-                d.entry.resource_type,
-                d.entry.name,
-                d.entry.actions.join(",")
-            )
-        })
-        .collect();
-    let denied: Vec<String> = decided
-        .iter()
-        .flat_map(|d| d.denials.iter().cloned())
-        .collect();
     tracing::info!(
         target: "regauth::token",
         method = audit.http_method,
