@@ -4,7 +4,7 @@
 //! first rule of the table (read top to bottom) that refuses it.
 use std::fmt;
 
-use super::{Caller, ProjectFacts, RepoFacts, RepoState, Target};
+use super::{Caller, CallerUser, ProjectFacts, RepoFacts, RepoState, Target};
 use crate::domain::model::{AccessType, Acl, TokenScope};
 
 /// Why an action was not granted. Goes to the request's log line, never to the client.
@@ -206,6 +206,18 @@ fn trash_of(facts: &RepoFacts) -> bool {
     project || repo
 }
 
+/// The rows every write (push, delete) passes first, in the table's order: the
+/// credential may modify, nothing is in the trash, the caller is signed in.
+fn writer<'c>(caller: &'c Caller, facts: &RepoFacts) -> Result<&'c CallerUser, Reason> {
+    if !caller.scopes.contains(TokenScope::Modify) {
+        return Err(Reason::MissingModifyScope);
+    }
+    if trash_of(facts) {
+        return Err(Reason::InTrash);
+    }
+    caller.user.as_ref().ok_or(Reason::Anonymous)
+}
+
 /// Push on an existing repository grants `push`; on a new one `push` and `pull`
 /// (the creator must be able to read back what it pushed — the registry always asks
 /// for both).
@@ -213,15 +225,7 @@ fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason>
     if !caller.scopes.contains(TokenScope::Download) {
         return Err(Reason::MissingDownloadScope);
     }
-    if !caller.scopes.contains(TokenScope::Modify) {
-        return Err(Reason::MissingModifyScope);
-    }
-    if trash_of(facts) {
-        return Err(Reason::InTrash);
-    }
-    let Some(user) = &caller.user else {
-        return Err(Reason::Anonymous);
-    };
+    let user = writer(caller, facts)?;
     if !user.certified && !user.admin {
         return Err(Reason::NotCertified);
     }
@@ -246,15 +250,7 @@ fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason>
 }
 
 fn delete(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
-    if !caller.scopes.contains(TokenScope::Modify) {
-        return Err(Reason::MissingModifyScope);
-    }
-    if trash_of(facts) {
-        return Err(Reason::InTrash);
-    }
-    let Some(user) = &caller.user else {
-        return Err(Reason::Anonymous);
-    };
+    let user = writer(caller, facts)?;
     let acl = effective_acl(facts)?;
     if user.admin {
         return Ok(());
