@@ -358,8 +358,8 @@ fn authorize(
         out.push(Decided {
             requested: scope.to_string(),
             entry: AccessEntry {
-                resource_type: scope.resource_type.clone(),
-                name: scope.name.clone(),
+                resource_type: scope.resource_type,
+                name: scope.name,
                 actions: decision.granted,
             },
             denials,
