@@ -78,3 +78,51 @@ fn external_repositories_need_update_and_refuse_our_own_host() {
         .expect("list");
     assert_eq!(r.status(), 403);
 }
+
+/// Input the framework refuses before a handler runs, and unknown routes, still answer
+/// in the registry errcode format.
+#[test]
+fn malformed_bodies_queries_and_unknown_routes_get_errcode_json() {
+    let stack = Stack::regauth_only();
+    stack.add_user("alice", &["--certified"]);
+    let p = stack.add_project("alpha", "alice");
+    let c = Client::new();
+    let errcode = |r: reqwest::blocking::Response| {
+        let status = r.status().as_u16();
+        let json = r
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        let body: Value = r.json().unwrap_or(Value::Null);
+        assert!(json, "not JSON: {body}");
+        (
+            status,
+            body["errors"][0]["code"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    let url = stack.url(&format!("/api/v1/projects/{p}/external-repositories"));
+    let bad_json = c
+        .post(&url)
+        .basic_auth("alice", Some(PASSWORD))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .expect("post");
+    assert_eq!(errcode(bad_json), (400, "UNSUPPORTED".to_string()));
+    let no_type = c
+        .post(&url)
+        .basic_auth("alice", Some(PASSWORD))
+        .body(r#"{"name":"quay.io/a/b"}"#)
+        .send()
+        .expect("post");
+    assert_eq!(errcode(no_type), (400, "UNSUPPORTED".to_string()));
+    let bad_query = c
+        .get(stack.url("/api/v1/repository/tags?path=syn1/x&limit=many"))
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .expect("tags");
+    assert_eq!(errcode(bad_query), (400, "UNSUPPORTED".to_string()));
+    let missing = c.get(stack.url("/no/such/route")).send().expect("get");
+    assert_eq!(errcode(missing), (404, "UNSUPPORTED".to_string()));
+}

@@ -30,8 +30,7 @@ pub struct AppState {
     pub notification_secret: String,
 }
 
-/// Every route regauth serves on one listener. The server and the HTTP tests both build
-/// their app from this, so tests exercise exactly what runs in production.
+/// Every route regauth serves on one listener.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(public_routes).configure(notifications_route);
 }
@@ -55,4 +54,23 @@ pub fn notification_routes(cfg: &mut web::ServiceConfig) {
 
 fn notifications_route(cfg: &mut web::ServiceConfig) {
     cfg.route("/notifications", web::post().to(notifications::receive));
+}
+
+/// Makes the framework's own refusals speak the errcode format too: a body or query
+/// that does not parse (400) and a route that does not exist (404). Every listener's
+/// app gets this, so no client ever sees a plain-text or empty error.
+pub fn errcode_everywhere(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(web::JsonConfig::default().error_handler(|e, _| bad_input(e.to_string())))
+        .app_data(web::QueryConfig::default().error_handler(|e, _| bad_input(e.to_string())))
+        .default_service(web::to(|| async {
+            Err::<actix_web::HttpResponse, _>(errors::HttpError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                errors::ErrorCode::Unsupported,
+                "no such endpoint",
+            ))
+        }));
+}
+
+fn bad_input(message: String) -> actix_web::Error {
+    errors::HttpError::bad_request(errors::ErrorCode::Unsupported, message).into()
 }

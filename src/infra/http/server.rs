@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::{middleware, web, App, HttpServer};
 
-use super::{notification_routes, public_routes, routes, AppState};
+use super::{errcode_everywhere, notification_routes, public_routes, routes, AppState};
 use crate::domain::authn::{password, Authenticator};
 use crate::domain::directory::{Directory, DirectoryError};
 use crate::infra::config::{ConfigError, Settings};
@@ -212,6 +212,7 @@ fn listen(
             .app_data(web::PayloadConfig::new(8 * 1024 * 1024))
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .configure(routes)
+            .configure(errcode_everywhere)
     })
     .shutdown_timeout(10);
     if workers > 0 {
