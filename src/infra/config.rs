@@ -65,7 +65,7 @@ fn non_empty(p: &Option<PathBuf>) -> Option<&Path> {
 pub struct TokenSettings {
     /// `iss` claim; must equal the registry's `auth.token.issuer`.
     pub issuer: String,
-    /// Accepted `service` values; the first is the default. Must include the registry's
+    /// Accepted `service` values (a request must name one). Must include the registry's
     /// `auth.token.service`.
     pub services: Vec<String>,
     /// Lifetime of registry tokens, seconds (60..=3600).
@@ -125,7 +125,8 @@ pub struct LogSettings {
 pub struct BootstrapSettings {
     /// Name of the first admin, created by `serve` when the directory has no users.
     pub admin_name: String,
-    /// Its password; empty = generate one and print it once in the log.
+    /// Its password; empty = generate one into `bootstrap-admin-password` beside the
+    /// database (mode 0600; only the file's path is logged).
     pub admin_password: String,
 }
 
@@ -289,6 +290,12 @@ impl Settings {
         if !matches!(self.log.format.as_str(), "human" | "json") {
             return invalid("log.format", "must be human or json");
         }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return invalid(
+                "log.level",
+                "not a tracing filter, e.g. info or regauth=debug",
+            );
+        }
         if self.bootstrap.admin_name.is_empty() {
             return invalid("bootstrap.admin_name", "must not be empty");
         }
@@ -374,6 +381,18 @@ mod tests {
             Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "server.tls_cert"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn a_bad_log_filter_names_its_key() {
+        let mut s = Settings::default();
+        s.log.level = "=[bad".into();
+        match s.validate() {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "log.level"),
+            other => panic!("{other:?}"),
+        }
+        s.log.level = "warn,regauth=debug".into();
+        assert!(s.validate().is_ok());
     }
 
     #[test]

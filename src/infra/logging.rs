@@ -8,6 +8,7 @@ use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init(format: &str, level: &str) {
+    // `log.level` was validated with the settings; a bad RUST_LOG falls back to it.
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
