@@ -1,4 +1,4 @@
-//! The rules of `authorization-rules.md`, one function per resource type.
+//! The rules of `docs/authorization-rules.md`, one function per resource type.
 //!
 //! Every requested action is either granted or denied with exactly one reason, the
 //! first rule of the table (read top to bottom) that refuses it.

@@ -1,4 +1,4 @@
-//! The rules table of authorization-rules.md, row by row.
+//! The rules table of docs/authorization-rules.md, row by row.
 
 use super::*;
 use crate::domain::model::{
