@@ -372,8 +372,11 @@ fn default_probe(settings: &Settings) -> Probe {
 }
 
 fn tcp_check(addr: std::net::SocketAddr) -> CliResult {
+    connect(addr).map(drop)
+}
+
+fn connect(addr: std::net::SocketAddr) -> Result<std::net::TcpStream, CliError> {
     std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map(drop)
         .map_err(|e| CliError(format!("unhealthy: cannot connect to {addr}: {e}")))
 }
 
@@ -390,8 +393,7 @@ fn healthcheck(url: &str) -> CliResult {
         .map_err(CliError::from)?
         .next()
         .ok_or_else(|| CliError(format!("cannot resolve {hostport}")))?;
-    let mut conn = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| CliError(format!("unhealthy: cannot connect to {addr}: {e}")))?;
+    let mut conn = connect(addr)?;
     conn.set_read_timeout(Some(Duration::from_secs(3)))
         .map_err(CliError::from)?;
     write!(conn, "GET {path} HTTP/1.0\r\nHost: {hostport}\r\n\r\n").map_err(CliError::from)?;
