@@ -398,28 +398,44 @@ impl Directory for SqliteDirectory {
         })
     }
 
+    /// On every token request: two lean indexed lookups (plus the ACLs that apply), not
+    /// the full entity rows the administration paths read.
     fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
         let c = self.conn();
         let project_id = path.project().0 as i64;
-        let project = match entity_by_id(&c, project_id)? {
+        let project: Option<(String, bool)> = c
+            .prepare_cached("SELECT kind, trashed_at IS NOT NULL FROM entities WHERE id = ?1")
+            .map_err(backend)?
+            .query_row([project_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(backend)?;
+        let project = match project {
             None => ProjectFacts::Missing,
-            Some(p) if p.info.kind != EntityKind::Project => ProjectFacts::NotAProject,
-            Some(p) => ProjectFacts::Project {
-                trashed: p.info.trashed,
+            Some((kind, _)) if kind != "project" => ProjectFacts::NotAProject,
+            Some((_, trashed)) => ProjectFacts::Project {
+                trashed,
                 acl: acl_of(&c, project_id)?,
             },
         };
-        let repo = match repo_id(&c, path)? {
+        let repo: Option<(i64, bool, bool)> = c
+            .prepare_cached(
+                "SELECT id, trashed_at IS NOT NULL, has_local_acl FROM entities
+                 WHERE parent_id = ?1 AND name = ?2 AND kind = 'managed_repository'",
+            )
+            .map_err(backend)?
+            .query_row(params![project_id, path.name()], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()
+            .map_err(backend)?;
+        let repo = match repo {
             None => RepoState::Unknown,
-            Some(id) => match entity_by_id(&c, id)? {
-                None => RepoState::Unknown,
-                Some(row) => RepoState::Managed {
-                    trashed: row.info.trashed,
-                    local_acl: if row.has_local_acl {
-                        Some(acl_of(&c, id)?)
-                    } else {
-                        None
-                    },
+            Some((id, trashed, has_local_acl)) => RepoState::Managed {
+                trashed,
+                local_acl: if has_local_acl {
+                    Some(acl_of(&c, id)?)
+                } else {
+                    None
                 },
             },
         };
