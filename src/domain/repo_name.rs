@@ -31,6 +31,8 @@ pub enum RepoNameError {
     InvalidHost { host: String },
     #[error("image name must not carry a tag or digest")]
     HasReference,
+    #[error("{host} is this registry: push there instead of recording an external repository")]
+    OwnRegistry { host: String },
 }
 
 /// True when `c` matches `[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*`, checked in one pass.
@@ -126,6 +128,18 @@ pub struct ExternalName {
 }
 
 impl ExternalName {
+    /// External records point at *other* registries: a host that names this registry
+    /// (one of `own_hosts`, compared case-insensitively) is refused, since its images
+    /// belong in a managed repository that the rules govern.
+    pub fn check_not_ours(&self, own_hosts: &[String]) -> Result<(), RepoNameError> {
+        match &self.host {
+            Some(h) if own_hosts.iter().any(|o| o.eq_ignore_ascii_case(h)) => {
+                Err(RepoNameError::OwnRegistry { host: h.clone() })
+            }
+            _ => Ok(()),
+        }
+    }
+
     pub fn full(&self) -> String {
         match &self.host {
             Some(h) => format!("{h}/{}", self.path),
@@ -283,6 +297,30 @@ mod tests {
             "h.io:port/x",
         ] {
             assert!(parse_external(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn our_own_hosts_are_not_external() {
+        let ours = [
+            "127.0.0.1:5000".to_string(),
+            "Registry.Example.org".to_string(),
+        ];
+        assert!(parse_external("quay.io/org/x")
+            .unwrap()
+            .check_not_ours(&ours)
+            .is_ok());
+        assert!(parse_external("library/ubuntu")
+            .unwrap()
+            .check_not_ours(&ours)
+            .is_ok());
+        for own in ["127.0.0.1:5000/syn1/x", "registry.example.org/a"] {
+            let e = parse_external(own)
+                .unwrap()
+                .check_not_ours(&ours)
+                .unwrap_err();
+            assert!(matches!(e, RepoNameError::OwnRegistry { .. }), "{own}");
+            assert!(e.to_string().contains("is this registry"));
         }
     }
 

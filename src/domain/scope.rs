@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// One parsed scope.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceScope {
@@ -73,6 +75,16 @@ impl fmt::Display for ResourceScope {
         }
         write!(f, ":{}:{}", self.name, self.actions.join(","))
     }
+}
+
+/// One entry of a token's `access` claim: a resource and the actions granted on it
+/// (distribution's `ResourceActions`). A denied scope is listed with no actions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResourceActions {
+    #[serde(rename = "type")]
+    pub resource_type: String,
+    pub name: String,
+    pub actions: Vec<String>,
 }
 
 /// Parses the values of repeated `scope` fields, each of which may hold several

@@ -2,11 +2,19 @@
 //! `REGAUTH__SECTION__KEY` environment variables, e.g. `REGAUTH__TOKEN__TTL_SECONDS=300`.
 //!
 //! Every key has a default that works for a local try-out, so an empty file is valid;
-//! `deploy/regauth.toml` documents each one.
+//! `deploy/regauth.toml` documents each one. Values are typed (addresses, the signing
+//! algorithm, the log format, secrets that never print), so a bad value is refused at
+//! load time with a message naming its key.
 
+use std::fmt;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use serde::Deserialize;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Deserializer};
+
+use crate::infra::keys::KeyAlgorithm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -32,13 +40,14 @@ pub struct Settings {
 #[serde(deny_unknown_fields, default)]
 pub struct ServerSettings {
     /// Address the HTTP server binds, `host:port`.
-    pub listen: String,
+    pub listen: SocketAddr,
     /// HTTP worker threads; 0 = one per core.
     pub workers: usize,
     /// When set (`host:port`), `/notifications` is served only on this second address and
     /// not on `listen`, so the webhook can stay on a network the public never reaches
-    /// (the compose file keeps it unpublished). Empty = served on `listen`.
-    pub notifications_listen: String,
+    /// (the compose file keeps it unpublished). Unset or empty = served on `listen`.
+    #[serde(deserialize_with = "empty_is_none")]
+    pub notifications_listen: Option<SocketAddr>,
     /// PEM certificate chain (leaf first) for HTTPS on `listen`. Set together with
     /// `tls_key`; unset = plain HTTP, for a TLS-terminating proxy or loopback. The
     /// `notifications_listen` listener stays plain HTTP: it is internal.
@@ -73,7 +82,8 @@ pub struct TokenSettings {
     /// How far `nbf` lies in the past to absorb clock skew, seconds.
     pub not_before_skew_seconds: u64,
     /// `RS256` or `ES256`.
-    pub algorithm: String,
+    #[serde(deserialize_with = "from_str")]
+    pub algorithm: KeyAlgorithm,
     /// Lifetime of refresh (identity) tokens in days; 0 = until revoked.
     pub refresh_ttl_days: u64,
     /// Realm advertised in `WWW-Authenticate` on 401s (the public URL of `/token`).
@@ -104,7 +114,7 @@ pub struct DirectorySettings {
 pub struct NotificationSettings {
     /// Shared secret the registry sends as `Authorization: Bearer <secret>`. Empty
     /// disables the endpoint (every request 401s).
-    pub secret: String,
+    pub secret: SecretString,
     /// Alternatively, a file holding the secret (trailing whitespace ignored).
     pub secret_file: Option<PathBuf>,
     /// Hosts that name our own registry (refused as external repository hosts).
@@ -115,7 +125,7 @@ pub struct NotificationSettings {
 #[serde(deny_unknown_fields, default)]
 pub struct LogSettings {
     /// `human` or `json`.
-    pub format: String,
+    pub format: LogFormat,
     /// tracing filter, e.g. `info` or `regauth=debug`.
     pub level: String,
 }
@@ -127,15 +137,49 @@ pub struct BootstrapSettings {
     pub admin_name: String,
     /// Its password; empty = generate one into `bootstrap-admin-password` beside the
     /// database (mode 0600; only the file's path is logged).
-    pub admin_password: String,
+    pub admin_password: SecretString,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One readable line per event.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// An unset, empty or blank address is `None`: `REGAUTH__SERVER__NOTIFICATIONS_LISTEN=`
+/// in an environment file turns the second listener off instead of failing.
+fn empty_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    let s = Option::<String>::deserialize(d)?.unwrap_or_default();
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!("expected host:port, e.g. 0.0.0.0:5002, not {s:?}"))
+    })
+}
+
+/// Any type with `FromStr` (whose error says what is accepted).
+fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr,
+    T::Err: fmt::Display,
+{
+    let s = String::deserialize(d)?;
+    s.parse().map_err(serde::de::Error::custom)
 }
 
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
-            listen: "127.0.0.1:5001".into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 5001)),
             workers: 0,
-            notifications_listen: String::new(),
+            notifications_listen: None,
             tls_cert: None,
             tls_key: None,
         }
@@ -149,7 +193,7 @@ impl Default for TokenSettings {
             services: vec!["registry".into()],
             ttl_seconds: 300,
             not_before_skew_seconds: 10,
-            algorithm: "RS256".into(),
+            algorithm: KeyAlgorithm::Rs256,
             refresh_ttl_days: 90,
             realm: "http://127.0.0.1:5001/token".into(),
         }
@@ -177,7 +221,7 @@ impl Default for DirectorySettings {
 impl Default for LogSettings {
     fn default() -> Self {
         LogSettings {
-            format: "human".into(),
+            format: LogFormat::Human,
             level: "info".into(),
         }
     }
@@ -187,7 +231,7 @@ impl Default for BootstrapSettings {
     fn default() -> Self {
         BootstrapSettings {
             admin_name: "admin".into(),
-            admin_password: String::new(),
+            admin_password: SecretString::default(),
         }
     }
 }
@@ -229,29 +273,11 @@ impl Settings {
                 message: message.to_string(),
             })
         };
-        if self.server.listen.parse::<std::net::SocketAddr>().is_err() {
-            return invalid("server.listen", "expected host:port, e.g. 0.0.0.0:5001");
-        }
-        if !self.server.notifications_listen.is_empty() {
-            match self
-                .server
-                .notifications_listen
-                .parse::<std::net::SocketAddr>()
-            {
-                Err(_) => {
-                    return invalid(
-                        "server.notifications_listen",
-                        "expected host:port, e.g. 0.0.0.0:5002, or empty",
-                    )
-                }
-                Ok(a) if Some(a) == self.server.listen.parse().ok() => {
-                    return invalid(
-                        "server.notifications_listen",
-                        "must differ from server.listen (leave it empty to share it)",
-                    )
-                }
-                Ok(_) => {}
-            }
+        if self.server.notifications_listen == Some(self.server.listen) {
+            return invalid(
+                "server.notifications_listen",
+                "must differ from server.listen (leave it empty to share it)",
+            );
         }
         // Half a TLS configuration would silently serve plain HTTP: refuse it.
         match (
@@ -284,12 +310,6 @@ impl Settings {
         if self.token.not_before_skew_seconds > 300 {
             return invalid("token.not_before_skew_seconds", "must be at most 300");
         }
-        if !matches!(self.token.algorithm.as_str(), "RS256" | "ES256") {
-            return invalid("token.algorithm", "must be RS256 or ES256");
-        }
-        if !matches!(self.log.format.as_str(), "human" | "json") {
-            return invalid("log.format", "must be human or json");
-        }
         if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             return invalid(
                 "log.level",
@@ -303,10 +323,10 @@ impl Settings {
     }
 
     /// The notification secret, from `secret_file` when set.
-    pub fn notification_secret(&self) -> Result<String, ConfigError> {
+    pub fn notification_secret(&self) -> Result<SecretString, ConfigError> {
         match &self.notifications.secret_file {
             Some(p) => std::fs::read_to_string(p)
-                .map(|s| s.trim_end().to_string())
+                .map(|s| SecretString::from(s.trim_end()))
                 .map_err(|e| ConfigError::Invalid {
                     key: "notifications.secret_file",
                     message: format!("cannot read {}: {e}", p.display()),
@@ -314,17 +334,28 @@ impl Settings {
             None => Ok(self.notifications.secret.clone()),
         }
     }
+
+    /// The first admin's configured password, if any.
+    pub fn bootstrap_password(&self) -> Option<&str> {
+        Some(self.bootstrap.admin_password.expose_secret()).filter(|p| !p.is_empty())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn with_notifications_listen(addr: &str) -> Result<(), ConfigError> {
-        let mut s = Settings::default();
-        s.server.listen = "0.0.0.0:5001".into();
-        s.server.notifications_listen = addr.into();
-        s.validate()
+    /// Loads a file with `[server] listen = "0.0.0.0:5001"` and this
+    /// `notifications_listen`.
+    fn with_notifications_listen(addr: &str) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("regauth.toml");
+        std::fs::write(
+            &file,
+            format!("[server]\nlisten = \"0.0.0.0:5001\"\nnotifications_listen = \"{addr}\"\n"),
+        )
+        .unwrap();
+        Settings::load(Some(&file))
     }
 
     #[test]
@@ -334,16 +365,60 @@ mod tests {
 
     #[test]
     fn notifications_listen_is_optional_and_must_be_a_second_address() {
-        assert!(with_notifications_listen("").is_ok());
-        assert!(with_notifications_listen("0.0.0.0:5002").is_ok());
-        for bad in ["5002", "regauth:5002", "0.0.0.0:5001"] {
+        assert_eq!(
+            with_notifications_listen("")
+                .unwrap()
+                .server
+                .notifications_listen,
+            None
+        );
+        assert_eq!(
+            with_notifications_listen("0.0.0.0:5002")
+                .unwrap()
+                .server
+                .notifications_listen,
+            Some("0.0.0.0:5002".parse().unwrap())
+        );
+        for bad in ["5002", "regauth:5002"] {
             match with_notifications_listen(bad) {
-                Err(ConfigError::Invalid { key, .. }) => {
-                    assert_eq!(key, "server.notifications_listen", "{bad}")
+                Err(e @ ConfigError::Load(_)) => {
+                    assert!(e.to_string().contains("notifications_listen"), "{bad}: {e}")
                 }
                 other => panic!("{bad}: {other:?}"),
             }
         }
+        match with_notifications_listen("0.0.0.0:5001") {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "server.notifications_listen"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn typed_values_name_their_key_and_secrets_never_print() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("regauth.toml");
+        for (body, key) in [
+            ("[token]\nalgorithm = \"HS256\"\n", "algorithm"),
+            ("[log]\nformat = \"xml\"\n", "format"),
+            ("[server]\nlisten = \"localhost\"\n", "listen"),
+        ] {
+            std::fs::write(&file, body).unwrap();
+            let e = Settings::load(Some(&file)).unwrap_err().to_string();
+            assert!(e.contains(key), "{body}: {e}");
+        }
+        std::fs::write(
+            &file,
+            "[notifications]\nsecret = \"hush-hush\"\n[bootstrap]\nadmin_password = \"s3cret-pw\"\n[token]\nalgorithm = \"ES256\"\n",
+        )
+        .unwrap();
+        let s = Settings::load(Some(&file)).unwrap();
+        assert_eq!(s.token.algorithm, KeyAlgorithm::Es256);
+        assert_eq!(s.bootstrap_password(), Some("s3cret-pw"));
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("hush-hush") && !printed.contains("s3cret-pw"),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -6,8 +6,10 @@
 
 use tracing_subscriber::EnvFilter;
 
+use super::config::LogFormat;
+
 /// Installs the global subscriber; a second call (tests) is a no-op.
-pub fn init(format: &str, level: &str) {
+pub fn init(format: LogFormat, level: &str) {
     // `log.level` was validated with the settings; a bad RUST_LOG falls back to it.
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
@@ -16,7 +18,7 @@ pub fn init(format: &str, level: &str) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_target(true);
-    let _ = if format == "json" {
+    let _ = if format == LogFormat::Json {
         builder.json().flatten_event(true).try_init()
     } else {
         builder.try_init()

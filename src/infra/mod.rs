@@ -1,4 +1,5 @@
-//! Everything that touches the outside world.
+//! Everything that touches the outside world: SQLite, keys and JWT signing, TLS, HTTP,
+//! the command line, configuration, logging, and the composition root (`startup`).
 pub mod certs;
 pub mod cli;
 pub mod config;
@@ -6,5 +7,6 @@ pub mod http;
 pub mod keys;
 pub mod logging;
 pub mod sqlite;
+pub mod startup;
 pub mod tls;
 pub mod token;

@@ -2,13 +2,13 @@
 //!
 //! Parameters follow the OWASP recommendation for an online service (m = 19 MiB, t = 2,
 //! p = 1): tens of milliseconds per check, so a login burst stays affordable while an
-//! offline attack on a stolen database stays expensive.
+//! offline attack on a stolen database stays expensive. Pure computation: the salt of a
+//! new hash comes from the caller (`app::secrets` draws it from the OS).
 
 use std::sync::OnceLock;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use rand::RngCore;
 
 /// Memory cost in KiB.
 const M_COST: u32 = 19_456;
@@ -40,12 +40,10 @@ fn hasher() -> Result<Argon2<'static>, PasswordError> {
     Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
 }
 
-/// Hashes a password with argon2id and a random 16-byte salt; returns the PHC string
-/// (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
-pub fn hash_password(pw: &str) -> Result<String, PasswordError> {
-    let mut salt = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
+/// Hashes a password with argon2id and the given 16-byte salt (random for every real
+/// password); returns the PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
+pub fn hash_password(pw: &str, salt: &[u8; 16]) -> Result<String, PasswordError> {
+    let salt = SaltString::encode_b64(salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
     hasher()?
         .hash_password(pw.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -71,11 +69,13 @@ pub fn verify_password(pw: &str, phc: &str) -> bool {
         .is_ok()
 }
 
-/// A hash of a fixed password made with the current parameters, computed once.
+/// A hash of a fixed password made with the current parameters, computed once. Its
+/// salt is fixed too: nothing is protected by it, it only has to cost what a real
+/// check costs.
 fn dummy_hash() -> Option<&'static str> {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
     DUMMY
-        .get_or_init(|| hash_password("regauth: no such user").ok())
+        .get_or_init(|| hash_password("regauth: no such user", b"regauth-dummy-hs").ok())
         .as_deref()
 }
 
@@ -87,7 +87,7 @@ pub fn verify_against_dummy(pw: &str) {
             std::hint::black_box(verify_password(pw, phc));
         }
         None => {
-            std::hint::black_box(hash_password(pw).is_ok());
+            std::hint::black_box(hash_password(pw, b"regauth-dummy-hs").is_ok());
         }
     }
 }
@@ -116,6 +116,11 @@ pub fn check_password_policy(pw: &str) -> Result<(), PasswordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hash with a random salt, as `app::secrets` makes them.
+    fn hash_password(pw: &str) -> Result<String, PasswordError> {
+        super::hash_password(pw, &rand::random())
+    }
 
     fn params_of(phc: &str) -> (String, Params) {
         let h = PasswordHash::new(phc).unwrap();

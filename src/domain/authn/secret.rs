@@ -2,11 +2,11 @@
 //!
 //! A token is a prefix plus 32 random bytes in base64url. The directory keeps only its
 //! SHA-256: the secret has 256 bits of entropy, so a fast hash is as good as a slow
-//! one, and looking a token up by its hash compares no secret byte by byte.
+//! one, and looking a token up by its hash compares no secret byte by byte. Pure: the
+//! random bytes come from the caller (`app::secrets` draws them from the OS).
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -14,15 +14,13 @@ pub const ACCESS_TOKEN_PREFIX: &str = "rga_";
 pub const REFRESH_TOKEN_PREFIX: &str = "rgr_";
 
 /// Random bytes per token.
-const TOKEN_BYTES: usize = 32;
+pub const TOKEN_BYTES: usize = 32;
 /// Length of the base64url (no padding) text of `TOKEN_BYTES` bytes.
 const TOKEN_BODY_LEN: usize = (TOKEN_BYTES * 4).div_ceil(3);
 
-/// A new secret: `prefix` followed by 32 random bytes, base64url without padding
+/// A token's text: `prefix` followed by its 32 random bytes, base64url without padding
 /// (43 characters).
-pub fn generate_token(prefix: &str) -> String {
-    let mut bytes = [0u8; TOKEN_BYTES];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
+pub fn token_text(prefix: &str, bytes: &[u8; TOKEN_BYTES]) -> String {
     let mut out = String::with_capacity(prefix.len() + TOKEN_BODY_LEN);
     out.push_str(prefix);
     URL_SAFE_NO_PAD.encode_string(bytes, &mut out);
@@ -30,7 +28,7 @@ pub fn generate_token(prefix: &str) -> String {
 }
 
 /// The SHA-256 of the token text: what the directory stores and looks up.
-pub fn hash_token(token: &str) -> [u8; 32] {
+pub fn hash_token(token: &str) -> crate::domain::model::TokenHash {
     Sha256::digest(token.as_bytes()).into()
 }
 
@@ -63,6 +61,10 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    fn generate_token(prefix: &str) -> String {
+        token_text(prefix, &rand::random())
+    }
 
     #[test]
     fn generated_tokens_have_prefix_length_and_alphabet() {

@@ -1,9 +1,7 @@
 //! The rules table of docs/authorization-rules.md, row by row.
 
 use super::*;
-use crate::domain::model::{
-    AccessSet, AccessType, Acl, Principal, ScopeSet, TeamId, TokenScope, UserId,
-};
+use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, TeamId, UserId};
 
 const ALICE: UserId = UserId(1);
 const TEAM: TeamId = TeamId(7);
@@ -21,21 +19,24 @@ fn user(certified: bool, admin: bool, scopes: ScopeSet) -> Caller {
     }
 }
 fn certified() -> Caller {
-    user(true, false, ScopeSet::ALL)
+    user(true, false, ScopeSet::PASSWORD)
 }
 fn uncertified() -> Caller {
-    user(false, false, ScopeSet::ALL)
+    user(false, false, ScopeSet::PASSWORD)
 }
 fn admin() -> Caller {
-    user(false, true, ScopeSet::ALL)
+    user(false, true, ScopeSet::PASSWORD)
 }
-fn scopes(list: &[TokenScope]) -> ScopeSet {
-    list.iter().fold(ScopeSet::NONE, |s, t| s.with(*t))
+fn scopes(list: &[ScopeSet]) -> ScopeSet {
+    list.iter().fold(ScopeSet::empty(), |s, t| s | *t)
 }
-fn acl(p: Principal, access: &[AccessType]) -> Acl {
-    Acl::new(vec![(p, access.iter().copied().collect::<AccessSet>())])
+fn acl(p: Principal, access: &[AccessSet]) -> Acl {
+    Acl::new(vec![(
+        p,
+        access.iter().fold(AccessSet::empty(), |a, b| a | *b),
+    )])
 }
-fn me(access: &[AccessType]) -> Acl {
+fn me(access: &[AccessSet]) -> Acl {
     acl(Principal::User(ALICE), access)
 }
 fn existing(project_acl: Acl) -> Target {
@@ -98,12 +99,16 @@ fn reason(d: &Decision, action: &str) -> Reason {
         .unwrap_or_else(|| panic!("{action} not denied: {d:?}"))
 }
 
-use AccessType::*;
+const READ: AccessSet = AccessSet::READ;
+const DOWNLOAD: AccessSet = AccessSet::DOWNLOAD;
+const UPDATE: AccessSet = AccessSet::UPDATE;
+const CREATE: AccessSet = AccessSet::CREATE;
+const DELETE: AccessSet = AccessSet::DELETE;
 
 #[test]
 fn pull_needs_download_scope() {
-    let c = user(true, true, scopes(&[TokenScope::View, TokenScope::Modify]));
-    let d = ask(&c, &existing(me(&[Download])), "pull");
+    let c = user(true, true, scopes(&[ScopeSet::VIEW, ScopeSet::MODIFY]));
+    let d = ask(&c, &existing(me(&[DOWNLOAD])), "pull");
     assert!(d.granted.is_empty());
     assert_eq!(reason(&d, "pull"), Reason::MissingDownloadScope);
 }
@@ -111,14 +116,14 @@ fn pull_needs_download_scope() {
 #[test]
 fn pull_refused_in_trash_repo_or_project() {
     for (r, p) in [(true, false), (false, true), (true, true)] {
-        let d = ask(&admin(), &trashed(r, p, me(&[Download])), "pull");
+        let d = ask(&admin(), &trashed(r, p, me(&[DOWNLOAD])), "pull");
         assert_eq!(reason(&d, "pull"), Reason::InTrash, "repo {r} project {p}");
     }
 }
 
 #[test]
 fn pull_refused_for_unknown_repository() {
-    let d = ask(&admin(), &new_repo(me(&[Download])), "pull");
+    let d = ask(&admin(), &new_repo(me(&[DOWNLOAD])), "pull");
     assert_eq!(reason(&d, "pull"), Reason::RepositoryUnknown);
 }
 
@@ -140,7 +145,7 @@ fn pull_granted_with_download_directly_team_authenticated_or_public() {
     ] {
         let d = ask(
             &uncertified(),
-            &existing(acl(p.clone(), &[Download])),
+            &existing(acl(p, &[DOWNLOAD])),
             "pull",
         );
         assert_eq!(granted(&d), ["pull"], "{p:?}");
@@ -149,7 +154,7 @@ fn pull_granted_with_download_directly_team_authenticated_or_public() {
 
 #[test]
 fn read_alone_does_not_pull() {
-    let d = ask(&certified(), &existing(me(&[Read, Update, Create])), "pull");
+    let d = ask(&certified(), &existing(me(&[READ, UPDATE, CREATE])), "pull");
     assert_eq!(reason(&d, "pull"), Reason::NoDownloadPermission);
 }
 
@@ -159,14 +164,14 @@ fn anonymous_pull_only_with_public_download() {
     assert_eq!(
         granted(&ask(
             &anon,
-            &existing(acl(Principal::Public, &[Download])),
+            &existing(acl(Principal::Public, &[DOWNLOAD])),
             "pull"
         )),
         ["pull"]
     );
     let d = ask(
         &anon,
-        &existing(acl(Principal::Authenticated, &[Download])),
+        &existing(acl(Principal::Authenticated, &[DOWNLOAD])),
         "pull",
     );
     assert_eq!(reason(&d, "pull"), Reason::NoDownloadPermission);
@@ -174,31 +179,23 @@ fn anonymous_pull_only_with_public_download() {
 
 #[test]
 fn push_needs_modify_and_download_scopes() {
-    let view_dl = user(
-        true,
-        false,
-        scopes(&[TokenScope::View, TokenScope::Download]),
-    );
+    let view_dl = user(true, false, scopes(&[ScopeSet::VIEW, ScopeSet::DOWNLOAD]));
     assert_eq!(
-        reason(&ask(&view_dl, &existing(me(&[Update])), "push"), "push"),
+        reason(&ask(&view_dl, &existing(me(&[UPDATE])), "push"), "push"),
         Reason::MissingModifyScope
     );
-    let modify_only = user(true, false, scopes(&[TokenScope::Modify]));
+    let modify_only = user(true, false, scopes(&[ScopeSet::MODIFY]));
     assert_eq!(
-        reason(&ask(&modify_only, &existing(me(&[Update])), "push"), "push"),
+        reason(&ask(&modify_only, &existing(me(&[UPDATE])), "push"), "push"),
         Reason::MissingDownloadScope
     );
-    let dl_mod = user(
-        true,
-        false,
-        scopes(&[TokenScope::Download, TokenScope::Modify]),
-    );
+    let dl_mod = user(true, false, scopes(&[ScopeSet::DOWNLOAD, ScopeSet::MODIFY]));
     assert_eq!(
-        granted(&ask(&dl_mod, &existing(me(&[Update])), "push")),
+        granted(&ask(&dl_mod, &existing(me(&[UPDATE])), "push")),
         ["push"]
     );
     // Even an admin needs the scopes.
-    let admin_dl = user(true, true, scopes(&[TokenScope::Download]));
+    let admin_dl = user(true, true, scopes(&[ScopeSet::DOWNLOAD]));
     assert_eq!(
         reason(&ask(&admin_dl, &existing(Acl::default()), "push"), "push"),
         Reason::MissingModifyScope
@@ -209,7 +206,7 @@ fn push_needs_modify_and_download_scopes() {
 fn push_refused_in_trash() {
     let d = ask(
         &admin(),
-        &trashed(false, true, me(&[Update, Create])),
+        &trashed(false, true, me(&[UPDATE, CREATE])),
         "push",
     );
     assert_eq!(reason(&d, "push"), Reason::InTrash);
@@ -218,10 +215,10 @@ fn push_refused_in_trash() {
 #[test]
 fn push_refused_for_anonymous() {
     let mut anon = Caller::anonymous();
-    anon.scopes = ScopeSet::ALL;
+    anon.scopes = ScopeSet::PASSWORD;
     let d = ask(
         &anon,
-        &new_repo(acl(Principal::Public, &[Create, Update])),
+        &new_repo(acl(Principal::Public, &[CREATE, UPDATE])),
         "push",
     );
     assert_eq!(reason(&d, "push"), Reason::Anonymous);
@@ -229,11 +226,11 @@ fn push_refused_for_anonymous() {
 
 #[test]
 fn push_refused_for_uncertified_non_admin() {
-    let d = ask(&uncertified(), &existing(me(&[Update, Create])), "push");
+    let d = ask(&uncertified(), &existing(me(&[UPDATE, CREATE])), "push");
     assert_eq!(reason(&d, "push"), Reason::NotCertified);
     let d = ask(
         &uncertified(),
-        &new_repo(me(&[Update, Create])),
+        &new_repo(me(&[UPDATE, CREATE])),
         "pull,push",
     );
     assert_eq!(reason(&d, "push"), Reason::NotCertified);
@@ -242,12 +239,12 @@ fn push_refused_for_uncertified_non_admin() {
 #[test]
 fn push_existing_needs_update_or_admin() {
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[Update])), "push")),
+        granted(&ask(&certified(), &existing(me(&[UPDATE])), "push")),
         ["push"]
     );
     assert_eq!(
         reason(
-            &ask(&certified(), &existing(me(&[Create, Download])), "push"),
+            &ask(&certified(), &existing(me(&[CREATE, DOWNLOAD])), "push"),
             "push"
         ),
         Reason::NoUpdatePermission
@@ -296,16 +293,16 @@ fn push_new_refused_when_project_missing_or_not_a_project_or_invalid() {
 #[test]
 fn push_new_needs_certified_create_or_admin_and_brings_pull() {
     assert_eq!(
-        granted(&ask(&certified(), &new_repo(me(&[Create])), "pull,push")),
+        granted(&ask(&certified(), &new_repo(me(&[CREATE])), "pull,push")),
         ["pull", "push"]
     );
     assert_eq!(
-        granted(&ask(&certified(), &new_repo(me(&[Create])), "push")),
+        granted(&ask(&certified(), &new_repo(me(&[CREATE])), "push")),
         ["push"]
     );
     assert_eq!(
         reason(
-            &ask(&certified(), &new_repo(me(&[Update, Download])), "push"),
+            &ask(&certified(), &new_repo(me(&[UPDATE, DOWNLOAD])), "push"),
             "push"
         ),
         Reason::NoCreatePermission
@@ -319,27 +316,27 @@ fn push_new_needs_certified_create_or_admin_and_brings_pull() {
 #[test]
 fn delete_rules() {
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[Delete])), "delete")),
+        granted(&ask(&certified(), &existing(me(&[DELETE])), "delete")),
         ["delete"]
     );
     assert_eq!(
         reason(
-            &ask(&uncertified(), &existing(me(&[Delete])), "delete"),
+            &ask(&uncertified(), &existing(me(&[DELETE])), "delete"),
             "delete"
         ),
         Reason::NotCertified
     );
     assert_eq!(
         reason(
-            &ask(&certified(), &existing(me(&[Update])), "delete"),
+            &ask(&certified(), &existing(me(&[UPDATE])), "delete"),
             "delete"
         ),
         Reason::NoDeletePermission
     );
-    let no_modify = user(true, false, scopes(&[TokenScope::Download]));
+    let no_modify = user(true, false, scopes(&[ScopeSet::DOWNLOAD]));
     assert_eq!(
         reason(
-            &ask(&no_modify, &existing(me(&[Delete])), "delete"),
+            &ask(&no_modify, &existing(me(&[DELETE])), "delete"),
             "delete"
         ),
         Reason::MissingModifyScope
@@ -364,14 +361,14 @@ fn star_expands_to_the_allowed_subset() {
         ["*"]
     );
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[Download, Update])), "*")),
+        granted(&ask(&certified(), &existing(me(&[DOWNLOAD, UPDATE])), "*")),
         ["pull", "push"]
     );
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[Download])), "*")),
+        granted(&ask(&certified(), &existing(me(&[DOWNLOAD])), "*")),
         ["pull"]
     );
-    let d = ask(&certified(), &existing(me(&[Read])), "*");
+    let d = ask(&certified(), &existing(me(&[READ])), "*");
     assert!(d.granted.is_empty());
     assert_eq!(d.denied.len(), 1);
 }
@@ -380,7 +377,7 @@ fn star_expands_to_the_allowed_subset() {
 fn unknown_actions_are_ignored_not_fatal() {
     let d = ask(
         &certified(),
-        &existing(me(&[Download])),
+        &existing(me(&[DOWNLOAD])),
         "PULL,mount,pull,fly",
     );
     assert_eq!(granted(&d), ["pull"]);
@@ -396,11 +393,7 @@ fn catalog_needs_admin_and_view() {
         reason(&ask(&certified(), &Target::Catalog, "*"), "*"),
         Reason::NotAdmin
     );
-    let admin_no_view = user(
-        true,
-        true,
-        scopes(&[TokenScope::Download, TokenScope::Modify]),
-    );
+    let admin_no_view = user(true, true, scopes(&[ScopeSet::DOWNLOAD, ScopeSet::MODIFY]));
     assert_eq!(
         reason(&ask(&admin_no_view, &Target::Catalog, "*"), "*"),
         Reason::MissingViewScope
@@ -420,8 +413,8 @@ fn local_sharing_settings_replace_the_project_acl() {
     let d = ask(
         &certified(),
         &with_local(
-            me(&[Download]),
-            acl(Principal::Team(TeamId(99)), &[Download]),
+            me(&[DOWNLOAD]),
+            acl(Principal::Team(TeamId(99)), &[DOWNLOAD]),
         ),
         "pull",
     );
@@ -429,7 +422,7 @@ fn local_sharing_settings_replace_the_project_acl() {
     // The project gives nothing; the local settings give DOWNLOAD and UPDATE.
     let d = ask(
         &certified(),
-        &with_local(Acl::default(), me(&[Download, Update])),
+        &with_local(Acl::default(), me(&[DOWNLOAD, UPDATE])),
         "pull,push",
     );
     assert_eq!(granted(&d), ["pull", "push"]);
@@ -439,7 +432,7 @@ fn local_sharing_settings_replace_the_project_acl() {
 fn every_requested_action_is_granted_or_denied_once() {
     let d = ask(
         &certified(),
-        &existing(me(&[Download])),
+        &existing(me(&[DOWNLOAD])),
         "pull,push,pull,delete",
     );
     assert_eq!(granted(&d), ["pull"]);
@@ -449,24 +442,15 @@ fn every_requested_action_is_granted_or_denied_once() {
 #[test]
 fn acl_unions_the_entries_that_apply_to_the_caller() {
     let acl = Acl::new(vec![
-        (
-            Principal::User(UserId(1)),
-            AccessSet::EMPTY.with(AccessType::Read),
-        ),
-        (
-            Principal::Team(TeamId(2)),
-            AccessSet::EMPTY.with(AccessType::Download),
-        ),
-        (
-            Principal::Team(TeamId(3)),
-            AccessSet::EMPTY.with(AccessType::Update),
-        ),
+        (Principal::User(UserId(1)), AccessSet::READ),
+        (Principal::Team(TeamId(2)), AccessSet::DOWNLOAD),
+        (Principal::Team(TeamId(3)), AccessSet::UPDATE),
     ]);
     let mut caller = certified();
     caller.user.as_mut().unwrap().teams = vec![TeamId(2)];
     let got = caller.access_in(&acl);
-    assert!(got.contains(AccessType::Read) && got.contains(AccessType::Download));
-    assert!(!got.contains(AccessType::Update));
+    assert!(got.contains(AccessSet::READ) && got.contains(AccessSet::DOWNLOAD));
+    assert!(!got.contains(AccessSet::UPDATE));
     // Anonymous callers match `public` only.
     assert!(Caller::anonymous().access_in(&acl).is_empty());
 }

@@ -1,9 +1,8 @@
-//! The read API: a project's repositories, a repository's tags and their history, and
-//! external repository records. Authenticated like the token endpoint; the credential
-//! needs the `view` scope and the caller READ on the entity. A missing, trashed or
-//! unreadable entity all answer the same 404, so nothing leaks existence.
+//! The read API (a project's repositories, a repository, its tags and their history)
+//! and external repository records. Authenticated like the token endpoint; the rules
+//! (`view`/`modify` scopes, READ/UPDATE, the same 404 for hidden and missing) are the
+//! use cases' in `app::browse` and `app::administer::external`.
 
-use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
@@ -11,12 +10,14 @@ use serde_json::json;
 use super::auth::caller_from_request;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
-use crate::domain::authz::Caller;
-use crate::domain::directory::{
-    Directory, DirectoryError, EntityInfo, EntityRef, TagInfo, TagSort,
-};
-use crate::domain::model::{rfc3339, AccessType, EntityId, EntityKind, TokenScope};
-use crate::domain::repo_name::{parse_external, RepoPath};
+use crate::app::administer::external;
+use crate::app::{browse, Actor, AppResult};
+use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
+use crate::domain::repo_name::RepoPath;
+
+/// Longest page of tags.
+const MAX_LIMIT: usize = 1000;
+const DEFAULT_LIMIT: usize = 100;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -36,73 +37,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// May `caller` use `access` on an entity with this ACL and trash state? Pure.
-pub fn may(
-    caller: &Caller,
-    acl: &crate::domain::model::Acl,
-    trashed: bool,
-    access: AccessType,
-) -> bool {
-    if trashed {
-        return false;
-    }
-    caller.user.as_ref().is_some_and(|u| u.admin) || caller.access_in(acl).contains(access)
-}
-
-fn not_found() -> HttpError {
-    HttpError::not_found("not found, or you may not see it")
-}
-
-fn backend(e: DirectoryError) -> HttpError {
-    match e {
-        DirectoryError::NotFound(_) => not_found(),
-        DirectoryError::Conflict(m) => HttpError::new(
-            StatusCode::CONFLICT,
-            ErrorCode::Unsupported,
-            format!("{m} already exists"),
-        ),
-        DirectoryError::Invalid(m) => HttpError::bad_request(ErrorCode::Unsupported, m),
-        DirectoryError::Backend(m) => {
-            tracing::error!(error = %m, "directory failed");
-            HttpError::internal()
-        }
-    }
-}
-
-/// Authenticates, checks the scope, and runs `f` on the blocking pool.
-async fn with_caller<T, F>(
+/// Authenticates, then runs the use case `f` on the blocking pool as that caller.
+async fn as_caller<T, F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
-    scope: TokenScope,
     f: F,
 ) -> Result<T, HttpError>
 where
-    F: FnOnce(&dyn Directory, &Caller) -> Result<T, HttpError> + Send + 'static,
+    F: FnOnce(&AppState, &Actor) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let caller = caller_from_request(state, req).await?;
-    if !caller.scopes.contains(scope) {
-        return Err(HttpError::denied(format!(
-            "this credential lacks the {} scope",
-            scope.as_str()
-        )));
-    }
+    let actor = Actor::Caller(caller_from_request(state, req).await?);
     let st = state.clone();
-    web::block(move || f(st.directory.as_ref(), &caller))
+    web::block(move || f(&st, &actor))
         .await
         .map_err(|_| HttpError::internal())?
-}
-
-fn readable(
-    dir: &dyn Directory,
-    caller: &Caller,
-    e: &EntityRef,
-    access: AccessType,
-) -> Result<EntityInfo, HttpError> {
-    match dir.entity_access(e).map_err(backend)? {
-        Some((info, acl, trashed)) if may(caller, &acl, trashed, access) => Ok(info),
-        _ => Err(not_found()),
-    }
+        .map_err(HttpError::from)
 }
 
 fn tag_json(t: &TagInfo) -> serde_json::Value {
@@ -142,7 +92,7 @@ struct HistoryQuery {
     tag: String,
 }
 
-fn project_id(raw: &str) -> Result<EntityId, HttpError> {
+fn entity_id(raw: &str) -> Result<EntityId, HttpError> {
     raw.parse().map_err(|_| {
         HttpError::bad_request(ErrorCode::NameInvalid, "project id must look like syn123")
     })
@@ -153,17 +103,14 @@ async fn project_repositories(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = project_id(&id)?;
-    let out = with_caller(&state, &req, TokenScope::View, move |dir, caller| {
-        let info = readable(dir, caller, &EntityRef::Id(id), AccessType::Read)?;
-        if info.kind != EntityKind::Project {
-            return Err(not_found());
-        }
-        let repos = dir.list_repositories(id).map_err(backend)?;
-        Ok(json!({"project": id, "repositories": repos.iter().map(entity_json).collect::<Vec<_>>()}))
+    let id = entity_id(&id)?;
+    let repos = as_caller(&state, &req, move |st, actor| {
+        browse::project_repositories(st.directory.as_ref(), actor, id)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(
+        json!({"project": id, "repositories": repos.iter().map(entity_json).collect::<Vec<_>>()}),
+    ))
 }
 
 async fn repository(
@@ -171,12 +118,11 @@ async fn repository(
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let path = path_param(&req)?;
-    let out = with_caller(&state, &req, TokenScope::View, move |dir, caller| {
-        let info = readable(dir, caller, &EntityRef::Repository(path), AccessType::Read)?;
-        Ok(entity_json(&info))
+    let info = as_caller(&state, &req, move |st, actor| {
+        browse::repository(st.directory.as_ref(), actor, path)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(entity_json(&info)))
 }
 
 async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
@@ -187,39 +133,28 @@ async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
             "offset and limit must be non-negative integers",
         )
     })?;
-    let sort = match q.sort.as_deref() {
-        None | Some("tag") => TagSort::Tag,
-        Some("time") => TagSort::Time,
-        Some(_) => {
-            return Err(HttpError::bad_request(
-                ErrorCode::Unsupported,
-                "sort must be tag or time",
-            ))
-        }
-    };
+    let sort: TagSort = q.sort.as_deref().unwrap_or("tag").parse().map_err(
+        |e: crate::domain::model::UnknownTagSort| {
+            HttpError::bad_request(ErrorCode::Unsupported, e.to_string())
+        },
+    )?;
     let offset = q.offset.unwrap_or(0);
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 1000 {
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
         return Err(HttpError::bad_request(
             ErrorCode::Unsupported,
-            "limit must be between 1 and 1000",
+            format!("limit must be between 1 and {MAX_LIMIT}"),
         ));
     }
-    let out = with_caller(&state, &req, TokenScope::View, move |dir, caller| {
-        readable(
-            dir,
-            caller,
-            &EntityRef::Repository(path.clone()),
-            AccessType::Read,
-        )?;
-        let (tags, total) = dir.list_tags(&path, sort, offset, limit).map_err(backend)?;
-        Ok(
-            json!({"repository": path.as_str(), "total": total, "offset": offset, "limit": limit,
-                  "tags": tags.iter().map(tag_json).collect::<Vec<_>>()}),
-        )
+    let shown = path.clone();
+    let (tags, total) = as_caller(&state, &req, move |st, actor| {
+        browse::tags(st.directory.as_ref(), actor, &path, sort, offset, limit)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(
+        json!({"repository": shown.as_str(), "total": total, "offset": offset, "limit": limit,
+               "tags": tags.iter().map(tag_json).collect::<Vec<_>>()}),
+    ))
 }
 
 async fn history(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
@@ -227,13 +162,14 @@ async fn history(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
     let q = web::Query::<HistoryQuery>::from_query(req.query_string())
         .map_err(|_| HttpError::bad_request(ErrorCode::TagInvalid, "give the tag as ?tag=NAME"))?;
     let tag = q.into_inner().tag;
-    let out = with_caller(&state, &req, TokenScope::View, move |dir, caller| {
-        readable(dir, caller, &EntityRef::Repository(path.clone()), AccessType::Read)?;
-        let commits = dir.tag_history(&path, &tag).map_err(backend)?;
-        Ok(json!({"repository": path.as_str(), "tag": tag, "commits": commits.iter().map(tag_json).collect::<Vec<_>>()}))
+    let (shown, shown_tag) = (path.clone(), tag.clone());
+    let commits = as_caller(&state, &req, move |st, actor| {
+        browse::history(st.directory.as_ref(), actor, &path, &tag)
     })
     .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(HttpResponse::Ok().json(
+        json!({"repository": shown.as_str(), "tag": shown_tag, "commits": commits.iter().map(tag_json).collect::<Vec<_>>()}),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -247,34 +183,21 @@ async fn add_external(
     id: web::Path<String>,
     body: web::Json<ExternalBody>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = project_id(&id)?;
-    let name = parse_external(&body.name)
-        .map_err(|e| HttpError::bad_request(ErrorCode::NameInvalid, e.to_string()))?;
-    if let Some(h) = &name.host {
-        if state
-            .settings
-            .notifications
-            .registry_hosts
-            .iter()
-            .any(|o| o.eq_ignore_ascii_case(h))
-        {
-            return Err(HttpError::bad_request(
-                ErrorCode::NameInvalid,
-                format!(
-                    "{h} is this registry: push there instead of recording an external repository"
-                ),
-            ));
-        }
-    }
-    let out = with_caller(&state, &req, TokenScope::Modify, move |dir, caller| {
-        readable(dir, caller, &EntityRef::Id(id), AccessType::Update)?;
-        let info = dir
-            .add_external_repository(id, &name.full())
-            .map_err(backend)?;
-        Ok(entity_json(&info))
+    let id = entity_id(&id)?;
+    let name = body.into_inner().name;
+    let info = as_caller(&state, &req, move |st, actor| {
+        let hosts = &st.settings.notifications.registry_hosts;
+        external::add(
+            st.directory.as_ref(),
+            actor,
+            id,
+            &name,
+            hosts,
+            st.clock.now(),
+        )
     })
     .await?;
-    Ok(HttpResponse::Created().json(out))
+    Ok(HttpResponse::Created().json(entity_json(&info)))
 }
 
 async fn delete_external(
@@ -282,15 +205,9 @@ async fn delete_external(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = project_id(&id)?;
-    with_caller(&state, &req, TokenScope::Modify, move |dir, caller| {
-        let info = readable(dir, caller, &EntityRef::Id(id), AccessType::Read)?;
-        let parent = match (info.kind, info.parent) {
-            (EntityKind::ExternalRepository, Some(p)) => p,
-            _ => return Err(not_found()),
-        };
-        readable(dir, caller, &EntityRef::Id(parent), AccessType::Update)?;
-        dir.delete_external_repository(id).map_err(backend)
+    let id = entity_id(&id)?;
+    as_caller(&state, &req, move |st, actor| {
+        external::delete(st.directory.as_ref(), actor, id)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

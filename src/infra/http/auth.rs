@@ -1,66 +1,74 @@
-//! Turning a request's `Authorization` header into a caller.
+//! Turning a request's `Authorization` header into a credential, and a credential into
+//! a caller (for the read API; the token endpoint hands the credential to its use case).
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 
 use super::errors::HttpError;
 use super::AppState;
-use crate::domain::authn::basic::parse_basic;
-use crate::domain::authn::{Authenticated, AuthnError, INVALID_CREDENTIALS};
+use crate::app::authenticate::AuthError;
+use crate::app::issue_token::Credential;
+use crate::domain::authn::basic::{parse_basic, BasicError};
+use crate::domain::authn::{Authenticated, INVALID_CREDENTIALS};
 use crate::domain::authz::Caller;
+
+/// The credential of a request's `Authorization` header: none is anonymous; one that is
+/// not usable Basic credentials is refused later, never downgraded to anonymous.
+pub fn credential(req: &HttpRequest) -> Credential {
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return Credential::Anonymous;
+    };
+    let Ok(value) = value.to_str() else {
+        return Credential::Malformed("Authorization header is not visible ASCII");
+    };
+    match parse_basic(value) {
+        Ok((user, secret)) => Credential::Basic { user, secret },
+        Err(e) => Credential::Malformed(reason(e)),
+    }
+}
+
+fn reason(e: BasicError) -> &'static str {
+    match e {
+        BasicError::NotBasic => "authorization scheme is not Basic",
+        BasicError::BadBase64 => "Basic credentials are not valid base64",
+        BasicError::NotUtf8 => "Basic credentials are not UTF-8",
+        BasicError::NoColon => "Basic credentials have no ':' between user and password",
+        BasicError::Empty => "Basic credentials are empty",
+    }
+}
 
 /// Authenticates a request with Basic credentials (password or access token) and
 /// returns the caller; no header means anonymous. Bad credentials are a 401 with the
-/// registry error body, never a silent downgrade to anonymous.
+/// registry error body.
 pub async fn caller_from_request(
     state: &web::Data<AppState>,
     req: &HttpRequest,
 ) -> Result<Caller, HttpError> {
-    authenticate_header(state, req).await.map(|a| a.caller)
-}
-
-/// Like [`caller_from_request`], keeping how the caller authenticated.
-pub async fn authenticate_header(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-) -> Result<Authenticated, HttpError> {
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
-        return Ok(Authenticated::anonymous());
-    };
-    let realm = &state.settings.token.realm;
-    let value = value
-        .to_str()
-        .map_err(|_| HttpError::unauthorized(INVALID_CREDENTIALS, realm))?;
-    let (user, password) = parse_basic(value).map_err(|e| {
-        tracing::info!(reason = %e, "malformed Authorization header");
-        HttpError::unauthorized(INVALID_CREDENTIALS, realm)
-    })?;
+    let credential = credential(req);
     let st = state.clone();
-    run_blocking(state, move || st.authenticator.basic(&user, &password)).await
-}
-
-/// Runs directory work of a request (authentication, refresh tokens, the facts of the
-/// token decision) on the blocking pool, where argon2 and SQLite may block, and maps its
-/// failure to the HTTP answer: one message for every credential failure, the real
-/// reason only in the log; anything else is a 500.
-pub async fn run_blocking<T, F>(state: &web::Data<AppState>, f: F) -> Result<T, HttpError>
-where
-    F: FnOnce() -> Result<T, AuthnError> + Send + 'static,
-    T: Send + 'static,
-{
-    let realm = &state.settings.token.realm;
-    match web::block(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(AuthnError::InvalidCredentials(why))) => {
-            tracing::info!(reason = why, "authentication failed");
-            Err(HttpError::unauthorized(INVALID_CREDENTIALS, realm))
+    let who = web::block(move || -> Result<Authenticated, AuthError> {
+        match credential {
+            Credential::Anonymous => Ok(Authenticated::anonymous()),
+            Credential::Basic { user, secret } => st.tokens.authenticator().basic(&user, &secret),
+            Credential::Malformed(why) => Err(crate::domain::authn::Refused(why).into()),
+            Credential::Refresh { .. } => {
+                Err(crate::domain::authn::Refused("not a header credential").into())
+            }
         }
-        Ok(Err(e)) => {
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "blocking pool failed");
+        HttpError::internal()
+    })?;
+    match who {
+        Ok(who) => Ok(who.caller),
+        Err(AuthError::Refused(why)) => {
+            tracing::info!(reason = why.0, "authentication failed");
+            Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
+        }
+        Err(AuthError::Directory(e)) => {
             tracing::error!(error = %e, "directory failed");
-            Err(HttpError::internal())
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "blocking pool failed");
             Err(HttpError::internal())
         }
     }

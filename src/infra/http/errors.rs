@@ -8,6 +8,8 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::app::AppError;
+
 /// The errcodes we use, named as in the distribution spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
@@ -111,5 +113,31 @@ impl ResponseError for HttpError {
             resp.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
         }
         resp.json(body)
+    }
+}
+
+impl From<AppError> for HttpError {
+    /// A use case's refusal as the API answers it: hidden and missing entities alike as
+    /// 404, a failure of ours as a 500 whose detail only the log sees.
+    fn from(e: AppError) -> HttpError {
+        match e {
+            AppError::Invalid(m) => HttpError::bad_request(ErrorCode::Unsupported, m),
+            AppError::InvalidName(m) => HttpError::bad_request(ErrorCode::NameInvalid, m),
+            AppError::NotFound(_) | AppError::Hidden => {
+                HttpError::not_found("not found, or you may not see it")
+            }
+            AppError::Conflict(m) => HttpError::new(
+                StatusCode::CONFLICT,
+                ErrorCode::Unsupported,
+                format!("{m} already exists"),
+            ),
+            e @ (AppError::MissingScope(_) | AppError::AdminOnly) => {
+                HttpError::denied(e.to_string())
+            }
+            AppError::Backend(m) => {
+                tracing::error!(error = %m, "directory failed");
+                HttpError::internal()
+            }
+        }
     }
 }

@@ -4,7 +4,6 @@
 use actix_web::{web, HttpResponse};
 
 use super::AppState;
-use crate::domain::model::UserId;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
@@ -13,7 +12,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let st = state.clone();
     // A real indexed query: proves the file is open and the schema is in place.
-    match web::block(move || st.directory.user_by_id(UserId(0))).await {
+    match web::block(move || st.directory.user_by_name("")).await {
         Ok(Ok(_)) => HttpResponse::Ok()
             .content_type("text/plain")
             .body("ready\n"),

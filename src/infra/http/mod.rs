@@ -1,7 +1,10 @@
-//! The HTTP shell: token endpoint, registry notifications, read API, health.
+//! The HTTP shell: the token endpoint, the registry's notifications, the read API and
+//! health, on actix-web.
 //!
-//! Handlers gather facts (credentials, directory rows), call the pure decisions in
-//! `domain`, and render the results; they hold no rules of their own.
+//! Handlers parse the wire format, call a use case of `app` on the blocking pool and
+//! render its answer (errcode JSON for every error); they hold no rules of their own.
+//! `state` is what handlers share, `auth` turns an `Authorization` header into a
+//! caller, `errors` maps use-case errors to status codes, `server` binds the listeners.
 
 pub mod api;
 pub mod auth;
@@ -9,26 +12,12 @@ pub mod errors;
 pub mod health;
 pub mod notifications;
 pub mod server;
-pub mod token_endpoint;
-
-use std::sync::Arc;
+pub mod state;
+pub mod token;
 
 use actix_web::web;
 
-use crate::domain::authn::Authenticator;
-use crate::domain::directory::Directory;
-use crate::infra::config::Settings;
-use crate::infra::token::Signer;
-
-/// Shared state of every handler.
-pub struct AppState {
-    pub settings: Settings,
-    pub directory: Arc<dyn Directory>,
-    pub authenticator: Authenticator,
-    pub signer: Signer,
-    /// Shared secret for `/notifications`; empty = endpoint disabled.
-    pub notification_secret: String,
-}
+pub use state::AppState;
 
 /// Every route regauth serves on one listener.
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -37,8 +26,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// What clients reach: the token endpoint, the read API, health.
 pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/token", web::get().to(token_endpoint::get_token))
-        .route("/token", web::post().to(token_endpoint::post_token))
+    cfg.route("/token", web::get().to(token::get_token))
+        .route("/token", web::post().to(token::post_token))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .configure(api::configure);

@@ -8,13 +8,14 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
-use crate::domain::directory::{DirectoryError, EventOutcome};
-use crate::domain::events::{parse_envelope, EventItem};
+use crate::app::ingest_events::ingest;
+use crate::domain::events::parse_envelope;
 
 const MEDIA_TYPES: [&str; 3] = [
     "application/vnd.docker.distribution.events.v1+json",
@@ -23,7 +24,8 @@ const MEDIA_TYPES: [&str; 3] = [
 ];
 
 fn authorized(state: &AppState, req: &HttpRequest) -> bool {
-    if state.notification_secret.is_empty() {
+    let secret = state.notification_secret.expose_secret();
+    if secret.is_empty() {
         return false;
     }
     let offered = req
@@ -33,7 +35,7 @@ fn authorized(state: &AppState, req: &HttpRequest) -> bool {
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
     let a = Sha256::digest(offered.as_bytes());
-    let b = Sha256::digest(state.notification_secret.as_bytes());
+    let b = Sha256::digest(secret.as_bytes());
     bool::from(a.ct_eq(&b))
 }
 
@@ -65,7 +67,7 @@ pub async fn receive(
     let items = parse_envelope(&body)
         .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?;
     let st = state.clone();
-    let counts = web::block(move || store(&st, items))
+    let counts = web::block(move || ingest(st.directory.as_ref(), st.clock.as_ref(), items))
         .await
         .map_err(|_| HttpError::internal())?;
     match counts {
@@ -78,57 +80,5 @@ pub async fn receive(
                 "directory unavailable, retry later",
             ))
         }
-    }
-}
-
-#[derive(serde::Serialize, Default)]
-struct Counts {
-    received: usize,
-    recorded: usize,
-    duplicates: usize,
-    skipped: usize,
-    malformed: usize,
-}
-
-fn store(state: &AppState, items: Vec<EventItem>) -> Result<Counts, DirectoryError> {
-    let mut c = Counts {
-        received: items.len(),
-        ..Counts::default()
-    };
-    let mut failure = None;
-    for item in items {
-        let (id, outcome) = match &item {
-            EventItem::Push(p) => (p.event_id.clone(), state.directory.record_push(p)),
-            EventItem::Delete(d) => (d.event_id.clone(), state.directory.record_delete(d)),
-            EventItem::Ignored { .. } => {
-                c.skipped += 1;
-                continue;
-            }
-            EventItem::Malformed { id, error } => {
-                tracing::warn!(event = ?id, %error, "malformed registry event skipped");
-                c.malformed += 1;
-                continue;
-            }
-        };
-        match outcome {
-            Ok(EventOutcome::Recorded) => {
-                tracing::info!(event = %id, ?item, "registry event recorded");
-                c.recorded += 1;
-            }
-            Ok(EventOutcome::Duplicate) => c.duplicates += 1,
-            Ok(EventOutcome::Skipped(why)) => {
-                tracing::info!(event = %id, why, "registry event skipped");
-                c.skipped += 1;
-            }
-            Err(DirectoryError::Backend(e)) => failure = Some(DirectoryError::Backend(e)),
-            Err(e) => {
-                tracing::warn!(event = %id, error = %e, "registry event skipped");
-                c.skipped += 1;
-            }
-        }
-    }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(c),
     }
 }

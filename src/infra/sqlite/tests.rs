@@ -1,7 +1,21 @@
-//! SQLite directory tests: real files in temporary directories.
+//! SQLite directory tests: real files in temporary directories, driven through the
+//! use cases the CLI calls (so each rule is exercised with the SQL that stores it).
 
 use super::*;
-use crate::domain::model::AccessType;
+use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
+use crate::app::Actor;
+use crate::domain::authz::{ProjectFacts, RepoState};
+use crate::domain::events::push_skip;
+use crate::domain::model::{
+    AccessSet, EntityId, EntityRef, EventOutcome, ManifestDelete, ManifestPush, PrincipalRef,
+    ScopeSet, TagSort,
+};
+use crate::domain::ports::{
+    AuthorizationFacts, CredentialStore, DirectoryError, RegistryLog, RegistryReader, UserAdmin,
+};
+use crate::domain::repo_name::RepoPath;
+
+const OP: Actor = Actor::Operator;
 
 fn open() -> (tempfile::TempDir, SqliteDirectory) {
     let dir = tempfile::tempdir().unwrap();
@@ -22,26 +36,36 @@ fn push(id: &str, path: &str, tag: Option<&str>, digest_byte: &str, at: i64) -> 
     }
 }
 
+fn record(d: &SqliteDirectory, p: &ManifestPush) -> EventOutcome {
+    d.record_push(p, &push_skip, 1).unwrap()
+}
+
+fn add_user(d: &SqliteDirectory, name: &str, certified: bool) {
+    users::add(d, &OP, name, None, certified, false, 1).unwrap();
+}
+
 #[test]
 fn migrations_and_data_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("r.db");
     {
         let d = SqliteDirectory::open(&path).unwrap();
-        d.add_user("alice", Some("$argon2id$x"), true, false)
-            .unwrap();
+        users::add(&d, &OP, "alice", Some("a long password"), true, false, 1).unwrap();
     }
     let d = SqliteDirectory::open(&path).unwrap();
     let creds = d.user_credentials("alice").unwrap().unwrap();
     assert!(creds.user.certified);
-    assert_eq!(creds.password_hash.as_deref(), Some("$argon2id$x"));
+    assert!(creds
+        .password_hash
+        .as_deref()
+        .is_some_and(|h| h.starts_with("$argon2id$")));
 }
 
 #[test]
 fn repository_facts_cover_every_state() {
     let (_t, d) = open();
-    d.add_user("alice", None, true, false).unwrap();
-    let p = d.add_project("alpha", "alice", None).unwrap();
+    add_user(&d, "alice", true);
+    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
     let f = d.repository_facts(&path).unwrap();
     assert!(matches!(
@@ -57,8 +81,7 @@ fn repository_facts_cover_every_state() {
     ));
 
     assert_eq!(
-        d.record_push(&push("e1", path.as_str(), Some("v1"), "a", 10))
-            .unwrap(),
+        record(&d, &push("e1", path.as_str(), Some("v1"), "a", 10)),
         EventOutcome::Recorded
     );
     let f = d.repository_facts(&path).unwrap();
@@ -78,12 +101,14 @@ fn repository_facts_cover_every_state() {
     );
 
     // Local sharing settings start as a copy of the project's ACL.
-    d.add_user("bob", None, false, false).unwrap();
+    add_user(&d, "bob", false);
     let e = EntityRef::Repository(path.clone());
-    d.acl_grant(
+    sharing::grant(
+        &d,
+        &OP,
         &e,
         &PrincipalRef::User("bob".into()),
-        AccessSet::EMPTY.with(AccessType::Download),
+        AccessSet::DOWNLOAD,
     )
     .unwrap();
     match d.repository_facts(&path).unwrap().repo {
@@ -93,48 +118,50 @@ fn repository_facts_cover_every_state() {
         } => assert_eq!(acl.entries.len(), 2),
         other => panic!("{other:?}"),
     }
-    d.acl_inherit(&e).unwrap();
-    assert_eq!(d.acl_show(&e).unwrap().inherited_from, Some(p.to_string()));
+    sharing::inherit(&d, &OP, &e).unwrap();
+    assert_eq!(sharing::show(&d, &OP, &e).unwrap().inherited_from, Some(p));
 
-    d.trash(&EntityRef::Id(p)).unwrap();
+    trash::trash(&d, &OP, &EntityRef::Id(p), 5).unwrap();
     assert!(matches!(
         d.repository_facts(&path).unwrap().project,
         ProjectFacts::Project { trashed: true, .. }
     ));
-    assert!(matches!(d.restore(&e), Err(DirectoryError::Invalid(_))));
+    // The repository is not itself in the trash: restoring it is refused.
+    assert!(trash::restore(&d, &OP, &e, 6).is_err());
+    trash::trash(&d, &OP, &e, 7).unwrap();
+    let err = trash::restore(&d, &OP, &e, 8).unwrap_err().to_string();
+    assert_eq!(err, format!("restore its project {p} first"));
+    trash::restore(&d, &OP, &EntityRef::Id(p), 9).unwrap();
+    trash::restore(&d, &OP, &e, 10).unwrap();
 }
 
 #[test]
 fn events_are_idempotent_ordered_and_keep_history() {
     let (_t, d) = open();
-    d.add_user("alice", None, true, false).unwrap();
-    let p = d.add_project("alpha", "alice", None).unwrap();
+    add_user(&d, "alice", true);
+    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
     let path = format!("{p}/tool");
     let repo = RepoPath::parse(&path).unwrap();
     assert_eq!(
-        d.record_push(&push("e1", &path, Some("v1"), "a", 10))
-            .unwrap(),
+        record(&d, &push("e1", &path, Some("v1"), "a", 10)),
         EventOutcome::Recorded
     );
     assert_eq!(
-        d.record_push(&push("e1", &path, Some("v1"), "a", 10))
-            .unwrap(),
+        record(&d, &push("e1", &path, Some("v1"), "a", 10)),
         EventOutcome::Duplicate
     );
     assert_eq!(
-        d.record_push(&push("e3", &path, Some("v1"), "c", 30))
-            .unwrap(),
+        record(&d, &push("e3", &path, Some("v1"), "c", 30)),
         EventOutcome::Recorded
     );
     // Late delivery of an older push does not move the tag back.
     assert_eq!(
-        d.record_push(&push("e2", &path, Some("v1"), "b", 20))
-            .unwrap(),
+        record(&d, &push("e2", &path, Some("v1"), "b", 20)),
         EventOutcome::Recorded
     );
     // Digest-only push: recorded, no tag listed.
     assert_eq!(
-        d.record_push(&push("e4", &path, None, "d", 40)).unwrap(),
+        record(&d, &push("e4", &path, None, "d", 40)),
         EventOutcome::Recorded
     );
     let (tags, total) = d.list_tags(&repo, TagSort::Tag, 0, 10).unwrap();
@@ -149,52 +176,139 @@ fn events_are_idempotent_ordered_and_keep_history() {
         digest: None,
         deleted_at: 50,
     };
-    assert_eq!(d.record_delete(&del).unwrap(), EventOutcome::Recorded);
-    assert_eq!(d.record_delete(&del).unwrap(), EventOutcome::Duplicate);
+    assert_eq!(d.record_delete(&del, 1).unwrap(), EventOutcome::Recorded);
+    assert_eq!(d.record_delete(&del, 1).unwrap(), EventOutcome::Duplicate);
     assert_eq!(d.list_tags(&repo, TagSort::Tag, 0, 10).unwrap().1, 0);
     assert_eq!(d.tag_history(&repo, "v1").unwrap().len(), 3, "history kept");
 
     // Pushes under a missing project store nothing.
     assert!(matches!(
-        d.record_push(&push("e6", "syn77/x", Some("v1"), "a", 1))
-            .unwrap(),
+        record(&d, &push("e6", "syn77/x", Some("v1"), "a", 1)),
         EventOutcome::Skipped(_)
     ));
+    // Nor into a trashed repository.
+    trash::trash(&d, &OP, &EntityRef::Repository(repo.clone()), 2).unwrap();
+    assert_eq!(
+        record(&d, &push("e7", &path, Some("v2"), "e", 60)),
+        EventOutcome::Skipped("repository in trash")
+    );
 }
 
 #[test]
 fn admin_errors_are_specific_and_nothing_is_half_written() {
     let (_t, d) = open();
     assert!(matches!(
-        d.add_user("public", None, false, false),
-        Err(DirectoryError::Invalid(_))
+        users::add(&d, &OP, "public", None, false, false, 1),
+        Err(crate::app::AppError::Invalid(_))
     ));
-    d.add_user("alice", None, false, false).unwrap();
+    add_user(&d, "alice", false);
     assert!(matches!(
-        d.add_user("alice", None, false, false),
+        d.add_user(
+            &crate::domain::model::NewUser {
+                name: crate::domain::model::UserName::parse("alice").unwrap(),
+                password_hash: None,
+                certified: false,
+                admin: false
+            },
+            1
+        ),
         Err(DirectoryError::Conflict(_))
     ));
     assert!(matches!(
-        d.add_project("x", "ghost", None),
-        Err(DirectoryError::NotFound(_))
+        projects::add(&d, &OP, "x", "ghost", None, 1),
+        Err(crate::app::AppError::NotFound(_))
     ));
-    assert!(d.list_projects().unwrap().is_empty());
-    let p = d.add_project("x", "alice", Some(EntityId(5))).unwrap();
+    assert!(projects::list(&d, &OP).unwrap().is_empty());
+    let p = projects::add(&d, &OP, "x", "alice", Some(EntityId(5)), 1).unwrap();
     assert_eq!(p, EntityId(5));
     assert!(matches!(
-        d.add_project("y", "alice", Some(EntityId(5))),
-        Err(DirectoryError::Conflict(_))
+        projects::add(&d, &OP, "y", "alice", Some(EntityId(5)), 1),
+        Err(crate::app::AppError::Conflict(_))
     ));
     assert!(matches!(
-        d.acl_grant(
+        sharing::grant(
+            &d,
+            &OP,
             &EntityRef::Id(p),
             &PrincipalRef::Team("nope".into()),
-            AccessSet::EMPTY.with(AccessType::Read)
+            AccessSet::READ
         ),
-        Err(DirectoryError::NotFound(_))
+        Err(crate::app::AppError::NotFound(_))
     ));
     assert!(matches!(
-        d.revoke_access_token(99),
-        Err(DirectoryError::NotFound(_))
+        tokens::revoke(&d, &OP, 99, 1),
+        Err(crate::app::AppError::NotFound(_))
     ));
+    // A revoke that finds no entry leaves the repository's settings untouched (the copy
+    // made on the way is rolled back).
+    add_user(&d, "bob", false);
+    let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
+    record(&d, &push("e1", path.as_str(), Some("v1"), "a", 10));
+    let e = EntityRef::Repository(path.clone());
+    let err = sharing::revoke(&d, &OP, &e, &PrincipalRef::User("bob".into()), None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("an ACL entry for bob on {path} not found")
+    );
+    assert_eq!(sharing::show(&d, &OP, &e).unwrap().inherited_from, Some(p));
+}
+
+#[test]
+fn users_teams_and_tokens() {
+    let (_t, d) = open();
+    add_user(&d, "alice", false);
+    teams::add(&d, &OP, "devs").unwrap();
+    assert!(teams::add(&d, &OP, "devs").is_err());
+    teams::add_member(&d, &OP, "devs", "alice").unwrap();
+    let alice = d.user_by_name("alice").unwrap().unwrap();
+    assert_eq!(d.teams_of(alice.id).unwrap().len(), 1);
+    teams::remove_member(&d, &OP, "devs", "alice").unwrap();
+    assert!(teams::remove_member(&d, &OP, "devs", "alice").is_err());
+
+    let t = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
+    let hash = crate::domain::authn::secret::hash_token(&t.secret);
+    assert_eq!(d.access_token(&hash).unwrap().unwrap().id, t.record.id);
+    assert_eq!(tokens::list(&d, &OP, "alice").unwrap().len(), 1);
+    tokens::revoke(&d, &OP, t.record.id, 2).unwrap();
+    assert!(d.access_token(&hash).unwrap().unwrap().revoked);
+
+    // Disabling ends refresh tokens in the same transaction.
+    let (u, ended) = users::set(
+        &d,
+        &OP,
+        "alice",
+        users::UserChanges {
+            disabled: Some(true),
+            ..Default::default()
+        },
+        3,
+    )
+    .unwrap();
+    assert!(u.disabled);
+    assert_eq!(ended, 0);
+    assert!(users::set(&d, &OP, "alice", users::UserChanges::default(), 4).is_err());
+}
+
+#[test]
+fn external_repositories_need_a_live_project_and_a_foreign_host() {
+    let (_t, d) = open();
+    add_user(&d, "alice", false);
+    let p = projects::add(&d, &OP, "x", "alice", None, 1).unwrap();
+    let ours = vec!["registry.example.org".to_string()];
+    let info = external::add(&d, &OP, p, "quay.io/org/x", &ours, 1).unwrap();
+    assert_eq!(info.name, "quay.io/org/x");
+    assert!(matches!(
+        external::add(&d, &OP, p, "quay.io/org/x", &ours, 1),
+        Err(crate::app::AppError::Conflict(_))
+    ));
+    let own = external::add(&d, &OP, p, "registry.example.org/a/b", &ours, 1).unwrap_err();
+    assert!(own.to_string().contains("is this registry"), "{own}");
+    trash::trash(&d, &OP, &EntityRef::Id(p), 2).unwrap();
+    assert!(matches!(
+        external::add(&d, &OP, p, "quay.io/org/y", &ours, 1),
+        Err(crate::app::AppError::NotFound(_))
+    ));
+    trash::restore(&d, &OP, &EntityRef::Id(p), 3).unwrap();
+    external::delete(&d, &OP, info.id).unwrap();
+    assert!(external::delete(&d, &OP, info.id).is_err());
 }

@@ -1,10 +1,10 @@
-//! Registry notification events (`{"events":[...]}`), reduced to what the directory
-//! stores. Pure: one bad event becomes `Malformed` and never spoils the batch.
+//! The notification envelope (`{"events":[...]}`) parsed into manifest pushes and
+//! deletes. Pure: one bad event becomes `Malformed` and never spoils the batch.
 
 use serde::Deserialize;
 
-use super::directory::{ManifestDelete, ManifestPush};
-use super::repo_name::RepoPath;
+use crate::domain::model::{ManifestDelete, ManifestPush};
+use crate::domain::repo_name::RepoPath;
 
 /// Manifest media types whose push creates or updates a repository.
 pub const MANIFEST_TYPES: [&str; 4] = [

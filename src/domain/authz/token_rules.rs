@@ -1,11 +1,14 @@
-//! The rules of `docs/authorization-rules.md`, one function per resource type.
+//! The token rules of `docs/authorization-rules.md` ("Actions granted per requested
+//! scope"), one function per resource type and action.
 //!
 //! Every requested action is either granted or denied with exactly one reason, the
 //! first rule of the table (read top to bottom) that refuses it.
 use std::fmt;
 
-use super::{Caller, CallerUser, ProjectFacts, RepoFacts, RepoState, Target};
-use crate::domain::model::{AccessType, Acl, TokenScope};
+use super::caller::{Caller, CallerUser};
+use super::facts::{ProjectFacts, RepoFacts, RepoState, Target};
+use super::sharing;
+use crate::domain::model::{AccessSet, Acl, ScopeSet};
 
 /// Why an action was not granted. Goes to the request's log line, never to the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,7 +111,7 @@ pub fn decide(caller: &Caller, target: &Target, actions: &[String]) -> Decision 
 
 /// `registry:catalog:*`: admins with the `view` scope.
 fn catalog(caller: &Caller) -> Result<Vec<&'static str>, Reason> {
-    if !caller.scopes.contains(TokenScope::View) {
+    if !caller.scopes.contains(ScopeSet::VIEW) {
         return Err(Reason::MissingViewScope);
     }
     match &caller.user {
@@ -163,7 +166,9 @@ fn effective_acl(facts: &RepoFacts) -> Result<&Acl, Reason> {
     let project_acl = project_acl(facts)?;
     match &facts.repo {
         RepoState::Unknown => Err(Reason::RepositoryUnknown),
-        RepoState::Managed { local_acl, .. } => Ok(local_acl.as_ref().unwrap_or(project_acl)),
+        RepoState::Managed { local_acl, .. } => {
+            Ok(sharing::effective_acl(local_acl.as_ref(), project_acl))
+        }
     }
 }
 
@@ -175,16 +180,12 @@ fn project_acl(facts: &RepoFacts) -> Result<&Acl, Reason> {
     }
 }
 
-fn has(caller: &Caller, acl: &Acl, access: AccessType) -> bool {
+fn has(caller: &Caller, acl: &Acl, access: AccessSet) -> bool {
     caller.access_in(acl).contains(access)
 }
 
-fn is_admin(caller: &Caller) -> bool {
-    caller.user.as_ref().is_some_and(|u| u.admin)
-}
-
 fn pull(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
-    if !caller.scopes.contains(TokenScope::Download) {
+    if !caller.scopes.contains(ScopeSet::DOWNLOAD) {
         return Err(Reason::MissingDownloadScope);
     }
     let in_trash = trash_of(facts);
@@ -192,7 +193,7 @@ fn pull(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
         return Err(Reason::InTrash);
     }
     let acl = effective_acl(facts)?;
-    if is_admin(caller) || has(caller, acl, AccessType::Download) {
+    if caller.is_admin() || has(caller, acl, AccessSet::DOWNLOAD) {
         Ok(())
     } else {
         Err(Reason::NoDownloadPermission)
@@ -203,13 +204,13 @@ fn pull(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
 fn trash_of(facts: &RepoFacts) -> bool {
     let project = matches!(facts.project, ProjectFacts::Project { trashed: true, .. });
     let repo = matches!(facts.repo, RepoState::Managed { trashed: true, .. });
-    project || repo
+    sharing::in_trash(repo, project)
 }
 
 /// The rows every write (push, delete) passes first, in the table's order: the
 /// credential may modify, nothing is in the trash, the caller is signed in.
 fn writer<'c>(caller: &'c Caller, facts: &RepoFacts) -> Result<&'c CallerUser, Reason> {
-    if !caller.scopes.contains(TokenScope::Modify) {
+    if !caller.scopes.contains(ScopeSet::MODIFY) {
         return Err(Reason::MissingModifyScope);
     }
     if trash_of(facts) {
@@ -222,7 +223,7 @@ fn writer<'c>(caller: &'c Caller, facts: &RepoFacts) -> Result<&'c CallerUser, R
 /// (the creator must be able to read back what it pushed — the registry always asks
 /// for both).
 fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason> {
-    if !caller.scopes.contains(TokenScope::Download) {
+    if !caller.scopes.contains(ScopeSet::DOWNLOAD) {
         return Err(Reason::MissingDownloadScope);
     }
     let user = writer(caller, facts)?;
@@ -232,7 +233,7 @@ fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason>
     match &facts.repo {
         RepoState::Managed { .. } => {
             let acl = effective_acl(facts)?;
-            if user.admin || has(caller, acl, AccessType::Update) {
+            if user.admin || has(caller, acl, AccessSet::UPDATE) {
                 Ok(vec!["push"])
             } else {
                 Err(Reason::NoUpdatePermission)
@@ -240,7 +241,7 @@ fn push(caller: &Caller, facts: &RepoFacts) -> Result<Vec<&'static str>, Reason>
         }
         RepoState::Unknown => {
             let acl = project_acl(facts)?;
-            if user.admin || has(caller, acl, AccessType::Create) {
+            if user.admin || has(caller, acl, AccessSet::CREATE) {
                 Ok(vec!["pull", "push"])
             } else {
                 Err(Reason::NoCreatePermission)
@@ -258,7 +259,7 @@ fn delete(caller: &Caller, facts: &RepoFacts) -> Result<(), Reason> {
     if !user.certified {
         return Err(Reason::NotCertified);
     }
-    if has(caller, acl, AccessType::Delete) {
+    if has(caller, acl, AccessSet::DELETE) {
         Ok(())
     } else {
         Err(Reason::NoDeletePermission)

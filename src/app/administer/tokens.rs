@@ -1,0 +1,89 @@
+//! Personal access tokens (created with a secret shown once, listed, revoked) and the
+//! revocation of a user's refresh tokens.
+
+use std::time::Duration;
+
+use crate::app::{secrets, Actor, AppError, AppResult};
+use crate::domain::authn::secret;
+use crate::domain::model::{AccessTokenRecord, NewAccessToken, ScopeSet, UnixTime, User};
+use crate::domain::ports::{TokenAdmin, UserAdmin};
+
+/// A token just created: the secret exists only here.
+pub struct CreatedToken {
+    pub secret: String,
+    pub record: AccessTokenRecord,
+}
+
+/// Creates an access token for `user` with `scopes`, expiring after `expires_in`.
+pub fn create<S: UserAdmin + TokenAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    user: &str,
+    name: &str,
+    scopes: ScopeSet,
+    expires_in: Option<Duration>,
+    now: UnixTime,
+) -> AppResult<CreatedToken> {
+    actor.require_admin()?;
+    if scopes.is_empty() {
+        return Err(AppError::Invalid("a token needs at least one scope".into()));
+    }
+    let owner = user_named(store, user)?;
+    let token = secrets::new_token(secret::ACCESS_TOKEN_PREFIX);
+    let expires_at = expires_in
+        .map(|d| i64::try_from(d.as_secs()).map(|s| now.saturating_add(s)))
+        .transpose()
+        .map_err(|_| AppError::Invalid("expiry too far in the future".into()))?;
+    let record = store.create_access_token(
+        &NewAccessToken {
+            user: owner.id,
+            name: name.to_string(),
+            hash: secret::hash_token(&token),
+            scopes,
+            expires_at,
+        },
+        now,
+    )?;
+    Ok(CreatedToken {
+        secret: token,
+        record,
+    })
+}
+
+pub fn list<S: UserAdmin + TokenAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    user: &str,
+) -> AppResult<Vec<AccessTokenRecord>> {
+    actor.require_admin()?;
+    let owner = user_named(store, user)?;
+    Ok(store.list_access_tokens(owner.id)?)
+}
+
+pub fn revoke<S: TokenAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    id: i64,
+    now: UnixTime,
+) -> AppResult<()> {
+    actor.require_admin()?;
+    Ok(store.revoke_access_token(id, now)?)
+}
+
+/// Revokes every refresh (identity) token of `user`; returns how many.
+pub fn revoke_refresh<S: UserAdmin + TokenAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    user: &str,
+    now: UnixTime,
+) -> AppResult<usize> {
+    actor.require_admin()?;
+    let owner = user_named(store, user)?;
+    Ok(store.revoke_refresh_tokens(owner.id, now)?)
+}
+
+fn user_named<S: UserAdmin + ?Sized>(store: &S, name: &str) -> AppResult<User> {
+    store
+        .user_by_name(name)?
+        .ok_or_else(|| AppError::NotFound(format!("user {name}")))
+}

@@ -1,0 +1,41 @@
+//! Moving entities to the trash and back (`domain::trash` says when).
+
+use super::refuse;
+use crate::app::{Actor, AppError, AppResult};
+use crate::domain::authz::EntityFacts;
+use crate::domain::model::{EntityRef, UnixTime};
+use crate::domain::ports::{DirResult, EntityAdmin};
+use crate::domain::trash::{self, TrashError};
+
+pub fn trash<S: EntityAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    entity: &EntityRef,
+    now: UnixTime,
+) -> AppResult<()> {
+    actor.require_admin()?;
+    let rule = |facts: &EntityFacts| -> DirResult<()> {
+        trash::trash(facts).map_err(|e| refuse(explain(entity, e)))
+    };
+    Ok(store.set_trashed(entity, true, &rule, now)?)
+}
+
+pub fn restore<S: EntityAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    entity: &EntityRef,
+    now: UnixTime,
+) -> AppResult<()> {
+    actor.require_admin()?;
+    let rule = |facts: &EntityFacts| -> DirResult<()> {
+        trash::restore(facts).map_err(|e| refuse(explain(entity, e)))
+    };
+    Ok(store.set_trashed(entity, false, &rule, now)?)
+}
+
+fn explain(entity: &EntityRef, e: TrashError) -> AppError {
+    AppError::Invalid(match e {
+        TrashError::ProjectInTrash(_) => e.to_string(),
+        _ => format!("{entity} is {e}"),
+    })
+}

@@ -1,0 +1,206 @@
+//! Authentication as a use case: credentials in, a caller out.
+//!
+//! Password checks (argon2, tens of milliseconds) are remembered for a short while in a
+//! cache keyed by a keyed digest of (stored password hash, offered password): docker asks
+//! for a token once per layer, and one login must not cost one argon2 run per layer.
+//! The user row is still read on every request, so disabling a user or changing the
+//! password takes effect at once (a new password hash misses the cache). Failed
+//! attempts are cached too, which stops a wrong password from hammering argon2.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::secrets;
+use crate::domain::authn::{
+    access_token, check_user, password, refresh_token, secret, Authenticated, Method, Refused,
+};
+use crate::domain::authz::{Caller, CallerUser};
+use crate::domain::model::{NewRefreshToken, ScopeSet, User, UserCredentials};
+use crate::domain::ports::{Clock, CredentialStore, DirectoryError, RefreshTokenStore};
+
+/// Why a credential did not authenticate.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The credential is wrong, unknown or ended: a 401, the cause for the log only.
+    #[error(transparent)]
+    Refused(#[from] Refused),
+    /// The directory failed: not the caller's fault, never a 401.
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+}
+
+/// Checks credentials against the directory (see the module comment for the cache).
+pub struct Authenticator {
+    store: Arc<dyn CredentialStore>,
+    refresh_tokens: Arc<dyn RefreshTokenStore>,
+    clock: Arc<dyn Clock>,
+    verified: moka::sync::Cache<[u8; 32], bool>,
+    cache_key: [u8; 32],
+}
+
+impl Authenticator {
+    pub fn new(
+        store: Arc<dyn CredentialStore>,
+        refresh_tokens: Arc<dyn RefreshTokenStore>,
+        clock: Arc<dyn Clock>,
+        cache_ttl: Duration,
+    ) -> Authenticator {
+        Authenticator {
+            store,
+            refresh_tokens,
+            clock,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(cache_ttl)
+                .build(),
+            cache_key: secrets::new_key(),
+        }
+    }
+
+    /// Basic credentials: an access token in the password field (user name ignored), or
+    /// a user name and password.
+    pub fn basic(&self, user: &str, secret_or_password: &str) -> Result<Authenticated, AuthError> {
+        if secret::looks_like_access_token(secret_or_password) {
+            if let Some(found) = self.access_token(secret_or_password)? {
+                return Ok(found);
+            }
+            // Not one of ours: fall through to a password check, which also spends the
+            // argon2 time a miss would otherwise save.
+        }
+        self.password(user, secret_or_password)
+    }
+
+    fn access_token(&self, token: &str) -> Result<Option<Authenticated>, AuthError> {
+        let Some(rec) = self.store.access_token(&secret::hash_token(token))? else {
+            return Ok(None);
+        };
+        access_token::check(&rec, self.clock.now())?;
+        let caller = self.caller_for(&rec.user, rec.scopes)?;
+        Ok(Some(Authenticated {
+            caller,
+            method: Method::AccessToken(rec.id),
+        }))
+    }
+
+    fn password(&self, user: &str, password: &str) -> Result<Authenticated, AuthError> {
+        let creds = self.store.user_credentials(user)?;
+        let hash = creds.as_ref().and_then(|c| c.password_hash.as_deref());
+        let ok = match hash {
+            Some(phc) => self.verify_cached(phc, password),
+            None => {
+                // Unknown user or token-only user: same work as a real check.
+                let key = self.key(&["\0nouser", user], password);
+                if self.verified.get(&key).is_none() {
+                    password::verify_against_dummy(password);
+                    self.verified.insert(key, false);
+                }
+                false
+            }
+        };
+        match creds {
+            Some(UserCredentials { user, .. }) if ok => {
+                let caller = self.caller_for(&user, ScopeSet::PASSWORD)?;
+                Ok(Authenticated {
+                    caller,
+                    method: Method::Password,
+                })
+            }
+            Some(_) => Err(Refused("wrong password").into()),
+            None => Err(Refused("unknown user").into()),
+        }
+    }
+
+    fn verify_cached(&self, phc: &str, password: &str) -> bool {
+        let key = self.key(&[phc], password);
+        if let Some(ok) = self.verified.get(&key) {
+            return ok;
+        }
+        let ok = password::verify_password(password, phc);
+        self.verified.insert(key, ok);
+        ok
+    }
+
+    /// A keyed digest, so the cache never holds anything a memory dump could turn back
+    /// into a password.
+    fn key(&self, parts: &[&str], password: &str) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.cache_key);
+        for p in parts {
+            h.update((p.len() as u64).to_le_bytes());
+            h.update(p.as_bytes());
+        }
+        h.update(password.as_bytes());
+        h.finalize().into()
+    }
+
+    /// A refresh token (`grant_type=refresh_token`): must be ours and alive for this
+    /// service and client (`domain::authn::refresh_token`).
+    pub fn refresh(
+        &self,
+        token: &str,
+        service: &str,
+        client_id: &str,
+    ) -> Result<Authenticated, AuthError> {
+        let Some(rec) = self.store.refresh_token(&secret::hash_token(token))? else {
+            return Err(Refused("unknown refresh token").into());
+        };
+        refresh_token::check(&rec, service, client_id, self.clock.now())?;
+        let caller = self.caller_for(&rec.user, rec.scopes)?;
+        Ok(Authenticated {
+            caller,
+            method: Method::RefreshToken,
+        })
+    }
+
+    /// Issues and stores a refresh token for an authenticated user; returns the secret,
+    /// which exists only in this answer (the directory keeps its hash).
+    pub fn issue_refresh_token(
+        &self,
+        who: &Authenticated,
+        service: &str,
+        client_id: &str,
+        ttl: Option<Duration>,
+    ) -> Result<String, AuthError> {
+        let user = who
+            .caller
+            .user
+            .as_ref()
+            .ok_or(Refused("anonymous callers get no refresh token"))?;
+        let token = secrets::new_token(secret::REFRESH_TOKEN_PREFIX);
+        let access_token_id = match who.method {
+            Method::AccessToken(id) => Some(id),
+            _ => None,
+        };
+        let now = self.clock.now();
+        self.refresh_tokens.create_refresh_token(
+            &NewRefreshToken {
+                user: user.id,
+                hash: secret::hash_token(&token),
+                service: service.to_string(),
+                client_id: client_id.to_string(),
+                scopes: who.caller.scopes,
+                expires_at: refresh_token::expiry(now, ttl),
+                access_token_id,
+            },
+            now,
+        )?;
+        Ok(token)
+    }
+
+    fn caller_for(&self, user: &User, scopes: ScopeSet) -> Result<Caller, AuthError> {
+        check_user(user)?;
+        let teams = self.store.teams_of(user.id)?;
+        Ok(Caller {
+            user: Some(CallerUser {
+                id: user.id,
+                name: user.name.clone(),
+                certified: user.certified,
+                admin: user.admin,
+                teams,
+            }),
+            scopes,
+        })
+    }
+}

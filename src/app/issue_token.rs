@@ -1,0 +1,331 @@
+//! The token endpoint's use case, for GET (Docker token spec) and POST (OAuth2) alike:
+//! check the service, authenticate, issue or hand back a refresh token, gather the facts
+//! of every requested scope, apply `authz::decide`, sign, and write the audit line.
+//! Denials are not errors (the token lists a denied scope with no actions); bad
+//! credentials are.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::authenticate::{AuthError, Authenticator};
+use crate::domain::authn::{Authenticated, Refused};
+use crate::domain::authz::target::{self, TargetQuery};
+use crate::domain::authz::{decide, Caller, Target};
+use crate::domain::ports::{
+    AuthorizationFacts, Clock, DirectoryError, SignError, SignedToken, TokenSigner,
+};
+use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope};
+
+/// What the operator configured about tokens.
+#[derive(Debug, Clone)]
+pub struct TokenPolicy {
+    /// Accepted `service` values.
+    pub services: Vec<String>,
+    /// Lifetime of new refresh tokens; `None` = until revoked.
+    pub refresh_ttl: Option<Duration>,
+}
+
+/// How the request arrived, for the audit line.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub http_method: &'static str,
+    /// `basic`, `anonymous`, `password`, `refresh_token` or `unknown`.
+    pub grant: &'static str,
+    pub client_id: String,
+    /// The `account` (GET) or `username` (POST) the client named.
+    pub account: String,
+    pub service: String,
+}
+
+/// The credential a request carries.
+pub enum Credential {
+    Anonymous,
+    /// An `Authorization` header that is not usable Basic credentials (the cause, for
+    /// the log): a 401, never anonymous.
+    Malformed(&'static str),
+    /// A user name and password, or an access token in the password field.
+    Basic {
+        user: String,
+        secret: String,
+    },
+    /// `grant_type=refresh_token`: the same token goes back in the answer.
+    Refresh {
+        token: String,
+    },
+}
+
+/// One token request, already parsed from the wire.
+pub struct TokenRequest {
+    pub service: Option<String>,
+    pub credential: Credential,
+    /// Values of the `scope` parameters, each possibly holding several scopes.
+    pub scopes: Vec<String>,
+    /// Issue a refresh token bound to this client (`offline_token=true`,
+    /// `access_type=offline`); ignored for the refresh grant.
+    pub refresh_for_client: Option<String>,
+    /// The client ID a refresh grant must match.
+    pub client_id: String,
+    /// OAuth2 answers also list the granted scopes.
+    pub oauth: bool,
+}
+
+/// What the endpoint answers.
+#[derive(Debug)]
+pub struct TokenGrant {
+    pub signed: SignedToken,
+    pub refresh_token: Option<String>,
+    /// OAuth2 only: the granted scopes, space-separated.
+    pub scope: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    /// The request itself is wrong (unknown service...): a 400 with this message.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Unauthorized(#[from] Refused),
+    #[error(transparent)]
+    Directory(#[from] DirectoryError),
+    #[error(transparent)]
+    Sign(#[from] SignError),
+}
+
+impl From<AuthError> for IssueError {
+    fn from(e: AuthError) -> IssueError {
+        match e {
+            AuthError::Refused(r) => IssueError::Unauthorized(r),
+            AuthError::Directory(d) => IssueError::Directory(d),
+        }
+    }
+}
+
+/// The token endpoint's use case.
+pub struct TokenIssuer {
+    authenticator: Arc<Authenticator>,
+    facts: Arc<dyn AuthorizationFacts>,
+    signer: Arc<dyn TokenSigner>,
+    clock: Arc<dyn Clock>,
+    policy: TokenPolicy,
+}
+
+impl TokenIssuer {
+    pub fn new(
+        authenticator: Arc<Authenticator>,
+        facts: Arc<dyn AuthorizationFacts>,
+        signer: Arc<dyn TokenSigner>,
+        clock: Arc<dyn Clock>,
+        policy: TokenPolicy,
+    ) -> TokenIssuer {
+        TokenIssuer {
+            authenticator,
+            facts,
+            signer,
+            clock,
+            policy,
+        }
+    }
+
+    pub fn authenticator(&self) -> &Authenticator {
+        &self.authenticator
+    }
+
+    /// Issues a token, writing the audit line either way.
+    pub fn issue(
+        &self,
+        meta: &mut RequestMeta,
+        req: TokenRequest,
+    ) -> Result<TokenGrant, IssueError> {
+        let outcome = self.issue_inner(meta, req);
+        if let Err(e) = &outcome {
+            refused(meta, e);
+        }
+        outcome
+    }
+
+    fn issue_inner(
+        &self,
+        meta: &mut RequestMeta,
+        req: TokenRequest,
+    ) -> Result<TokenGrant, IssueError> {
+        meta.service = self.check_service(req.service.as_deref())?;
+        let auth = self.authenticator.as_ref();
+        let (who, refresh_token) = match req.credential {
+            Credential::Anonymous => (Authenticated::anonymous(), None),
+            Credential::Malformed(why) => return Err(Refused(why).into()),
+            Credential::Basic { user, secret } => {
+                let who = auth.basic(&user, &secret)?;
+                let refresh = match (&req.refresh_for_client, &who.caller.user) {
+                    (Some(client), Some(_)) => Some(auth.issue_refresh_token(
+                        &who,
+                        &meta.service,
+                        client,
+                        self.policy.refresh_ttl,
+                    )?),
+                    _ => None,
+                };
+                (who, refresh)
+            }
+            Credential::Refresh { token } => {
+                let who = auth.refresh(&token, &meta.service, &req.client_id)?;
+                // The same refresh token goes back: the docker daemon discards a
+                // rotated one (moby#39718), so rotation would only break clients.
+                (who, Some(token))
+            }
+        };
+        if who.caller.user.is_none() && meta.grant == "basic" {
+            meta.grant = "anonymous";
+        }
+        let (scopes, unparsed) = parse_scope_params(req.scopes.iter().map(String::as_str));
+        let decided = authorize(self.facts.as_ref(), &who.caller, scopes)?;
+
+        // One pass: the signed `access` claim takes the entries, the audit line the rest.
+        let mut access = Vec::with_capacity(decided.len());
+        let mut requested = Vec::with_capacity(decided.len());
+        let mut granted = Vec::with_capacity(decided.len());
+        let mut denied = Vec::new();
+        for d in decided {
+            if !d.entry.actions.is_empty() {
+                granted.push(format!(
+                    "{}:{}:{}",
+                    d.entry.resource_type,
+                    d.entry.name,
+                    d.entry.actions.join(",")
+                ));
+            }
+            requested.push(d.requested);
+            denied.extend(d.denials);
+            access.push(d.entry);
+        }
+        let signed =
+            self.signer
+                .sign(who.caller.name(), &meta.service, access, self.clock.now())?;
+
+        tracing::info!(
+            target: "regauth::token",
+            method = meta.http_method,
+            grant = meta.grant,
+            user = who.caller.name(),
+            auth = who.method.as_str(),
+            account = %meta.account,
+            client_id = %meta.client_id,
+            service = %meta.service,
+            requested = ?requested,
+            granted = ?granted,
+            denied = ?denied,
+            ignored = ?unparsed,
+            refresh_token = refresh_token.is_some(),
+            jti = %signed.jti,
+            status = 200,
+            "token issued"
+        );
+        Ok(TokenGrant {
+            signed,
+            refresh_token,
+            scope: req.oauth.then(|| granted.join(" ")),
+        })
+    }
+
+    /// A request must name one of the configured services.
+    pub fn check_service(&self, service: Option<&str>) -> Result<String, IssueError> {
+        match service {
+            Some(s) if self.policy.services.iter().any(|c| c == s) => Ok(s.to_string()),
+            Some(s) => Err(IssueError::BadRequest(format!(
+                "unknown service {:?}",
+                truncate(s)
+            ))),
+            None => Err(IssueError::BadRequest("service is required".into())),
+        }
+    }
+}
+
+/// The audit line of a refused request; also written by the HTTP shell for requests
+/// refused before they reach this use case (a malformed form).
+pub fn refused(meta: &RequestMeta, error: &IssueError) {
+    let status = match error {
+        IssueError::BadRequest(_) => 400,
+        IssueError::Unauthorized(_) => 401,
+        IssueError::Directory(_) | IssueError::Sign(_) => 500,
+    };
+    refused_with(meta, status, &error.to_string());
+}
+
+/// Like [`refused`], for a status and message of the shell's own.
+pub fn refused_with(meta: &RequestMeta, status: u16, error: &str) {
+    tracing::info!(
+        target: "regauth::token",
+        method = meta.http_method,
+        grant = meta.grant,
+        account = %meta.account,
+        client_id = %meta.client_id,
+        service = %meta.service,
+        status,
+        error,
+        "token refused"
+    );
+}
+
+/// One requested scope after the decision.
+struct Decided {
+    requested: String,
+    entry: ResourceActions,
+    /// `name:action=reason` for the log.
+    denials: Vec<String>,
+}
+
+/// Gathers the facts for each scope (one directory read per distinct repository) and
+/// applies the rules.
+fn authorize(
+    facts: &dyn AuthorizationFacts,
+    caller: &Caller,
+    scopes: Vec<ResourceScope>,
+) -> Result<Vec<Decided>, DirectoryError> {
+    let mut known: HashMap<String, Target> = HashMap::new();
+    let mut out = Vec::with_capacity(scopes.len());
+    for scope in scopes {
+        // Borrowed, not cloned: ACLs can be long.
+        let other;
+        let target = if scope.resource_type == "repository" {
+            if !known.contains_key(&scope.name) {
+                let t = gather(facts, &scope)?;
+                known.insert(scope.name.clone(), t);
+            }
+            &known[&scope.name]
+        } else {
+            other = gather(facts, &scope)?;
+            &other
+        };
+        let decision = decide(caller, target, &scope.actions);
+        let denials = decision
+            .denied
+            .iter()
+            .map(|d| format!("{}:{}={}", scope.name, d.action, d.reason.as_str()))
+            .collect();
+        out.push(Decided {
+            requested: scope.to_string(),
+            entry: ResourceActions {
+                resource_type: scope.resource_type,
+                name: scope.name,
+                actions: decision.granted,
+            },
+            denials,
+        });
+    }
+    Ok(out)
+}
+
+/// The facts a scope's target needs (none for the catalog and unsupported resources).
+fn gather(facts: &dyn AuthorizationFacts, scope: &ResourceScope) -> Result<Target, DirectoryError> {
+    Ok(match target::query(scope) {
+        TargetQuery::Repository(path) => Target::Repository(facts.repository_facts(&path)?),
+        TargetQuery::InvalidRepository => Target::InvalidRepository,
+        TargetQuery::Catalog => Target::Catalog,
+        TargetQuery::Unsupported => Target::Unsupported,
+    })
+}
+
+/// Echoes at most 64 characters of caller input in an error message.
+fn truncate(s: &str) -> String {
+    s.chars().take(64).collect()
+}

@@ -1,0 +1,109 @@
+//! The use cases: what the CLI, the HTTP API and (later) the web pages call, one place
+//! per change. Each takes the narrow ports it needs, gathers facts, applies the rules of
+//! `domain` and writes the result; none holds a rule of its own.
+//!
+//! - `authenticate`: credentials → caller (argon2 cache, clock, RNG for refresh tokens);
+//! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
+//! - `ingest_events`: the registry's notifications recorded;
+//! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
+//! - `browse`: the read API's listings;
+//! - `secrets`: new token secrets and password hashes (the OS RNG);
+//! - `clock`: the system clock behind the `Clock` port.
+
+pub mod administer;
+pub mod authenticate;
+pub mod browse;
+pub mod clock;
+pub mod ingest_events;
+pub mod issue_token;
+pub mod secrets;
+
+use crate::domain::authz::entity_rules::{self, Refusal};
+use crate::domain::authz::{Caller, EntityFacts};
+use crate::domain::model::{AccessSet, ScopeSet};
+use crate::domain::ports::DirectoryError;
+
+/// Who asks for a change or a listing.
+#[derive(Debug, Clone)]
+pub enum Actor {
+    /// The operator at the server's shell (the CLI): every right, as the owner of the
+    /// directory file.
+    Operator,
+    /// An authenticated (or anonymous) HTTP caller: the rules decide.
+    Caller(Caller),
+}
+
+/// Why a use case refused or failed. Messages are for the person who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// Bad input, or a rule refused the change; the message says which.
+    #[error("{0}")]
+    Invalid(String),
+    /// A name (repository, image) that fails its grammar or policy.
+    #[error("{0}")]
+    InvalidName(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// The credential lacks a scope (said plainly: the caller knows its credential).
+    #[error("this credential lacks the {0} scope")]
+    MissingScope(ScopeSet),
+    /// Missing, trashed or not allowed, told apart to nobody.
+    #[error("not found, or you may not see it")]
+    Hidden,
+    /// Only an operator or an admin may do this.
+    #[error("only an admin may do this")]
+    AdminOnly,
+    #[error("directory backend failed: {0}")]
+    Backend(String),
+}
+
+impl From<DirectoryError> for AppError {
+    fn from(e: DirectoryError) -> AppError {
+        match e {
+            DirectoryError::NotFound(m) => AppError::NotFound(m),
+            DirectoryError::Conflict(m) => AppError::Conflict(m),
+            DirectoryError::Invalid(m) => AppError::Invalid(m),
+            DirectoryError::Backend(m) => AppError::Backend(m),
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> AppError {
+        match r {
+            Refusal::MissingScope(s) => AppError::MissingScope(s),
+            Refusal::Hidden => AppError::Hidden,
+        }
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;
+
+impl Actor {
+    /// The credential scope an API operation needs (operators need none).
+    pub fn require_scope(&self, needed: ScopeSet) -> AppResult<()> {
+        match self {
+            Actor::Operator => Ok(()),
+            Actor::Caller(c) => Ok(entity_rules::require_scope(c, needed)?),
+        }
+    }
+
+    /// `access` on an entity, per `entity_rules::may` (operators pass).
+    pub fn require(&self, facts: &EntityFacts, access: AccessSet) -> AppResult<()> {
+        match self {
+            Actor::Operator => Ok(()),
+            Actor::Caller(c) => Ok(entity_rules::may(c, facts, access)?),
+        }
+    }
+
+    /// Operations with no rule for ordinary users yet: operators and admins only.
+    pub fn require_admin(&self) -> AppResult<()> {
+        match self {
+            Actor::Operator => Ok(()),
+            Actor::Caller(c) if c.is_admin() => Ok(()),
+            Actor::Caller(_) => Err(AppError::AdminOnly),
+        }
+    }
+}

@@ -1,0 +1,30 @@
+//! The Synapse-style model: who (users, teams, principals), what (entities, ACLs), which
+//! credentials (access and refresh tokens) and what the registry reported (tags).
+//!
+//! Plain data with parsing and display; the rules that decide anything live in
+//! `domain::authz`, `domain::authn` and `domain::events`.
+
+mod access;
+mod entity;
+mod ids;
+pub mod names;
+mod principal;
+mod registry;
+mod scopes;
+mod time;
+mod tokens;
+mod user;
+
+pub use access::{AccessSet, UnknownAccessType};
+pub use entity::{EntityInfo, EntityKind, EntityRef};
+pub use ids::{EntityId, InvalidEntityId, TeamId, UserId};
+pub use names::{NameError, ProjectName, TeamName, UserName};
+pub use principal::{Acl, Principal, PrincipalRef};
+pub use registry::{EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnknownTagSort};
+pub use scopes::{ScopeSet, UnknownTokenScope};
+pub use time::{rfc3339, UnixTime};
+pub use tokens::{
+    AccessTokenRecord, NewAccessToken, NewRefreshToken, ParentTokenState, RefreshTokenRecord,
+    TokenHash,
+};
+pub use user::{NewUser, User, UserCredentials, UserUpdate};

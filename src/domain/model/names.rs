@@ -1,0 +1,118 @@
+//! The name policy: which user, team and project names the directory accepts.
+//!
+//! User and team names appear in ACL listings, logs and `docker login`, so they are
+//! short and printable, and never one of the built-in groups an ACL names.
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("invalid {kind} name {name:?}: use 1-64 letters, digits, '.', '_' or '-' (not public/authenticated)")]
+    Principal { kind: &'static str, name: String },
+    #[error("project name must be 1-256 characters")]
+    Project,
+}
+
+fn principal_name(kind: &'static str, name: &str) -> Result<String, NameError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && !matches!(name, "public" | "authenticated");
+    if ok {
+        Ok(name.to_string())
+    } else {
+        Err(NameError::Principal {
+            kind,
+            name: name.chars().take(64).collect(),
+        })
+    }
+}
+
+/// A valid user name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserName(String);
+
+impl UserName {
+    pub fn parse(name: &str) -> Result<UserName, NameError> {
+        principal_name("user", name).map(UserName)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A valid team name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TeamName(String);
+
+impl TeamName {
+    pub fn parse(name: &str) -> Result<TeamName, NameError> {
+        principal_name("team", name).map(TeamName)
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A valid project name: free text, but not blank and not a novel.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    pub fn parse(name: &str) -> Result<ProjectName, NameError> {
+        if name.trim().is_empty() || name.len() > 256 {
+            return Err(NameError::Project);
+        }
+        Ok(ProjectName(name.to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for TeamName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principal_names() {
+        for ok in ["alice", "a.b_c-d", "A1", &"x".repeat(64)] {
+            assert!(UserName::parse(ok).is_ok(), "{ok}");
+            assert!(TeamName::parse(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "public",
+            "authenticated",
+            "team:x",
+            "a b",
+            "zoë",
+            &"x".repeat(65),
+        ] {
+            assert!(UserName::parse(bad).is_err(), "{bad:?}");
+        }
+        let e = TeamName::parse("a b").unwrap_err().to_string();
+        assert!(e.starts_with("invalid team name"), "{e}");
+    }
+
+    #[test]
+    fn project_names() {
+        assert!(ProjectName::parse("My tools (2026)").is_ok());
+        assert!(ProjectName::parse("  ").is_err());
+        assert!(ProjectName::parse(&"p".repeat(257)).is_err());
+        assert!(ProjectName::parse(&"p".repeat(256)).is_ok());
+    }
+}

@@ -1,0 +1,63 @@
+//! Users as the rules see them, and the changes administration makes to them.
+
+use serde::Serialize;
+
+use super::ids::UserId;
+use super::names::UserName;
+
+/// A user as the rules see it (no secrets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct User {
+    pub id: UserId,
+    pub name: String,
+    pub certified: bool,
+    pub admin: bool,
+    pub disabled: bool,
+}
+
+/// A user with the password hash, for authentication only.
+#[derive(Clone)]
+pub struct UserCredentials {
+    pub user: User,
+    /// PHC string (argon2id); `None` when the user has no password (token-only).
+    pub password_hash: Option<String>,
+}
+
+impl std::fmt::Debug for UserCredentials {
+    /// The hash is a secret at rest: never printed.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCredentials")
+            .field("user", &self.user)
+            .field("has_password", &self.password_hash.is_some())
+            .finish()
+    }
+}
+
+/// A user to create.
+#[derive(Clone)]
+pub struct NewUser {
+    pub name: UserName,
+    /// PHC string; `None` for a token-only user.
+    pub password_hash: Option<String>,
+    pub certified: bool,
+    pub admin: bool,
+}
+
+/// Changes to a user; `None` leaves a field alone.
+#[derive(Clone, Default)]
+pub struct UserUpdate {
+    pub certified: Option<bool>,
+    pub admin: Option<bool>,
+    pub disabled: Option<bool>,
+    /// A new PHC string.
+    pub password_hash: Option<String>,
+}
+
+impl UserUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.certified.is_none()
+            && self.admin.is_none()
+            && self.disabled.is_none()
+            && self.password_hash.is_none()
+    }
+}

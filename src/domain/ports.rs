@@ -1,0 +1,228 @@
+//! The narrow traits storage implements, one per capability (as lldap splits its
+//! handlers): a backend implements only what it can, and each use case in `app` asks
+//! only for what it needs. A remote Synapse-style backend can provide the login and
+//! authorization facts without the administration; a test double of
+//! `AuthorizationFacts` is a few dozen lines.
+//!
+//! Changes that depend on current state (sharing, trash, ingest) take the domain rule as
+//! a function: the backend gathers the facts and writes the result in one transaction,
+//! and the rule itself lives once, in `domain`.
+//!
+//! Every method is synchronous: the HTTP shell calls them from its blocking pool.
+//! Secrets never cross these traits in clear: passwords as PHC hash strings, tokens as
+//! SHA-256 digests.
+
+use crate::domain::authz::sharing::SharingChange;
+use crate::domain::authz::{EntityFacts, RepoFacts};
+use crate::domain::events::IngestFacts;
+use crate::domain::model::{
+    AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef, EventOutcome,
+    ManifestDelete, ManifestPush, NewAccessToken, NewRefreshToken, NewUser, Principal,
+    PrincipalRef, ProjectName, RefreshTokenRecord, TagInfo, TagSort, TeamId, TeamName, TokenHash,
+    UnixTime, User, UserCredentials, UserId, UserUpdate,
+};
+use crate::domain::repo_name::{ExternalName, RepoPath};
+use crate::domain::scope::ResourceActions;
+
+/// Errors a directory reports. The messages are meant for operators (CLI, logs), never
+/// for anonymous HTTP callers.
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0} already exists")]
+    Conflict(String),
+    /// A rule refused the change (the message says which).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("directory backend failed: {0}")]
+    Backend(String),
+}
+
+pub type DirResult<T> = Result<T, DirectoryError>;
+
+/// A rule applied to an entity's facts inside the backend's transaction.
+pub type EntityRule<'a, T> = &'a dyn Fn(&EntityFacts) -> DirResult<T>;
+
+/// The time, so use cases and tests agree on `now`.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> UnixTime;
+}
+
+/// Login: what proves who a caller is. Read on every token request.
+pub trait CredentialStore: Send + Sync {
+    /// A user by login name, with its password hash.
+    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>>;
+    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>>;
+    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>>;
+    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>>;
+}
+
+/// Where refresh tokens are kept (a remote backend may pair with a local store).
+pub trait RefreshTokenStore: Send + Sync {
+    fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64>;
+}
+
+/// What the rules decide on.
+pub trait AuthorizationFacts: Send + Sync {
+    /// Facts about the repository at `path` and its project (first path segment).
+    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts>;
+    /// An existing entity with its own and its project's sharing state; `None` when no
+    /// such entity exists.
+    fn entity_facts(&self, entity: &EntityRef) -> DirResult<Option<EntityFacts>>;
+}
+
+/// Users.
+pub trait UserAdmin: Send + Sync {
+    fn add_user(&self, user: &NewUser, now: UnixTime) -> DirResult<User>;
+    /// Applies `update`; with `end_refresh_tokens`, revokes every refresh token of the
+    /// user in the same transaction. Returns the user and how many refresh tokens ended.
+    fn update_user(
+        &self,
+        name: &str,
+        update: &UserUpdate,
+        end_refresh_tokens: bool,
+        now: UnixTime,
+    ) -> DirResult<(User, usize)>;
+    fn user_by_name(&self, name: &str) -> DirResult<Option<User>>;
+    fn list_users(&self) -> DirResult<Vec<User>>;
+}
+
+/// Teams and their members.
+pub trait TeamAdmin: Send + Sync {
+    fn add_team(&self, name: &TeamName) -> DirResult<TeamId>;
+    fn add_team_member(&self, team: &str, user: &str) -> DirResult<()>;
+    fn remove_team_member(&self, team: &str, user: &str) -> DirResult<()>;
+}
+
+/// Projects, their repositories' records, sharing settings and the trash.
+pub trait EntityAdmin: Send + Sync {
+    /// Creates a project with `acl` as its ACL; `id` when given, else the next free one.
+    fn add_project(
+        &self,
+        name: &ProjectName,
+        id: Option<EntityId>,
+        acl: &Acl,
+        now: UnixTime,
+    ) -> DirResult<EntityId>;
+    fn list_projects(&self) -> DirResult<Vec<EntityInfo>>;
+    /// The id behind an operator's name for a principal.
+    fn resolve_principal(&self, principal: &PrincipalRef) -> DirResult<Principal>;
+    /// Operators' names for the entries of an ACL, in a stable order.
+    fn name_acl(&self, acl: &Acl) -> DirResult<Vec<(PrincipalRef, AccessSet)>>;
+    /// Rewrites an entity's own ACL with what `rule` decides from its current facts.
+    fn change_sharing(&self, entity: &EntityRef, rule: EntityRule<SharingChange>) -> DirResult<()>;
+    /// Moves an entity into (`trashed`) or out of the trash when `rule` allows it.
+    fn set_trashed(
+        &self,
+        entity: &EntityRef,
+        trashed: bool,
+        rule: EntityRule<()>,
+        now: UnixTime,
+    ) -> DirResult<()>;
+    /// Records an image of another registry under a project, when `rule` accepts the
+    /// project's facts.
+    fn add_external_repository(
+        &self,
+        project: EntityId,
+        name: &ExternalName,
+        rule: EntityRule<()>,
+        now: UnixTime,
+    ) -> DirResult<EntityInfo>;
+    fn delete_external_repository(&self, id: EntityId) -> DirResult<()>;
+}
+
+/// Personal access tokens and the revocation of refresh tokens.
+pub trait TokenAdmin: Send + Sync {
+    fn create_access_token(
+        &self,
+        token: &NewAccessToken,
+        now: UnixTime,
+    ) -> DirResult<AccessTokenRecord>;
+    fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>>;
+    fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()>;
+    /// Revokes every refresh token of a user; returns how many.
+    fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize>;
+}
+
+/// The registry's notifications, recorded.
+pub trait RegistryLog: Send + Sync {
+    /// Records a manifest push unless `skip` (the ingest rule) names a reason not to;
+    /// idempotent by event id.
+    fn record_push(
+        &self,
+        push: &ManifestPush,
+        skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+        now: UnixTime,
+    ) -> DirResult<EventOutcome>;
+    fn record_delete(&self, delete: &ManifestDelete, now: UnixTime) -> DirResult<EventOutcome>;
+}
+
+/// What the registry's notifications recorded, for listings.
+pub trait RegistryReader: Send + Sync {
+    /// Managed and external repositories of a project (trashed ones excluded).
+    fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>>;
+    /// The current digest per tag, sorted and paged, and how many tags there are.
+    fn list_tags(
+        &self,
+        repo: &RepoPath,
+        sort: TagSort,
+        offset: usize,
+        limit: usize,
+    ) -> DirResult<(Vec<TagInfo>, usize)>;
+    /// Every commit of a tag, newest first (deleted ones included).
+    fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>>;
+}
+
+/// Everything the embedded directory provides; only the composition root names it.
+pub trait Directory:
+    CredentialStore
+    + RefreshTokenStore
+    + AuthorizationFacts
+    + UserAdmin
+    + TeamAdmin
+    + EntityAdmin
+    + TokenAdmin
+    + RegistryLog
+    + RegistryReader
+{
+}
+
+impl<T> Directory for T where
+    T: CredentialStore
+        + RefreshTokenStore
+        + AuthorizationFacts
+        + UserAdmin
+        + TeamAdmin
+        + EntityAdmin
+        + TokenAdmin
+        + RegistryLog
+        + RegistryReader
+{
+}
+
+/// A registry token, signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedToken {
+    pub token: String,
+    /// Seconds the token is valid for.
+    pub expires_in: u64,
+    /// RFC 3339 UTC, e.g. `2026-11-22T14:23:00Z`.
+    pub issued_at: String,
+    pub jti: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot sign the token: {0}")]
+pub struct SignError(pub String);
+
+/// Signs registry tokens (JWTs whose `access` claim lists `access`).
+pub trait TokenSigner: Send + Sync {
+    fn sign(
+        &self,
+        subject: &str,
+        audience: &str,
+        access: Vec<ResourceActions>,
+        now: UnixTime,
+    ) -> Result<SignedToken, SignError>;
+}

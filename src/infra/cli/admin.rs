@@ -1,0 +1,264 @@
+//! The administration commands: each parses its arguments, calls the one use case in
+//! `app` that the HTTP API calls too (as the operator), and prints the result.
+
+use std::io::{BufRead, IsTerminal};
+
+use super::args::{AclCmd, Command, MemberCmd, ProjectCmd, RepoCmd, TeamCmd, TokenCmd, UserCmd};
+use super::{CliError, CliResult};
+use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
+use crate::app::{browse, Actor};
+use crate::domain::model::{
+    rfc3339, AccessSet, EntityId, EntityRef, PrincipalRef, ScopeSet, UnixTime,
+};
+use crate::domain::ports::Directory;
+use crate::domain::repo_name::RepoPath;
+use crate::infra::config::Settings;
+
+const OP: &Actor = &Actor::Operator;
+
+/// Runs an administration command against the directory.
+pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Command) -> CliResult {
+    match command {
+        Command::User(cmd) => user(dir, now, cmd),
+        Command::Team(TeamCmd::Add { name }) => {
+            teams::add(dir, OP, &name)?;
+            Ok(())
+        }
+        Command::Team(TeamCmd::Member(MemberCmd::Add { team, user })) => {
+            Ok(teams::add_member(dir, OP, &team, &user)?)
+        }
+        Command::Team(TeamCmd::Member(MemberCmd::Remove { team, user })) => {
+            Ok(teams::remove_member(dir, OP, &team, &user)?)
+        }
+        Command::Project(ProjectCmd::Add { name, owner, id }) => {
+            let id = id
+                .map(|s| s.parse::<EntityId>())
+                .transpose()
+                .map_err(CliError::from)?;
+            let id = projects::add(dir, OP, &name, &owner, id, now)?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Project(ProjectCmd::List) => {
+            for p in projects::list(dir, OP)? {
+                println!(
+                    "{}\t{}{}",
+                    p.id,
+                    p.name,
+                    if p.trashed { "\t(in trash)" } else { "" }
+                );
+            }
+            Ok(())
+        }
+        Command::Acl(cmd) => acl(dir, cmd),
+        Command::Token(cmd) => token(dir, now, cmd),
+        Command::Trash { entity } => Ok(trash::trash(dir, OP, &entity_ref(&entity)?, now)?),
+        Command::Restore { entity } => Ok(trash::restore(dir, OP, &entity_ref(&entity)?, now)?),
+        Command::Repo(cmd) => repo(dir, settings, now, cmd),
+        Command::Serve | Command::Keys(_) | Command::Certs(_) | Command::Healthcheck { .. } => {
+            Ok(())
+        }
+    }
+}
+
+fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
+    match cmd {
+        UserCmd::Add {
+            name,
+            certified,
+            admin,
+            no_password,
+        } => {
+            let password = if no_password {
+                None
+            } else {
+                Some(read_password()?)
+            };
+            users::add(dir, OP, &name, password.as_deref(), certified, admin, now)?;
+            Ok(())
+        }
+        UserCmd::Set {
+            name,
+            certified,
+            admin,
+            disabled,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_password()?)
+            } else {
+                None
+            };
+            let changes = users::UserChanges {
+                certified,
+                admin,
+                disabled,
+                password,
+            };
+            let (_, ended) = users::set(dir, OP, &name, changes, now)?;
+            if disabled == Some(true) {
+                eprintln!("revoked {ended} refresh token(s)");
+            }
+            Ok(())
+        }
+        UserCmd::List => {
+            for u in users::list(dir, OP)? {
+                let mut flags = Vec::new();
+                if u.certified {
+                    flags.push("certified");
+                }
+                if u.admin {
+                    flags.push("admin");
+                }
+                if u.disabled {
+                    flags.push("disabled");
+                }
+                println!("{}\t{}", u.name, flags.join(","));
+            }
+            Ok(())
+        }
+    }
+}
+
+fn acl(dir: &dyn Directory, cmd: AclCmd) -> CliResult {
+    match cmd {
+        AclCmd::Grant {
+            entity,
+            principal,
+            perms,
+        } => {
+            let access = AccessSet::parse_list(&perms).map_err(CliError::from)?;
+            let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
+            Ok(sharing::grant(dir, OP, &entity, &principal, access)?)
+        }
+        AclCmd::Revoke {
+            entity,
+            principal,
+            perms,
+        } => {
+            let access = perms
+                .map(|p| AccessSet::parse_list(&p))
+                .transpose()
+                .map_err(CliError::from)?;
+            let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
+            Ok(sharing::revoke(dir, OP, &entity, &principal, access)?)
+        }
+        AclCmd::Inherit { entity } => Ok(sharing::inherit(dir, OP, &entity_ref(&entity)?)?),
+        AclCmd::Show { entity } => {
+            let view = sharing::show(dir, OP, &entity_ref(&entity)?)?;
+            match &view.inherited_from {
+                Some(p) => println!("{} (inherits from {p})", view.entity),
+                None => println!("{} (local sharing settings)", view.entity),
+            }
+            for (principal, access) in &view.entries {
+                println!("  {principal}\t{access}");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn token(dir: &dyn Directory, now: UnixTime, cmd: TokenCmd) -> CliResult {
+    match cmd {
+        TokenCmd::Create {
+            user,
+            scopes,
+            name,
+            expires_in,
+        } => {
+            let scopes = ScopeSet::parse_list(&scopes).map_err(CliError::from)?;
+            let expires_in = expires_in
+                .as_deref()
+                .map(super::parse_duration)
+                .transpose()?;
+            let created = tokens::create(dir, OP, &user, &name, scopes, expires_in, now)?;
+            println!("{}", created.secret);
+            Ok(())
+        }
+        TokenCmd::List { user } => {
+            for t in tokens::list(dir, OP, &user)? {
+                let state = if t.revoked {
+                    "revoked".to_string()
+                } else {
+                    match t.expires_at {
+                        Some(e) if e <= now => "expired".into(),
+                        Some(e) => format!("expires {}", rfc3339(e).unwrap_or_default()),
+                        None => "no expiry".into(),
+                    }
+                };
+                println!("{}\t{}\t{}\t{}", t.id, t.name, t.scopes, state);
+            }
+            Ok(())
+        }
+        TokenCmd::Revoke { id } => Ok(tokens::revoke(dir, OP, id, now)?),
+        TokenCmd::RevokeRefresh { user } => {
+            let n = tokens::revoke_refresh(dir, OP, &user, now)?;
+            println!("{n}");
+            Ok(())
+        }
+    }
+}
+
+fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -> CliResult {
+    match cmd {
+        RepoCmd::List { project } => {
+            let id: EntityId = project.parse().map_err(CliError::from)?;
+            for r in browse::project_repositories(dir, OP, id)? {
+                println!("{}\t{}\t{}", r.id, r.kind.as_str(), r.name);
+            }
+            Ok(())
+        }
+        RepoCmd::Tags { repo, sort } => {
+            let path = RepoPath::parse(&repo).map_err(CliError::from)?;
+            let (tags, _) = browse::tags(dir, OP, &path, sort, 0, usize::MAX >> 1)?;
+            for t in tags {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.tag,
+                    t.digest,
+                    rfc3339(t.pushed_at).unwrap_or_default(),
+                    t.pusher
+                );
+            }
+            Ok(())
+        }
+        RepoCmd::History { repo, tag } => {
+            let path = RepoPath::parse(&repo).map_err(CliError::from)?;
+            for t in browse::history(dir, OP, &path, &tag)? {
+                println!(
+                    "{}\t{}\t{}",
+                    rfc3339(t.pushed_at).unwrap_or_default(),
+                    t.digest,
+                    t.pusher
+                );
+            }
+            Ok(())
+        }
+        RepoCmd::AddExternal { project, name } => {
+            let id: EntityId = project.parse().map_err(CliError::from)?;
+            let hosts = &settings.notifications.registry_hosts;
+            let info = external::add(dir, OP, id, &name, hosts, now)?;
+            println!("{}", info.id);
+            Ok(())
+        }
+    }
+}
+
+fn entity_ref(s: &str) -> Result<EntityRef, CliError> {
+    s.parse().map_err(CliError)
+}
+
+fn principal_ref(s: &str) -> Result<PrincipalRef, CliError> {
+    s.parse().map_err(CliError)
+}
+
+/// Reads one line from stdin (the password). With a terminal it says what it waits for.
+fn read_password() -> Result<String, CliError> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin.lock().read_line(&mut line).map_err(CliError::from)?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_string())
+}

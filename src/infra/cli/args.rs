@@ -1,0 +1,257 @@
+//! The command line's grammar (clap): every command, argument and help text.
+
+use std::path::PathBuf;
+
+use clap::builder::PossibleValue;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::domain::model::TagSort;
+use crate::infra::certs;
+use crate::infra::keys::KeyAlgorithm;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "regauth",
+    version,
+    about = "Synapse-style access control for a stock Docker registry (a Docker token server)",
+    after_help = "ENTITY is a project id (syn123) or a repository path (syn123/tool).\n\
+                  PRINCIPAL is a user name, team:NAME, public or authenticated.\n\
+                  PERMS is a comma list of READ, DOWNLOAD, UPDATE, CREATE, DELETE, CHANGE_PERMISSIONS (or ALL)."
+)]
+pub struct Cli {
+    /// Configuration file (TOML); REGAUTH__SECTION__KEY variables override it.
+    #[arg(long, short, global = true, env = "REGAUTH_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the token server.
+    Serve,
+    /// Signing keys.
+    #[command(subcommand)]
+    Keys(KeysCmd),
+    /// Users.
+    #[command(subcommand)]
+    User(UserCmd),
+    /// Teams.
+    #[command(subcommand)]
+    Team(TeamCmd),
+    /// Projects.
+    #[command(subcommand)]
+    Project(ProjectCmd),
+    /// Access control lists (sharing settings).
+    #[command(subcommand)]
+    Acl(AclCmd),
+    /// Personal access tokens (and refresh tokens).
+    #[command(subcommand)]
+    Token(TokenCmd),
+    /// Move a project or repository to the trash (everything under it is refused).
+    Trash { entity: String },
+    /// Restore a project or repository from the trash.
+    Restore { entity: String },
+    /// Docker repositories and their tags.
+    #[command(subcommand)]
+    Repo(RepoCmd),
+    /// TLS certificates for `server.tls_cert` / `server.tls_key`.
+    #[command(subcommand)]
+    Certs(CertsCmd),
+    /// Exit 0 when the server answers (for container health checks).
+    ///
+    /// Without --url it probes this configuration's own server on loopback:
+    /// GET /healthz on server.notifications_listen when set (plain HTTP even with TLS),
+    /// else on server.listen; when that listener is HTTPS, only a TCP connection is
+    /// checked.
+    Healthcheck {
+        /// An http:// URL that must answer 200.
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertsCmd {
+    /// Make a throwaway CA (its key is discarded) and a server certificate for HOSTs:
+    /// writes DIR/ca.crt, DIR/server.crt (leaf then CA) and DIR/server.key (mode 0600).
+    /// Needs no configuration.
+    SelfSigned {
+        /// Directory to write into (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// A name clients use to reach the server; repeat for more. IP addresses become
+        /// IP SANs, anything else DNS SANs.
+        #[arg(long = "host", value_name = "NAME", required = true)]
+        hosts: Vec<String>,
+        /// Validity in days.
+        #[arg(long, default_value_t = certs::DEFAULT_DAYS)]
+        days: u32,
+        /// Replace existing ca.crt / server.crt / server.key.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCmd {
+    /// Write a new key and self-signed certificate; the newest key signs.
+    Generate {
+        /// Key directory (default: keys.dir from the configuration).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Signing algorithm (default: token.algorithm).
+        #[arg(long, value_enum)]
+        algorithm: Option<KeyAlgorithm>,
+        /// Also rewrite the certificate bundle (keys.bundle) with every certificate.
+        #[arg(long)]
+        bundle: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCmd {
+    /// Add a user; the password is read from standard input (one line).
+    Add {
+        name: String,
+        #[arg(long)]
+        certified: bool,
+        #[arg(long)]
+        admin: bool,
+        /// Create the user without a password (access tokens only).
+        #[arg(long)]
+        no_password: bool,
+    },
+    /// Change a user.
+    Set {
+        name: String,
+        #[arg(long)]
+        certified: Option<bool>,
+        #[arg(long)]
+        admin: Option<bool>,
+        /// A disabled user can no longer log in, and its tokens stop working.
+        #[arg(long)]
+        disabled: Option<bool>,
+        /// Read a new password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCmd {
+    /// Add a team.
+    Add { name: String },
+    /// Team membership.
+    #[command(subcommand)]
+    Member(MemberCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MemberCmd {
+    Add { team: String, user: String },
+    Remove { team: String, user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCmd {
+    /// Create a project (the owner gets every access type); prints its id.
+    Add {
+        name: String,
+        #[arg(long)]
+        owner: String,
+        /// Use this id (synN) instead of the next free one.
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List projects.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AclCmd {
+    /// Grant PERMS to PRINCIPAL on ENTITY. On a repository without local sharing
+    /// settings, this first creates them as a copy of the project's ACL.
+    Grant {
+        entity: String,
+        principal: String,
+        perms: String,
+    },
+    /// Remove PERMS (or every access type, when omitted) from PRINCIPAL on ENTITY.
+    Revoke {
+        entity: String,
+        principal: String,
+        perms: Option<String>,
+    },
+    /// Show ENTITY's effective ACL.
+    Show { entity: String },
+    /// Drop a repository's local sharing settings so it inherits its project's again.
+    Inherit { entity: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCmd {
+    /// Create a personal access token; prints it once (only its hash is stored).
+    Create {
+        user: String,
+        /// Comma list of view, download, modify.
+        #[arg(long)]
+        scopes: String,
+        /// A label to recognise it by.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Lifetime, e.g. 30d, 12h, 90m, 1h30m (default: never expires).
+        #[arg(long)]
+        expires_in: Option<String>,
+    },
+    /// List a user's access tokens.
+    List { user: String },
+    /// Revoke an access token by id.
+    Revoke { id: i64 },
+    /// Revoke every refresh (identity) token of a user, e.g. after a lost laptop.
+    RevokeRefresh { user: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RepoCmd {
+    /// A project's repositories (managed and external).
+    List { project: String },
+    /// A repository's tags with their current digest.
+    Tags {
+        repo: String,
+        /// tag, or time (newest first).
+        #[arg(long, value_enum, default_value = "tag")]
+        sort: TagSort,
+    },
+    /// Every commit of one tag, newest first.
+    History { repo: String, tag: String },
+    /// Record an image in another registry under a project (listed, never authorized).
+    AddExternal { project: String, name: String },
+}
+
+impl ValueEnum for KeyAlgorithm {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[KeyAlgorithm::Rs256, KeyAlgorithm::Es256]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let lower = match self {
+            KeyAlgorithm::Rs256 => "rs256",
+            KeyAlgorithm::Es256 => "es256",
+        };
+        Some(PossibleValue::new(self.as_str()).alias(lower))
+    }
+}
+
+impl ValueEnum for TagSort {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[TagSort::Tag, TagSort::Time]
+    }
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(match self {
+            TagSort::Tag => PossibleValue::new("tag"),
+            TagSort::Time => PossibleValue::new("time").help("newest first"),
+        })
+    }
+}

@@ -1,0 +1,229 @@
+//! The `regauth` command line: `serve`, key generation, TLS certificates, health checks,
+//! and administration of the embedded directory (users, teams, projects, ACLs, tokens,
+//! trash, repositories).
+//!
+//! Administration commands open the same SQLite file as the server (WAL lets both
+//! work at once), so `docker compose exec regauth regauth user add ...` just works.
+//! They call the same use cases (`app`) as the HTTP API. Every failure is one line on
+//! stderr and a non-zero exit; every change is one directory transaction, so a failed
+//! command leaves nothing half-written. `args` is the grammar, `admin` the directory
+//! commands, `keys` the key-material commands, `healthcheck` the probe.
+
+mod admin;
+mod args;
+mod healthcheck;
+mod keys;
+
+use std::time::Duration;
+
+pub use args::Cli;
+use args::Command;
+
+use crate::app::clock::SystemClock;
+use crate::app::AppError;
+use crate::domain::ports::Clock;
+use crate::infra::config::Settings;
+use crate::infra::startup;
+
+/// A CLI failure: printed as one line, exit code 1.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CliError(pub String);
+
+impl CliError {
+    fn from<E: std::fmt::Display>(e: E) -> CliError {
+        CliError(e.to_string())
+    }
+}
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> CliError {
+        CliError(e.to_string())
+    }
+}
+
+type CliResult = Result<(), CliError>;
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> CliResult {
+    // Certificates are made before the configuration that names them exists (and in a
+    // container whose REGAUTH_CONFIG may point at a file not yet complete), so this
+    // command never loads one.
+    let command = match cli.command {
+        Command::Certs(cmd) => return keys::certs(cmd),
+        other => other,
+    };
+    let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
+    match command {
+        Command::Serve => serve(settings),
+        Command::Healthcheck { url: Some(url) } => healthcheck::run(healthcheck::Probe::Http(url)),
+        Command::Healthcheck { url: None } => {
+            healthcheck::run(healthcheck::default_probe(&settings))
+        }
+        Command::Keys(cmd) => keys::keys(&settings, cmd),
+        other => {
+            let dir = startup::open_directory(&settings).map_err(CliError::from)?;
+            admin::run(&dir, &settings, SystemClock.now(), other)
+        }
+    }
+}
+
+fn serve(settings: Settings) -> CliResult {
+    crate::infra::logging::init(settings.log.format, &settings.log.level);
+    // actix-web runs its workers on their own single-threaded runtimes; its system
+    // runner drives them.
+    actix_web::rt::System::new()
+        .block_on(crate::infra::http::server::run(settings))
+        .map_err(CliError::from)
+}
+
+/// A lifetime such as `30d`, `12h`, `90m`, `1h30m` or `2w` (humantime's grammar); zero
+/// is refused, since a token that is expired when made is a typo.
+pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
+    let bad = || CliError(format!("invalid duration {s:?}: use e.g. 30d, 12h, 90m"));
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::args::CertsCmd;
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn durations() {
+        assert_eq!(
+            parse_duration("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(parse_duration("90m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_duration("2w").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
+        for bad in ["", "d", "10", "10x", "-1d", "0h", "99999999999999999999w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn certs_self_signed_needs_out_and_a_host() {
+        assert!(Cli::try_parse_from(["regauth", "certs", "self-signed", "--out", "d"]).is_err());
+        assert!(Cli::try_parse_from(["regauth", "certs", "self-signed", "--host", "h"]).is_err());
+        match Cli::try_parse_from([
+            "regauth",
+            "certs",
+            "self-signed",
+            "--out",
+            "d",
+            "--host",
+            "a",
+            "--host",
+            "b",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::Certs(CertsCmd::SelfSigned {
+                hosts, days, force, ..
+            }) => {
+                assert_eq!(hosts, ["a", "b"]);
+                assert_eq!(days, 825);
+                assert!(!force);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn certs_self_signed_runs_without_a_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("certs");
+        let missing = dir.path().join("no-such-config.toml");
+        let cli = Cli::try_parse_from([
+            "regauth".as_ref(),
+            "--config".as_ref(),
+            missing.as_os_str(),
+            "certs".as_ref(),
+            "self-signed".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--host".as_ref(),
+            "localhost".as_ref(),
+        ])
+        .unwrap();
+        run(cli).unwrap();
+        assert!(out.join("server.key").exists());
+        // ...while a command that needs it fails on the missing file.
+        let cli = Cli::try_parse_from([
+            "regauth".as_ref(),
+            "--config".as_ref(),
+            missing.as_os_str(),
+            "user".as_ref(),
+            "list".as_ref(),
+        ])
+        .unwrap();
+        assert!(run(cli).is_err());
+    }
+
+    #[test]
+    fn cli_parses_documented_commands() {
+        for args in [
+            &["regauth", "serve"][..],
+            &["regauth", "user", "add", "alice", "--certified"],
+            &["regauth", "user", "set", "alice", "--disabled", "true"],
+            &["regauth", "team", "member", "add", "t", "alice"],
+            &[
+                "regauth", "project", "add", "P", "--owner", "alice", "--id", "syn5",
+            ],
+            &["regauth", "acl", "grant", "syn5", "team:t", "READ,DOWNLOAD"],
+            &[
+                "regauth",
+                "token",
+                "create",
+                "alice",
+                "--scopes",
+                "download",
+                "--expires-in",
+                "30d",
+            ],
+            &["regauth", "repo", "add-external", "syn5", "quay.io/x/y"],
+            &["regauth", "healthcheck"],
+            &["regauth", "keys", "generate", "--algorithm", "ES256"],
+            &["regauth", "repo", "tags", "syn5/x", "--sort", "time"],
+            &[
+                "regauth",
+                "healthcheck",
+                "--url",
+                "http://127.0.0.1:5002/healthz",
+            ],
+            &[
+                "regauth",
+                "certs",
+                "self-signed",
+                "--out",
+                "certs",
+                "--host",
+                "registry.example.org",
+                "--host",
+                "10.0.0.5",
+                "--days",
+                "90",
+                "--force",
+            ],
+        ] {
+            Cli::try_parse_from(args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
+        // Typed flags refuse what they do not know, before anything runs.
+        for args in [
+            &["regauth", "keys", "generate", "--algorithm", "HS256"][..],
+            &["regauth", "repo", "tags", "syn5/x", "--sort", "size"],
+        ] {
+            assert!(Cli::try_parse_from(args).is_err(), "{args:?}");
+        }
+    }
+}

@@ -1,0 +1,25 @@
+//! What every handler shares: the directory, the use cases, and the settings they need.
+
+use std::sync::Arc;
+
+use secrecy::SecretString;
+
+use crate::app::issue_token::TokenIssuer;
+use crate::domain::ports::{Clock, Directory};
+use crate::infra::config::Settings;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub directory: Arc<dyn Directory>,
+    pub tokens: TokenIssuer,
+    pub clock: Arc<dyn Clock>,
+    /// Shared secret for `/notifications`; empty = endpoint disabled.
+    pub notification_secret: SecretString,
+}
+
+impl AppState {
+    /// The realm advertised in `WWW-Authenticate` on 401s.
+    pub fn realm(&self) -> &str {
+        &self.settings.token.realm
+    }
+}

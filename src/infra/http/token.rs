@@ -1,0 +1,224 @@
+//! The token endpoint on the wire: `GET /token` (Docker token spec) and `POST /token`
+//! (OAuth2 form). Parses parameters into a `TokenRequest`, runs the use case
+//! (`app::issue_token`) in one trip to the blocking pool, and renders the answer.
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::auth::credential;
+use super::errors::{ErrorCode, HttpError};
+use super::AppState;
+use crate::app::issue_token::{
+    refused_with, Credential, IssueError, RequestMeta, TokenGrant, TokenRequest,
+};
+use crate::domain::authn::INVALID_CREDENTIALS;
+
+/// Request parameters, in order, as sent (query string or form body). Repeated keys are
+/// kept: containers/image sends one `scope` per scope.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(raw: &[u8]) -> Params {
+        Params(
+            form_urlencoded::parse(raw)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+    fn owned(&self, key: &str) -> Option<String> {
+        self.get(key).map(str::to_string)
+    }
+    fn all(&self, key: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
+
+#[derive(Serialize)]
+struct TokenResponse {
+    token: String,
+    access_token: String,
+    expires_in: u64,
+    issued_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    /// OAuth2 answers only: the granted scopes, space-separated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+}
+
+/// `GET /token?service=S&scope=A&scope=B&account=U&offline_token=true&client_id=C`.
+pub async fn get_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
+    let params = Params::parse(req.query_string().as_bytes());
+    let client_id = params.owned("client_id").unwrap_or_default();
+    let meta = RequestMeta {
+        http_method: "GET",
+        grant: "basic",
+        client_id: client_id.clone(),
+        account: params.owned("account").unwrap_or_default(),
+        service: String::new(),
+    };
+    let offline = params
+        .get("offline_token")
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let request = TokenRequest {
+        service: params.owned("service"),
+        credential: credential(&req),
+        scopes: params.all("scope"),
+        refresh_for_client: offline.then(|| client_id.clone()),
+        client_id,
+        oauth: false,
+    };
+    issue(&state, meta, request).await
+}
+
+/// `POST /token` with an OAuth2 form: `grant_type=password|refresh_token`.
+pub async fn post_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, HttpError> {
+    let params = Params::parse(&body);
+    let mut meta = RequestMeta {
+        http_method: "POST",
+        grant: "unknown",
+        client_id: params.owned("client_id").unwrap_or_default(),
+        account: params.owned("username").unwrap_or_default(),
+        service: String::new(),
+    };
+    let request = match oauth_request(&state, &req, &params, &mut meta) {
+        Ok(r) => r,
+        Err(e) => {
+            refused_with(&meta, e.status.as_u16(), &e.message);
+            return Err(e);
+        }
+    };
+    issue(&state, meta, request).await
+}
+
+/// The OAuth2 form as a token request; what is malformed is a 400 naming the field.
+fn oauth_request(
+    state: &AppState,
+    req: &HttpRequest,
+    params: &Params,
+    meta: &mut RequestMeta,
+) -> Result<TokenRequest, HttpError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        return Err(bad_request(
+            "POST /token takes an application/x-www-form-urlencoded OAuth2 form",
+        ));
+    }
+    meta.service = state
+        .tokens
+        .check_service(params.get("service"))
+        .map_err(|e| bad_request(e.to_string()))?;
+    let client_id = params
+        .owned("client_id")
+        .ok_or_else(|| bad_request("client_id is required"))?;
+    let (credential, refresh_for_client) = match params.get("grant_type") {
+        Some("password") => {
+            meta.grant = "password";
+            let (Some(user), Some(secret)) = (params.owned("username"), params.owned("password"))
+            else {
+                return Err(bad_request(
+                    "grant_type=password needs username and password",
+                ));
+            };
+            let offline = params.get("access_type") == Some("offline");
+            (
+                Credential::Basic { user, secret },
+                offline.then(|| client_id.clone()),
+            )
+        }
+        Some("refresh_token") => {
+            meta.grant = "refresh_token";
+            let token = params
+                .owned("refresh_token")
+                .ok_or_else(|| bad_request("grant_type=refresh_token needs refresh_token"))?;
+            (Credential::Refresh { token }, None)
+        }
+        Some(other) => {
+            return Err(bad_request(format!(
+                "unsupported grant_type {:?}",
+                other.chars().take(64).collect::<String>()
+            )))
+        }
+        None => return Err(bad_request("grant_type is required")),
+    };
+    Ok(TokenRequest {
+        service: params.owned("service"),
+        credential,
+        scopes: params.all("scope"),
+        refresh_for_client,
+        client_id,
+        oauth: true,
+    })
+}
+
+fn bad_request(message: impl Into<String>) -> HttpError {
+    HttpError::bad_request(ErrorCode::Unsupported, message)
+}
+
+/// Runs the use case on the blocking pool (argon2 and SQLite may block) and renders it.
+async fn issue(
+    state: &web::Data<AppState>,
+    mut meta: RequestMeta,
+    request: TokenRequest,
+) -> Result<HttpResponse, HttpError> {
+    let st = state.clone();
+    let outcome = web::block(move || st.tokens.issue(&mut meta, request))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "blocking pool failed");
+            HttpError::internal()
+        })?;
+    match outcome {
+        Ok(grant) => Ok(render(grant)),
+        Err(IssueError::BadRequest(m)) => Err(bad_request(m)),
+        Err(IssueError::Unauthorized(_)) => {
+            Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
+        }
+        Err(IssueError::Directory(e)) => {
+            tracing::error!(error = %e, "directory failed");
+            Err(HttpError::internal())
+        }
+        Err(IssueError::Sign(e)) => {
+            tracing::error!(error = %e, "signing failed");
+            Err(HttpError::internal())
+        }
+    }
+}
+
+fn render(grant: TokenGrant) -> HttpResponse {
+    let body = TokenResponse {
+        token: grant.signed.token.clone(),
+        access_token: grant.signed.token,
+        expires_in: grant.signed.expires_in,
+        issued_at: grant.signed.issued_at,
+        refresh_token: grant.refresh_token,
+        scope: grant.scope,
+    };
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(body)
+}

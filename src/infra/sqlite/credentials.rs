@@ -1,0 +1,103 @@
+//! Login facts: users with their password hash, access and refresh tokens by hash, team
+//! membership; and the creation of refresh tokens.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::rows::{access_token_row, scopes, user_row, TOKEN_SELECT, USER_COLS};
+use super::SqliteDirectory;
+use crate::domain::model::{
+    AccessTokenRecord, NewRefreshToken, ParentTokenState, RefreshTokenRecord, TeamId, TokenHash,
+    UnixTime, UserCredentials, UserId,
+};
+use crate::domain::ports::{CredentialStore, DirResult, RefreshTokenStore};
+
+impl CredentialStore for SqliteDirectory {
+    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(&format!(
+                "SELECT {USER_COLS}, password_hash FROM users WHERE name = ?1"
+            ))?
+            .query_row([login], |r| {
+                Ok(UserCredentials {
+                    user: user_row(r, 0)?,
+                    password_hash: r.get(5)?,
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached(&format!("{TOKEN_SELECT} WHERE t.hash = ?1"))?
+                    .query_row([&hash[..]], access_token_row)
+                    .optional()?,
+            )
+        })
+    }
+
+    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
+        self.read(|c| {
+            Ok(c.prepare_cached(
+                "SELECT u.id, u.name, u.certified, u.admin, u.disabled, t.id, t.service, t.client_id, t.scopes,
+                        t.created_at, t.expires_at, t.revoked_at, a.id, a.revoked_at, a.expires_at
+                 FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+                 LEFT JOIN access_tokens a ON a.id = t.access_token_id WHERE t.hash = ?1",
+            )?
+            .query_row([&hash[..]], |r| {
+                let parent: Option<i64> = r.get(12)?;
+                Ok(RefreshTokenRecord {
+                    user: user_row(r, 0)?,
+                    id: r.get(5)?,
+                    service: r.get(6)?,
+                    client_id: r.get(7)?,
+                    scopes: scopes(r.get(8)?),
+                    created_at: r.get(9)?,
+                    expires_at: r.get(10)?,
+                    revoked: r.get::<_, Option<i64>>(11)?.is_some(),
+                    via_access_token: match parent {
+                        Some(id) => Some(ParentTokenState {
+                            id,
+                            revoked: r.get::<_, Option<i64>>(13)?.is_some(),
+                            expires_at: r.get(14)?,
+                        }),
+                        None => None,
+                    },
+                })
+            })
+            .optional()?)
+        })
+    }
+
+    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT team_id FROM team_members WHERE user_id = ?1")?;
+            let rows = stmt.query_map([user.0], |r| r.get(0).map(TeamId))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+impl RefreshTokenStore for SqliteDirectory {
+    fn create_refresh_token(&self, t: &NewRefreshToken, now: UnixTime) -> DirResult<i64> {
+        self.write(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO refresh_tokens (user_id, hash, service, client_id, scopes, access_token_id, created_at, expires_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?
+            .execute(params![
+                t.user.0,
+                &t.hash[..],
+                t.service,
+                t.client_id,
+                t.scopes.bits() as i64,
+                t.access_token_id,
+                now,
+                t.expires_at
+            ])?;
+            Ok(tx.last_insert_rowid())
+        })
+    }
+}

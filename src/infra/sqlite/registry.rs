@@ -1,0 +1,166 @@
+//! What the registry's notifications record (repositories created by pushes, tag
+//! commits, deletes, processed event ids) and the listings read from it.
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use super::rows::{entities_by_query, entity_by_id, next_entity_id, repo_id, tag_info};
+use super::SqliteDirectory;
+use crate::domain::events::{IngestFacts, ProjectPresence};
+use crate::domain::model::{
+    EntityId, EntityInfo, EntityKind, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort,
+    UnixTime,
+};
+use crate::domain::ports::{DirResult, DirectoryError, RegistryLog, RegistryReader};
+use crate::domain::repo_name::RepoPath;
+
+impl RegistryLog for SqliteDirectory {
+    fn record_push(
+        &self,
+        push: &ManifestPush,
+        skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+        now: UnixTime,
+    ) -> DirResult<EventOutcome> {
+        self.write(|tx| {
+            if seen(tx, &push.event_id)? {
+                return Ok(EventOutcome::Duplicate);
+            }
+            let project_id = push.path.project().0 as i64;
+            let project = match entity_by_id(tx, project_id)? {
+                None => ProjectPresence::Missing,
+                Some(p) if p.info.kind != EntityKind::Project => ProjectPresence::NotAProject,
+                Some(p) => ProjectPresence::Project {
+                    trashed: p.info.trashed,
+                },
+            };
+            let existing = repo_id(tx, &push.path)?;
+            let repo_trashed = match existing {
+                Some(id) => Some(entity_by_id(tx, id)?.is_some_and(|r| r.info.trashed)),
+                None => None,
+            };
+            if let Some(why) = skip(&IngestFacts {
+                project,
+                repo_trashed,
+            }) {
+                return Ok(EventOutcome::Skipped(why));
+            }
+            let repo = match existing {
+                Some(id) => id,
+                None => {
+                    let id = next_entity_id(tx)?;
+                    tx.execute(
+                        "INSERT INTO entities (id, kind, name, parent_id, created_at) VALUES (?1, 'managed_repository', ?2, ?3, ?4)",
+                        params![id, push.path.name(), project_id, push.pushed_at],
+                    )?;
+                    id
+                }
+            };
+            tx.execute(
+                "INSERT INTO commits (repository_id, tag, digest, media_type, size, pusher, pushed_at, event_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![repo, push.tag, push.digest, push.media_type, push.size, push.pusher, push.pushed_at, push.event_id],
+            )?;
+            mark(tx, &push.event_id, now)?;
+            Ok(EventOutcome::Recorded)
+        })
+    }
+
+    fn record_delete(&self, del: &ManifestDelete, now: UnixTime) -> DirResult<EventOutcome> {
+        self.write(|tx| {
+            if seen(tx, &del.event_id)? {
+                return Ok(EventOutcome::Duplicate);
+            }
+            let Some(repo) = repo_id(tx, &del.path)? else {
+                return Ok(EventOutcome::Skipped("repository unknown"));
+            };
+            // A late delete never removes a commit pushed after it.
+            match (&del.tag, &del.digest) {
+                (Some(tag), _) => tx.execute(
+                    "UPDATE commits SET deleted_at = ?1 WHERE repository_id = ?2 AND tag = ?3 AND deleted_at IS NULL AND pushed_at <= ?1",
+                    params![del.deleted_at, repo, tag],
+                ),
+                (None, Some(digest)) => tx.execute(
+                    "UPDATE commits SET deleted_at = ?1 WHERE repository_id = ?2 AND digest = ?3 AND deleted_at IS NULL AND pushed_at <= ?1",
+                    params![del.deleted_at, repo, digest],
+                ),
+                (None, None) => return Ok(EventOutcome::Skipped("delete names neither tag nor digest")),
+            }?;
+            mark(tx, &del.event_id, now)?;
+            Ok(EventOutcome::Recorded)
+        })
+    }
+}
+
+impl RegistryReader for SqliteDirectory {
+    fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>> {
+        self.read(|c| {
+            entities_by_query(
+                c,
+                "SELECT id FROM entities WHERE parent_id = ?1 AND trashed_at IS NULL ORDER BY name",
+                [project.0 as i64],
+            )
+        })
+    }
+
+    fn list_tags(
+        &self,
+        repo: &RepoPath,
+        sort: TagSort,
+        offset: usize,
+        limit: usize,
+    ) -> DirResult<(Vec<TagInfo>, usize)> {
+        self.read(|c| {
+            let id = known_repo(c, repo)?;
+            // The current commit of a tag: the newest (pushed_at, id) not deleted.
+            let current = "SELECT c.tag, c.digest, c.media_type, c.size, c.pusher, c.pushed_at FROM commits c
+                 WHERE c.repository_id = ?1 AND c.tag IS NOT NULL AND c.deleted_at IS NULL AND NOT EXISTS (
+                   SELECT 1 FROM commits n WHERE n.repository_id = c.repository_id AND n.tag = c.tag AND n.deleted_at IS NULL
+                     AND (n.pushed_at > c.pushed_at OR (n.pushed_at = c.pushed_at AND n.id > c.id)))";
+            let total: i64 =
+                c.query_row(&format!("SELECT COUNT(*) FROM ({current})"), [id], |r| r.get(0))?;
+            let order = match sort {
+                TagSort::Tag => "ORDER BY tag",
+                TagSort::Time => "ORDER BY pushed_at DESC, tag",
+            };
+            let mut stmt = c.prepare(&format!("SELECT * FROM ({current}) {order} LIMIT ?2 OFFSET ?3"))?;
+            let rows = stmt.query_map(
+                params![
+                    id,
+                    limit.min(i64::MAX as usize) as i64,
+                    offset.min(i64::MAX as usize) as i64
+                ],
+                tag_info,
+            )?;
+            Ok((rows.collect::<Result<_, _>>()?, total as usize))
+        })
+    }
+
+    fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>> {
+        self.read(|c| {
+            let id = known_repo(c, repo)?;
+            let mut stmt = c.prepare(
+                "SELECT tag, digest, media_type, size, pusher, pushed_at FROM commits
+                 WHERE repository_id = ?1 AND tag = ?2 ORDER BY pushed_at DESC, id DESC",
+            )?;
+            let rows = stmt.query_map(params![id, tag], tag_info)?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+fn known_repo(c: &Connection, repo: &RepoPath) -> DirResult<i64> {
+    repo_id(c, repo)?.ok_or_else(|| DirectoryError::NotFound(format!("repository {repo}")))
+}
+
+fn seen(tx: &Connection, event_id: &str) -> DirResult<bool> {
+    Ok(tx
+        .prepare_cached("SELECT 1 FROM processed_events WHERE event_id = ?1")?
+        .query_row([event_id], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+fn mark(tx: &Connection, event_id: &str, now: UnixTime) -> DirResult<()> {
+    tx.prepare_cached("INSERT INTO processed_events (event_id, processed_at) VALUES (?1, ?2)")?
+        .execute(params![event_id, now])?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! Users and teams.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::rows::{team_id, user_by_id, user_id, user_row, USER_COLS};
+use super::SqliteDirectory;
+use crate::domain::model::{NewUser, TeamId, TeamName, UnixTime, User, UserId, UserUpdate};
+use crate::domain::ports::{DirResult, DirectoryError, TeamAdmin, UserAdmin};
+
+impl UserAdmin for SqliteDirectory {
+    fn add_user(&self, u: &NewUser, now: UnixTime) -> DirResult<User> {
+        let name = u.name.as_str();
+        self.write(|tx| {
+            let exists = tx
+                .query_row("SELECT 1 FROM users WHERE name = ?1", [name], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if exists {
+                return Err(DirectoryError::Conflict(format!("user {name}")));
+            }
+            tx.execute(
+                "INSERT INTO users (name, password_hash, certified, admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![name, u.password_hash, u.certified, u.admin, now],
+            )?;
+            Ok(User {
+                id: UserId(tx.last_insert_rowid()),
+                name: name.to_string(),
+                certified: u.certified,
+                admin: u.admin,
+                disabled: false,
+            })
+        })
+    }
+
+    fn update_user(
+        &self,
+        name: &str,
+        u: &UserUpdate,
+        end_refresh_tokens: bool,
+        now: UnixTime,
+    ) -> DirResult<(User, usize)> {
+        self.write(|tx| {
+            let id = user_id(tx, name)?;
+            let set = |column: &str, value: &dyn rusqlite::ToSql| -> DirResult<()> {
+                tx.execute(
+                    &format!("UPDATE users SET {column} = ?1 WHERE id = ?2"),
+                    params![value, id.0],
+                )?;
+                Ok(())
+            };
+            if let Some(v) = u.certified {
+                set("certified", &v)?;
+            }
+            if let Some(v) = u.admin {
+                set("admin", &v)?;
+            }
+            if let Some(v) = u.disabled {
+                set("disabled", &v)?;
+            }
+            if let Some(h) = &u.password_hash {
+                set("password_hash", h)?;
+            }
+            let ended = if end_refresh_tokens {
+                tx.execute(
+                    "UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+                    params![now, id.0],
+                )?
+            } else {
+                0
+            };
+            let user = user_by_id(tx, id)?
+                .ok_or_else(|| DirectoryError::NotFound(format!("user {name}")))?;
+            Ok((user, ended))
+        })
+    }
+
+    fn user_by_name(&self, name: &str) -> DirResult<Option<User>> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE name = ?1"))?
+                    .query_row([name], |r| user_row(r, 0))
+                    .optional()?,
+            )
+        })
+    }
+
+    fn list_users(&self) -> DirResult<Vec<User>> {
+        self.read(|c| {
+            let mut stmt = c.prepare(&format!("SELECT {USER_COLS} FROM users ORDER BY name"))?;
+            let rows = stmt.query_map([], |r| user_row(r, 0))?;
+            Ok(rows.collect::<Result<_, _>>()?)
+        })
+    }
+}
+
+impl TeamAdmin for SqliteDirectory {
+    fn add_team(&self, name: &TeamName) -> DirResult<TeamId> {
+        let name = name.as_str();
+        self.write(|tx| {
+            if team_id(tx, name).is_ok() {
+                return Err(DirectoryError::Conflict(format!("team {name}")));
+            }
+            tx.execute("INSERT INTO teams (name) VALUES (?1)", [name])?;
+            Ok(TeamId(tx.last_insert_rowid()))
+        })
+    }
+
+    fn add_team_member(&self, team: &str, user: &str) -> DirResult<()> {
+        self.write(|tx| {
+            let (t, u) = (team_id(tx, team)?, user_id(tx, user)?);
+            tx.execute(
+                "INSERT OR IGNORE INTO team_members (team_id, user_id) VALUES (?1, ?2)",
+                params![t.0, u.0],
+            )?;
+            Ok(())
+        })
+    }
+
+    fn remove_team_member(&self, team: &str, user: &str) -> DirResult<()> {
+        self.write(|tx| {
+            let (t, u) = (team_id(tx, team)?, user_id(tx, user)?);
+            let n = tx.execute(
+                "DELETE FROM team_members WHERE team_id = ?1 AND user_id = ?2",
+                params![t.0, u.0],
+            )?;
+            if n == 0 {
+                return Err(DirectoryError::NotFound(format!("{user} in team {team}")));
+            }
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,212 @@
+//! The composition root: opens the directory, loads (or creates) the signing keys and
+//! writes the registry's certificate bundle, creates the first admin, and wires the use
+//! cases of `app` to their ports. `serve` and the tests build their state here; the CLI
+//! opens the directory here too.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+
+use crate::app::administer::users;
+use crate::app::authenticate::Authenticator;
+use crate::app::clock::SystemClock;
+use crate::app::issue_token::{TokenIssuer, TokenPolicy};
+use crate::app::{secrets, Actor};
+use crate::domain::model::UnixTime;
+use crate::domain::ports::{Clock, Directory, DirectoryError, SignError, SignedToken, TokenSigner};
+use crate::domain::scope::ResourceActions;
+use crate::infra::config::{ConfigError, Settings};
+use crate::infra::http::AppState;
+use crate::infra::keys::{self, KeyError, KeyRing};
+use crate::infra::sqlite::SqliteDirectory;
+use crate::infra::token::{AccessEntry, Signer};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("directory {path}: {source}")]
+    Directory {
+        path: PathBuf,
+        source: DirectoryError,
+    },
+    #[error("keys: {0}")]
+    Keys(#[from] KeyError),
+    #[error("signing key: {0}")]
+    Signer(#[from] crate::infra::token::TokenError),
+    #[error("bootstrap admin: {0}")]
+    Bootstrap(String),
+}
+
+/// How long a verified password is remembered (see `app::authenticate`).
+const PASSWORD_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// Opens the directory file named in the settings.
+pub fn open_directory(settings: &Settings) -> Result<SqliteDirectory, StartupError> {
+    let path = &settings.directory.path;
+    SqliteDirectory::open(path).map_err(|source| StartupError::Directory {
+        path: path.clone(),
+        source,
+    })
+}
+
+/// Everything `serve` prepares before it listens.
+pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
+    let directory: Arc<dyn Directory> = Arc::new(open_directory(&settings)?);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    bootstrap_admin(directory.as_ref(), &settings, clock.now())?;
+    let keyring = load_keys(&settings)?;
+    let signer = Signer::new(
+        keyring,
+        settings.token.issuer.clone(),
+        Duration::from_secs(settings.token.ttl_seconds),
+        Duration::from_secs(settings.token.not_before_skew_seconds),
+    )?;
+    let notification_secret = settings.notification_secret()?;
+    if notification_secret.expose_secret().is_empty() {
+        tracing::warn!("notifications.secret is empty: /notifications refuses every request");
+    }
+    let authenticator = Arc::new(Authenticator::new(
+        directory.clone(),
+        directory.clone(),
+        clock.clone(),
+        PASSWORD_CACHE_TTL,
+    ));
+    let days = settings.token.refresh_ttl_days;
+    let policy = TokenPolicy {
+        services: settings.token.services.clone(),
+        refresh_ttl: (days > 0).then(|| Duration::from_secs(days.saturating_mul(86_400))),
+    };
+    let tokens = TokenIssuer::new(
+        authenticator,
+        directory.clone(),
+        Arc::new(JwtSigner(signer)),
+        clock.clone(),
+        policy,
+    );
+    Ok(AppState {
+        settings,
+        directory,
+        tokens,
+        clock,
+        notification_secret,
+    })
+}
+
+/// Loads the key directory, generating a first key when configured to, and writes the
+/// bundle the registry reads (every certificate, so a rotated-out key's tokens stay
+/// valid until the registry reloads).
+pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
+    let dir = &settings.keys.dir;
+    if settings.keys.generate && !has_keys(dir) {
+        let files = keys::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
+        tracing::info!(key = %files.key.display(), cert = %files.cert.display(), "generated a signing key");
+    }
+    let ring = KeyRing::load(dir)?;
+    ring.write_bundle(&settings.keys.bundle)?;
+    tracing::info!(bundle = %settings.keys.bundle.display(), kid = %ring.signing_kid(), "certificate bundle written");
+    Ok(ring)
+}
+
+fn has_keys(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .any(|e| e.path().extension().is_some_and(|x| x == "key"))
+        })
+        .unwrap_or(false)
+}
+
+/// Creates the first admin when the directory has no users. The password comes from
+/// `bootstrap.admin_password`; when that is empty, a random one is written to a file
+/// beside the database (mode 0600) and only the file's path is logged.
+fn bootstrap_admin(
+    dir: &dyn Directory,
+    settings: &Settings,
+    now: UnixTime,
+) -> Result<(), StartupError> {
+    let failed = |e: &dyn std::fmt::Display| StartupError::Bootstrap(e.to_string());
+    if !dir.list_users().map_err(|e| failed(&e))?.is_empty() {
+        return Ok(());
+    }
+    let name = &settings.bootstrap.admin_name;
+    let (password, generated) = match settings.bootstrap_password() {
+        Some(p) => (p.to_string(), false),
+        None => (secrets::new_token(""), true),
+    };
+    users::add(
+        dir,
+        &Actor::Operator,
+        name,
+        Some(&password),
+        true,
+        true,
+        now,
+    )
+    .map_err(|e| failed(&e))?;
+    if generated {
+        let file = settings
+            .directory
+            .path
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("bootstrap-admin-password");
+        write_private(&file, &password)
+            .map_err(|e| StartupError::Bootstrap(format!("{}: {e}", file.display())))?;
+        tracing::warn!(user = %name, file = %file.display(), "created the first admin; its generated password is in the file (read it once, then delete it)");
+    } else {
+        tracing::info!(user = %name, "created the first admin with bootstrap.admin_password");
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(content.as_bytes())?;
+    f.write_all(b"\n")?;
+    f.sync_all()
+}
+
+/// The JWT signer behind the `TokenSigner` port.
+struct JwtSigner(Signer);
+
+impl TokenSigner for JwtSigner {
+    fn sign(
+        &self,
+        subject: &str,
+        audience: &str,
+        access: Vec<ResourceActions>,
+        now: UnixTime,
+    ) -> Result<SignedToken, SignError> {
+        let access = access
+            .into_iter()
+            .map(|a| AccessEntry {
+                resource_type: a.resource_type,
+                name: a.name,
+                actions: a.actions,
+            })
+            .collect();
+        let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
+        let issued = self
+            .0
+            .issue_at(subject, audience, access, at)
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok(SignedToken {
+            token: issued.token,
+            expires_in: issued.expires_in,
+            issued_at: issued.issued_at,
+            jti: issued.jti,
+        })
+    }
+}
