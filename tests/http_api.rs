@@ -126,3 +126,29 @@ fn malformed_bodies_queries_and_unknown_routes_get_errcode_json() {
     let missing = c.get(stack.url("/no/such/route")).send().expect("get");
     assert_eq!(errcode(missing), (404, "UNSUPPORTED".to_string()));
 }
+
+/// The external-repository host rule holds from the CLI door too (it is the same use
+/// case as the HTTP API's).
+#[test]
+fn cli_add_external_refuses_our_own_host() {
+    let stack = Stack::regauth_only();
+    stack.add_user("alice", &["--certified"]);
+    let p = stack.add_project("alpha", "alice");
+    for own in [
+        format!("127.0.0.1:{}/{p}/x", stack.registry_port),
+        "Registry.Example.Org/team/x".to_string(),
+    ] {
+        let out = stack.cli(&["repo", "add-external", &p, &own], None);
+        assert!(!out.status.success(), "{own} accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("is this registry"), "{own}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    }
+    let id = stack.ok(&["repo", "add-external", &p, "quay.io/org/x"]);
+    assert!(id.trim().starts_with("syn"), "{id}");
+    let listed = stack.ok(&["repo", "list", &p]);
+    assert!(
+        listed.contains("external_repository\tquay.io/org/x"),
+        "{listed}"
+    );
+}

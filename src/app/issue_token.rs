@@ -329,3 +329,6 @@ fn gather(facts: &dyn AuthorizationFacts, scope: &ResourceScope) -> Result<Targe
 fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
+
+#[cfg(test)]
+mod tests;

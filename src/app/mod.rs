@@ -17,6 +17,8 @@ pub mod clock;
 pub mod ingest_events;
 pub mod issue_token;
 pub mod secrets;
+#[cfg(test)]
+mod test_doubles;
 
 use crate::domain::authz::entity_rules::{self, Refusal};
 use crate::domain::authz::{Caller, EntityFacts};

@@ -143,11 +143,7 @@ fn pull_granted_with_download_directly_team_authenticated_or_public() {
         Principal::Authenticated,
         Principal::Public,
     ] {
-        let d = ask(
-            &uncertified(),
-            &existing(acl(p, &[DOWNLOAD])),
-            "pull",
-        );
+        let d = ask(&uncertified(), &existing(acl(p, &[DOWNLOAD])), "pull");
         assert_eq!(granted(&d), ["pull"], "{p:?}");
     }
 }

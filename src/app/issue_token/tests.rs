@@ -1,0 +1,390 @@
+//! The token use case driven by in-memory ports: credentials, refresh policy, facts,
+//! decisions and errors, without SQLite or HTTP.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::*;
+use crate::app::test_doubles::{FixedClock, JsonSigner, MemDirectory};
+use crate::domain::authn::{password, secret};
+use crate::domain::authz::{ProjectFacts, RepoFacts, RepoState};
+use crate::domain::model::{
+    AccessSet, AccessTokenRecord, Acl, Principal, ScopeSet, User, UserCredentials, UserId,
+};
+
+const NOW: i64 = 1_795_357_380;
+const ALICE: UserId = UserId(1);
+const PASSWORD: &str = "correct horse battery";
+
+fn alice() -> User {
+    User {
+        id: ALICE,
+        name: "alice".into(),
+        certified: true,
+        admin: false,
+        disabled: false,
+    }
+}
+
+/// alice (certified, password) owns syn1000 (CREATE, UPDATE, DOWNLOAD); syn1000/tool
+/// exists and inherits; `public` may download syn1000/open.
+fn directory() -> MemDirectory {
+    let mut d = MemDirectory::default();
+    d.users.push(UserCredentials {
+        user: alice(),
+        password_hash: Some(password::hash_password(PASSWORD, &[1; 16]).unwrap()),
+    });
+    let project_acl = Acl::new(vec![(
+        Principal::User(ALICE),
+        AccessSet::CREATE | AccessSet::UPDATE | AccessSet::DOWNLOAD,
+    )]);
+    let project = ProjectFacts::Project {
+        trashed: false,
+        acl: project_acl,
+    };
+    let existing = RepoState::Managed {
+        trashed: false,
+        local_acl: None,
+    };
+    d.repos.insert(
+        "syn1000/tool".into(),
+        RepoFacts {
+            project: project.clone(),
+            repo: existing,
+        },
+    );
+    d.repos.insert(
+        "syn1000/new".into(),
+        RepoFacts {
+            project,
+            repo: RepoState::Unknown,
+        },
+    );
+    d.repos.insert(
+        "syn1000/open".into(),
+        RepoFacts {
+            project: ProjectFacts::Project {
+                trashed: false,
+                acl: Acl::default(),
+            },
+            repo: RepoState::Managed {
+                trashed: false,
+                local_acl: Some(Acl::new(vec![(Principal::Public, AccessSet::DOWNLOAD)])),
+            },
+        },
+    );
+    d
+}
+
+fn issuer(dir: MemDirectory) -> (Arc<MemDirectory>, TokenIssuer) {
+    let (dir, _, issuer) = issuer_with_clock(dir);
+    (dir, issuer)
+}
+
+fn issuer_with_clock(dir: MemDirectory) -> (Arc<MemDirectory>, Arc<FixedClock>, TokenIssuer) {
+    let dir = Arc::new(dir);
+    let clock = Arc::new(FixedClock::at(NOW));
+    let auth = Arc::new(Authenticator::new(
+        dir.clone(),
+        dir.clone(),
+        clock.clone(),
+        Duration::from_secs(60),
+    ));
+    let policy = TokenPolicy {
+        services: vec!["registry".into()],
+        refresh_ttl: Some(Duration::from_secs(3600)),
+    };
+    let issuer = TokenIssuer::new(
+        auth,
+        dir.clone(),
+        Arc::new(JsonSigner),
+        clock.clone(),
+        policy,
+    );
+    (dir, clock, issuer)
+}
+
+fn request(credential: Credential, scopes: &[&str]) -> TokenRequest {
+    TokenRequest {
+        service: Some("registry".into()),
+        credential,
+        scopes: scopes.iter().map(|s| s.to_string()).collect(),
+        refresh_for_client: None,
+        client_id: "docker".into(),
+        oauth: false,
+    }
+}
+
+fn password_login() -> Credential {
+    Credential::Basic {
+        user: "alice".into(),
+        secret: PASSWORD.into(),
+    }
+}
+
+/// The `access` claim the use case asked to sign, as `name -> actions`.
+fn access(grant: &TokenGrant) -> Vec<(String, Vec<String>)> {
+    let claims: serde_json::Value = serde_json::from_str(&grant.signed.token).unwrap();
+    claims["access"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let actions = e["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap().to_string())
+                .collect();
+            (e["name"].as_str().unwrap().to_string(), actions)
+        })
+        .collect()
+}
+
+fn issue(issuer: &TokenIssuer, req: TokenRequest) -> Result<TokenGrant, IssueError> {
+    issuer.issue(&mut RequestMeta::default(), req)
+}
+
+#[test]
+fn anonymous_gets_public_pulls_and_nothing_else() {
+    let (_, issuer) = issuer(directory());
+    let grant = issue(
+        &issuer,
+        request(
+            Credential::Anonymous,
+            &[
+                "repository:syn1000/open:pull,push",
+                "repository:syn1000/tool:pull",
+            ],
+        ),
+    )
+    .unwrap();
+    assert_eq!(
+        access(&grant),
+        [
+            ("syn1000/open".to_string(), vec!["pull".to_string()]),
+            ("syn1000/tool".to_string(), vec![]),
+        ]
+    );
+    assert!(grant.refresh_token.is_none());
+}
+
+#[test]
+fn password_login_creates_pushes_and_pulls() {
+    let (_, issuer) = issuer(directory());
+    let grant = issue(
+        &issuer,
+        request(
+            password_login(),
+            &["repository:syn1000/new:push,pull repository:syn1000/tool:pull,push"],
+        ),
+    )
+    .unwrap();
+    let got = access(&grant);
+    assert_eq!(got[0].1, ["pull", "push"]);
+    assert_eq!(got[1].1, ["pull", "push"]);
+    let claims: serde_json::Value = serde_json::from_str(&grant.signed.token).unwrap();
+    assert_eq!(claims["sub"], "alice");
+    assert_eq!(claims["aud"], "registry");
+    assert_eq!(claims["iat"], NOW, "signed at the clock's time");
+}
+
+#[test]
+fn bad_credentials_are_refused_never_anonymous() {
+    let (_, issuer) = issuer(directory());
+    for credential in [
+        Credential::Basic {
+            user: "alice".into(),
+            secret: "wrong password".into(),
+        },
+        Credential::Basic {
+            user: "nobody".into(),
+            secret: PASSWORD.into(),
+        },
+        Credential::Malformed("authorization scheme is not Basic"),
+    ] {
+        let out = issue(
+            &issuer,
+            request(credential, &["repository:syn1000/open:pull"]),
+        );
+        assert!(matches!(out, Err(IssueError::Unauthorized(_))), "{out:?}");
+    }
+}
+
+#[test]
+fn a_revoked_access_token_is_refused_not_anonymous() {
+    let mut d = directory();
+    let token = secret::token_text(secret::ACCESS_TOKEN_PREFIX, &[9; 32]);
+    let record = AccessTokenRecord {
+        id: 5,
+        user: alice(),
+        name: "ci".into(),
+        scopes: ScopeSet::DOWNLOAD,
+        created_at: 0,
+        expires_at: None,
+        revoked: true,
+    };
+    d.access_tokens.insert(secret::hash_token(&token), record);
+    let (_, issuer) = issuer(d);
+    let out = issue(
+        &issuer,
+        request(
+            Credential::Basic {
+                user: "x".into(),
+                secret: token,
+            },
+            &["repository:syn1000/open:pull"],
+        ),
+    );
+    assert!(matches!(out, Err(IssueError::Unauthorized(_))), "{out:?}");
+}
+
+#[test]
+fn an_access_token_keeps_its_scopes_and_its_refresh_tokens_die_with_it() {
+    let mut d = directory();
+    let token = secret::token_text(secret::ACCESS_TOKEN_PREFIX, &[3; 32]);
+    d.access_tokens.insert(
+        secret::hash_token(&token),
+        AccessTokenRecord {
+            id: 6,
+            user: alice(),
+            name: "ci".into(),
+            scopes: ScopeSet::DOWNLOAD,
+            created_at: 0,
+            expires_at: Some(NOW + 10),
+            revoked: false,
+        },
+    );
+    let (dir, clock, issuer) = issuer_with_clock(d);
+    let mut req = request(
+        Credential::Basic {
+            user: "anything".into(),
+            secret: token,
+        },
+        &["repository:syn1000/tool:pull,push"],
+    );
+    req.refresh_for_client = Some("docker".into());
+    let grant = issue(&issuer, req).unwrap();
+    assert_eq!(access(&grant)[0].1, ["pull"], "download scope: no push");
+    {
+        let stored = dir.refresh_tokens.lock().unwrap();
+        let (new, _) = &stored[0];
+        assert_eq!(
+            new.scopes,
+            ScopeSet::DOWNLOAD,
+            "the login's scopes, not all"
+        );
+        assert_eq!(new.access_token_id, Some(6));
+    }
+    // The refresh token carries the access token's scopes, and ends with it.
+    let refresh = grant.refresh_token.expect("refresh token");
+    let again = |token: &str| {
+        issue(
+            &issuer,
+            request(
+                Credential::Refresh {
+                    token: token.to_string(),
+                },
+                &["repository:syn1000/tool:pull,push"],
+            ),
+        )
+    };
+    clock.set(NOW + 5);
+    assert_eq!(access(&again(&refresh).unwrap())[0].1, ["pull"]);
+    clock.set(NOW + 10);
+    assert!(matches!(again(&refresh), Err(IssueError::Unauthorized(_))));
+}
+
+#[test]
+fn refresh_tokens_keep_the_login_scopes_and_their_binding() {
+    let (dir, issuer) = issuer(directory());
+    let mut login = request(password_login(), &[]);
+    login.refresh_for_client = Some("docker".into());
+    let grant = issue(&issuer, login).unwrap();
+    let refresh = grant
+        .refresh_token
+        .expect("offline login gets a refresh token");
+    {
+        let stored = dir.refresh_tokens.lock().unwrap();
+        assert_eq!(stored[0].0.scopes, ScopeSet::PASSWORD);
+        assert_eq!(stored[0].0.expires_at, Some(NOW + 3600));
+        assert_eq!(stored[0].0.client_id, "docker");
+    }
+    // The refresh grant hands the same token back and authorizes as alice.
+    let mut again = request(
+        Credential::Refresh {
+            token: refresh.clone(),
+        },
+        &["repository:syn1000/tool:pull,push"],
+    );
+    again.oauth = true;
+    let grant = issue(&issuer, again).unwrap();
+    assert_eq!(grant.refresh_token.as_deref(), Some(refresh.as_str()));
+    assert_eq!(
+        grant.scope.as_deref(),
+        Some("repository:syn1000/tool:pull,push")
+    );
+    // Another client cannot use it.
+    let mut stolen = request(Credential::Refresh { token: refresh }, &[]);
+    stolen.client_id = "containerd-client".into();
+    assert!(matches!(
+        issue(&issuer, stolen),
+        Err(IssueError::Unauthorized(_))
+    ));
+}
+
+#[test]
+fn unknown_service_is_a_bad_request() {
+    let (_, issuer) = issuer(directory());
+    let mut req = request(Credential::Anonymous, &[]);
+    req.service = Some("elsewhere".into());
+    assert!(matches!(
+        issue(&issuer, req),
+        Err(IssueError::BadRequest(_))
+    ));
+    let mut req = request(Credential::Anonymous, &[]);
+    req.service = None;
+    assert!(matches!(
+        issue(&issuer, req),
+        Err(IssueError::BadRequest(_))
+    ));
+}
+
+#[test]
+fn a_directory_failure_is_a_directory_error_not_a_401() {
+    let mut d = directory();
+    d.fail = true;
+    let (_, issuer) = issuer(d);
+    let out = issue(
+        &issuer,
+        request(password_login(), &["repository:syn1000/tool:pull"]),
+    );
+    assert!(matches!(out, Err(IssueError::Directory(_))), "{out:?}");
+    let out = issue(
+        &issuer,
+        request(Credential::Anonymous, &["repository:syn1000/tool:pull"]),
+    );
+    assert!(matches!(out, Err(IssueError::Directory(_))), "{out:?}");
+}
+
+#[test]
+fn unsupported_scopes_cost_no_directory_read() {
+    // A failing directory proves no read happens for the catalog or other types.
+    let mut d = directory();
+    d.fail = true;
+    let (_, issuer) = issuer(d);
+    let grant = issue(
+        &issuer,
+        request(
+            Credential::Anonymous,
+            &[
+                "registry:catalog:*",
+                "plugin:x:pull",
+                "repository:syn1:pull",
+                "garbage",
+            ],
+        ),
+    )
+    .unwrap();
+    assert!(access(&grant).iter().all(|(_, a)| a.is_empty()));
+}
