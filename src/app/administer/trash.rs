@@ -13,11 +13,7 @@ pub fn trash<S: EntityAdmin + ?Sized>(
     entity: &EntityRef,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_admin()?;
-    let rule = |facts: &EntityFacts| -> DirResult<()> {
-        trash::trash(facts).map_err(|e| refuse(explain(entity, e)))
-    };
-    Ok(store.set_trashed(entity, true, &rule, now)?)
+    move_entity(store, actor, entity, true, trash::trash, now)
 }
 
 pub fn restore<S: EntityAdmin + ?Sized>(
@@ -26,11 +22,23 @@ pub fn restore<S: EntityAdmin + ?Sized>(
     entity: &EntityRef,
     now: UnixTime,
 ) -> AppResult<()> {
+    move_entity(store, actor, entity, false, trash::restore, now)
+}
+
+/// Moves `entity` into (`trashed`) or out of the trash when `allowed` says so.
+fn move_entity<S: EntityAdmin + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    entity: &EntityRef,
+    trashed: bool,
+    allowed: fn(&EntityFacts) -> Result<(), TrashError>,
+    now: UnixTime,
+) -> AppResult<()> {
     actor.require_admin()?;
     let rule = |facts: &EntityFacts| -> DirResult<()> {
-        trash::restore(facts).map_err(|e| refuse(explain(entity, e)))
+        allowed(facts).map_err(|e| refuse(explain(entity, e)))
     };
-    Ok(store.set_trashed(entity, false, &rule, now)?)
+    Ok(store.set_trashed(entity, trashed, &rule, now)?)
 }
 
 fn explain(entity: &EntityRef, e: TrashError) -> AppError {

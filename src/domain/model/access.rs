@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::flag_list;
+
 bitflags::bitflags! {
     /// A set of access types. The bit values are the SQLite column's, so they never change.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -29,32 +31,18 @@ impl AccessSet {
     /// Parses `READ,DOWNLOAD` (comma-separated, case-insensitive). `ALL` means every
     /// type. Empty input is an error: a grant of nothing is almost certainly a typo.
     pub fn parse_list(s: &str) -> Result<AccessSet, UnknownAccessType> {
-        let mut set = AccessSet::empty();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            set |= if part.eq_ignore_ascii_case("all") {
-                AccessSet::all()
-            } else {
-                AccessSet::from_name(&part.to_ascii_uppercase())
-                    .ok_or_else(|| UnknownAccessType(part.chars().take(64).collect()))?
-            };
-        }
-        if set.is_empty() {
-            return Err(UnknownAccessType(s.chars().take(64).collect()));
-        }
-        Ok(set)
+        flag_list::parse(s, |name| match name {
+            "ALL" => Some(AccessSet::all()),
+            _ => AccessSet::from_name(name),
+        })
+        .map_err(UnknownAccessType)
     }
 }
 
 impl fmt::Display for AccessSet {
     /// `READ,DOWNLOAD`: the form `parse_list` reads and the CLI prints.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, name) in self.names().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            f.write_str(name)?;
-        }
-        Ok(())
+        flag_list::write(f, self.names())
     }
 }
 

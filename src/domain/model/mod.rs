@@ -6,6 +6,7 @@
 
 mod access;
 mod entity;
+mod flag_list;
 mod ids;
 pub mod names;
 mod principal;

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use super::flag_list;
+
 bitflags::bitflags! {
     /// A set of token scopes. The bit values are the SQLite column's.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -35,27 +37,13 @@ impl ScopeSet {
     /// Parses `view,download,modify` (comma-separated, case-insensitive). Empty input is
     /// an error: a token without scopes could do nothing and is almost certainly a typo.
     pub fn parse_list(s: &str) -> Result<ScopeSet, UnknownTokenScope> {
-        let mut set = ScopeSet::empty();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            set |= ScopeSet::from_name(&part.to_ascii_uppercase())
-                .ok_or_else(|| UnknownTokenScope(part.chars().take(64).collect()))?;
-        }
-        if set.is_empty() {
-            return Err(UnknownTokenScope(s.chars().take(64).collect()));
-        }
-        Ok(set)
+        flag_list::parse(s, ScopeSet::from_name).map_err(UnknownTokenScope)
     }
 }
 
 impl fmt::Display for ScopeSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, name) in self.names().enumerate() {
-            if i > 0 {
-                f.write_str(",")?;
-            }
-            f.write_str(name)?;
-        }
-        Ok(())
+        flag_list::write(f, self.names())
     }
 }
 
