@@ -9,6 +9,7 @@
 pub mod api;
 pub mod auth;
 pub mod errors;
+pub mod form;
 pub mod health;
 pub mod notifications;
 pub mod server;

@@ -7,43 +7,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::auth::credential;
+use super::form::Params;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 use crate::app::issue_token::{
     refused_with, Credential, IssueError, RequestMeta, TokenGrant, TokenRequest,
 };
 use crate::domain::authn::INVALID_CREDENTIALS;
-
-/// Request parameters, in order, as sent (query string or form body). Repeated keys are
-/// kept: containers/image sends one `scope` per scope.
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn parse(raw: &[u8]) -> Params {
-        Params(
-            form_urlencoded::parse(raw)
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect(),
-        )
-    }
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    }
-    fn owned(&self, key: &str) -> Option<String> {
-        self.get(key).map(str::to_string)
-    }
-    fn all(&self, key: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .collect()
-    }
-}
 
 #[derive(Serialize)]
 struct TokenResponse {
