@@ -15,7 +15,7 @@ use crate::domain::authz::{decide, Caller, Target};
 use crate::domain::ports::{
     AuthorizationFacts, Clock, DirectoryError, SignError, SignedToken, TokenSigner,
 };
-use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope};
+use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope, ScopeLimits};
 
 /// What the operator configured about tokens.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct TokenPolicy {
     pub services: Vec<String>,
     /// Lifetime of new refresh tokens; `None` = until revoked.
     pub refresh_ttl: Option<Duration>,
+    /// How many scopes a request may carry, and how long each may be.
+    pub scope_limits: ScopeLimits,
 }
 
 /// How the request arrived, for the audit line.
@@ -150,6 +152,12 @@ impl TokenIssuer {
         req: TokenRequest,
     ) -> Result<TokenGrant, IssueError> {
         meta.service = self.check_service(req.service.as_deref())?;
+        // Before any credential is checked: an oversized request costs no argon2 run.
+        let (scopes, unparsed) = parse_scope_params(
+            req.scopes.iter().map(String::as_str),
+            self.policy.scope_limits,
+        )
+        .map_err(|e| IssueError::BadRequest(e.to_string()))?;
         let auth = self.authenticator.as_ref();
         let (who, refresh_token) = match req.credential {
             Credential::Anonymous => (Authenticated::anonymous(), None),
@@ -177,7 +185,6 @@ impl TokenIssuer {
         if who.caller.user.is_none() && meta.grant == "basic" {
             meta.grant = "anonymous";
         }
-        let (scopes, unparsed) = parse_scope_params(req.scopes.iter().map(String::as_str));
         let decided = authorize(self.facts.as_ref(), &who.caller, scopes)?;
 
         // One pass: the signed `access` claim takes the entries, the audit line the rest.

@@ -75,17 +75,31 @@ pub trait AuthorizationFacts: Send + Sync {
 /// Users.
 pub trait UserAdmin: Send + Sync {
     fn add_user(&self, user: &NewUser, now: UnixTime) -> DirResult<User>;
-    /// Applies `update`; with `end_refresh_tokens`, revokes every refresh token of the
-    /// user in the same transaction. Returns the user and how many refresh tokens ended.
+    /// Applies `update` and, in the same transaction, revokes what `ends` names.
     fn update_user(
         &self,
         name: &str,
         update: &UserUpdate,
-        end_refresh_tokens: bool,
+        ends: EndTokens,
         now: UnixTime,
-    ) -> DirResult<(User, usize)>;
+    ) -> DirResult<UserUpdated>;
     fn user_by_name(&self, name: &str) -> DirResult<Option<User>>;
     fn list_users(&self) -> DirResult<Vec<User>>;
+}
+
+/// Which of a user's tokens a change ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndTokens {
+    pub refresh_tokens: bool,
+    pub access_tokens: bool,
+}
+
+/// A user after a change, and how many of its tokens the change ended.
+#[derive(Debug, Clone)]
+pub struct UserUpdated {
+    pub user: User,
+    pub refresh_tokens_ended: usize,
+    pub access_tokens_ended: usize,
 }
 
 /// Teams and their members.

@@ -120,6 +120,29 @@ impl std::fmt::Display for RepoPath {
     }
 }
 
+/// A tag as distribution defines it: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn valid_tag(t: &str) -> bool {
+    let b = t.as_bytes();
+    (1..=128).contains(&b.len())
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'_')
+        && b[1..]
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-'))
+}
+
+/// A content digest: `sha256:` and 64, or `sha512:` and 128, lower-case hex digits (the
+/// algorithms distribution registers; anything else is refused, not guessed at).
+pub fn valid_digest(d: &str) -> bool {
+    let hex = |h: &str, len: usize| {
+        h.len() == len && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    match d.split_once(':') {
+        Some(("sha256", h)) => hex(h, 64),
+        Some(("sha512", h)) => hex(h, 128),
+        _ => false,
+    }
+}
+
 /// An image name in another registry: `[host[:port]/]path`, lower-case path components.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExternalName {
@@ -252,6 +275,8 @@ mod tests {
             "SYN1/x",
             "syn1a/x",
             "syn1/a b",
+            "syn01000/app",
+            "syn00/x",
         ] {
             assert!(RepoPath::parse(bad).is_err(), "{bad:?} accepted");
         }
@@ -297,6 +322,45 @@ mod tests {
             "h.io:port/x",
         ] {
             assert!(parse_external(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn tags_and_digests() {
+        for ok in [
+            "v1",
+            "latest",
+            "_x",
+            "1.0.0-rc.1",
+            "A_b-C.d",
+            &"t".repeat(128),
+        ] {
+            assert!(valid_tag(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            ".v1",
+            "-v1",
+            "v1/x",
+            "../x",
+            "a\0b",
+            "a b",
+            "ü",
+            &"t".repeat(129),
+        ] {
+            assert!(!valid_tag(bad), "{bad:?}");
+        }
+        assert!(valid_digest(&format!("sha256:{}", "a1".repeat(32))));
+        assert!(valid_digest(&format!("sha512:{}", "0f".repeat(64))));
+        for bad in [
+            "sha256:".to_string(),
+            format!("sha256:{}", "A1".repeat(32)),
+            format!("sha256:{}", "a".repeat(63)),
+            format!("md5:{}", "a".repeat(32)),
+            format!("sha256:{}\n", "a".repeat(64)),
+            "sha256".to_string(),
+        ] {
+            assert!(!valid_digest(&bad), "{bad:?}");
         }
     }
 

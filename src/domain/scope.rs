@@ -87,23 +87,63 @@ pub struct ResourceActions {
     pub actions: Vec<String>,
 }
 
+/// How many scopes one request may ask for, and how long each may be: a client asks for
+/// a handful (docker: one, plus one per cross-repository mount), so anything near these
+/// bounds is an attack on memory, CPU and the log, refused before any work is done.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeLimits {
+    pub max_scopes: usize,
+    pub max_bytes: usize,
+}
+
+impl Default for ScopeLimits {
+    fn default() -> ScopeLimits {
+        ScopeLimits {
+            max_scopes: 100,
+            max_bytes: 512,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ScopeLimitError {
+    #[error("too many scopes: at most {max} per request")]
+    TooMany { max: usize },
+    #[error("scope too long: at most {max} bytes each")]
+    TooLong { max: usize },
+}
+
 /// Parses the values of repeated `scope` fields, each of which may hold several
 /// space-separated scopes (the OAuth2 form). Returns the scopes in request order and
-/// the strings that did not parse (for the log).
+/// the strings that did not parse (for the log); refuses the whole request past
+/// `limits`.
 pub fn parse_scope_params<'a, I: IntoIterator<Item = &'a str>>(
     values: I,
-) -> (Vec<ResourceScope>, Vec<String>) {
+    limits: ScopeLimits,
+) -> Result<(Vec<ResourceScope>, Vec<String>), ScopeLimitError> {
     let mut scopes = Vec::new();
     let mut rejected = Vec::new();
+    let mut count = 0usize;
     for value in values {
         for raw in value.split(' ').filter(|s| !s.is_empty()) {
+            count += 1;
+            if count > limits.max_scopes {
+                return Err(ScopeLimitError::TooMany {
+                    max: limits.max_scopes,
+                });
+            }
+            if raw.len() > limits.max_bytes {
+                return Err(ScopeLimitError::TooLong {
+                    max: limits.max_bytes,
+                });
+            }
             match ResourceScope::parse(raw) {
                 Ok(s) => scopes.push(s),
                 Err(_) => rejected.push(raw.chars().take(200).collect()),
             }
         }
     }
-    (scopes, rejected)
+    Ok((scopes, rejected))
 }
 
 #[cfg(test)]
@@ -161,14 +201,45 @@ mod tests {
 
     #[test]
     fn params_accept_repeated_and_space_separated() {
-        let (ok, bad) = parse_scope_params([
-            "repository:syn1/a:pull repository:syn1/b:push",
-            "garbage",
-            "registry:catalog:*",
-        ]);
+        let (ok, bad) = parse_scope_params(
+            [
+                "repository:syn1/a:pull repository:syn1/b:push",
+                "garbage",
+                "registry:catalog:*",
+            ],
+            ScopeLimits::default(),
+        )
+        .unwrap();
         assert_eq!(ok.len(), 3);
         assert_eq!(ok[1].name, "syn1/b");
         assert_eq!(bad, vec!["garbage".to_string()]);
+    }
+
+    #[test]
+    fn limits_refuse_the_whole_request() {
+        let limits = ScopeLimits {
+            max_scopes: 3,
+            max_bytes: 30,
+        };
+        let three = "repository:syn1/a:pull repository:syn1/b:pull";
+        assert!(parse_scope_params([three, "registry:catalog:*"], limits).is_ok());
+        assert_eq!(
+            parse_scope_params([three, "a:b:c", "d:e:f"], limits),
+            Err(ScopeLimitError::TooMany { max: 3 })
+        );
+        // Junk counts too: it would still cost a log line.
+        assert!(parse_scope_params(["x y z w"], limits).is_err());
+        let long = format!("repository:syn1/{}:pull", "a".repeat(20));
+        assert_eq!(
+            parse_scope_params([long.as_str()], limits),
+            Err(ScopeLimitError::TooLong { max: 30 })
+        );
+        // 182,000 scopes stop at the limit, not after parsing them all.
+        let storm = "repository:syn1/a:pull ".repeat(182_000);
+        assert_eq!(
+            parse_scope_params([storm.as_str()], ScopeLimits::default()),
+            Err(ScopeLimitError::TooMany { max: 100 })
+        );
     }
 
     proptest! {
@@ -181,7 +252,7 @@ mod tests {
         #[test]
         fn garbage_never_panics(g in ".{0,200}") {
             let _ = ResourceScope::parse(&g);
-            let _ = parse_scope_params([g.as_str()]);
+            let _ = parse_scope_params([g.as_str()], ScopeLimits::default());
         }
     }
 }

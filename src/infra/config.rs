@@ -88,6 +88,8 @@ pub struct TokenSettings {
     pub refresh_ttl_days: u64,
     /// Realm advertised in `WWW-Authenticate` on 401s (the public URL of `/token`).
     pub realm: String,
+    /// Most scopes one token request may carry (each at most 512 bytes); more is a 400.
+    pub max_scopes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -196,6 +198,7 @@ impl Default for TokenSettings {
             algorithm: KeyAlgorithm::Rs256,
             refresh_ttl_days: 90,
             realm: "http://127.0.0.1:5001/token".into(),
+            max_scopes: 100,
         }
     }
 }
@@ -306,6 +309,9 @@ impl Settings {
         }
         if !(60..=3600).contains(&self.token.ttl_seconds) {
             return invalid("token.ttl_seconds", "must be between 60 and 3600");
+        }
+        if !(1..=10_000).contains(&self.token.max_scopes) {
+            return invalid("token.max_scopes", "must be between 1 and 10000");
         }
         if self.token.not_before_skew_seconds > 300 {
             return invalid("token.not_before_skew_seconds", "must be at most 300");

@@ -4,7 +4,7 @@
 use crate::app::{secrets, Actor, AppError, AppResult};
 use crate::domain::authn::refresh_token;
 use crate::domain::model::{NewUser, UnixTime, User, UserName, UserUpdate};
-use crate::domain::ports::UserAdmin;
+use crate::domain::ports::{EndTokens, UserAdmin, UserUpdated};
 
 /// Changes to a user as asked (the password in clear, hashed here).
 #[derive(Default)]
@@ -13,6 +13,9 @@ pub struct UserChanges {
     pub admin: Option<bool>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// Also revoke every personal access token (only when asked: a password change
+    /// alone ends refresh tokens, not the tokens CI jobs use).
+    pub revoke_access_tokens: bool,
 }
 
 /// Adds a user; `password` `None` makes a token-only user.
@@ -39,14 +42,14 @@ pub fn add(
     )?)
 }
 
-/// Changes a user; returns it and how many refresh tokens the change ended.
+/// Changes a user; returns it and how many tokens the change ended.
 pub fn set(
     store: &dyn UserAdmin,
     actor: &Actor,
     name: &str,
     changes: UserChanges,
     now: UnixTime,
-) -> AppResult<(User, usize)> {
+) -> AppResult<UserUpdated> {
     actor.require_admin()?;
     let update = UserUpdate {
         certified: changes.certified,
@@ -54,13 +57,17 @@ pub fn set(
         disabled: changes.disabled,
         password_hash: changes.password.as_deref().map(hash).transpose()?,
     };
-    if update.is_empty() {
+    if update.is_empty() && !changes.revoke_access_tokens {
         return Err(AppError::Invalid(
-            "nothing to change: give --certified, --admin, --disabled or --password-stdin".into(),
+            "nothing to change: give --certified, --admin, --disabled, --password-stdin or --revoke-tokens"
+                .into(),
         ));
     }
-    let end = refresh_token::ends_refresh_tokens(&update);
-    Ok(store.update_user(name, &update, end, now)?)
+    let ends = EndTokens {
+        refresh_tokens: refresh_token::ends_refresh_tokens(&update),
+        access_tokens: changes.revoke_access_tokens,
+    };
+    Ok(store.update_user(name, &update, ends, now)?)
 }
 
 pub fn list(store: &dyn UserAdmin, actor: &Actor) -> AppResult<Vec<User>> {

@@ -93,6 +93,7 @@ fn issuer_with_clock(dir: MemDirectory) -> (Arc<MemDirectory>, Arc<FixedClock>, 
     let policy = TokenPolicy {
         services: vec!["registry".into()],
         refresh_ttl: Some(Duration::from_secs(3600)),
+        scope_limits: crate::domain::scope::ScopeLimits::default(),
     };
     let issuer = TokenIssuer::new(
         auth,
@@ -387,4 +388,28 @@ fn unsupported_scopes_cost_no_directory_read() {
     )
     .unwrap();
     assert!(access(&grant).iter().all(|(_, a)| a.is_empty()));
+}
+
+#[test]
+fn too_many_or_too_long_scopes_are_refused_before_credentials_are_checked() {
+    // A failing directory proves nothing was read: the limit comes first.
+    let mut d = directory();
+    d.fail = true;
+    let (_, issuer) = issuer(d);
+    let many: Vec<String> = (0..101)
+        .map(|i| format!("repository:syn1000/r{i}:pull"))
+        .collect();
+    let mut req = request(password_login(), &[]);
+    req.scopes = vec![many.join(" ")];
+    let out = issue(&issuer, req);
+    assert!(
+        matches!(&out, Err(IssueError::BadRequest(m)) if m.contains("at most 100")),
+        "{out:?}"
+    );
+    let long = format!("repository:syn1000/{}:pull", "a".repeat(600));
+    let out = issue(&issuer, request(password_login(), &[long.as_str()]));
+    assert!(
+        matches!(&out, Err(IssueError::BadRequest(m)) if m.contains("512 bytes")),
+        "{out:?}"
+    );
 }

@@ -42,9 +42,11 @@ pub fn expiry(now: UnixTime, ttl: Option<Duration>) -> Option<UnixTime> {
 }
 
 /// Whether a change to a user ends every refresh token it holds: disabling does (a
-/// disabled user's docker logins must not come back when it is enabled again).
+/// disabled user's docker logins must not come back when it is enabled again), and so
+/// does a new password (users change a password because they fear it leaked: every
+/// `docker login` made with the old one must die with it).
 pub fn ends_refresh_tokens(update: &UserUpdate) -> bool {
-    update.disabled == Some(true)
+    update.disabled == Some(true) || update.password_hash.is_some()
 }
 
 #[cfg(test)]
@@ -116,6 +118,16 @@ mod tests {
             ..UserUpdate::default()
         };
         assert!(!ends_refresh_tokens(&enable));
+        let new_password = UserUpdate {
+            password_hash: Some("$argon2id$...".into()),
+            ..UserUpdate::default()
+        };
+        assert!(ends_refresh_tokens(&new_password));
+        let certify = UserUpdate {
+            certified: Some(true),
+            ..UserUpdate::default()
+        };
+        assert!(!ends_refresh_tokens(&certify));
         assert_eq!(expiry(10, Some(Duration::from_secs(5))), Some(15));
         assert_eq!(expiry(10, None), None);
     }

@@ -3,8 +3,8 @@
 
 use serde::Deserialize;
 
-use crate::domain::model::{ManifestDelete, ManifestPush};
-use crate::domain::repo_name::RepoPath;
+use crate::domain::model::{ManifestDelete, ManifestPush, UserName};
+use crate::domain::repo_name::{valid_digest, valid_tag, RepoPath};
 
 /// Manifest media types whose push creates or updates a repository.
 pub const MANIFEST_TYPES: [&str; 4] = [
@@ -65,15 +65,21 @@ pub fn parse_envelope(body: &[u8]) -> Result<Vec<EventItem>, EnvelopeError> {
     Ok(env.events.into_iter().map(parse_event).collect())
 }
 
-fn valid_digest(d: &str) -> bool {
-    match d.split_once(':') {
-        Some(("sha256", h)) => {
-            h.len() == 64 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        }
-        Some(("sha512", h)) => {
-            h.len() == 128 && h.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-        }
-        _ => false,
+/// The pusher the registry names: one of our user names (it comes from the token's
+/// `sub`), or empty. Anything else (a newline, a control character) is not stored.
+fn valid_actor(name: &str) -> bool {
+    name.is_empty() || UserName::parse(name).is_ok()
+}
+
+/// An optional tag: absent or empty is none; present must follow the tag grammar.
+fn tag(t: Option<String>) -> Result<Option<String>, String> {
+    match t.filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) if valid_tag(&t) => Ok(Some(t)),
+        Some(t) => Err(format!(
+            "invalid tag {:?}",
+            t.chars().take(64).collect::<String>()
+        )),
     }
 }
 
@@ -87,8 +93,8 @@ fn parse_event(v: serde_json::Value) -> EventItem {
         Ok(e) => e,
         Err(err) => return malformed(err.to_string()),
     };
-    if e.id.is_empty() {
-        return malformed("empty event id".into());
+    if e.id.is_empty() || e.id.len() > 256 || e.id.chars().any(char::is_control) {
+        return malformed("empty, overlong or unprintable event id".into());
     }
     let when = match time::OffsetDateTime::parse(
         &e.timestamp,
@@ -113,10 +119,20 @@ fn parse_event(v: serde_json::Value) -> EventItem {
                 Some(d) if valid_digest(&d) => d,
                 _ => return malformed("missing or invalid digest".into()),
             };
+            let tag = match tag(e.target.tag) {
+                Ok(t) => t,
+                Err(err) => return malformed(err),
+            };
+            if !valid_actor(&e.actor.name) {
+                return malformed("invalid actor name".into());
+            }
+            if e.target.size < 0 {
+                return malformed("negative size".into());
+            }
             EventItem::Push(ManifestPush {
                 event_id: e.id,
                 path,
-                tag: e.target.tag.filter(|t| !t.is_empty()),
+                tag,
                 digest,
                 media_type: e.target.media_type,
                 size: e.target.size,
@@ -129,8 +145,15 @@ fn parse_event(v: serde_json::Value) -> EventItem {
                 Ok(p) => p,
                 Err(err) => return malformed(format!("repository: {err}")),
             };
-            let digest = e.target.digest.filter(|d| valid_digest(d));
-            let tag = e.target.tag.filter(|t| !t.is_empty());
+            let digest = match e.target.digest.filter(|d| !d.is_empty()) {
+                Some(d) if valid_digest(&d) => Some(d),
+                Some(_) => return malformed("invalid digest".into()),
+                None => None,
+            };
+            let tag = match tag(e.target.tag) {
+                Ok(t) => t,
+                Err(err) => return malformed(err),
+            };
             if digest.is_none() && tag.is_none() {
                 return malformed("delete without tag or digest".into());
             }
@@ -208,6 +231,51 @@ mod tests {
         assert!(matches!(items[4], EventItem::Malformed { id: None, .. }));
         assert!(matches!(items[5], EventItem::Delete(_)));
         assert!(matches!(&items[6], EventItem::Push(p) if p.tag.is_none()));
+    }
+
+    #[test]
+    fn unstorable_fields_are_skipped_not_stored() {
+        let mut events = Vec::new();
+        for (i, tag) in ["../x", "a\u{0}b", &"t".repeat(100_000), "-lead"]
+            .iter()
+            .enumerate()
+        {
+            events.push(event(
+                &i.to_string(),
+                "push",
+                MANIFEST_TYPES[0],
+                "syn1/tool",
+                Some(tag),
+            ));
+        }
+        let mut bad_actor = event("10", "push", MANIFEST_TYPES[0], "syn1/tool", Some("v1"));
+        bad_actor["actor"]["name"] = "alice\nINFO token issued user=admin".into();
+        events.push(bad_actor);
+        let mut bad_digest = event("11", "push", MANIFEST_TYPES[0], "syn1/tool", Some("v1"));
+        bad_digest["target"]["digest"] = "sha256:../../etc".into();
+        events.push(bad_digest);
+        let mut bad_delete = event("12", "delete", "", "syn1/tool", Some("a/b"));
+        bad_delete["target"]["digest"] = "".into();
+        events.push(bad_delete);
+        events.push(event(
+            "13",
+            "push",
+            MANIFEST_TYPES[0],
+            "syn01/tool",
+            Some("v1"),
+        ));
+        let body = serde_json::json!({ "events": events });
+        let items = parse_envelope(body.to_string().as_bytes()).unwrap();
+        assert_eq!(items.len(), 8);
+        for item in &items {
+            assert!(matches!(item, EventItem::Malformed { .. }), "{item:?}");
+        }
+        // The good shapes still pass.
+        let ok = serde_json::json!({"events": [event("20", "push", MANIFEST_TYPES[0], "syn1/tool", Some("v1.0_rc-1"))]});
+        assert!(matches!(
+            parse_envelope(ok.to_string().as_bytes()).unwrap()[0],
+            EventItem::Push(_)
+        ));
     }
 
     #[test]

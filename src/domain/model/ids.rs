@@ -31,11 +31,17 @@ pub struct InvalidEntityId(pub String);
 
 impl FromStr for EntityId {
     type Err = InvalidEntityId;
-    /// Accepts `syn123` (the canonical form, lower case only, as in repository paths).
+    /// Accepts only the canonical form: `syn`, lower case, then digits without a leading
+    /// zero. An entity has one spelling: `syn01000` is not an alias of `syn1000` (it would
+    /// name another registry repository yet share syn1000's ACL and history).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || InvalidEntityId(s.chars().take(64).collect());
         let digits = s.strip_prefix("syn").ok_or_else(invalid)?;
-        if digits.is_empty() || digits.len() > 18 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.is_empty()
+            || digits.len() > 18
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+            || (digits.len() > 1 && digits.starts_with('0'))
+        {
             return Err(invalid());
         }
         digits.parse::<u64>().map(EntityId).map_err(|_| invalid())
@@ -56,6 +62,12 @@ mod tests {
     fn entity_id_round_trips_and_rejects_junk() {
         assert_eq!("syn123".parse::<EntityId>().unwrap(), EntityId(123));
         assert_eq!(EntityId(7).to_string(), "syn7");
+        assert_eq!("syn0".parse::<EntityId>().unwrap(), EntityId(0));
+        // Every id has exactly one spelling, and it round-trips.
+        for n in [0u64, 1, 10, 1000, 999_999_999_999_999_999] {
+            let id = EntityId(n);
+            assert_eq!(id.to_string().parse::<EntityId>().unwrap(), id);
+        }
         for bad in [
             "syn",
             "SYN1",
@@ -63,6 +75,10 @@ mod tests {
             "syn1a",
             "123",
             "syn99999999999999999999",
+            "syn01000",
+            "syn00",
+            "syn+1",
+            "syn 1",
         ] {
             assert!(bad.parse::<EntityId>().is_err(), "{bad}");
         }

@@ -83,6 +83,7 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
             admin,
             disabled,
             password_stdin,
+            revoke_tokens,
         } => {
             let password = if password_stdin {
                 Some(read_password()?)
@@ -94,10 +95,14 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                 admin,
                 disabled,
                 password,
+                revoke_access_tokens: revoke_tokens,
             };
-            let (_, ended) = users::set(dir, OP, &name, changes, now)?;
-            if disabled == Some(true) {
-                eprintln!("revoked {ended} refresh token(s)");
+            let done = users::set(dir, OP, &name, changes, now)?;
+            if done.refresh_tokens_ended > 0 || disabled == Some(true) || password_stdin {
+                eprintln!("revoked {} refresh token(s)", done.refresh_tokens_ended);
+            }
+            if revoke_tokens {
+                eprintln!("revoked {} access token(s)", done.access_tokens_ended);
             }
             Ok(())
         }

@@ -132,9 +132,13 @@ pub enum UserCmd {
         /// A disabled user can no longer log in, and its tokens stop working.
         #[arg(long)]
         disabled: Option<bool>,
-        /// Read a new password from standard input.
+        /// Read a new password from standard input (ends the user's refresh tokens,
+        /// i.e. every `docker login` made with the old one).
         #[arg(long)]
         password_stdin: bool,
+        /// Also revoke every personal access token of the user.
+        #[arg(long)]
+        revoke_tokens: bool,
     },
     /// List users.
     List,

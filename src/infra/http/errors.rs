@@ -19,6 +19,12 @@ pub enum ErrorCode {
     NameInvalid,
     NameUnknown,
     TagInvalid,
+    /// OAuth2's `invalid_request` (RFC 6749 §5.2): a token request that is malformed or
+    /// over a limit.
+    InvalidRequest,
+    /// Too many requests, or too many waiting: come back after `Retry-After`.
+    TooManyRequests,
+    Unavailable,
     Unknown,
 }
 
@@ -31,6 +37,9 @@ impl ErrorCode {
             ErrorCode::NameInvalid => "NAME_INVALID",
             ErrorCode::NameUnknown => "NAME_UNKNOWN",
             ErrorCode::TagInvalid => "TAG_INVALID",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
+            ErrorCode::TooManyRequests => "TOOMANYREQUESTS",
+            ErrorCode::Unavailable => "UNAVAILABLE",
             ErrorCode::Unknown => "UNKNOWN",
         }
     }

@@ -7,8 +7,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::auth::credential;
-use super::form::Params;
 use super::errors::{ErrorCode, HttpError};
+use super::form::Params;
 use super::AppState;
 use crate::app::issue_token::{
     refused_with, Credential, IssueError, RequestMeta, TokenGrant, TokenRequest,
@@ -144,8 +144,9 @@ fn oauth_request(
     })
 }
 
+/// A malformed token request: OAuth2's `invalid_request`, in the errcode body.
 fn bad_request(message: impl Into<String>) -> HttpError {
-    HttpError::bad_request(ErrorCode::Unsupported, message)
+    HttpError::bad_request(ErrorCode::InvalidRequest, message)
 }
 
 /// Runs the use case on the blocking pool (argon2 and SQLite may block) and renders it.

@@ -273,7 +273,7 @@ fn users_teams_and_tokens() {
     assert!(d.access_token(&hash).unwrap().unwrap().revoked);
 
     // Disabling ends refresh tokens in the same transaction.
-    let (u, ended) = users::set(
+    let done = users::set(
         &d,
         &OP,
         "alice",
@@ -284,8 +284,8 @@ fn users_teams_and_tokens() {
         3,
     )
     .unwrap();
-    assert!(u.disabled);
-    assert_eq!(ended, 0);
+    assert!(done.user.disabled);
+    assert_eq!(done.refresh_tokens_ended, 0);
     assert!(users::set(&d, &OP, "alice", users::UserChanges::default(), 4).is_err());
 }
 
@@ -311,4 +311,73 @@ fn external_repositories_need_a_live_project_and_a_foreign_host() {
     trash::restore(&d, &OP, &EntityRef::Id(p), 3).unwrap();
     external::delete(&d, &OP, info.id).unwrap();
     assert!(external::delete(&d, &OP, info.id).is_err());
+}
+
+#[test]
+fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens() {
+    use crate::domain::model::NewRefreshToken;
+    use crate::domain::ports::RefreshTokenStore;
+    let (_t, d) = open();
+    users::add(&d, &OP, "alice", Some("first password"), true, false, 1).unwrap();
+    let alice = d.user_by_name("alice").unwrap().unwrap();
+    let refresh = |hash: u8| NewRefreshToken {
+        user: alice.id,
+        hash: [hash; 32],
+        service: "registry".into(),
+        client_id: "docker".into(),
+        scopes: ScopeSet::PASSWORD,
+        expires_at: None,
+        access_token_id: None,
+    };
+    d.create_refresh_token(&refresh(1), 1).unwrap();
+    d.create_refresh_token(&refresh(2), 1).unwrap();
+    let t = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
+    let token_hash = crate::domain::authn::secret::hash_token(&t.secret);
+
+    // Certifying ends nothing.
+    let done = users::set(
+        &d,
+        &OP,
+        "alice",
+        users::UserChanges {
+            certified: Some(true),
+            ..Default::default()
+        },
+        2,
+    )
+    .unwrap();
+    assert_eq!(done.refresh_tokens_ended, 0);
+    assert!(!d.refresh_token(&[1; 32]).unwrap().unwrap().revoked);
+
+    // A new password ends every refresh token, not the access token.
+    let done = users::set(
+        &d,
+        &OP,
+        "alice",
+        users::UserChanges {
+            password: Some("second password".into()),
+            ..Default::default()
+        },
+        3,
+    )
+    .unwrap();
+    assert_eq!(done.refresh_tokens_ended, 2);
+    assert!(d.refresh_token(&[1; 32]).unwrap().unwrap().revoked);
+    assert!(d.refresh_token(&[2; 32]).unwrap().unwrap().revoked);
+    assert!(!d.access_token(&token_hash).unwrap().unwrap().revoked);
+
+    // --revoke-tokens ends the access tokens too.
+    let done = users::set(
+        &d,
+        &OP,
+        "alice",
+        users::UserChanges {
+            revoke_access_tokens: true,
+            ..Default::default()
+        },
+        4,
+    )
+    .unwrap();
+    assert_eq!(done.access_tokens_ended, 1);
+    assert!(d.access_token(&token_hash).unwrap().unwrap().revoked);
 }

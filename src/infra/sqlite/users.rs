@@ -5,7 +5,9 @@ use rusqlite::{params, OptionalExtension};
 use super::rows::{team_id, user_by_id, user_id, user_row, USER_COLS};
 use super::SqliteDirectory;
 use crate::domain::model::{NewUser, TeamId, TeamName, UnixTime, User, UserId, UserUpdate};
-use crate::domain::ports::{DirResult, DirectoryError, TeamAdmin, UserAdmin};
+use crate::domain::ports::{
+    DirResult, DirectoryError, EndTokens, TeamAdmin, UserAdmin, UserUpdated,
+};
 
 impl UserAdmin for SqliteDirectory {
     fn add_user(&self, u: &NewUser, now: UnixTime) -> DirResult<User> {
@@ -36,9 +38,9 @@ impl UserAdmin for SqliteDirectory {
         &self,
         name: &str,
         u: &UserUpdate,
-        end_refresh_tokens: bool,
+        ends: EndTokens,
         now: UnixTime,
-    ) -> DirResult<(User, usize)> {
+    ) -> DirResult<UserUpdated> {
         self.write(|tx| {
             let id = user_id(tx, name)?;
             let set = |column: &str, value: &dyn rusqlite::ToSql| -> DirResult<()> {
@@ -60,17 +62,24 @@ impl UserAdmin for SqliteDirectory {
             if let Some(h) = &u.password_hash {
                 set("password_hash", h)?;
             }
-            let ended = if end_refresh_tokens {
-                tx.execute(
-                    "UPDATE refresh_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+            let revoke = |table: &str, wanted: bool| -> DirResult<usize> {
+                if !wanted {
+                    return Ok(0);
+                }
+                Ok(tx.execute(
+                    &format!("UPDATE {table} SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL"),
                     params![now, id.0],
-                )?
-            } else {
-                0
+                )?)
             };
+            let refresh_tokens_ended = revoke("refresh_tokens", ends.refresh_tokens)?;
+            let access_tokens_ended = revoke("access_tokens", ends.access_tokens)?;
             let user = user_by_id(tx, id)?
                 .ok_or_else(|| DirectoryError::NotFound(format!("user {name}")))?;
-            Ok((user, ended))
+            Ok(UserUpdated {
+                user,
+                refresh_tokens_ended,
+                access_tokens_ended,
+            })
         })
     }
 

@@ -1,0 +1,367 @@
+//! The hostile-input findings, each against the real `regauth serve` binary on loopback:
+//! forged log lines, an enumeration signal at start, refresh tokens that outlived a
+//! password change, non-canonical project ids, unbounded scope lists.
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, Response};
+use serde_json::Value;
+
+const SERVICE: &str = "registry";
+const PASSWORD: &str = "correct horse battery";
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("no free port")
+}
+
+/// `regauth serve` with a config of its own (`extra` appended to a base that logs in
+/// the human format to a file).
+struct Server {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    port: u16,
+    child: Child,
+}
+
+impl Server {
+    fn start(extra: &str) -> Server {
+        Server::start_with_env(extra, &[])
+    }
+
+    /// With `REGAUTH__*` overrides in the environment.
+    fn start_with_env(extra: &str, env: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = free_port();
+        let d = dir.path().display();
+        let config = dir.path().join("regauth.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "[server]\nlisten = \"127.0.0.1:{port}\"\nworkers = 2\n[token]\nservices = [\"{SERVICE}\"]\nalgorithm = \"ES256\"\n[keys]\ndir = \"{d}/keys\"\nbundle = \"{d}/keys/bundle.pem\"\n[directory]\npath = \"{d}/regauth.db\"\n[bootstrap]\nadmin_password = \"{PASSWORD}\"\n{extra}"
+            ),
+        )
+        .expect("config");
+        let log = std::fs::File::create(dir.path().join("regauth.log")).expect("log");
+        let child = Command::new(env!("CARGO_BIN_EXE_regauth"))
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .env_remove("REGAUTH_CONFIG")
+            .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start regauth");
+        let server = Server {
+            dir,
+            config,
+            port,
+            child,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Client::new()
+            .get(server.url("/readyz"))
+            .send()
+            .map(|r| r.status().as_u16())
+            .ok()
+            != Some(200)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "regauth never became ready:\n{}",
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("regauth.log")).unwrap_or_default()
+    }
+
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_regauth"))
+            .arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .env_remove("REGAUTH_CONFIG")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("cli");
+        if let Some(input) = stdin {
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(input.as_bytes())
+                .expect("write stdin");
+        }
+        child.wait_with_output().expect("cli output")
+    }
+
+    fn ok(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = self.cli(args, stdin);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn token(&self, query: &[(&str, &str)], auth: Option<(&str, &str)>) -> Response {
+        let mut r = Client::new().get(self.url("/token")).query(query);
+        if let Some((u, p)) = auth {
+            r = r.basic_auth(u, Some(p));
+        }
+        r.send().expect("GET /token")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn errcode(r: Response) -> (u16, String, String) {
+    let status = r.status().as_u16();
+    let body: Value = r.json().unwrap_or(Value::Null);
+    (
+        status,
+        body["errors"][0]["code"].as_str().unwrap_or("").to_string(),
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+#[test]
+fn request_fields_cannot_forge_log_lines_or_colour_a_file() {
+    let server = Server::start("[log]\nformat = \"human\"\n");
+    let forged = "eve\nINFO regauth::token: token issued user=admin \u{1b}[31m";
+    let r = server.token(
+        &[
+            ("service", SERVICE),
+            ("account", forged),
+            ("client_id", forged),
+        ],
+        Some(("nobody", "wrong password")),
+    );
+    assert_eq!(r.status().as_u16(), 401);
+    let r = server.token(&[("service", SERVICE), ("account", forged)], None);
+    assert_eq!(r.status().as_u16(), 200);
+    let log = server.log();
+    assert!(
+        log.contains("eve\\u{a}INFO regauth::token"),
+        "the field is not shown escaped:\n{log}"
+    );
+    for line in log.lines() {
+        assert!(
+            !line.starts_with("INFO regauth::token: token issued user=admin"),
+            "a request forged a log line:\n{log}"
+        );
+    }
+    assert!(
+        !log.contains('\u{1b}'),
+        "ANSI escapes in a log file:\n{log}"
+    );
+}
+
+#[test]
+fn the_unknown_user_check_is_ready_before_the_first_request() {
+    let server = Server::start("");
+    let log = server.log();
+    let ready = log
+        .find("password checks ready")
+        .unwrap_or_else(|| panic!("no readiness line:\n{log}"));
+    let serving = log.find("regauth serving").expect("serving line");
+    assert!(
+        ready < serving,
+        "the dummy hash is made after listening:\n{log}"
+    );
+}
+
+#[test]
+fn a_password_change_ends_docker_logins_and_revoke_tokens_ends_access_tokens() {
+    let server = Server::start("");
+    server.ok(
+        &["user", "add", "alice", "--certified"],
+        Some("first password\n"),
+    );
+    let login = |password: &str| {
+        server.token(
+            &[
+                ("service", SERVICE),
+                ("offline_token", "true"),
+                ("client_id", "docker"),
+            ],
+            Some(("alice", password)),
+        )
+    };
+    let body: Value = login("first password").json().expect("json");
+    let refresh = body["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    let access = server.ok(&["token", "create", "alice", "--scopes", "download"], None);
+    let access = access.trim().to_string();
+    let refresh_grant = || {
+        Client::new()
+            .post(server.url("/token"))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("service", SERVICE),
+                ("client_id", "docker"),
+                ("refresh_token", refresh.as_str()),
+            ])
+            .send()
+            .expect("POST")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(refresh_grant(), 200);
+    server.ok(
+        &["user", "set", "alice", "--password-stdin"],
+        Some("second password\n"),
+    );
+    assert_eq!(
+        refresh_grant(),
+        401,
+        "a refresh token survived the password change"
+    );
+    assert_eq!(login("first password").status().as_u16(), 401);
+    assert_eq!(login("second password").status().as_u16(), 200);
+    let with_token = || {
+        server
+            .token(&[("service", SERVICE)], Some(("x", access.as_str())))
+            .status()
+            .as_u16()
+    };
+    assert_eq!(with_token(), 200, "access tokens live on unless asked");
+    server.ok(&["user", "set", "alice", "--revoke-tokens"], None);
+    assert_eq!(with_token(), 401);
+}
+
+#[test]
+fn a_project_id_has_one_spelling() {
+    let server = Server::start("");
+    server.ok(
+        &["user", "add", "alice", "--certified"],
+        Some("first password\n"),
+    );
+    let p = server.ok(
+        &[
+            "project", "add", "alpha", "--owner", "alice", "--id", "syn1000",
+        ],
+        None,
+    );
+    assert_eq!(p.trim(), "syn1000");
+    server.ok(
+        &["acl", "grant", "syn1000", "public", "READ,DOWNLOAD"],
+        None,
+    );
+    let r = server.token(
+        &[
+            ("service", SERVICE),
+            ("scope", "repository:syn01000/app:pull,push"),
+        ],
+        Some(("alice", "first password")),
+    );
+    let body: Value = r.json().expect("json");
+    let token = body["token"].as_str().expect("token");
+    let claims = token.split('.').nth(1).expect("claims");
+    use base64::Engine;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(claims)
+            .expect("b64"),
+    )
+    .expect("claims json");
+    assert_eq!(claims["access"][0]["name"], "syn01000/app");
+    assert_eq!(claims["access"][0]["actions"], serde_json::json!([]));
+    let out = server.cli(
+        &[
+            "project", "add", "beta", "--owner", "alice", "--id", "syn01001",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let r = Client::new()
+        .get(server.url("/api/v1/projects/syn01000/repositories"))
+        .basic_auth("alice", Some("first password"))
+        .send()
+        .expect("GET");
+    assert_eq!(r.status().as_u16(), 400);
+    let r = Client::new()
+        .get(server.url("/api/v1/repository/tags?path=syn01000/app"))
+        .basic_auth("alice", Some("first password"))
+        .send()
+        .expect("GET");
+    assert_eq!(r.status().as_u16(), 400);
+}
+
+#[test]
+fn scope_lists_are_bounded_before_any_work() {
+    let server = Server::start_with_env("", &[("REGAUTH__TOKEN__MAX_SCOPES", "10")]);
+    let many = (0..11)
+        .map(|i| format!("repository:syn1/r{i}:pull"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let (status, code, message) =
+        errcode(server.token(&[("service", SERVICE), ("scope", many.as_str())], None));
+    assert_eq!(
+        (status, code.as_str()),
+        (400, "INVALID_REQUEST"),
+        "{message}"
+    );
+    assert!(message.contains("at most 10"), "{message}");
+    let long = format!("repository:syn1/{}:pull", "a".repeat(520));
+    let (status, _, message) =
+        errcode(server.token(&[("service", SERVICE), ("scope", long.as_str())], None));
+    assert_eq!(status, 400);
+    assert!(message.contains("512 bytes"), "{message}");
+    // Over the OAuth2 POST too, with credentials that are never checked.
+    let form: Vec<(&str, &str)> = vec![
+        ("grant_type", "password"),
+        ("service", SERVICE),
+        ("client_id", "c"),
+        ("username", "admin"),
+        ("password", "wrong"),
+        ("scope", many.as_str()),
+    ];
+    let r = Client::new()
+        .post(server.url("/token"))
+        .form(&form)
+        .send()
+        .expect("POST");
+    assert_eq!(errcode(r).0, 400);
+    let ten = (0..10)
+        .map(|i| format!("repository:syn1/r{i}:pull"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(
+        server
+            .token(&[("service", SERVICE), ("scope", ten.as_str())], None)
+            .status()
+            .as_u16(),
+        200
+    );
+}
