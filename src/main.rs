@@ -3,8 +3,12 @@ use clap::Parser;
 
 fn main() {
     let cli = regauth::infra::cli::Cli::parse();
-    if let Err(e) = regauth::infra::cli::run(cli) {
-        eprintln!("regauth: error: {e}");
-        std::process::exit(1);
+    match regauth::infra::cli::run(cli) {
+        Ok(()) => {}
+        Err(regauth::infra::cli::CliError::StdoutClosed) => std::process::exit(141),
+        Err(e) => {
+            eprintln!("regauth: error: {e}");
+            std::process::exit(1);
+        }
     }
 }

@@ -365,3 +365,37 @@ fn scope_lists_are_bounded_before_any_work() {
         200
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_a_command_quietly() {
+    let server = Server::start("");
+    server.ok(
+        &[
+            "project", "add", "alpha", "--owner", "admin", "--id", "syn7",
+        ],
+        None,
+    );
+    for args in [
+        &["user", "list"][..],
+        &["project", "list"],
+        &["acl", "show", "syn7"],
+    ] {
+        // A pipe whose reading end is closed before the command starts: its first line
+        // hits EPIPE, whatever the scheduler does.
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let out = Command::new(env!("CARGO_BIN_EXE_regauth"))
+            .arg("--config")
+            .arg(&server.config)
+            .args(args)
+            .env_remove("REGAUTH_CONFIG")
+            .stdout(writer)
+            .stderr(Stdio::piped())
+            .output()
+            .expect("cli");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?} panicked: {err}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: not quiet: {err}");
+    }
+}

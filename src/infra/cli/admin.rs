@@ -4,6 +4,7 @@
 use std::io::{BufRead, IsTerminal};
 
 use super::args::{AclCmd, Command, MemberCmd, ProjectCmd, RepoCmd, TeamCmd, TokenCmd, UserCmd};
+use super::outln;
 use super::{CliError, CliResult};
 use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
 use crate::app::{browse, Actor};
@@ -36,12 +37,12 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
                 .transpose()
                 .map_err(CliError::from)?;
             let id = projects::add(dir, OP, &name, &owner, id, now)?;
-            println!("{id}");
+            outln!("{id}");
             Ok(())
         }
         Command::Project(ProjectCmd::List) => {
             for p in projects::list(dir, OP)? {
-                println!(
+                outln!(
                     "{}\t{}{}",
                     p.id,
                     p.name,
@@ -118,7 +119,7 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                 if u.disabled {
                     flags.push("disabled");
                 }
-                println!("{}\t{}", u.name, flags.join(","));
+                outln!("{}\t{}", u.name, flags.join(","));
             }
             Ok(())
         }
@@ -152,11 +153,11 @@ fn acl(dir: &dyn Directory, cmd: AclCmd) -> CliResult {
         AclCmd::Show { entity } => {
             let view = sharing::show(dir, OP, &entity_ref(&entity)?)?;
             match &view.inherited_from {
-                Some(p) => println!("{} (inherits from {p})", view.entity),
-                None => println!("{} (local sharing settings)", view.entity),
+                Some(p) => outln!("{} (inherits from {p})", view.entity),
+                None => outln!("{} (local sharing settings)", view.entity),
             }
             for (principal, access) in &view.entries {
-                println!("  {principal}\t{access}");
+                outln!("  {principal}\t{access}");
             }
             Ok(())
         }
@@ -177,7 +178,7 @@ fn token(dir: &dyn Directory, now: UnixTime, cmd: TokenCmd) -> CliResult {
                 .map(super::parse_duration)
                 .transpose()?;
             let created = tokens::create(dir, OP, &user, &name, scopes, expires_in, now)?;
-            println!("{}", created.secret);
+            outln!("{}", created.secret);
             Ok(())
         }
         TokenCmd::List { user } => {
@@ -191,14 +192,14 @@ fn token(dir: &dyn Directory, now: UnixTime, cmd: TokenCmd) -> CliResult {
                         None => "no expiry".into(),
                     }
                 };
-                println!("{}\t{}\t{}\t{}", t.id, t.name, t.scopes, state);
+                outln!("{}\t{}\t{}\t{}", t.id, t.name, t.scopes, state);
             }
             Ok(())
         }
         TokenCmd::Revoke { id } => Ok(tokens::revoke(dir, OP, id, now)?),
         TokenCmd::RevokeRefresh { user } => {
             let n = tokens::revoke_refresh(dir, OP, &user, now)?;
-            println!("{n}");
+            outln!("{n}");
             Ok(())
         }
     }
@@ -209,7 +210,7 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
         RepoCmd::List { project } => {
             let id: EntityId = project.parse().map_err(CliError::from)?;
             for r in browse::project_repositories(dir, OP, id)? {
-                println!("{}\t{}\t{}", r.id, r.kind.as_str(), r.name);
+                outln!("{}\t{}\t{}", r.id, r.kind.as_str(), r.name);
             }
             Ok(())
         }
@@ -217,7 +218,7 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
             let path = RepoPath::parse(&repo).map_err(CliError::from)?;
             let (tags, _) = browse::tags(dir, OP, &path, sort, 0, usize::MAX >> 1)?;
             for t in tags {
-                println!(
+                outln!(
                     "{}\t{}\t{}\t{}",
                     t.tag,
                     t.digest,
@@ -230,7 +231,7 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
         RepoCmd::History { repo, tag } => {
             let path = RepoPath::parse(&repo).map_err(CliError::from)?;
             for t in browse::history(dir, OP, &path, &tag)? {
-                println!(
+                outln!(
                     "{}\t{}\t{}",
                     rfc3339(t.pushed_at).unwrap_or_default(),
                     t.digest,
@@ -243,18 +244,18 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
             let id: EntityId = project.parse().map_err(CliError::from)?;
             let hosts = &settings.notifications.registry_hosts;
             let info = external::add(dir, OP, id, &name, hosts, now)?;
-            println!("{}", info.id);
+            outln!("{}", info.id);
             Ok(())
         }
     }
 }
 
 fn entity_ref(s: &str) -> Result<EntityRef, CliError> {
-    s.parse().map_err(CliError)
+    s.parse().map_err(CliError::Failed)
 }
 
 fn principal_ref(s: &str) -> Result<PrincipalRef, CliError> {
-    s.parse().map_err(CliError)
+    s.parse().map_err(CliError::Failed)
 }
 
 /// Reads one line from stdin (the password). With a terminal it says what it waits for.

@@ -47,13 +47,13 @@ pub fn run(probe: Probe) -> Result<(), CliError> {
 
 fn connect(addr: SocketAddr) -> Result<TcpStream, CliError> {
     TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .map_err(|e| CliError(format!("unhealthy: cannot connect to {addr}: {e}")))
+        .map_err(|e| CliError::Failed(format!("unhealthy: cannot connect to {addr}: {e}")))
 }
 
 fn http(url: &str) -> Result<(), CliError> {
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| CliError("--url must start with http://".into()))?;
+        .ok_or_else(|| CliError::Failed("--url must start with http://".into()))?;
     let (hostport, path) = rest
         .split_once('/')
         .map(|(h, p)| (h, format!("/{p}")))
@@ -61,7 +61,7 @@ fn http(url: &str) -> Result<(), CliError> {
     let addr = std::net::ToSocketAddrs::to_socket_addrs(hostport)
         .map_err(CliError::from)?
         .next()
-        .ok_or_else(|| CliError(format!("cannot resolve {hostport}")))?;
+        .ok_or_else(|| CliError::Failed(format!("cannot resolve {hostport}")))?;
     let mut conn = connect(addr)?;
     conn.set_read_timeout(Some(Duration::from_secs(3)))
         .map_err(CliError::from)?;
@@ -71,7 +71,7 @@ fn http(url: &str) -> Result<(), CliError> {
     if head.starts_with(b"HTTP/1.") && &head[9..12] == b"200" {
         Ok(())
     } else {
-        Err(CliError(format!(
+        Err(CliError::Failed(format!(
             "unhealthy: {}",
             String::from_utf8_lossy(&head)
         )))

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::args::{CertsCmd, KeysCmd};
+use super::outln;
 use super::{CliError, CliResult};
 use crate::infra::certs;
 use crate::infra::config::Settings;
@@ -20,13 +21,13 @@ pub fn keys(settings: &Settings, cmd: KeysCmd) -> CliResult {
             let alg = algorithm.unwrap_or(settings.token.algorithm);
             let files =
                 keys::generate(&dir, alg, &settings.token.issuer).map_err(CliError::from)?;
-            println!("{}", files.key.display());
-            println!("{}", files.cert.display());
+            outln!("{}", files.key.display());
+            outln!("{}", files.cert.display());
             if bundle {
                 let ring = KeyRing::load(&dir).map_err(CliError::from)?;
                 ring.write_bundle(&settings.keys.bundle)
                     .map_err(CliError::from)?;
-                println!("{}", settings.keys.bundle.display());
+                outln!("{}", settings.keys.bundle.display());
             }
             Ok(())
         }
@@ -44,9 +45,9 @@ pub fn certs(cmd: CertsCmd) -> CliResult {
             force,
         } => {
             let files = certs::self_signed(&out, &hosts, days, force).map_err(CliError::from)?;
-            println!("{}", files.ca_cert.display());
-            println!("{}", files.server_cert.display());
-            println!("{}", files.server_key.display());
+            outln!("{}", files.ca_cert.display());
+            outln!("{}", files.server_cert.display());
+            outln!("{}", files.server_key.display());
             Ok(())
         }
     }

@@ -25,22 +25,51 @@ use crate::domain::ports::Clock;
 use crate::infra::config::Settings;
 use crate::infra::startup;
 
-/// A CLI failure: printed as one line, exit code 1.
+/// Why a command ended without success.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CliError(pub String);
+pub enum CliError {
+    /// Printed as one line on stderr, exit code 1.
+    #[error("{0}")]
+    Failed(String),
+    /// Standard output was closed (`regauth acl show X | head`): the command ends
+    /// quietly, exit code 141 as for SIGPIPE, never a panic.
+    #[error("standard output closed")]
+    StdoutClosed,
+}
 
 impl CliError {
     fn from<E: std::fmt::Display>(e: E) -> CliError {
-        CliError(e.to_string())
+        CliError::Failed(e.to_string())
     }
 }
 
 impl From<AppError> for CliError {
     fn from(e: AppError) -> CliError {
-        CliError(e.to_string())
+        CliError::Failed(e.to_string())
     }
 }
+
+/// Writes one line to standard output; a closed stdout is `StdoutClosed`, any other
+/// write failure a one-line error.
+pub(crate) fn write_line(line: std::fmt::Arguments<'_>) -> Result<(), CliError> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match writeln!(out, "{line}").and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::StdoutClosed),
+        Err(e) => Err(CliError::Failed(format!(
+            "cannot write to standard output: {e}"
+        ))),
+    }
+}
+
+/// `println!` for commands: ends the command quietly when stdout is closed.
+macro_rules! outln {
+    ($($arg:tt)*) => {
+        $crate::infra::cli::write_line(format_args!($($arg)*))?
+    };
+}
+pub(crate) use outln;
 
 type CliResult = Result<(), CliError>;
 
@@ -80,7 +109,7 @@ fn serve(settings: Settings) -> CliResult {
 /// A lifetime such as `30d`, `12h`, `90m`, `1h30m` or `2w` (humantime's grammar); zero
 /// is refused, since a token that is expired when made is a typo.
 pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
-    let bad = || CliError(format!("invalid duration {s:?}: use e.g. 30d, 12h, 90m"));
+    let bad = || CliError::Failed(format!("invalid duration {s:?}: use e.g. 30d, 12h, 90m"));
     match humantime::parse_duration(s.trim()) {
         Ok(d) if !d.is_zero() => Ok(d),
         _ => Err(bad()),
