@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use super::admission::{AdmissionLimits, Busy, PasswordGate};
 use super::secrets;
 use crate::domain::authn::{
     access_token, check_user, password, refresh_token, secret, Authenticated, Method, Refused,
@@ -29,6 +30,9 @@ pub enum AuthError {
     /// The directory failed: not the caller's fault, never a 401.
     #[error(transparent)]
     Directory(#[from] DirectoryError),
+    /// Too many password checks running and waiting: a 503, try again shortly.
+    #[error(transparent)]
+    Busy(#[from] Busy),
 }
 
 /// Checks credentials against the directory (see the module comment for the cache).
@@ -38,6 +42,7 @@ pub struct Authenticator {
     clock: Arc<dyn Clock>,
     verified: moka::sync::Cache<[u8; 32], bool>,
     cache_key: [u8; 32],
+    gate: PasswordGate,
 }
 
 impl Authenticator {
@@ -46,6 +51,7 @@ impl Authenticator {
         refresh_tokens: Arc<dyn RefreshTokenStore>,
         clock: Arc<dyn Clock>,
         cache_ttl: Duration,
+        admission: AdmissionLimits,
     ) -> Authenticator {
         Authenticator {
             store,
@@ -56,7 +62,13 @@ impl Authenticator {
                 .time_to_live(cache_ttl)
                 .build(),
             cache_key: secrets::new_key(),
+            gate: PasswordGate::new(admission),
         }
+    }
+
+    /// The password-check pool (for metrics).
+    pub fn gate(&self) -> &PasswordGate {
+        &self.gate
     }
 
     /// Basic credentials: an access token in the password field (user name ignored), or
@@ -88,12 +100,15 @@ impl Authenticator {
         let creds = self.store.user_credentials(user)?;
         let hash = creds.as_ref().and_then(|c| c.password_hash.as_deref());
         let ok = match hash {
-            Some(phc) => self.verify_cached(phc, password),
+            Some(phc) => self.verify_cached(phc, password)?,
             None => {
                 // Unknown user or token-only user: same work as a real check.
                 let key = self.key(&["\0nouser", user], password);
                 if self.verified.get(&key).is_none() {
-                    password::verify_against_dummy(password);
+                    self.gate.run(key, |scratch| {
+                        password::verify_against_dummy(password, scratch);
+                        false
+                    })?;
                     self.verified.insert(key, false);
                 }
                 false
@@ -112,14 +127,18 @@ impl Authenticator {
         }
     }
 
-    fn verify_cached(&self, phc: &str, password: &str) -> bool {
+    /// A cached answer, or one check on the bounded pool (shared with identical checks
+    /// in flight).
+    fn verify_cached(&self, phc: &str, password: &str) -> Result<bool, Busy> {
         let key = self.key(&[phc], password);
         if let Some(ok) = self.verified.get(&key) {
-            return ok;
+            return Ok(ok);
         }
-        let ok = password::verify_password(password, phc);
+        let ok = self.gate.run(key, |scratch| {
+            password::verify_password_in(password, phc, scratch)
+        })?;
         self.verified.insert(key, ok);
-        ok
+        Ok(ok)
     }
 
     /// A keyed digest, so the cache never holds anything a memory dump could turn back

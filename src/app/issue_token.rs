@@ -92,6 +92,9 @@ pub enum IssueError {
     Directory(#[from] DirectoryError),
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// Password checks are saturated: a 503 with `Retry-After`.
+    #[error("too many logins in progress, retry shortly")]
+    Busy,
 }
 
 impl From<AuthError> for IssueError {
@@ -99,6 +102,7 @@ impl From<AuthError> for IssueError {
         match e {
             AuthError::Refused(r) => IssueError::Unauthorized(r),
             AuthError::Directory(d) => IssueError::Directory(d),
+            AuthError::Busy(_) => IssueError::Busy,
         }
     }
 }
@@ -254,6 +258,7 @@ pub fn refused(meta: &RequestMeta, error: &IssueError) {
         IssueError::BadRequest(_) => 400,
         IssueError::Unauthorized(_) => 401,
         IssueError::Directory(_) | IssueError::Sign(_) => 500,
+        IssueError::Busy => 503,
     };
     refused_with(meta, status, &error.to_string());
 }

@@ -3,6 +3,7 @@
 //! `domain` and writes the result; none holds a rule of its own.
 //!
 //! - `authenticate`: credentials → caller (argon2 cache, clock, RNG for refresh tokens);
+//! - `admission`: the bounded, single-flight pool password checks run on;
 //! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
 //! - `ingest_events`: the registry's notifications recorded;
 //! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
@@ -11,6 +12,7 @@
 //! - `clock`: the system clock behind the `Clock` port.
 
 pub mod administer;
+pub mod admission;
 pub mod authenticate;
 pub mod browse;
 pub mod clock;

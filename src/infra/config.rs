@@ -28,6 +28,7 @@ pub enum ConfigError {
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
     pub server: ServerSettings,
+    pub auth: AuthSettings,
     pub token: TokenSettings,
     pub keys: KeySettings,
     pub directory: DirectorySettings,
@@ -67,6 +68,29 @@ impl ServerSettings {
 
 fn non_empty(p: &Option<PathBuf>) -> Option<&Path> {
     p.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// How much work logins may cause (see `app::admission` and `app::rate_limit`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Password checks (argon2, 19 MiB each) running at once; 0 = one per core.
+    pub password_checks: usize,
+    /// Password checks that may wait for a free slot; beyond that a 503.
+    pub password_queue: usize,
+    /// Longest wait for a slot, e.g. `5s`; past it a 503.
+    #[serde(with = "humantime_serde")]
+    pub password_queue_wait: std::time::Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            password_checks: 0,
+            password_queue: 32,
+            password_queue_wait: std::time::Duration::from_secs(5),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -313,6 +337,15 @@ impl Settings {
         if !(1..=10_000).contains(&self.token.max_scopes) {
             return invalid("token.max_scopes", "must be between 1 and 10000");
         }
+        if self.auth.password_checks > 1024 || self.auth.password_queue > 100_000 {
+            return invalid(
+                "auth.password_checks",
+                "password_checks at most 1024 and password_queue at most 100000",
+            );
+        }
+        if self.auth.password_queue_wait > std::time::Duration::from_secs(60) {
+            return invalid("auth.password_queue_wait", "must be at most 60s");
+        }
         if self.token.not_before_skew_seconds > 300 {
             return invalid("token.not_before_skew_seconds", "must be at most 300");
         }
@@ -338,6 +371,19 @@ impl Settings {
                     message: format!("cannot read {}: {e}", p.display()),
                 }),
             None => Ok(self.notifications.secret.clone()),
+        }
+    }
+
+    /// The password-check pool's limits.
+    pub fn admission(&self) -> crate::app::admission::AdmissionLimits {
+        let defaults = crate::app::admission::AdmissionLimits::default();
+        crate::app::admission::AdmissionLimits {
+            workers: match self.auth.password_checks {
+                0 => defaults.workers,
+                n => n,
+            },
+            queue: self.auth.password_queue,
+            max_wait: self.auth.password_queue_wait,
         }
     }
 

@@ -82,6 +82,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         directory.clone(),
         clock.clone(),
         PASSWORD_CACHE_TTL,
+        settings.admission(),
     ));
     let days = settings.token.refresh_ttl_days;
     let policy = TokenPolicy {

@@ -89,6 +89,7 @@ fn issuer_with_clock(dir: MemDirectory) -> (Arc<MemDirectory>, Arc<FixedClock>, 
         dir.clone(),
         clock.clone(),
         Duration::from_secs(60),
+        crate::app::admission::AdmissionLimits::default(),
     ));
     let policy = TokenPolicy {
         services: vec!["registry".into()],

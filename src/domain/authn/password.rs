@@ -7,8 +7,9 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use subtle::ConstantTimeEq;
 
 /// Memory cost in KiB.
 const M_COST: u32 = 19_456;
@@ -17,7 +18,7 @@ const P_COST: u32 = 1;
 
 /// Stored hashes asking for more than this are refused rather than computed: a
 /// corrupted or planted hash must not make one login allocate gigabytes.
-const MAX_M_COST: u32 = 256 * 1024;
+const MAX_M_COST: u32 = 64 * 1024;
 const MAX_T_COST: u32 = 16;
 const MAX_P_COST: u32 = 8;
 
@@ -50,10 +51,35 @@ pub fn hash_password(pw: &str, salt: &[u8; 16]) -> Result<String, PasswordError>
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
+/// The working memory of one argon2 check with the current parameters (19 MiB), made
+/// once and reused: a check that allocates its own leaves the allocator holding it, and
+/// hundreds of parallel logins would keep gigabytes (the bounded pool of these is
+/// `app::admission`).
+pub struct Scratch(Vec<Block>);
+
+impl Scratch {
+    pub fn new() -> Scratch {
+        Scratch(vec![Block::default(); M_COST as usize])
+    }
+}
+
+impl Default for Scratch {
+    fn default() -> Scratch {
+        Scratch::new()
+    }
+}
+
 /// Whether `pw` matches the PHC string `phc`. False for a malformed hash, a hash of
 /// another algorithm, or one with out-of-bounds parameters; never panics. The final
-/// comparison is constant-time (done by the argon2 crate).
+/// comparison is constant-time. Allocates its working memory; servers use
+/// [`verify_password_in`].
 pub fn verify_password(pw: &str, phc: &str) -> bool {
+    verify_password_in(pw, phc, &mut Scratch(Vec::new()))
+}
+
+/// Like [`verify_password`], computing in `scratch` (grown only for a stored hash whose
+/// memory cost exceeds today's, which only an older or foreign hash has).
+pub fn verify_password_in(pw: &str, phc: &str, scratch: &mut Scratch) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
@@ -64,9 +90,39 @@ pub fn verify_password(pw: &str, phc: &str) -> bool {
     {
         return false;
     }
-    Argon2::default()
-        .verify_password(pw.as_bytes(), &hash)
-        .is_ok()
+    // An absent version means 0x13, as the argon2 crate reads PHC strings.
+    let version = match hash.version {
+        None => Ok(Version::V0x13),
+        Some(v) => Version::try_from(v),
+    };
+    let (Ok(algorithm), Ok(version), Some(salt), Some(expected)) = (
+        Algorithm::try_from(hash.algorithm),
+        version,
+        hash.salt,
+        hash.hash,
+    ) else {
+        return false;
+    };
+    let mut salt_buf = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_buf) else {
+        return false;
+    };
+    let expected = expected.as_bytes();
+    let mut out = [0u8; 64];
+    let Some(out) = out.get_mut(..expected.len()) else {
+        return false;
+    };
+    if scratch.0.len() < params.block_count() {
+        scratch.0.resize(params.block_count(), Block::default());
+    }
+    let argon = Argon2::new(algorithm, version, params);
+    if argon
+        .hash_password_into_with_memory(pw.as_bytes(), salt, out, &mut scratch.0[..])
+        .is_err()
+    {
+        return false;
+    }
+    out.ct_eq(expected).into()
 }
 
 /// A hash of a fixed password made with the current parameters, computed once. Its
@@ -81,10 +137,10 @@ fn dummy_hash() -> Option<&'static str> {
 
 /// Spends the work of one real `verify_password`, for a user who does not exist or
 /// has no password: the answer's timing must not tell which user names exist.
-pub fn verify_against_dummy(pw: &str) {
+pub fn verify_against_dummy(pw: &str, scratch: &mut Scratch) {
     match dummy_hash() {
         Some(phc) => {
-            std::hint::black_box(verify_password(pw, phc));
+            std::hint::black_box(verify_password_in(pw, phc, scratch));
         }
         None => {
             std::hint::black_box(hash_password(pw, b"regauth-dummy-hs").is_ok());
@@ -205,8 +261,56 @@ mod tests {
         assert!(verify_password("regauth: no such user", dummy));
         assert!(std::ptr::eq(dummy, dummy_hash().unwrap()));
         prepare_dummy();
-        verify_against_dummy("anything");
-        verify_against_dummy("");
+        let mut scratch = Scratch::new();
+        verify_against_dummy("anything", &mut scratch);
+        verify_against_dummy("", &mut scratch);
+    }
+
+    #[test]
+    fn reused_memory_gives_the_same_answers() {
+        let mut scratch = Scratch::new();
+        let phc = hash_password("correct horse battery").unwrap();
+        for _ in 0..2 {
+            assert!(verify_password_in(
+                "correct horse battery",
+                &phc,
+                &mut scratch
+            ));
+            assert!(!verify_password_in(
+                "correct horse batterY",
+                &phc,
+                &mut scratch
+            ));
+        }
+        // A cheaper (older) hash verifies in the same memory; argon2i and argon2d too.
+        for alg in [Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d] {
+            let argon = Argon2::new(alg, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
+            let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+            let old = argon
+                .hash_password(b"older password", &salt)
+                .unwrap()
+                .to_string();
+            assert!(
+                verify_password_in("older password", &old, &mut scratch),
+                "{old}"
+            );
+            assert!(!verify_password_in("older passwore", &old, &mut scratch));
+        }
+        // Version 0x10 hashes too.
+        let argon = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x10,
+            Params::new(1024, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let v10 = argon
+            .hash_password(b"version ten", &salt)
+            .unwrap()
+            .to_string();
+        assert!(
+            verify_password_in("version ten", &v10, &mut scratch),
+            "{v10}"
+        );
     }
 
     #[test]

@@ -71,5 +71,6 @@ pub async fn caller_from_request(
             tracing::error!(error = %e, "directory failed");
             Err(HttpError::internal())
         }
+        Err(AuthError::Busy(e)) => Err(HttpError::busy(e.to_string(), 1)),
     }
 }

@@ -53,6 +53,8 @@ pub struct HttpError {
     pub code: ErrorCode,
     pub message: String,
     pub www_authenticate: Option<String>,
+    /// Seconds for a `Retry-After` header (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -74,6 +76,7 @@ impl HttpError {
             code,
             message: message.into(),
             www_authenticate: None,
+            retry_after: None,
         }
     }
     pub fn bad_request(code: ErrorCode, message: impl Into<String>) -> HttpError {
@@ -86,6 +89,31 @@ impl HttpError {
             code: ErrorCode::Unauthorized,
             message: message.into(),
             www_authenticate: Some(format!("Basic realm=\"{}\"", realm.replace('"', ""))),
+            retry_after: None,
+        }
+    }
+
+    /// 503: a bounded resource is full; come back after `retry_after` seconds.
+    pub fn busy(message: impl Into<String>, retry_after: u64) -> HttpError {
+        HttpError {
+            retry_after: Some(retry_after),
+            ..HttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::Unavailable,
+                message,
+            )
+        }
+    }
+
+    /// 429: over a rate limit; `retry_after` seconds until the next attempt may pass.
+    pub fn too_many(message: impl Into<String>, retry_after: u64) -> HttpError {
+        HttpError {
+            retry_after: Some(retry_after.max(1)),
+            ..HttpError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                message,
+            )
         }
     }
     pub fn not_found(message: impl Into<String>) -> HttpError {
@@ -120,6 +148,9 @@ impl ResponseError for HttpError {
         resp.insert_header((header::CACHE_CONTROL, "no-store"));
         if let Some(challenge) = &self.www_authenticate {
             resp.insert_header((header::WWW_AUTHENTICATE, challenge.as_str()));
+        }
+        if let Some(secs) = self.retry_after {
+            resp.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
         resp.json(body)
     }

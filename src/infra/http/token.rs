@@ -176,6 +176,7 @@ async fn issue(
             tracing::error!(error = %e, "signing failed");
             Err(HttpError::internal())
         }
+        Err(e @ IssueError::Busy) => Err(HttpError::busy(e.to_string(), 1)),
     }
 }
 
