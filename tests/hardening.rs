@@ -399,3 +399,75 @@ fn a_closed_stdout_ends_a_command_quietly() {
         assert!(err.is_empty(), "{args:?}: not quiet: {err}");
     }
 }
+
+#[test]
+fn failed_logins_are_limited_per_address_and_never_lock_out_other_addresses() {
+    let server = Server::start_with_env(
+        "",
+        &[
+            ("REGAUTH__SERVER__TRUSTED_PROXIES", "127.0.0.1"),
+            ("REGAUTH__AUTH__FAILED_LOGINS_PER_USER_AND_ADDRESS", "5"),
+            ("REGAUTH__AUTH__FAILED_LOGINS_PER_ADDRESS", "20"),
+        ],
+    );
+    server.ok(
+        &["user", "add", "alice", "--certified"],
+        Some("alice password\n"),
+    );
+    let from = |address: &str, password: &str| {
+        Client::new()
+            .get(server.url("/token"))
+            .query(&[("service", SERVICE)])
+            .header("x-forwarded-for", address)
+            .basic_auth("alice", Some(password))
+            .send()
+            .expect("GET /token")
+    };
+    let attacker = "203.0.113.7";
+    for _ in 0..5 {
+        assert_eq!(from(attacker, "guess").status().as_u16(), 401);
+    }
+    let r = from(attacker, "guess");
+    assert_eq!(r.status().as_u16(), 429);
+    let retry: u64 = r
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After");
+    assert!((1..=60).contains(&retry), "{retry}");
+    let (_, code, _) = errcode(r);
+    assert_eq!(code, "TOOMANYREQUESTS");
+    // Even the right password is not checked from there until the limit lets it.
+    assert_eq!(from(attacker, "alice password").status().as_u16(), 429);
+    // Alice at home is not locked out.
+    assert_eq!(
+        from("198.51.100.2", "alice password").status().as_u16(),
+        200
+    );
+    // A sprayer of user names is limited as an address.
+    for i in 0..20 {
+        let r = Client::new()
+            .get(server.url("/token"))
+            .query(&[("service", SERVICE)])
+            .header("x-forwarded-for", "192.0.2.50")
+            .basic_auth(format!("user{i}"), Some("guess"))
+            .send()
+            .expect("GET");
+        assert_eq!(r.status().as_u16(), 401, "attempt {i}");
+    }
+    let r = Client::new()
+        .get(server.url("/token"))
+        .query(&[("service", SERVICE)])
+        .header("x-forwarded-for", "192.0.2.50")
+        .basic_auth("someone-else", Some("guess"))
+        .send()
+        .expect("GET");
+    assert_eq!(r.status().as_u16(), 429);
+    // A client that is not a trusted proxy cannot pick its address with the header.
+    let log = server.log();
+    assert!(
+        log.contains("203.0.113.7"),
+        "client address not in the log:\n{log}"
+    );
+}

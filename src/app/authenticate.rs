@@ -12,7 +12,10 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use std::net::IpAddr;
+
 use super::admission::{AdmissionLimits, Busy, PasswordGate};
+use super::rate_limit::{FailedLogins, Limited, LoginLimits};
 use super::secrets;
 use crate::domain::authn::{
     access_token, check_user, password, refresh_token, secret, Authenticated, Method, Refused,
@@ -33,6 +36,9 @@ pub enum AuthError {
     /// Too many password checks running and waiting: a 503, try again shortly.
     #[error(transparent)]
     Busy(#[from] Busy),
+    /// Too many failed logins from this address (for this user): a 429.
+    #[error(transparent)]
+    Limited(#[from] Limited),
 }
 
 /// Checks credentials against the directory (see the module comment for the cache).
@@ -43,6 +49,7 @@ pub struct Authenticator {
     verified: moka::sync::Cache<[u8; 32], bool>,
     cache_key: [u8; 32],
     gate: PasswordGate,
+    failures: FailedLogins,
 }
 
 impl Authenticator {
@@ -52,6 +59,7 @@ impl Authenticator {
         clock: Arc<dyn Clock>,
         cache_ttl: Duration,
         admission: AdmissionLimits,
+        login_limits: LoginLimits,
     ) -> Authenticator {
         Authenticator {
             store,
@@ -63,6 +71,7 @@ impl Authenticator {
                 .build(),
             cache_key: secrets::new_key(),
             gate: PasswordGate::new(admission),
+            failures: FailedLogins::new(login_limits),
         }
     }
 
@@ -71,9 +80,29 @@ impl Authenticator {
         &self.gate
     }
 
-    /// Basic credentials: an access token in the password field (user name ignored), or
-    /// a user name and password.
-    pub fn basic(&self, user: &str, secret_or_password: &str) -> Result<Authenticated, AuthError> {
+    /// Basic credentials from `address`: an access token in the password field (user
+    /// name ignored), or a user name and password. Refused without any work when
+    /// `address` (or this user at it) is over its failed-login limit; a refusal counts
+    /// as a failure.
+    pub fn basic(
+        &self,
+        user: &str,
+        secret_or_password: &str,
+        address: IpAddr,
+    ) -> Result<Authenticated, AuthError> {
+        self.failures.check(user, address)?;
+        let outcome = self.check_basic(user, secret_or_password);
+        if let Err(AuthError::Refused(_)) = &outcome {
+            self.failures.failed(user, address);
+        }
+        outcome
+    }
+
+    fn check_basic(
+        &self,
+        user: &str,
+        secret_or_password: &str,
+    ) -> Result<Authenticated, AuthError> {
         if secret::looks_like_access_token(secret_or_password) {
             if let Some(found) = self.access_token(secret_or_password)? {
                 return Ok(found);
@@ -154,9 +183,25 @@ impl Authenticator {
         h.finalize().into()
     }
 
-    /// A refresh token (`grant_type=refresh_token`): must be ours and alive for this
-    /// service and client (`domain::authn::refresh_token`).
+    /// A refresh token (`grant_type=refresh_token`) from `address`: must be ours and
+    /// alive for this service and client (`domain::authn::refresh_token`). Failures count
+    /// against the address like failed passwords.
     pub fn refresh(
+        &self,
+        token: &str,
+        service: &str,
+        client_id: &str,
+        address: IpAddr,
+    ) -> Result<Authenticated, AuthError> {
+        self.failures.check("", address)?;
+        let outcome = self.check_refresh(token, service, client_id);
+        if let Err(AuthError::Refused(_)) = &outcome {
+            self.failures.failed("", address);
+        }
+        outcome
+    }
+
+    fn check_refresh(
         &self,
         token: &str,
         service: &str,

@@ -38,6 +38,8 @@ pub struct RequestMeta {
     /// The `account` (GET) or `username` (POST) the client named.
     pub account: String,
     pub service: String,
+    /// The client's address (the peer, or what trusted proxies report).
+    pub client_ip: Option<std::net::IpAddr>,
 }
 
 /// The credential a request carries.
@@ -95,6 +97,9 @@ pub enum IssueError {
     /// Password checks are saturated: a 503 with `Retry-After`.
     #[error("too many logins in progress, retry shortly")]
     Busy,
+    /// Too many failed logins: a 429 with `Retry-After`.
+    #[error(transparent)]
+    Limited(#[from] crate::app::rate_limit::Limited),
 }
 
 impl From<AuthError> for IssueError {
@@ -103,6 +108,7 @@ impl From<AuthError> for IssueError {
             AuthError::Refused(r) => IssueError::Unauthorized(r),
             AuthError::Directory(d) => IssueError::Directory(d),
             AuthError::Busy(_) => IssueError::Busy,
+            AuthError::Limited(l) => IssueError::Limited(l),
         }
     }
 }
@@ -167,7 +173,7 @@ impl TokenIssuer {
             Credential::Anonymous => (Authenticated::anonymous(), None),
             Credential::Malformed(why) => return Err(Refused(why).into()),
             Credential::Basic { user, secret } => {
-                let who = auth.basic(&user, &secret)?;
+                let who = auth.basic(&user, &secret, client_ip(meta))?;
                 let refresh = match (&req.refresh_for_client, &who.caller.user) {
                     (Some(client), Some(_)) => Some(auth.issue_refresh_token(
                         &who,
@@ -180,7 +186,7 @@ impl TokenIssuer {
                 (who, refresh)
             }
             Credential::Refresh { token } => {
-                let who = auth.refresh(&token, &meta.service, &req.client_id)?;
+                let who = auth.refresh(&token, &meta.service, &req.client_id, client_ip(meta))?;
                 // The same refresh token goes back: the docker daemon discards a
                 // rotated one (moby#39718), so rotation would only break clients.
                 (who, Some(token))
@@ -221,6 +227,7 @@ impl TokenIssuer {
             auth = who.method.as_str(),
             account = %meta.account,
             client_id = %meta.client_id,
+            client_ip = ?meta.client_ip,
             service = %meta.service,
             requested = ?requested,
             granted = ?granted,
@@ -251,6 +258,12 @@ impl TokenIssuer {
     }
 }
 
+/// The address limits are keyed by (unspecified when the shell gave none, as in tests).
+fn client_ip(meta: &RequestMeta) -> std::net::IpAddr {
+    meta.client_ip
+        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+}
+
 /// The audit line of a refused request; also written by the HTTP shell for requests
 /// refused before they reach this use case (a malformed form).
 pub fn refused(meta: &RequestMeta, error: &IssueError) {
@@ -259,6 +272,7 @@ pub fn refused(meta: &RequestMeta, error: &IssueError) {
         IssueError::Unauthorized(_) => 401,
         IssueError::Directory(_) | IssueError::Sign(_) => 500,
         IssueError::Busy => 503,
+        IssueError::Limited(_) => 429,
     };
     refused_with(meta, status, &error.to_string());
 }
@@ -271,6 +285,7 @@ pub fn refused_with(meta: &RequestMeta, status: u16, error: &str) {
         grant = meta.grant,
         account = %meta.account,
         client_id = %meta.client_id,
+        client_ip = ?meta.client_ip,
         service = %meta.service,
         status,
         error,

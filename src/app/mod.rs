@@ -4,6 +4,7 @@
 //!
 //! - `authenticate`: credentials → caller (argon2 cache, clock, RNG for refresh tokens);
 //! - `admission`: the bounded, single-flight pool password checks run on;
+//! - `rate_limit`: failed-login limits per (user, address) and per address;
 //! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
 //! - `ingest_events`: the registry's notifications recorded;
 //! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
@@ -18,6 +19,7 @@ pub mod browse;
 pub mod clock;
 pub mod ingest_events;
 pub mod issue_token;
+pub mod rate_limit;
 pub mod secrets;
 #[cfg(test)]
 mod test_doubles;

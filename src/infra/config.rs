@@ -55,6 +55,10 @@ pub struct ServerSettings {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert` (PKCS#8, PKCS#1 or SEC1).
     pub tls_key: Option<PathBuf>,
+    /// Proxies (addresses or CIDR networks) whose `X-Forwarded-For` names the client;
+    /// from anyone else the header is ignored.
+    #[serde(deserialize_with = "networks")]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl ServerSettings {
@@ -81,6 +85,11 @@ pub struct AuthSettings {
     /// Longest wait for a slot, e.g. `5s`; past it a 503.
     #[serde(with = "humantime_serde")]
     pub password_queue_wait: std::time::Duration,
+    /// Failed logins a minute for one user name from one address (IPv6: one /64);
+    /// past it a 429 and no password check.
+    pub failed_logins_per_user_and_address: u32,
+    /// Failed logins a minute from one address, whatever the user names.
+    pub failed_logins_per_address: u32,
 }
 
 impl Default for AuthSettings {
@@ -89,6 +98,8 @@ impl Default for AuthSettings {
             password_checks: 0,
             password_queue: 32,
             password_queue_wait: std::time::Duration::from_secs(5),
+            failed_logins_per_user_and_address: 10,
+            failed_logins_per_address: 60,
         }
     }
 }
@@ -189,6 +200,21 @@ fn empty_is_none<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, 
     })
 }
 
+/// Addresses (`10.0.0.1`, a /32 or /128) or networks (`10.0.0.0/8`).
+fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Error> {
+    Vec::<String>::deserialize(d)?
+        .iter()
+        .map(|s| {
+            let s = s.trim();
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    serde::de::Error::custom(format!("{s:?} is neither an address nor a network"))
+                })
+        })
+        .collect()
+}
+
 /// Any type with `FromStr` (whose error says what is accepted).
 fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
 where
@@ -208,6 +234,7 @@ impl Default for ServerSettings {
             notifications_listen: None,
             tls_cert: None,
             tls_key: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -283,6 +310,7 @@ impl Settings {
                 .list_separator(",")
                 .with_list_parse_key("token.services")
                 .with_list_parse_key("notifications.registry_hosts")
+                .with_list_parse_key("server.trusted_proxies")
                 .try_parsing(true),
         );
         let settings: Settings = builder
@@ -343,6 +371,14 @@ impl Settings {
                 "password_checks at most 1024 and password_queue at most 100000",
             );
         }
+        if self.auth.failed_logins_per_user_and_address == 0
+            || self.auth.failed_logins_per_address == 0
+        {
+            return invalid(
+                "auth.failed_logins_per_address",
+                "limits must be at least 1 a minute",
+            );
+        }
         if self.auth.password_queue_wait > std::time::Duration::from_secs(60) {
             return invalid("auth.password_queue_wait", "must be at most 60s");
         }
@@ -384,6 +420,14 @@ impl Settings {
             },
             queue: self.auth.password_queue,
             max_wait: self.auth.password_queue_wait,
+        }
+    }
+
+    /// The failed-login limits.
+    pub fn login_limits(&self) -> crate::app::rate_limit::LoginLimits {
+        crate::app::rate_limit::LoginLimits {
+            per_user_and_address: self.auth.failed_logins_per_user_and_address,
+            per_address: self.auth.failed_logins_per_address,
         }
     }
 

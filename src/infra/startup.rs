@@ -83,6 +83,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         clock.clone(),
         PASSWORD_CACHE_TTL,
         settings.admission(),
+        settings.login_limits(),
     ));
     let days = settings.token.refresh_ttl_days;
     let policy = TokenPolicy {

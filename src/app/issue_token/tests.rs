@@ -90,6 +90,7 @@ fn issuer_with_clock(dir: MemDirectory) -> (Arc<MemDirectory>, Arc<FixedClock>, 
         clock.clone(),
         Duration::from_secs(60),
         crate::app::admission::AdmissionLimits::default(),
+        crate::app::rate_limit::LoginLimits::default(),
     ));
     let policy = TokenPolicy {
         services: vec!["registry".into()],

@@ -45,11 +45,14 @@ pub async fn caller_from_request(
     req: &HttpRequest,
 ) -> Result<Caller, HttpError> {
     let credential = credential(req);
+    let address = super::client_ip::client_ip(req, &state.settings.server.trusted_proxies);
     let st = state.clone();
     let who = web::block(move || -> Result<Authenticated, AuthError> {
         match credential {
             Credential::Anonymous => Ok(Authenticated::anonymous()),
-            Credential::Basic { user, secret } => st.tokens.authenticator().basic(&user, &secret),
+            Credential::Basic { user, secret } => {
+                st.tokens.authenticator().basic(&user, &secret, address)
+            }
             Credential::Malformed(why) => Err(crate::domain::authn::Refused(why).into()),
             Credential::Refresh { .. } => {
                 Err(crate::domain::authn::Refused("not a header credential").into())
@@ -72,5 +75,9 @@ pub async fn caller_from_request(
             Err(HttpError::internal())
         }
         Err(AuthError::Busy(e)) => Err(HttpError::busy(e.to_string(), 1)),
+        Err(AuthError::Limited(l)) => Err(HttpError::too_many(
+            l.to_string(),
+            l.retry_after.as_secs_f64().ceil() as u64,
+        )),
     }
 }

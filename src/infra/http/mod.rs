@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod client_ip;
 pub mod errors;
 pub mod form;
 pub mod health;

@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::auth::credential;
+use super::client_ip::client_ip;
 use super::errors::{ErrorCode, HttpError};
 use super::form::Params;
 use super::AppState;
@@ -41,6 +42,7 @@ pub async fn get_token(
         client_id: client_id.clone(),
         account: params.owned("account").unwrap_or_default(),
         service: String::new(),
+        client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
     };
     let offline = params
         .get("offline_token")
@@ -69,6 +71,7 @@ pub async fn post_token(
         client_id: params.owned("client_id").unwrap_or_default(),
         account: params.owned("username").unwrap_or_default(),
         service: String::new(),
+        client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
     };
     let request = match oauth_request(&state, &req, &params, &mut meta) {
         Ok(r) => r,
@@ -177,6 +180,10 @@ async fn issue(
             Err(HttpError::internal())
         }
         Err(e @ IssueError::Busy) => Err(HttpError::busy(e.to_string(), 1)),
+        Err(IssueError::Limited(l)) => Err(HttpError::too_many(
+            l.to_string(),
+            l.retry_after.as_secs_f64().ceil() as u64,
+        )),
     }
 }
 
