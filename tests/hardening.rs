@@ -471,3 +471,93 @@ fn failed_logins_are_limited_per_address_and_never_lock_out_other_addresses() {
         "client address not in the log:\n{log}"
     );
 }
+
+/// Writes a raw HTTP/1.1 request head, then `body` slowly or not at all, and returns
+/// the response as text.
+fn raw_request(port: u16, head: &str, body: &[u8], pause: Duration) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    s.write_all(head.as_bytes()).expect("head");
+    if !body.is_empty() {
+        let _ = s.write_all(body);
+    }
+    std::thread::sleep(pause);
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[test]
+fn bodies_are_bounded_in_size_and_time_and_refused_in_errcode_json() {
+    let server = Server::start_with_env(
+        "[notifications]\nsecret = \"hook-secret\"\nmax_body_bytes = 100000\n",
+        &[("REGAUTH__SERVER__BODY_TIMEOUT", "1s")],
+    );
+    // Too large: refused from the declared length, in errcode JSON.
+    let big = vec![b'a'; 9 * 1024 * 1024];
+    let r = Client::new()
+        .post(server.url("/token"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(big.clone())
+        .send();
+    if let Ok(r) = r {
+        let (status, code, message) = errcode(r);
+        assert_eq!((status, code.as_str()), (413, "UNSUPPORTED"), "{message}");
+    }
+    let started = Instant::now();
+    let answer = raw_request(
+        server.port,
+        "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n",
+        b"grant_type=pass",
+        Duration::from_millis(0),
+    );
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("\"code\":\"UNSUPPORTED\""), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // Too slow: a body that never arrives is a 408 after server.body_timeout.
+    let started = Instant::now();
+    let answer = raw_request(
+        server.port,
+        "POST /token HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 50\r\n\r\n",
+        b"grant_type=",
+        Duration::from_millis(0),
+    );
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"errors\""), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // The webhook: the secret is checked before a byte of the body is read.
+    let started = Instant::now();
+    let answer = raw_request(
+        server.port,
+        "POST /notifications HTTP/1.1\r\nHost: x\r\nContent-Type: application/vnd.docker.distribution.events.v1+json\r\nContent-Length: 8000000\r\n\r\n",
+        b"{",
+        Duration::from_millis(0),
+    );
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    let r = Client::new()
+        .post(server.url("/notifications"))
+        .header("authorization", "Bearer hook-secret")
+        .header(
+            "content-type",
+            "application/vnd.docker.distribution.events.v1+json",
+        )
+        .body(vec![b' '; 200_000])
+        .send()
+        .expect("POST");
+    assert_eq!(errcode(r).0, 413);
+    // An API JSON body is read only after the caller is authenticated.
+    let answer = raw_request(
+        server.port,
+        "POST /api/v1/projects/syn1/external-repositories HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Basic bm9ib2R5Ondyb25n\r\nContent-Length: 60000\r\n\r\n",
+        b"{",
+        Duration::from_millis(0),
+    );
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+}

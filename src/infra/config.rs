@@ -59,6 +59,14 @@ pub struct ServerSettings {
     /// from anyone else the header is ignored.
     #[serde(deserialize_with = "networks")]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a request body may take to arrive, e.g. `10s`; past it a 408.
+    #[serde(with = "humantime_serde")]
+    pub body_timeout: std::time::Duration,
+    /// How long a request's head (line and headers) may take, e.g. `5s`.
+    #[serde(with = "humantime_serde")]
+    pub head_timeout: std::time::Duration,
+    /// Open connections each worker holds at most; more wait in the kernel's backlog.
+    pub max_connections: usize,
 }
 
 impl ServerSettings {
@@ -146,7 +154,7 @@ pub struct DirectorySettings {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationSettings {
     /// Shared secret the registry sends as `Authorization: Bearer <secret>`. Empty
@@ -156,6 +164,8 @@ pub struct NotificationSettings {
     pub secret_file: Option<PathBuf>,
     /// Hosts that name our own registry (refused as external repository hosts).
     pub registry_hosts: Vec<String>,
+    /// Largest notification body accepted, bytes (the registry batches events).
+    pub max_body_bytes: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -235,6 +245,9 @@ impl Default for ServerSettings {
             tls_cert: None,
             tls_key: None,
             trusted_proxies: Vec::new(),
+            body_timeout: std::time::Duration::from_secs(10),
+            head_timeout: std::time::Duration::from_secs(5),
+            max_connections: 4096,
         }
     }
 }
@@ -250,6 +263,17 @@ impl Default for TokenSettings {
             refresh_ttl_days: 90,
             realm: "http://127.0.0.1:5001/token".into(),
             max_scopes: 100,
+        }
+    }
+}
+
+impl Default for NotificationSettings {
+    fn default() -> Self {
+        NotificationSettings {
+            secret: SecretString::default(),
+            secret_file: None,
+            registry_hosts: Vec::new(),
+            max_body_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -378,6 +402,24 @@ impl Settings {
                 "auth.failed_logins_per_address",
                 "limits must be at least 1 a minute",
             );
+        }
+        let secs = |d: std::time::Duration| d.as_secs_f64();
+        if !(0.1..=300.0).contains(&secs(self.server.body_timeout))
+            || !(0.1..=300.0).contains(&secs(self.server.head_timeout))
+        {
+            return invalid(
+                "server.body_timeout",
+                "body_timeout and head_timeout must be between 100ms and 300s",
+            );
+        }
+        if !(1024..=256 * 1024 * 1024).contains(&self.notifications.max_body_bytes) {
+            return invalid(
+                "notifications.max_body_bytes",
+                "must be between 1024 and 268435456",
+            );
+        }
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            return invalid("server.max_connections", "must be between 1 and 1000000");
         }
         if self.auth.password_queue_wait > std::time::Duration::from_secs(60) {
             return invalid("auth.password_queue_wait", "must be at most 60s");

@@ -177,27 +177,54 @@ struct ExternalBody {
     name: String,
 }
 
+/// The caller is authenticated before its JSON body is read.
 async fn add_external(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<ExternalBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    let name = body.into_inner().name;
-    let info = as_caller(&state, &req, move |st, actor| {
+    let actor = Actor::Caller(caller_from_request(&state, &req).await?);
+    let body: ExternalBody = json_body(&state, &req, payload).await?;
+    let st = state.clone();
+    let info = web::block(move || {
         let hosts = &st.settings.notifications.registry_hosts;
         external::add(
             st.directory.as_ref(),
-            actor,
+            &actor,
             id,
-            &name,
+            &body.name,
             hosts,
             st.clock.now(),
         )
     })
-    .await?;
+    .await
+    .map_err(|_| HttpError::internal())??;
     Ok(HttpResponse::Created().json(entity_json(&info)))
+}
+
+/// A JSON body: `application/json`, at most 64 KiB, on time; else an errcode 4xx.
+async fn json_body<T: serde::de::DeserializeOwned>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<T, HttpError> {
+    let json = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Err(HttpError::bad_request(
+            ErrorCode::Unsupported,
+            "expected an application/json body",
+        ));
+    }
+    let timeout = state.settings.server.body_timeout;
+    let body = super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await?;
+    serde_json::from_slice(&body)
+        .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("JSON body: {e}")))
 }
 
 async fn delete_external(

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod body;
 pub mod client_ip;
 pub mod errors;
 pub mod form;
@@ -51,15 +52,20 @@ fn notifications_route(cfg: &mut web::ServiceConfig) {
 /// that does not parse (400) and a route that does not exist (404). Every listener's
 /// app gets this, so no client ever sees a plain-text or empty error.
 pub fn errcode_everywhere(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::JsonConfig::default().error_handler(|e, _| bad_input(e.to_string())))
-        .app_data(web::QueryConfig::default().error_handler(|e, _| bad_input(e.to_string())))
-        .default_service(web::to(|| async {
-            Err::<actix_web::HttpResponse, _>(errors::HttpError::new(
-                actix_web::http::StatusCode::NOT_FOUND,
-                errors::ErrorCode::Unsupported,
-                "no such endpoint",
-            ))
-        }));
+    cfg.app_data(
+        web::JsonConfig::default()
+            .limit(body::JSON_LIMIT)
+            .error_handler(|e, _| bad_input(e.to_string())),
+    )
+    .app_data(web::PayloadConfig::new(body::JSON_LIMIT))
+    .app_data(web::QueryConfig::default().error_handler(|e, _| bad_input(e.to_string())))
+    .default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(errors::HttpError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            errors::ErrorCode::Unsupported,
+            "no such endpoint",
+        ))
+    }));
 }
 
 fn bad_input(message: String) -> actix_web::Error {

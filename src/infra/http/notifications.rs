@@ -12,6 +12,7 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::body;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 use crate::app::ingest_events::ingest;
@@ -39,10 +40,12 @@ fn authorized(state: &AppState, req: &HttpRequest) -> bool {
     bool::from(a.ct_eq(&b))
 }
 
+/// The secret and the media type are checked before the body is read; the body is read
+/// up to `notifications.max_body_bytes` within `server.body_timeout`.
 pub async fn receive(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     if !authorized(&state, &req) {
         tracing::warn!("notification refused: wrong or missing secret");
@@ -64,6 +67,8 @@ pub async fn receive(
             "expected application/vnd.docker.distribution.events.v1+json or v2+json",
         ));
     }
+    let limit = state.settings.notifications.max_body_bytes;
+    let body = body::read(&req, payload, limit, state.settings.server.body_timeout).await?;
     let items = parse_envelope(&body)
         .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?;
     let st = state.clone();

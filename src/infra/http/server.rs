@@ -74,14 +74,20 @@ fn listen(
     tls: Option<rustls::ServerConfig>,
 ) -> Result<actix_web::dev::Server, ServeError> {
     let app_state = state.clone();
+    let limits = &state.settings.server;
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(app_state.clone())
-            .app_data(web::PayloadConfig::new(8 * 1024 * 1024))
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .configure(routes)
             .configure(errcode_everywhere)
     })
+    // A request's head must arrive within this, a body within `body_timeout` (read by
+    // the handlers); idle keep-alive connections close after 5 s.
+    .client_request_timeout(limits.head_timeout)
+    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+    .keep_alive(std::time::Duration::from_secs(5))
+    .max_connections(limits.max_connections)
     .shutdown_timeout(10);
     if workers > 0 {
         server = server.workers(workers);

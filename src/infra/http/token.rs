@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Serialize;
 
 use super::auth::credential;
+use super::body;
 use super::client_ip::client_ip;
 use super::errors::{ErrorCode, HttpError};
 use super::form::Params;
@@ -58,12 +59,38 @@ pub async fn get_token(
     issue(&state, meta, request).await
 }
 
-/// `POST /token` with an OAuth2 form: `grant_type=password|refresh_token`.
+/// `POST /token` with an OAuth2 form: `grant_type=password|refresh_token`. The form
+/// is read only once its content type is right, at most 64 KiB within
+/// `server.body_timeout`.
 pub async fn post_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
+    let early_meta = || RequestMeta {
+        http_method: "POST",
+        grant: "unknown",
+        client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
+        ..RequestMeta::default()
+    };
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/x-www-form-urlencoded") {
+        let e = bad_request("POST /token takes an application/x-www-form-urlencoded OAuth2 form");
+        refused_with(&early_meta(), e.status.as_u16(), &e.message);
+        return Err(e);
+    }
+    let timeout = state.settings.server.body_timeout;
+    let body = match body::read(&req, payload, body::TOKEN_FORM_LIMIT, timeout).await {
+        Ok(b) => b,
+        Err(e) => {
+            refused_with(&early_meta(), e.status.as_u16(), &e.message);
+            return Err(e);
+        }
+    };
     let params = Params::parse(&body);
     let mut meta = RequestMeta {
         http_method: "POST",
@@ -73,7 +100,7 @@ pub async fn post_token(
         service: String::new(),
         client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
     };
-    let request = match oauth_request(&state, &req, &params, &mut meta) {
+    let request = match oauth_request(&state, &params, &mut meta) {
         Ok(r) => r,
         Err(e) => {
             refused_with(&meta, e.status.as_u16(), &e.message);
@@ -86,20 +113,9 @@ pub async fn post_token(
 /// The OAuth2 form as a token request; what is malformed is a 400 naming the field.
 fn oauth_request(
     state: &AppState,
-    req: &HttpRequest,
     params: &Params,
     meta: &mut RequestMeta,
 ) -> Result<TokenRequest, HttpError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("application/x-www-form-urlencoded") {
-        return Err(bad_request(
-            "POST /token takes an application/x-www-form-urlencoded OAuth2 form",
-        ));
-    }
     meta.service = state
         .tokens
         .check_service(params.get("service"))
