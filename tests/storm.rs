@@ -187,6 +187,9 @@ fn storm(
     (codes, cached, peak.load(Ordering::SeqCst))
 }
 
+/// Who attempts the `i`-th login of a storm.
+type Credentials = Box<dyn Fn(usize) -> (String, String)>;
+
 fn count(codes: &[u16], code: u16) -> usize {
     codes.iter().filter(|c| **c == code).count()
 }
@@ -198,7 +201,7 @@ fn login_storms_are_answered_within_bounded_memory() {
     add_user(&server, "victim", "victim password");
     assert_eq!(get_token(server.port, "cached", "cached password"), 200);
 
-    let runs: [(&str, Box<dyn Fn(usize) -> (String, String)>); 3] = [
+    let runs: [(&str, Credentials); 3] = [
         (
             "unknown users",
             Box::new(|i| (format!("ghost{i}"), format!("guess{i}"))),
