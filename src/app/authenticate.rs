@@ -15,8 +15,10 @@ use sha2::{Digest, Sha256};
 use std::net::IpAddr;
 
 use super::admission::{AdmissionLimits, Busy, PasswordGate};
+use super::audit::Audit;
 use super::rate_limit::{FailedLogins, Limited, LoginLimits};
 use super::secrets;
+use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{
     access_token, check_user, password, refresh_token, secret, Authenticated, Method, Refused,
 };
@@ -41,11 +43,39 @@ pub enum AuthError {
     Limited(#[from] Limited),
 }
 
+/// The ports authentication reads and writes.
+pub struct AuthPorts {
+    pub store: Arc<dyn CredentialStore>,
+    pub refresh_tokens: Arc<dyn RefreshTokenStore>,
+    pub clock: Arc<dyn Clock>,
+    pub audit: Arc<Audit>,
+}
+
+/// How much authentication may cost (see `admission` and `rate_limit`).
+#[derive(Debug, Clone, Copy)]
+pub struct AuthLimits {
+    /// How long a verified (or refused) password is remembered.
+    pub cache_ttl: Duration,
+    pub admission: AdmissionLimits,
+    pub login: LoginLimits,
+}
+
+impl Default for AuthLimits {
+    fn default() -> AuthLimits {
+        AuthLimits {
+            cache_ttl: Duration::from_secs(60),
+            admission: AdmissionLimits::default(),
+            login: LoginLimits::default(),
+        }
+    }
+}
+
 /// Checks credentials against the directory (see the module comment for the cache).
 pub struct Authenticator {
     store: Arc<dyn CredentialStore>,
     refresh_tokens: Arc<dyn RefreshTokenStore>,
     clock: Arc<dyn Clock>,
+    audit: Arc<Audit>,
     verified: moka::sync::Cache<[u8; 32], bool>,
     cache_key: [u8; 32],
     gate: PasswordGate,
@@ -53,26 +83,41 @@ pub struct Authenticator {
 }
 
 impl Authenticator {
-    pub fn new(
-        store: Arc<dyn CredentialStore>,
-        refresh_tokens: Arc<dyn RefreshTokenStore>,
-        clock: Arc<dyn Clock>,
-        cache_ttl: Duration,
-        admission: AdmissionLimits,
-        login_limits: LoginLimits,
-    ) -> Authenticator {
+    pub fn new(ports: AuthPorts, limits: AuthLimits) -> Authenticator {
         Authenticator {
-            store,
-            refresh_tokens,
-            clock,
+            store: ports.store,
+            refresh_tokens: ports.refresh_tokens,
+            clock: ports.clock,
+            audit: ports.audit,
             verified: moka::sync::Cache::builder()
                 .max_capacity(100_000)
-                .time_to_live(cache_ttl)
+                .time_to_live(limits.cache_ttl)
                 .build(),
             cache_key: secrets::new_key(),
-            gate: PasswordGate::new(admission),
-            failures: FailedLogins::new(login_limits),
+            gate: PasswordGate::new(limits.admission),
+            failures: FailedLogins::new(limits.login),
         }
+    }
+
+    /// Writes a failed or limited attempt into the audit trail.
+    fn audit_refusal(&self, account: &str, address: IpAddr, credential: &str, error: &AuthError) {
+        let event = match error {
+            AuthError::Refused(why) => AuditEvent::LoginFailed {
+                credential: credential.into(),
+                reason: why.0.into(),
+            },
+            AuthError::Limited(_) => AuditEvent::RateLimited {
+                credential: credential.into(),
+            },
+            AuthError::Busy(_) | AuthError::Directory(_) => return,
+        };
+        self.audit.record(AuditRecord {
+            at: self.clock.now(),
+            actor: account.to_string(),
+            subject: account.to_string(),
+            client_ip: Some(address),
+            event,
+        });
     }
 
     /// The password-check pool (for metrics).
@@ -90,10 +135,21 @@ impl Authenticator {
         secret_or_password: &str,
         address: IpAddr,
     ) -> Result<Authenticated, AuthError> {
-        self.failures.check(user, address)?;
-        let outcome = self.check_basic(user, secret_or_password);
-        if let Err(AuthError::Refused(_)) = &outcome {
-            self.failures.failed(user, address);
+        let credential = if secret::looks_like_access_token(secret_or_password) {
+            "access_token"
+        } else {
+            "password"
+        };
+        let outcome = self
+            .failures
+            .check(user, address)
+            .map_err(AuthError::from)
+            .and_then(|()| self.check_basic(user, secret_or_password));
+        if let Err(e) = &outcome {
+            if let AuthError::Refused(_) = e {
+                self.failures.failed(user, address);
+            }
+            self.audit_refusal(user, address, credential, e);
         }
         outcome
     }
@@ -193,10 +249,16 @@ impl Authenticator {
         client_id: &str,
         address: IpAddr,
     ) -> Result<Authenticated, AuthError> {
-        self.failures.check("", address)?;
-        let outcome = self.check_refresh(token, service, client_id);
-        if let Err(AuthError::Refused(_)) = &outcome {
-            self.failures.failed("", address);
+        let outcome = self
+            .failures
+            .check("", address)
+            .map_err(AuthError::from)
+            .and_then(|()| self.check_refresh(token, service, client_id));
+        if let Err(e) = &outcome {
+            if let AuthError::Refused(_) = e {
+                self.failures.failed("", address);
+            }
+            self.audit_refusal("", address, "refresh_token", e);
         }
         outcome
     }
@@ -250,6 +312,16 @@ impl Authenticator {
             },
             now,
         )?;
+        self.audit.record(AuditRecord {
+            at: now,
+            actor: user.name.clone(),
+            subject: user.name.clone(),
+            client_ip: None,
+            event: AuditEvent::RefreshTokenIssued {
+                client_id: client_id.to_string(),
+                service: service.to_string(),
+            },
+        });
         Ok(token)
     }
 

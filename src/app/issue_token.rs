@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::audit::Audit;
 use super::authenticate::{AuthError, Authenticator};
+use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
 use crate::domain::authz::{decide, Caller, Target};
@@ -113,28 +115,36 @@ impl From<AuthError> for IssueError {
     }
 }
 
+/// What the token use case reads and writes besides authentication.
+pub struct IssuerPorts {
+    pub facts: Arc<dyn AuthorizationFacts>,
+    pub signer: Arc<dyn TokenSigner>,
+    pub clock: Arc<dyn Clock>,
+    pub audit: Arc<Audit>,
+}
+
 /// The token endpoint's use case.
 pub struct TokenIssuer {
     authenticator: Arc<Authenticator>,
     facts: Arc<dyn AuthorizationFacts>,
     signer: Arc<dyn TokenSigner>,
     clock: Arc<dyn Clock>,
+    audit: Arc<Audit>,
     policy: TokenPolicy,
 }
 
 impl TokenIssuer {
     pub fn new(
         authenticator: Arc<Authenticator>,
-        facts: Arc<dyn AuthorizationFacts>,
-        signer: Arc<dyn TokenSigner>,
-        clock: Arc<dyn Clock>,
+        ports: IssuerPorts,
         policy: TokenPolicy,
     ) -> TokenIssuer {
         TokenIssuer {
             authenticator,
-            facts,
-            signer,
-            clock,
+            facts: ports.facts,
+            signer: ports.signer,
+            clock: ports.clock,
+            audit: ports.audit,
             policy,
         }
     }
@@ -215,9 +225,10 @@ impl TokenIssuer {
             denied.extend(d.denials);
             access.push(d.entry);
         }
-        let signed =
-            self.signer
-                .sign(who.caller.name(), &meta.service, access, self.clock.now())?;
+        let now = self.clock.now();
+        let signed = self
+            .signer
+            .sign(who.caller.name(), &meta.service, access, now)?;
 
         tracing::info!(
             target: "regauth::token",
@@ -238,10 +249,24 @@ impl TokenIssuer {
             status = 200,
             "token issued"
         );
+        let scope = req.oauth.then(|| granted.join(" "));
+        self.audit.record(AuditRecord {
+            at: now,
+            actor: who.caller.name().to_string(),
+            subject: who.caller.name().to_string(),
+            client_ip: meta.client_ip,
+            event: AuditEvent::TokenIssued {
+                credential: who.method.as_str().to_string(),
+                client_id: meta.client_id.clone(),
+                service: meta.service.clone(),
+                granted,
+                denied,
+            },
+        });
         Ok(TokenGrant {
             signed,
             refresh_token,
-            scope: req.oauth.then(|| granted.join(" ")),
+            scope,
         })
     }
 

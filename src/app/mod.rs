@@ -5,6 +5,7 @@
 //! - `authenticate`: credentials → caller (argon2 cache, clock, RNG for refresh tokens);
 //! - `admission`: the bounded, single-flight pool password checks run on;
 //! - `rate_limit`: failed-login limits per (user, address) and per address;
+//! - `audit`: where the audit trail's records go (batched on the token path);
 //! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
 //! - `ingest_events`: the registry's notifications recorded;
 //! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
@@ -14,6 +15,7 @@
 
 pub mod administer;
 pub mod admission;
+pub mod audit;
 pub mod authenticate;
 pub mod browse;
 pub mod clock;

@@ -5,8 +5,10 @@
 //! - `authn`: credential checks given `now` (Basic parsing, argon2, token secrets);
 //! - `events`: registry notifications and which of them are recorded;
 //! - `trash`: moving entities in and out of the trash;
+//! - `audit`: the records of the audit trail;
 //! - `repo_name`, `scope`: the repository-path and scope grammars;
 //! - `ports`: the narrow traits storage and signing implement.
+pub mod audit;
 pub mod authn;
 pub mod authz;
 pub mod events;

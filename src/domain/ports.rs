@@ -12,6 +12,7 @@
 //! Secrets never cross these traits in clear: passwords as PHC hash strings, tokens as
 //! SHA-256 digests.
 
+use crate::domain::audit::{AuditFilter, AuditRecord};
 use crate::domain::authz::sharing::SharingChange;
 use crate::domain::authz::{EntityFacts, RepoFacts};
 use crate::domain::events::IngestFacts;
@@ -188,6 +189,28 @@ pub trait RegistryReader: Send + Sync {
     fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>>;
 }
 
+/// The audit trail: append-only, pruned past its retention.
+pub trait AuditLog: Send + Sync {
+    fn append(&self, records: &[AuditRecord]) -> DirResult<()>;
+    /// Newest first.
+    fn query(&self, filter: &AuditFilter) -> DirResult<Vec<AuditEntry>>;
+    /// Removes records older than `before`; returns how many.
+    fn prune(&self, before: UnixTime) -> DirResult<usize>;
+}
+
+/// A stored audit record, as listings show it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: UnixTime,
+    pub kind: String,
+    pub actor: String,
+    pub subject: String,
+    pub client_ip: Option<String>,
+    /// The event's details as JSON.
+    pub detail: serde_json::Value,
+}
+
 /// Everything the embedded directory provides; only the composition root names it.
 pub trait Directory:
     CredentialStore
@@ -199,6 +222,7 @@ pub trait Directory:
     + TokenAdmin
     + RegistryLog
     + RegistryReader
+    + AuditLog
 {
 }
 
@@ -212,6 +236,7 @@ impl<T> Directory for T where
         + TokenAdmin
         + RegistryLog
         + RegistryReader
+        + AuditLog
 {
 }
 

@@ -29,6 +29,7 @@ pub enum ConfigError {
 pub struct Settings {
     pub server: ServerSettings,
     pub auth: AuthSettings,
+    pub audit: AuditSettings,
     pub token: TokenSettings,
     pub keys: KeySettings,
     pub directory: DirectorySettings,
@@ -80,6 +81,26 @@ impl ServerSettings {
 
 fn non_empty(p: &Option<PathBuf>) -> Option<&Path> {
     p.as_deref().filter(|p| !p.as_os_str().is_empty())
+}
+
+/// The audit trail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// How long records are kept, e.g. `90d`; older ones are pruned every hour.
+    #[serde(with = "humantime_serde")]
+    pub retention: std::time::Duration,
+    /// Record tokens that grant nothing but pulls (the bulk of the volume).
+    pub pulls: bool,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            retention: std::time::Duration::from_secs(90 * 86_400),
+            pulls: true,
+        }
+    }
 }
 
 /// How much work logins may cause (see `app::admission` and `app::rate_limit`).
@@ -420,6 +441,9 @@ impl Settings {
         }
         if !(1..=1_000_000).contains(&self.server.max_connections) {
             return invalid("server.max_connections", "must be between 1 and 1000000");
+        }
+        if self.audit.retention < std::time::Duration::from_secs(3600) {
+            return invalid("audit.retention", "must be at least 1h");
         }
         if self.auth.password_queue_wait > std::time::Duration::from_secs(60) {
             return invalid("auth.password_queue_wait", "must be at most 60s");

@@ -1,5 +1,6 @@
 //! Everything that touches the outside world: SQLite, keys and JWT signing, TLS, HTTP,
 //! the command line, configuration, logging, and the composition root (`startup`).
+pub mod audit_writer;
 pub mod certs;
 pub mod cli;
 pub mod config;

@@ -10,14 +10,16 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use crate::app::administer::users;
-use crate::app::authenticate::Authenticator;
+use crate::app::audit::Audit;
+use crate::app::authenticate::{AuthLimits, AuthPorts, Authenticator};
 use crate::app::clock::SystemClock;
-use crate::app::issue_token::{TokenIssuer, TokenPolicy};
+use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
 use crate::app::{secrets, Actor};
 use crate::domain::authn::password;
 use crate::domain::model::UnixTime;
 use crate::domain::ports::{Clock, Directory, DirectoryError, SignError, SignedToken, TokenSigner};
 use crate::domain::scope::{ResourceActions, ScopeLimits};
+use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::{ConfigError, Settings};
 use crate::infra::http::AppState;
 use crate::infra::keys::{self, KeyError, KeyRing};
@@ -77,13 +79,24 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     if notification_secret.expose_secret().is_empty() {
         tracing::warn!("notifications.secret is empty: /notifications refuses every request");
     }
-    let authenticator = Arc::new(Authenticator::new(
-        directory.clone(),
+    let writer = Arc::new(AuditWriter::start(
         directory.clone(),
         clock.clone(),
-        PASSWORD_CACHE_TTL,
-        settings.admission(),
-        settings.login_limits(),
+        settings.audit.retention,
+    ));
+    let audit = Arc::new(Audit::new(writer.clone(), settings.audit.pulls));
+    let authenticator = Arc::new(Authenticator::new(
+        AuthPorts {
+            store: directory.clone(),
+            refresh_tokens: directory.clone(),
+            clock: clock.clone(),
+            audit: audit.clone(),
+        },
+        AuthLimits {
+            cache_ttl: PASSWORD_CACHE_TTL,
+            admission: settings.admission(),
+            login: settings.login_limits(),
+        },
     ));
     let days = settings.token.refresh_ttl_days;
     let policy = TokenPolicy {
@@ -94,19 +107,20 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
             ..ScopeLimits::default()
         },
     };
-    let tokens = TokenIssuer::new(
-        authenticator,
-        directory.clone(),
-        Arc::new(JwtSigner(signer)),
-        clock.clone(),
-        policy,
-    );
+    let ports = IssuerPorts {
+        facts: directory.clone(),
+        signer: Arc::new(JwtSigner(signer)),
+        clock: clock.clone(),
+        audit,
+    };
+    let tokens = TokenIssuer::new(authenticator, ports, policy);
     Ok(AppState {
         settings,
         directory,
         tokens,
         clock,
         notification_secret,
+        audit_writer: writer,
     })
 }
 

@@ -4,18 +4,20 @@
 //! CLI or the HTTP API.
 
 use super::{refuse, require_in_rule};
+use crate::app::audit::admin_record;
 use crate::app::browse::visible;
 use crate::app::{Actor, AppError, AppResult};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authz::EntityFacts;
 use crate::domain::model::{
     AccessSet, EntityId, EntityInfo, EntityKind, EntityRef, ScopeSet, UnixTime,
 };
-use crate::domain::ports::{AuthorizationFacts, DirResult, EntityAdmin};
+use crate::domain::ports::{AuditLog, AuthorizationFacts, DirResult, EntityAdmin};
 use crate::domain::repo_name::parse_external;
 use crate::domain::trash;
 
 /// Records `name` (`[host/]path`) under `project`. `own_hosts` names this registry.
-pub fn add<S: EntityAdmin + ?Sized>(
+pub fn add<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     project: EntityId,
@@ -34,19 +36,23 @@ pub fn add<S: EntityAdmin + ?Sized>(
         }
         Ok(())
     };
-    store
+    let info = store
         .add_external_repository(project, &name, &rule, now)
         .map_err(|e| match (actor, AppError::from(e)) {
             (Actor::Caller(_), AppError::NotFound(_)) => AppError::Hidden,
             (_, e) => e,
-        })
+        })?;
+    let event = AuditEvent::ExternalRepositoryAdded { name: name.full() };
+    admin_record(store, actor, info.id.to_string(), event, now);
+    Ok(info)
 }
 
 /// Deletes the record `id`: READ on it and UPDATE on its project.
-pub fn delete<S: EntityAdmin + AuthorizationFacts + ?Sized>(
+pub fn delete<S: EntityAdmin + AuthorizationFacts + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     id: EntityId,
+    now: UnixTime,
 ) -> AppResult<()> {
     actor.require_scope(ScopeSet::MODIFY)?;
     let facts = visible(store, actor, &EntityRef::Id(id), AccessSet::READ)?;
@@ -60,5 +66,13 @@ pub fn delete<S: EntityAdmin + AuthorizationFacts + ?Sized>(
         }
     };
     visible(store, actor, &EntityRef::Id(parent), AccessSet::UPDATE)?;
-    Ok(store.delete_external_repository(id)?)
+    store.delete_external_repository(id)?;
+    admin_record(
+        store,
+        actor,
+        id.to_string(),
+        AuditEvent::ExternalRepositoryDeleted,
+        now,
+    );
+    Ok(())
 }

@@ -1,12 +1,14 @@
 //! Projects: created with their owner holding every access type, listed.
 
+use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authz::sharing;
 use crate::domain::model::{EntityId, EntityInfo, ProjectName, UnixTime};
-use crate::domain::ports::{EntityAdmin, UserAdmin};
+use crate::domain::ports::{AuditLog, EntityAdmin, UserAdmin};
 
 /// Creates a project owned by `owner`; `id` when given (`synN`), else the next free one.
-pub fn add<S: UserAdmin + EntityAdmin + ?Sized>(
+pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     name: &str,
@@ -15,11 +17,17 @@ pub fn add<S: UserAdmin + EntityAdmin + ?Sized>(
     now: UnixTime,
 ) -> AppResult<EntityId> {
     actor.require_admin()?;
-    let name = ProjectName::parse(name).map_err(|e| AppError::Invalid(e.to_string()))?;
-    let owner = store
+    let project = ProjectName::parse(name).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let owner_user = store
         .user_by_name(owner)?
         .ok_or_else(|| AppError::NotFound(format!("user {owner}")))?;
-    Ok(store.add_project(&name, id, &sharing::owner_acl(owner.id), now)?)
+    let id = store.add_project(&project, id, &sharing::owner_acl(owner_user.id), now)?;
+    let event = AuditEvent::ProjectAdded {
+        name: name.into(),
+        owner: owner.into(),
+    };
+    admin_record(store, actor, id.to_string(), event, now);
+    Ok(id)
 }
 
 pub fn list<S: EntityAdmin + ?Sized>(store: &S, actor: &Actor) -> AppResult<Vec<EntityInfo>> {

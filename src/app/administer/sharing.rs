@@ -1,12 +1,17 @@
 //! Sharing settings: grant, revoke, show, and "inherit again". The rules (copy on first
-//! change, local settings replace the project's) are `domain::authz::sharing`.
+//! change, local settings replace the project's) are `domain::authz::sharing`; every
+//! change is recorded with the ACL that applied before and after.
+
+use std::sync::Mutex;
 
 use super::refuse;
+use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authz::sharing::{self, SharingChange, SharingError};
 use crate::domain::authz::EntityFacts;
-use crate::domain::model::{AccessSet, EntityId, EntityRef, PrincipalRef};
-use crate::domain::ports::{AuthorizationFacts, DirResult, EntityAdmin};
+use crate::domain::model::{AccessSet, Acl, EntityId, EntityRef, PrincipalRef, UnixTime};
+use crate::domain::ports::{AuditLog, AuthorizationFacts, DirResult, EntityAdmin};
 
 /// An entity's effective ACL as operators read it.
 #[derive(Debug, Clone)]
@@ -19,31 +24,33 @@ pub struct AclView {
 }
 
 /// Grants `access` to `principal` on `entity`.
-pub fn grant<S: EntityAdmin + ?Sized>(
+pub fn grant<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     entity: &EntityRef,
     principal: &PrincipalRef,
     access: AccessSet,
+    now: UnixTime,
 ) -> AppResult<()> {
     actor.require_admin()?;
     let who = store.resolve_principal(principal)?;
-    change(store, entity, &|facts| {
+    change(store, actor, entity, now, &|facts| {
         Ok(sharing::grant(facts, who, access))
     })
 }
 
 /// Removes `access` (everything, when `None`) from `principal` on `entity`.
-pub fn revoke<S: EntityAdmin + ?Sized>(
+pub fn revoke<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     entity: &EntityRef,
     principal: &PrincipalRef,
     access: Option<AccessSet>,
+    now: UnixTime,
 ) -> AppResult<()> {
     actor.require_admin()?;
     let who = store.resolve_principal(principal)?;
-    change(store, entity, &|facts| {
+    change(store, actor, entity, now, &|facts| {
         sharing::revoke(facts, who, access).map_err(|e| match e {
             SharingError::NoEntry => {
                 AppError::NotFound(format!("an ACL entry for {principal} on {entity}"))
@@ -54,13 +61,14 @@ pub fn revoke<S: EntityAdmin + ?Sized>(
 }
 
 /// Drops a repository's local sharing settings so it inherits its project's again.
-pub fn inherit<S: EntityAdmin + ?Sized>(
+pub fn inherit<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     entity: &EntityRef,
+    now: UnixTime,
 ) -> AppResult<()> {
     actor.require_admin()?;
-    change(store, entity, &|facts| {
+    change(store, actor, entity, now, &|facts| {
         sharing::inherit(facts).map_err(|_| {
             AppError::Invalid(format!(
                 "{entity} is not a repository; only repositories inherit"
@@ -88,11 +96,50 @@ pub fn show<S: EntityAdmin + AuthorizationFacts + ?Sized>(
     })
 }
 
-fn change<S: EntityAdmin + ?Sized>(
+/// Runs `rule` in the store's transaction, then records the ACL that applied before and
+/// the one that applies after.
+fn change<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
+    actor: &Actor,
     entity: &EntityRef,
+    now: UnixTime,
     rule: &dyn Fn(&EntityFacts) -> AppResult<SharingChange>,
 ) -> AppResult<()> {
-    let in_tx = |facts: &EntityFacts| -> DirResult<SharingChange> { rule(facts).map_err(refuse) };
-    Ok(store.change_sharing(entity, &in_tx)?)
+    let seen: Mutex<Option<(Acl, Acl)>> = Mutex::new(None);
+    let in_tx = |facts: &EntityFacts| -> DirResult<SharingChange> {
+        let change = rule(facts).map_err(refuse)?;
+        let before = sharing::effective(facts).acl.clone();
+        let after = match &change {
+            SharingChange::Set(acl) => acl.clone(),
+            SharingChange::Inherit => facts
+                .parent
+                .as_ref()
+                .map(|p| p.acl.clone())
+                .unwrap_or_default(),
+        };
+        *seen.lock().unwrap_or_else(|p| p.into_inner()) = Some((before, after));
+        Ok(change)
+    };
+    store.change_sharing(entity, &in_tx)?;
+    let seen = seen.into_inner().unwrap_or_else(|p| p.into_inner());
+    if let Some((before, after)) = seen {
+        let event = AuditEvent::SharingChanged {
+            before: describe(store, &before),
+            after: describe(store, &after),
+        };
+        admin_record(store, actor, entity.to_string(), event, now);
+    }
+    Ok(())
+}
+
+/// `alice=READ,DOWNLOAD team:ci=READ public=READ`, for the audit trail.
+fn describe<S: EntityAdmin + ?Sized>(store: &S, acl: &Acl) -> String {
+    match store.name_acl(acl) {
+        Ok(named) => named
+            .iter()
+            .map(|(p, a)| format!("{p}={a}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        Err(_) => format!("{} entries", acl.entries.len()),
+    }
 }

@@ -1,26 +1,54 @@
 //! Teams and their members.
 
+use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
-use crate::domain::model::{TeamId, TeamName};
-use crate::domain::ports::TeamAdmin;
+use crate::domain::audit::AuditEvent;
+use crate::domain::model::{TeamId, TeamName, UnixTime};
+use crate::domain::ports::{AuditLog, TeamAdmin};
 
-pub fn add(store: &dyn TeamAdmin, actor: &Actor, name: &str) -> AppResult<TeamId> {
+pub fn add<S: TeamAdmin + AuditLog + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    name: &str,
+    now: UnixTime,
+) -> AppResult<TeamId> {
     actor.require_admin()?;
     let name = TeamName::parse(name).map_err(|e| AppError::Invalid(e.to_string()))?;
-    Ok(store.add_team(&name)?)
+    let id = store.add_team(&name)?;
+    admin_record(
+        store,
+        actor,
+        format!("team:{name}"),
+        AuditEvent::TeamAdded,
+        now,
+    );
+    Ok(id)
 }
 
-pub fn add_member(store: &dyn TeamAdmin, actor: &Actor, team: &str, user: &str) -> AppResult<()> {
-    actor.require_admin()?;
-    Ok(store.add_team_member(team, user)?)
-}
-
-pub fn remove_member(
-    store: &dyn TeamAdmin,
+pub fn add_member<S: TeamAdmin + AuditLog + ?Sized>(
+    store: &S,
     actor: &Actor,
     team: &str,
     user: &str,
+    now: UnixTime,
 ) -> AppResult<()> {
     actor.require_admin()?;
-    Ok(store.remove_team_member(team, user)?)
+    store.add_team_member(team, user)?;
+    let event = AuditEvent::TeamMemberAdded { user: user.into() };
+    admin_record(store, actor, format!("team:{team}"), event, now);
+    Ok(())
+}
+
+pub fn remove_member<S: TeamAdmin + AuditLog + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    team: &str,
+    user: &str,
+    now: UnixTime,
+) -> AppResult<()> {
+    actor.require_admin()?;
+    store.remove_team_member(team, user)?;
+    let event = AuditEvent::TeamMemberRemoved { user: user.into() };
+    admin_record(store, actor, format!("team:{team}"), event, now);
+    Ok(())
 }

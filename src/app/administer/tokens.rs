@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use crate::app::audit::admin_record;
 use crate::app::{secrets, Actor, AppError, AppResult};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authn::secret;
 use crate::domain::model::{AccessTokenRecord, NewAccessToken, ScopeSet, UnixTime, User};
-use crate::domain::ports::{TokenAdmin, UserAdmin};
+use crate::domain::ports::{AuditLog, TokenAdmin, UserAdmin};
 
 /// A token just created: the secret exists only here.
 pub struct CreatedToken {
@@ -15,7 +17,7 @@ pub struct CreatedToken {
 }
 
 /// Creates an access token for `user` with `scopes`, expiring after `expires_in`.
-pub fn create<S: UserAdmin + TokenAdmin + ?Sized>(
+pub fn create<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     user: &str,
@@ -44,6 +46,13 @@ pub fn create<S: UserAdmin + TokenAdmin + ?Sized>(
         },
         now,
     )?;
+    let event = AuditEvent::AccessTokenCreated {
+        token_id: record.id,
+        name: record.name.clone(),
+        scopes: record.scopes.to_string(),
+        expires_at: record.expires_at,
+    };
+    admin_record(store, actor, owner.name.as_str(), event, now);
     Ok(CreatedToken {
         secret: token,
         record,
@@ -60,18 +69,21 @@ pub fn list<S: UserAdmin + TokenAdmin + ?Sized>(
     Ok(store.list_access_tokens(owner.id)?)
 }
 
-pub fn revoke<S: TokenAdmin + ?Sized>(
+pub fn revoke<S: TokenAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
     actor.require_admin()?;
-    Ok(store.revoke_access_token(id, now)?)
+    store.revoke_access_token(id, now)?;
+    let event = AuditEvent::AccessTokenRevoked { token_id: id };
+    admin_record(store, actor, format!("access token {id}"), event, now);
+    Ok(())
 }
 
 /// Revokes every refresh (identity) token of `user`; returns how many.
-pub fn revoke_refresh<S: UserAdmin + TokenAdmin + ?Sized>(
+pub fn revoke_refresh<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     user: &str,
@@ -79,7 +91,13 @@ pub fn revoke_refresh<S: UserAdmin + TokenAdmin + ?Sized>(
 ) -> AppResult<usize> {
     actor.require_admin()?;
     let owner = user_named(store, user)?;
-    Ok(store.revoke_refresh_tokens(owner.id, now)?)
+    let count = store.revoke_refresh_tokens(owner.id, now)?;
+    let event = AuditEvent::RefreshTokensRevoked {
+        count,
+        why: "asked".into(),
+    };
+    admin_record(store, actor, user, event, now);
+    Ok(count)
 }
 
 fn user_named<S: UserAdmin + ?Sized>(store: &S, name: &str) -> AppResult<User> {

@@ -1,28 +1,34 @@
 //! Moving entities to the trash and back (`domain::trash` says when).
 
 use super::refuse;
+use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authz::EntityFacts;
 use crate::domain::model::{EntityRef, UnixTime};
-use crate::domain::ports::{DirResult, EntityAdmin};
+use crate::domain::ports::{AuditLog, DirResult, EntityAdmin};
 use crate::domain::trash::{self, TrashError};
 
-pub fn trash<S: EntityAdmin + ?Sized>(
+pub fn trash<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     entity: &EntityRef,
     now: UnixTime,
 ) -> AppResult<()> {
-    move_entity(store, actor, entity, true, trash::trash, now)
+    move_entity(store, actor, entity, true, trash::trash, now)?;
+    admin_record(store, actor, entity.to_string(), AuditEvent::Trashed, now);
+    Ok(())
 }
 
-pub fn restore<S: EntityAdmin + ?Sized>(
+pub fn restore<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
     entity: &EntityRef,
     now: UnixTime,
 ) -> AppResult<()> {
-    move_entity(store, actor, entity, false, trash::restore, now)
+    move_entity(store, actor, entity, false, trash::restore, now)?;
+    admin_record(store, actor, entity.to_string(), AuditEvent::Restored, now);
+    Ok(())
 }
 
 /// Moves `entity` into (`trashed`) or out of the trash when `allowed` says so.

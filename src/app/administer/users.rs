@@ -1,10 +1,12 @@
-//! Users: add, change (disabling ends the user's refresh tokens in the same
-//! transaction), list.
+//! Users: add, change (a new password or disabling ends the user's refresh tokens in
+//! the same transaction; `revoke_access_tokens` ends its access tokens too), list.
 
+use crate::app::audit::admin_record;
 use crate::app::{secrets, Actor, AppError, AppResult};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authn::refresh_token;
 use crate::domain::model::{NewUser, UnixTime, User, UserName, UserUpdate};
-use crate::domain::ports::{EndTokens, UserAdmin, UserUpdated};
+use crate::domain::ports::{AuditLog, EndTokens, UserAdmin, UserUpdated};
 
 /// Changes to a user as asked (the password in clear, hashed here).
 #[derive(Default)]
@@ -19,8 +21,8 @@ pub struct UserChanges {
 }
 
 /// Adds a user; `password` `None` makes a token-only user.
-pub fn add(
-    store: &dyn UserAdmin,
+pub fn add<S: UserAdmin + AuditLog + ?Sized>(
+    store: &S,
     actor: &Actor,
     name: &str,
     password: Option<&str>,
@@ -31,7 +33,7 @@ pub fn add(
     actor.require_admin()?;
     let name = UserName::parse(name).map_err(|e| AppError::Invalid(e.to_string()))?;
     let password_hash = password.map(hash).transpose()?;
-    Ok(store.add_user(
+    let user = store.add_user(
         &NewUser {
             name,
             password_hash,
@@ -39,12 +41,20 @@ pub fn add(
             admin,
         },
         now,
-    )?)
+    )?;
+    admin_record(
+        store,
+        actor,
+        &user.name,
+        AuditEvent::UserAdded { certified, admin },
+        now,
+    );
+    Ok(user)
 }
 
 /// Changes a user; returns it and how many tokens the change ended.
-pub fn set(
-    store: &dyn UserAdmin,
+pub fn set<S: UserAdmin + AuditLog + ?Sized>(
+    store: &S,
     actor: &Actor,
     name: &str,
     changes: UserChanges,
@@ -67,12 +77,56 @@ pub fn set(
         refresh_tokens: refresh_token::ends_refresh_tokens(&update),
         access_tokens: changes.revoke_access_tokens,
     };
-    Ok(store.update_user(name, &update, ends, now)?)
+    let before = store.user_by_name(name)?;
+    let done = store.update_user(name, &update, ends, now)?;
+    let why = if update.password_hash.is_some() {
+        "password changed"
+    } else if update.disabled == Some(true) {
+        "user disabled"
+    } else {
+        "asked"
+    };
+    if !update.is_empty() {
+        let mut after = flags(&done.user);
+        if update.password_hash.is_some() {
+            after.push_str(" password=changed");
+        }
+        let before = before.as_ref().map(flags).unwrap_or_default();
+        admin_record(
+            store,
+            actor,
+            name,
+            AuditEvent::UserChanged { before, after },
+            now,
+        );
+    }
+    if ends.refresh_tokens {
+        let event = AuditEvent::RefreshTokensRevoked {
+            count: done.refresh_tokens_ended,
+            why: why.into(),
+        };
+        admin_record(store, actor, name, event, now);
+    }
+    if ends.access_tokens {
+        let event = AuditEvent::AccessTokensRevoked {
+            count: done.access_tokens_ended,
+            why: "asked".into(),
+        };
+        admin_record(store, actor, name, event, now);
+    }
+    Ok(done)
 }
 
-pub fn list(store: &dyn UserAdmin, actor: &Actor) -> AppResult<Vec<User>> {
+pub fn list<S: UserAdmin + ?Sized>(store: &S, actor: &Actor) -> AppResult<Vec<User>> {
     actor.require_admin()?;
     Ok(store.list_users()?)
+}
+
+fn flags(u: &User) -> String {
+    format!(
+        "certified={} admin={} disabled={}",
+        u.certified, u.admin, u.disabled
+    )
 }
 
 fn hash(password: &str) -> AppResult<String> {

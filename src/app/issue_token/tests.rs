@@ -5,7 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::*;
+use crate::app::audit::MemorySink;
 use crate::app::test_doubles::{FixedClock, JsonSigner, MemDirectory};
+use crate::domain::audit::AuditEvent;
 use crate::domain::authn::{password, secret};
 use crate::domain::authz::{ProjectFacts, RepoFacts, RepoState};
 use crate::domain::model::{
@@ -82,29 +84,44 @@ fn issuer(dir: MemDirectory) -> (Arc<MemDirectory>, TokenIssuer) {
 }
 
 fn issuer_with_clock(dir: MemDirectory) -> (Arc<MemDirectory>, Arc<FixedClock>, TokenIssuer) {
+    let (dir, clock, issuer, _) = issuer_with_audit(dir);
+    (dir, clock, issuer)
+}
+
+type Built = (
+    Arc<MemDirectory>,
+    Arc<FixedClock>,
+    TokenIssuer,
+    Arc<MemorySink>,
+);
+
+fn issuer_with_audit(dir: MemDirectory) -> Built {
     let dir = Arc::new(dir);
     let clock = Arc::new(FixedClock::at(NOW));
+    let sink = Arc::new(MemorySink::default());
+    let audit = Arc::new(crate::app::audit::Audit::new(sink.clone(), true));
     let auth = Arc::new(Authenticator::new(
-        dir.clone(),
-        dir.clone(),
-        clock.clone(),
-        Duration::from_secs(60),
-        crate::app::admission::AdmissionLimits::default(),
-        crate::app::rate_limit::LoginLimits::default(),
+        crate::app::authenticate::AuthPorts {
+            store: dir.clone(),
+            refresh_tokens: dir.clone(),
+            clock: clock.clone(),
+            audit: audit.clone(),
+        },
+        crate::app::authenticate::AuthLimits::default(),
     ));
     let policy = TokenPolicy {
         services: vec!["registry".into()],
         refresh_ttl: Some(Duration::from_secs(3600)),
         scope_limits: crate::domain::scope::ScopeLimits::default(),
     };
-    let issuer = TokenIssuer::new(
-        auth,
-        dir.clone(),
-        Arc::new(JsonSigner),
-        clock.clone(),
-        policy,
-    );
-    (dir, clock, issuer)
+    let ports = IssuerPorts {
+        facts: dir.clone(),
+        signer: Arc::new(JsonSigner),
+        clock: clock.clone(),
+        audit,
+    };
+    let issuer = TokenIssuer::new(auth, ports, policy);
+    (dir, clock, issuer, sink)
 }
 
 fn request(credential: Credential, scopes: &[&str]) -> TokenRequest {
@@ -414,4 +431,55 @@ fn too_many_or_too_long_scopes_are_refused_before_credentials_are_checked() {
         matches!(&out, Err(IssueError::BadRequest(m)) if m.contains("512 bytes")),
         "{out:?}"
     );
+}
+
+#[test]
+fn every_issue_and_refusal_leaves_an_audit_record_without_secrets() {
+    let (_, _, issuer, sink) = issuer_with_audit(directory());
+    let mut login = request(
+        password_login(),
+        &[
+            "repository:syn1000/tool:pull,push",
+            "repository:syn1000/x:delete",
+        ],
+    );
+    login.refresh_for_client = Some("docker".into());
+    let mut meta = RequestMeta {
+        client_ip: Some("192.0.2.9".parse().unwrap()),
+        client_id: "docker".into(),
+        ..RequestMeta::default()
+    };
+    let grant = issuer.issue(&mut meta, login).unwrap();
+    let wrong = Credential::Basic {
+        user: "alice".into(),
+        secret: "not the password".into(),
+    };
+    assert!(issue(&issuer, request(wrong, &[])).is_err());
+    let records = sink.0.lock().unwrap().clone();
+    let kinds: Vec<&str> = records.iter().map(|r| r.event.kind()).collect();
+    assert_eq!(
+        kinds,
+        ["refresh_token_issued", "token_issued", "login_failed"]
+    );
+    let issued = &records[1];
+    assert_eq!(issued.actor, "alice");
+    assert_eq!(issued.client_ip, Some("192.0.2.9".parse().unwrap()));
+    match &issued.event {
+        AuditEvent::TokenIssued {
+            credential,
+            granted,
+            denied,
+            client_id,
+            ..
+        } => {
+            assert_eq!(credential, "password");
+            assert_eq!(client_id, "docker");
+            assert_eq!(granted, &["repository:syn1000/tool:pull,push".to_string()]);
+            assert_eq!(denied, &["syn1000/x:delete=project_missing".to_string()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = format!("{records:?}");
+    assert!(!text.contains(PASSWORD) && !text.contains("not the password"));
+    assert!(!text.contains(grant.refresh_token.as_deref().unwrap()));
 }

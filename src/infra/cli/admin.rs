@@ -8,6 +8,7 @@ use super::outln;
 use super::{CliError, CliResult};
 use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
 use crate::app::{browse, Actor};
+use crate::domain::audit::AuditFilter;
 use crate::domain::model::{
     rfc3339, AccessSet, EntityId, EntityRef, PrincipalRef, ScopeSet, UnixTime,
 };
@@ -22,14 +23,14 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
     match command {
         Command::User(cmd) => user(dir, now, cmd),
         Command::Team(TeamCmd::Add { name }) => {
-            teams::add(dir, OP, &name)?;
+            teams::add(dir, OP, &name, now)?;
             Ok(())
         }
         Command::Team(TeamCmd::Member(MemberCmd::Add { team, user })) => {
-            Ok(teams::add_member(dir, OP, &team, &user)?)
+            Ok(teams::add_member(dir, OP, &team, &user, now)?)
         }
         Command::Team(TeamCmd::Member(MemberCmd::Remove { team, user })) => {
-            Ok(teams::remove_member(dir, OP, &team, &user)?)
+            Ok(teams::remove_member(dir, OP, &team, &user, now)?)
         }
         Command::Project(ProjectCmd::Add { name, owner, id }) => {
             let id = id
@@ -51,11 +52,17 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
             }
             Ok(())
         }
-        Command::Acl(cmd) => acl(dir, cmd),
+        Command::Acl(cmd) => acl(dir, now, cmd),
         Command::Token(cmd) => token(dir, now, cmd),
         Command::Trash { entity } => Ok(trash::trash(dir, OP, &entity_ref(&entity)?, now)?),
         Command::Restore { entity } => Ok(trash::restore(dir, OP, &entity_ref(&entity)?, now)?),
         Command::Repo(cmd) => repo(dir, settings, now, cmd),
+        Command::Audit {
+            user,
+            since,
+            limit,
+            json,
+        } => audit(dir, now, user, since, limit, json),
         Command::Serve | Command::Keys(_) | Command::Certs(_) | Command::Healthcheck { .. } => {
             Ok(())
         }
@@ -126,7 +133,7 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
     }
 }
 
-fn acl(dir: &dyn Directory, cmd: AclCmd) -> CliResult {
+fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
     match cmd {
         AclCmd::Grant {
             entity,
@@ -135,7 +142,7 @@ fn acl(dir: &dyn Directory, cmd: AclCmd) -> CliResult {
         } => {
             let access = AccessSet::parse_list(&perms).map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::grant(dir, OP, &entity, &principal, access)?)
+            Ok(sharing::grant(dir, OP, &entity, &principal, access, now)?)
         }
         AclCmd::Revoke {
             entity,
@@ -147,9 +154,9 @@ fn acl(dir: &dyn Directory, cmd: AclCmd) -> CliResult {
                 .transpose()
                 .map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::revoke(dir, OP, &entity, &principal, access)?)
+            Ok(sharing::revoke(dir, OP, &entity, &principal, access, now)?)
         }
-        AclCmd::Inherit { entity } => Ok(sharing::inherit(dir, OP, &entity_ref(&entity)?)?),
+        AclCmd::Inherit { entity } => Ok(sharing::inherit(dir, OP, &entity_ref(&entity)?, now)?),
         AclCmd::Show { entity } => {
             let view = sharing::show(dir, OP, &entity_ref(&entity)?)?;
             match &view.inherited_from {
@@ -247,6 +254,47 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
             outln!("{}", info.id);
             Ok(())
         }
+    }
+}
+
+fn audit(
+    dir: &dyn Directory,
+    now: UnixTime,
+    user: Option<String>,
+    since: Option<String>,
+    limit: usize,
+    json: bool,
+) -> CliResult {
+    let since = since
+        .as_deref()
+        .map(super::parse_duration)
+        .transpose()?
+        .map(|d| now.saturating_sub(i64::try_from(d.as_secs()).unwrap_or(i64::MAX)));
+    let filter = AuditFilter { user, since, limit };
+    for e in dir.query(&filter).map_err(CliError::from)? {
+        if json {
+            let line = serde_json::to_string(&e).map_err(CliError::from)?;
+            outln!("{line}");
+        } else {
+            let at = rfc3339(e.at).unwrap_or_default();
+            let ip = e.client_ip.as_deref().unwrap_or("-");
+            outln!(
+                "{at}\t{}\t{}\t{}\t{ip}\t{}",
+                e.kind,
+                or_dash(&e.actor),
+                or_dash(&e.subject),
+                e.detail
+            );
+        }
+    }
+    Ok(())
+}
+
+fn or_dash(s: &str) -> &str {
+    if s.is_empty() {
+        "-"
+    } else {
+        s
     }
 }
 

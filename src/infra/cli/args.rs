@@ -55,6 +55,21 @@ pub enum Command {
     /// Docker repositories and their tags.
     #[command(subcommand)]
     Repo(RepoCmd),
+    /// The audit trail, newest first.
+    Audit {
+        /// Only records whose actor or subject is this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only records from this long ago on, e.g. 1h, 7d.
+        #[arg(long)]
+        since: Option<String>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line.
+        #[arg(long)]
+        json: bool,
+    },
     /// TLS certificates for `server.tls_cert` / `server.tls_key`.
     #[command(subcommand)]
     Certs(CertsCmd),

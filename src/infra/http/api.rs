@@ -234,7 +234,7 @@ async fn delete_external(
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
     as_caller(&state, &req, move |st, actor| {
-        external::delete(st.directory.as_ref(), actor, id)
+        external::delete(st.directory.as_ref(), actor, id, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

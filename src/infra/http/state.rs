@@ -6,6 +6,7 @@ use secrecy::SecretString;
 
 use crate::app::issue_token::TokenIssuer;
 use crate::domain::ports::{Clock, Directory};
+use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::Settings;
 
 pub struct AppState {
@@ -15,6 +16,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Shared secret for `/notifications`; empty = endpoint disabled.
     pub notification_secret: SecretString,
+    /// The audit trail's writer: stopped (drained) when the server stops.
+    pub audit_writer: Arc<AuditWriter>,
 }
 
 impl AppState {

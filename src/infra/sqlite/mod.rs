@@ -8,6 +8,7 @@
 //! repositories, sharing, trash, authorization facts), `registry` (notifications and
 //! listings); `rows` holds the queries they share.
 
+mod audit;
 mod credentials;
 mod entities;
 mod registry;

@@ -3,7 +3,8 @@
 
 use rusqlite::Connection;
 
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -76,7 +77,25 @@ CREATE TABLE commits (
 );
 CREATE INDEX commits_repo_tag ON commits(repository_id, tag, pushed_at);
 CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
-"#];
+"#,
+    r#"
+CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    client_ip TEXT,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE INDEX audit_events_actor ON audit_events(actor, at);
+CREATE INDEX audit_events_subject ON audit_events(subject, at);
+-- Append-only: a record is never rewritten (retention pruning deletes whole old rows).
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+"#,
+];
 
 /// Applies every migration newer than the file's `user_version`.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {

@@ -109,6 +109,7 @@ fn repository_facts_cover_every_state() {
         &e,
         &PrincipalRef::User("bob".into()),
         AccessSet::DOWNLOAD,
+        2,
     )
     .unwrap();
     match d.repository_facts(&path).unwrap().repo {
@@ -118,7 +119,7 @@ fn repository_facts_cover_every_state() {
         } => assert_eq!(acl.entries.len(), 2),
         other => panic!("{other:?}"),
     }
-    sharing::inherit(&d, &OP, &e).unwrap();
+    sharing::inherit(&d, &OP, &e, 3).unwrap();
     assert_eq!(sharing::show(&d, &OP, &e).unwrap().inherited_from, Some(p));
 
     trash::trash(&d, &OP, &EntityRef::Id(p), 5).unwrap();
@@ -231,7 +232,8 @@ fn admin_errors_are_specific_and_nothing_is_half_written() {
             &OP,
             &EntityRef::Id(p),
             &PrincipalRef::Team("nope".into()),
-            AccessSet::READ
+            AccessSet::READ,
+            1
         ),
         Err(crate::app::AppError::NotFound(_))
     ));
@@ -245,7 +247,7 @@ fn admin_errors_are_specific_and_nothing_is_half_written() {
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
     record(&d, &push("e1", path.as_str(), Some("v1"), "a", 10));
     let e = EntityRef::Repository(path.clone());
-    let err = sharing::revoke(&d, &OP, &e, &PrincipalRef::User("bob".into()), None).unwrap_err();
+    let err = sharing::revoke(&d, &OP, &e, &PrincipalRef::User("bob".into()), None, 1).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("an ACL entry for bob on {path} not found")
@@ -257,13 +259,13 @@ fn admin_errors_are_specific_and_nothing_is_half_written() {
 fn users_teams_and_tokens() {
     let (_t, d) = open();
     add_user(&d, "alice", false);
-    teams::add(&d, &OP, "devs").unwrap();
-    assert!(teams::add(&d, &OP, "devs").is_err());
-    teams::add_member(&d, &OP, "devs", "alice").unwrap();
+    teams::add(&d, &OP, "devs", 1).unwrap();
+    assert!(teams::add(&d, &OP, "devs", 1).is_err());
+    teams::add_member(&d, &OP, "devs", "alice", 1).unwrap();
     let alice = d.user_by_name("alice").unwrap().unwrap();
     assert_eq!(d.teams_of(alice.id).unwrap().len(), 1);
-    teams::remove_member(&d, &OP, "devs", "alice").unwrap();
-    assert!(teams::remove_member(&d, &OP, "devs", "alice").is_err());
+    teams::remove_member(&d, &OP, "devs", "alice", 1).unwrap();
+    assert!(teams::remove_member(&d, &OP, "devs", "alice", 1).is_err());
 
     let t = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let hash = crate::domain::authn::secret::hash_token(&t.secret);
@@ -309,8 +311,8 @@ fn external_repositories_need_a_live_project_and_a_foreign_host() {
         Err(crate::app::AppError::NotFound(_))
     ));
     trash::restore(&d, &OP, &EntityRef::Id(p), 3).unwrap();
-    external::delete(&d, &OP, info.id).unwrap();
-    assert!(external::delete(&d, &OP, info.id).is_err());
+    external::delete(&d, &OP, info.id, 4).unwrap();
+    assert!(external::delete(&d, &OP, info.id, 4).is_err());
 }
 
 #[test]
@@ -380,4 +382,96 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens() {
     .unwrap();
     assert_eq!(done.access_tokens_ended, 1);
     assert!(d.access_token(&token_hash).unwrap().unwrap().revoked);
+}
+
+#[test]
+fn administration_is_audited_append_only_and_pruned() {
+    use crate::domain::audit::AuditFilter;
+    use crate::domain::ports::AuditLog;
+    let (_t, d) = open();
+    add_user(&d, "alice", false);
+    users::set(
+        &d,
+        &OP,
+        "alice",
+        users::UserChanges {
+            certified: Some(true),
+            password: Some("a brand new password".into()),
+            ..Default::default()
+        },
+        100,
+    )
+    .unwrap();
+    let p = projects::add(&d, &OP, "alpha", "alice", None, 200).unwrap();
+    sharing::grant(
+        &d,
+        &OP,
+        &EntityRef::Id(p),
+        &PrincipalRef::Public,
+        AccessSet::READ,
+        300,
+    )
+    .unwrap();
+    trash::trash(&d, &OP, &EntityRef::Id(p), 400).unwrap();
+    let all = d
+        .query(&AuditFilter {
+            limit: 100,
+            ..AuditFilter::default()
+        })
+        .unwrap();
+    let kinds: Vec<&str> = all.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "trashed",
+            "sharing_changed",
+            "project_added",
+            "refresh_tokens_revoked",
+            "user_changed",
+            "user_added"
+        ]
+    );
+    assert!(all.iter().all(|e| e.actor == "operator"));
+    let changed = &all[4];
+    assert_eq!(changed.subject, "alice");
+    assert_eq!(
+        changed.detail["before"],
+        "certified=false admin=false disabled=false"
+    );
+    assert_eq!(
+        changed.detail["after"],
+        "certified=true admin=false disabled=false password=changed"
+    );
+    let shared = &all[1];
+    assert_eq!(
+        shared.detail["before"],
+        "alice=READ,DOWNLOAD,UPDATE,CREATE,DELETE,CHANGE_PERMISSIONS"
+    );
+    assert_eq!(
+        shared.detail["after"],
+        "public=READ alice=READ,DOWNLOAD,UPDATE,CREATE,DELETE,CHANGE_PERMISSIONS"
+    );
+    // Filters: by user (actor or subject) and time.
+    let alice = d
+        .query(&AuditFilter {
+            user: Some("alice".into()),
+            since: Some(100),
+            limit: 10,
+        })
+        .unwrap();
+    assert_eq!(alice.len(), 2);
+    // Append-only: a record cannot be rewritten.
+    let rewrite = d.write(|tx| Ok(tx.execute("UPDATE audit_events SET actor = 'eve'", [])?));
+    assert!(rewrite.is_err(), "an audit record was rewritten");
+    // Retention prunes by age only.
+    assert_eq!(d.prune(300).unwrap(), 4);
+    assert_eq!(
+        d.query(&AuditFilter {
+            limit: 10,
+            ..AuditFilter::default()
+        })
+        .unwrap()
+        .len(),
+        2
+    );
 }
