@@ -18,6 +18,8 @@ pub mod target;
 mod token_rules;
 
 #[cfg(test)]
+mod oracle_tests;
+#[cfg(test)]
 mod tests;
 
 pub use caller::{Caller, CallerUser};
