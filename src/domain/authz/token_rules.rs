@@ -92,7 +92,7 @@ pub fn decide(caller: &Caller, target: &Target, actions: &[String]) -> Decision 
         let outcome = match target {
             Target::Repository(facts) => repository_action(caller, facts, action),
             Target::InvalidRepository => Err(Reason::InvalidPath),
-            Target::Catalog => catalog(caller),
+            Target::Catalog => catalog(caller, action),
             Target::Unsupported => Err(Reason::UnsupportedResource),
         };
         match outcome {
@@ -110,7 +110,11 @@ pub fn decide(caller: &Caller, target: &Target, actions: &[String]) -> Decision 
 }
 
 /// `registry:catalog:*`: admins with the `view` scope.
-fn catalog(caller: &Caller) -> Result<Vec<&'static str>, Reason> {
+fn catalog(caller: &Caller, action: &str) -> Result<Vec<&'static str>, Reason> {
+    // The registry asks for the catalog only as `*`; any other action is unknown.
+    if action != "*" {
+        return Err(Reason::UnknownAction);
+    }
     if !caller.scopes.contains(ScopeSet::VIEW) {
         return Err(Reason::MissingViewScope);
     }
