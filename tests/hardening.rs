@@ -561,3 +561,67 @@ fn bodies_are_bounded_in_size_and_time_and_refused_in_errcode_json() {
     );
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
 }
+
+#[test]
+fn metrics_on_the_internal_listener_and_an_audit_trail_without_secrets() {
+    let internal = free_port();
+    let internal_addr = format!("127.0.0.1:{internal}");
+    let server = Server::start_with_env(
+        "",
+        &[
+            ("REGAUTH__SERVER__NOTIFICATIONS_LISTEN", internal_addr.as_str()),
+            ("REGAUTH__AUTH__FAILED_LOGINS_PER_USER_AND_ADDRESS", "2"),
+        ],
+    );
+    server.ok(&["user", "add", "alice", "--certified"], Some("alice password\n"));
+    let token = server.ok(&["token", "create", "alice", "--scopes", "download"], None);
+    let token = token.trim();
+    assert_eq!(
+        server.token(&[("service", SERVICE), ("offline_token", "true"), ("client_id", "docker")], Some(("alice", "alice password"))).status().as_u16(),
+        200
+    );
+    assert_eq!(server.token(&[("service", SERVICE)], Some(("x", token))).status().as_u16(), 200);
+    for _ in 0..3 {
+        server.token(&[("service", SERVICE)], Some(("alice", "a wrong one")));
+    }
+    // Metrics: not on the public port, on the internal one.
+    let r = Client::new().get(server.url("/metrics")).send().expect("GET");
+    assert_eq!(r.status().as_u16(), 404);
+    let text = Client::new()
+        .get(format!("http://{internal_addr}/metrics"))
+        .send()
+        .expect("GET")
+        .text()
+        .expect("text");
+    for series in [
+        "regauth_token_requests_total{outcome=\"issued\",credential=\"password\"} 1",
+        "regauth_token_requests_total{outcome=\"issued\",credential=\"access_token\"} 1",
+        "regauth_token_requests_total{outcome=\"unauthorized\"",
+        "regauth_token_requests_total{outcome=\"rate_limited\"",
+        "regauth_password_checks_total{result=\"mismatch\"}",
+        "regauth_rate_limited_total 1",
+        "regauth_token_request_duration_seconds_bucket",
+        "regauth_password_checks_running 0",
+        "regauth_password_checks_waiting 0",
+        "regauth_build_info{version=",
+    ] {
+        assert!(text.contains(series), "{series} missing:\n{text}");
+    }
+    // The audit trail: token issued, refresh token, failures, the limit, the CLI's
+    // changes; no secret anywhere.
+    std::thread::sleep(Duration::from_millis(500));
+    let out = server.ok(&["audit", "--json", "--limit", "100"], None);
+    let kinds: Vec<String> = out
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json line")["kind"].as_str().unwrap_or("").to_string())
+        .collect();
+    for kind in ["token_issued", "refresh_token_issued", "login_failed", "rate_limited", "access_token_created", "user_added"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} missing: {kinds:?}");
+    }
+    for secret in ["alice password", "a wrong one", token] {
+        assert!(!out.contains(secret), "a secret in the audit trail: {secret}");
+    }
+    let alice = server.ok(&["audit", "--user", "alice", "--since", "1h"], None);
+    assert!(alice.lines().count() >= 5, "{alice}");
+    assert!(alice.contains("127.0.0.1"), "{alice}");
+}

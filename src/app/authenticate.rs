@@ -101,6 +101,9 @@ impl Authenticator {
 
     /// Writes a failed or limited attempt into the audit trail.
     fn audit_refusal(&self, account: &str, address: IpAddr, credential: &str, error: &AuthError) {
+        if let AuthError::Limited(_) = error {
+            metrics::counter!("regauth_rate_limited_total").increment(1);
+        }
         let event = match error {
             AuthError::Refused(why) => AuditEvent::LoginFailed {
                 credential: credential.into(),
@@ -192,6 +195,8 @@ impl Authenticator {
                 if self.verified.get(&key).is_none() {
                     self.gate.run(key, |scratch| {
                         password::verify_against_dummy(password, scratch);
+                        metrics::counter!("regauth_password_checks_total", "result" => "no_user")
+                            .increment(1);
                         false
                     })?;
                     self.verified.insert(key, false);
@@ -220,7 +225,10 @@ impl Authenticator {
             return Ok(ok);
         }
         let ok = self.gate.run(key, |scratch| {
-            password::verify_password_in(password, phc, scratch)
+            let ok = password::verify_password_in(password, phc, scratch);
+            let result = if ok { "match" } else { "mismatch" };
+            metrics::counter!("regauth_password_checks_total", "result" => result).increment(1);
+            ok
         })?;
         self.verified.insert(key, ok);
         Ok(ok)

@@ -62,6 +62,15 @@ pub fn ingest(
             }
         }
     }
+    for (outcome, n) in [
+        ("recorded", c.recorded),
+        ("duplicate", c.duplicates),
+        ("skipped", c.skipped),
+        ("malformed", c.malformed),
+    ] {
+        metrics::counter!("regauth_notification_events_total", "outcome" => outcome)
+            .increment(n as u64);
+    }
     match failure {
         Some(e) => Err(e),
         None => Ok(c),

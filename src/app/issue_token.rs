@@ -250,6 +250,8 @@ impl TokenIssuer {
             "token issued"
         );
         let scope = req.oauth.then(|| granted.join(" "));
+        metrics::counter!("regauth_token_requests_total", "outcome" => "issued", "credential" => who.method.as_str())
+            .increment(1);
         self.audit.record(AuditRecord {
             at: now,
             actor: who.caller.name().to_string(),
@@ -304,6 +306,17 @@ pub fn refused(meta: &RequestMeta, error: &IssueError) {
 
 /// Like [`refused`], for a status and message of the shell's own.
 pub fn refused_with(meta: &RequestMeta, status: u16, error: &str) {
+    let outcome = match status {
+        400 => "bad_request",
+        401 => "unauthorized",
+        408 => "timeout",
+        413 => "too_large",
+        429 => "rate_limited",
+        503 => "busy",
+        _ => "error",
+    };
+    metrics::counter!("regauth_token_requests_total", "outcome" => outcome, "credential" => meta.grant)
+        .increment(1);
     tracing::info!(
         target: "regauth::token",
         method = meta.http_method,

@@ -98,8 +98,14 @@ fn run(
             Err(RecvTimeoutError::Disconnected) => false,
         };
         if !batch.is_empty() {
-            if let Err(e) = log.append(&batch) {
-                tracing::error!(error = %e, records = batch.len(), "audit records not written");
+            match log.append(&batch) {
+                Ok(()) => {
+                    metrics::counter!("regauth_audit_records_total").increment(batch.len() as u64)
+                }
+                Err(e) => {
+                    metrics::counter!("regauth_directory_errors_total").increment(1);
+                    tracing::error!(error = %e, records = batch.len(), "audit records not written");
+                }
             }
             batch.clear();
         }

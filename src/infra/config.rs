@@ -68,6 +68,8 @@ pub struct ServerSettings {
     pub head_timeout: std::time::Duration,
     /// Open connections each worker holds at most; more wait in the kernel's backlog.
     pub max_connections: usize,
+    /// Serve `/metrics` on `listen` too (it is always on `notifications_listen`).
+    pub public_metrics: bool,
 }
 
 impl ServerSettings {
@@ -269,6 +271,7 @@ impl Default for ServerSettings {
             body_timeout: std::time::Duration::from_secs(10),
             head_timeout: std::time::Duration::from_secs(5),
             max_connections: 4096,
+            public_metrics: false,
         }
     }
 }

@@ -121,6 +121,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         clock,
         notification_secret,
         audit_writer: writer,
+        metrics: crate::infra::metrics::install(),
     })
 }
 

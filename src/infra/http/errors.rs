@@ -175,6 +175,7 @@ impl From<AppError> for HttpError {
                 HttpError::denied(e.to_string())
             }
             AppError::Backend(m) => {
+                metrics::counter!("regauth_directory_errors_total").increment(1);
                 tracing::error!(error = %m, "directory failed");
                 HttpError::internal()
             }

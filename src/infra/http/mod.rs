@@ -41,7 +41,14 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
 /// the public listener speaks TLS.
 pub fn notification_routes(cfg: &mut web::ServiceConfig) {
     cfg.configure(notifications_route)
-        .route("/healthz", web::get().to(health::healthz));
+        .route("/healthz", web::get().to(health::healthz))
+        .configure(metrics_route);
+}
+
+/// `/metrics` (Prometheus text): on the internal listener, and on the public one only
+/// when `server.public_metrics` says so.
+pub fn metrics_route(cfg: &mut web::ServiceConfig) {
+    cfg.route("/metrics", web::get().to(crate::infra::metrics::scrape));
 }
 
 fn notifications_route(cfg: &mut web::ServiceConfig) {

@@ -78,6 +78,7 @@ pub async fn receive(
     match counts {
         Ok(c) => Ok(HttpResponse::Ok().json(c)),
         Err(e) => {
+            metrics::counter!("regauth_directory_errors_total").increment(1);
             tracing::error!(error = %e, "notification batch not stored; the registry will retry");
             Err(HttpError::new(
                 StatusCode::SERVICE_UNAVAILABLE,

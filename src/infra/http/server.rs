@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 
 use actix_web::{middleware, web, App, HttpServer};
 
-use super::{errcode_everywhere, notification_routes, public_routes, routes, AppState};
+use super::{
+    errcode_everywhere, metrics_route, notification_routes, public_routes, routes, AppState,
+};
 use crate::infra::config::Settings;
 use crate::infra::startup::{self, StartupError};
 use crate::infra::tls::{self, TlsError};
@@ -49,13 +51,14 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     } else {
         public_routes
     };
-    let main = listen(&state, addr, workers, public, tls)?;
+    let public_metrics = state.settings.server.public_metrics;
+    let main = listen(&state, addr, workers, public, public_metrics, tls)?;
     tracing::info!(listen = %addr, tls = https, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
     match internal {
         None => main.await?,
         Some(internal) => {
             // The webhook sees little traffic: one worker is plenty.
-            let hook = listen(&state, internal, 1, notification_routes, None)?;
+            let hook = listen(&state, internal, 1, notification_routes, false, None)?;
             tracing::info!(listen = %internal, "notifications served on their own listener");
             let (a, b) = tokio::join!(main, hook);
             a?;
@@ -71,6 +74,7 @@ fn listen(
     addr: SocketAddr,
     workers: usize,
     routes: fn(&mut web::ServiceConfig),
+    metrics: bool,
     tls: Option<rustls::ServerConfig>,
 ) -> Result<actix_web::dev::Server, ServeError> {
     let app_state = state.clone();
@@ -80,6 +84,11 @@ fn listen(
             .app_data(app_state.clone())
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .configure(routes)
+            .configure(|cfg| {
+                if metrics {
+                    metrics_route(cfg)
+                }
+            })
             .configure(errcode_everywhere)
     })
     // A request's head must arrive within this, a body within `body_timeout` (read by

@@ -18,6 +18,8 @@ pub struct AppState {
     pub notification_secret: SecretString,
     /// The audit trail's writer: stopped (drained) when the server stops.
     pub audit_writer: Arc<AuditWriter>,
+    /// What `/metrics` renders; `None` when another recorder was installed first.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 impl AppState {

@@ -175,12 +175,15 @@ async fn issue(
     request: TokenRequest,
 ) -> Result<HttpResponse, HttpError> {
     let st = state.clone();
+    let started = std::time::Instant::now();
     let outcome = web::block(move || st.tokens.issue(&mut meta, request))
         .await
         .map_err(|e| {
             tracing::error!(error = %e, "blocking pool failed");
             HttpError::internal()
         })?;
+    metrics::histogram!("regauth_token_request_duration_seconds")
+        .record(started.elapsed().as_secs_f64());
     match outcome {
         Ok(grant) => Ok(render(grant)),
         Err(IssueError::BadRequest(m)) => Err(bad_request(m)),
@@ -188,6 +191,7 @@ async fn issue(
             Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
         }
         Err(IssueError::Directory(e)) => {
+            metrics::counter!("regauth_directory_errors_total").increment(1);
             tracing::error!(error = %e, "directory failed");
             Err(HttpError::internal())
         }

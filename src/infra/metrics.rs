@@ -1,0 +1,44 @@
+//! Prometheus metrics: the recorder behind the `metrics` macros the use cases call, and
+//! the `/metrics` text served on the internal listener (on the public one only with
+//! `server.public_metrics`).
+//!
+//! Series (all prefixed `regauth_`): `token_requests_total{outcome,credential}`,
+//! `token_request_duration_seconds` (histogram), `password_checks_total{result}` (argon2
+//! runs), `password_checks_running` / `password_checks_waiting` (the pool),
+//! `rate_limited_total`, `notification_events_total{outcome}`,
+//! `directory_errors_total`, `audit_records_total`, `build_info{version}`.
+
+use actix_web::{web, HttpResponse};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use super::http::AppState;
+
+/// Installs the process-wide recorder once; later calls (tests start several servers in
+/// one process only through the binary, so this is once per process) return `None`.
+pub fn install() -> Option<PrometheusHandle> {
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration_seconds".into()),
+            &[
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ],
+        )
+        .ok()?
+        .install_recorder()
+        .ok()?;
+    metrics::gauge!("regauth_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    Some(handle)
+}
+
+/// `GET /metrics`: the pool's gauges sampled now, then every series in text format.
+pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
+    let Some(handle) = &state.metrics else {
+        return HttpResponse::NotFound().finish();
+    };
+    let pool = state.tokens.authenticator().gate().stats();
+    metrics::gauge!("regauth_password_checks_running").set(pool.running as f64);
+    metrics::gauge!("regauth_password_checks_waiting").set(pool.waiting as f64);
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(handle.render())
+}
