@@ -19,10 +19,10 @@ use crate::domain::directory::{
 };
 use crate::domain::model::{rfc3339, AccessSet, EntityId, ScopeSet};
 use crate::domain::repo_name::{parse_external, RepoPath};
-use crate::infra::certs;
 use crate::infra::config::Settings;
 use crate::infra::keys::{self, KeyAlgorithm};
 use crate::infra::sqlite::SqliteDirectory;
+use crate::infra::tls::self_signed;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -100,7 +100,7 @@ pub enum CertsCmd {
         #[arg(long = "host", value_name = "NAME", required = true)]
         hosts: Vec<String>,
         /// Validity in days.
-        #[arg(long, default_value_t = certs::DEFAULT_DAYS)]
+        #[arg(long, default_value_t = self_signed::DEFAULT_DAYS)]
         days: u32,
         /// Replace existing ca.crt / server.crt / server.key.
         #[arg(long)]
@@ -323,7 +323,8 @@ fn certs(cmd: CertsCmd) -> CliResult {
             days,
             force,
         } => {
-            let files = certs::self_signed(&out, &hosts, days, force).map_err(CliError::from)?;
+            let files =
+                self_signed::self_signed(&out, &hosts, days, force).map_err(CliError::from)?;
             println!("{}", files.ca_cert.display());
             println!("{}", files.server_cert.display());
             println!("{}", files.server_key.display());

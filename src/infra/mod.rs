@@ -1,5 +1,4 @@
 //! Everything that touches the outside world.
-pub mod certs;
 pub mod cli;
 pub mod config;
 pub mod http;
