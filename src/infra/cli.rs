@@ -20,7 +20,7 @@ use crate::domain::directory::{
 use crate::domain::model::{rfc3339, AccessSet, EntityId, ScopeSet};
 use crate::domain::repo_name::{parse_external, RepoPath};
 use crate::infra::config::Settings;
-use crate::infra::keys::{self, KeyAlgorithm};
+use crate::infra::crypto::{self, KeyAlgorithm};
 use crate::infra::sqlite::SqliteDirectory;
 use crate::infra::tls::self_signed;
 
@@ -288,11 +288,11 @@ pub fn run(cli: Cli) -> CliResult {
                 .parse()
                 .map_err(|_| CliError("--algorithm must be RS256 or ES256".into()))?;
             let files =
-                keys::generate(&dir, alg, &settings.token.issuer).map_err(CliError::from)?;
+                crypto::generate(&dir, alg, &settings.token.issuer).map_err(CliError::from)?;
             println!("{}", files.key.display());
             println!("{}", files.cert.display());
             if bundle {
-                let ring = keys::KeyRing::load(&dir).map_err(CliError::from)?;
+                let ring = crypto::KeyRing::load(&dir).map_err(CliError::from)?;
                 ring.write_bundle(&settings.keys.bundle)
                     .map_err(CliError::from)?;
                 println!("{}", settings.keys.bundle.display());

@@ -18,7 +18,7 @@ use actix_web::web;
 use crate::domain::authn::Authenticator;
 use crate::domain::directory::Directory;
 use crate::infra::config::Settings;
-use crate::infra::token::Signer;
+use crate::infra::crypto::Signer;
 
 /// Shared state of every handler.
 pub struct AppState {

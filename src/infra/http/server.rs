@@ -11,10 +11,9 @@ use super::{errcode_everywhere, notification_routes, public_routes, routes, AppS
 use crate::domain::authn::{password, Authenticator};
 use crate::domain::directory::{Directory, DirectoryError};
 use crate::infra::config::{ConfigError, Settings};
-use crate::infra::keys::{self, KeyAlgorithm, KeyError, KeyRing};
+use crate::infra::crypto::{self, KeyAlgorithm, KeyError, KeyRing, Signer};
 use crate::infra::sqlite::SqliteDirectory;
 use crate::infra::tls::{self, TlsError};
-use crate::infra::token::Signer;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -28,7 +27,7 @@ pub enum ServeError {
     #[error("keys: {0}")]
     Keys(#[from] KeyError),
     #[error("signing key: {0}")]
-    Signer(#[from] crate::infra::token::TokenError),
+    Signer(#[from] crate::infra::crypto::TokenError),
     #[error("bootstrap admin: {0}")]
     Bootstrap(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -90,7 +89,7 @@ pub fn load_keys(settings: &Settings) -> Result<KeyRing, ServeError> {
             message: "must be RS256 or ES256".into(),
         })?;
     if settings.keys.generate && !has_keys(dir) {
-        let files = keys::generate(dir, alg, &settings.token.issuer)?;
+        let files = crypto::generate(dir, alg, &settings.token.issuer)?;
         tracing::info!(key = %files.key.display(), cert = %files.cert.display(), "generated a signing key");
     }
     let ring = KeyRing::load(dir)?;

@@ -20,7 +20,7 @@ use crate::domain::authz::{decide, Caller, Target};
 use crate::domain::directory::{Directory, DirectoryError};
 use crate::domain::repo_name::RepoPath;
 use crate::domain::scope::{parse_scope_params, ResourceScope};
-use crate::infra::token::AccessEntry;
+use crate::infra::crypto::AccessEntry;
 
 /// Request parameters, in order, as sent (query string or form body). Repeated keys are
 /// kept: containers/image sends one `scope` per scope.

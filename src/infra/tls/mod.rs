@@ -22,6 +22,8 @@ use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
+use crate::infra::crypto::describe_pem_error;
+
 /// A TLS file that cannot be used; `message` says why without quoting its content.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {message}", path.display())]
@@ -34,21 +36,6 @@ fn tls_err(path: &Path, message: impl Into<String>) -> TlsError {
     TlsError {
         path: path.to_path_buf(),
         message: message.into(),
-    }
-}
-
-/// Describes a PEM parse failure. The library's own `Display` may echo a line of the
-/// file (e.g. an illegal section start), which for a key file could be key material,
-/// so only the kind of failure is kept.
-fn describe_pem_error(e: &pem::Error) -> String {
-    match e {
-        pem::Error::Io(io) => format!("cannot read: {io}"),
-        pem::Error::MissingSectionEnd { .. } => "malformed PEM: a section has no END line".into(),
-        pem::Error::IllegalSectionStart { .. } => "malformed PEM: invalid BEGIN line".into(),
-        pem::Error::Base64Decode(_) => "malformed PEM: invalid base64".into(),
-        pem::Error::NoItemsFound => "no PEM items found".into(),
-        pem::Error::SectionTooLarge => "malformed PEM: section too large".into(),
-        _ => "malformed PEM".into(),
     }
 }
 
