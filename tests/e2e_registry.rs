@@ -357,14 +357,14 @@ fn registry_refuses_a_token_without_the_action() {
     // A token signed by a key the registry does not trust is refused, even with
     // every claim right.
     let other = tempfile::tempdir().expect("tempdir");
-    regauth::infra::keys::generate(
+    regauth::infra::crypto::generate(
         other.path(),
-        regauth::infra::keys::KeyAlgorithm::Rs256,
+        regauth::infra::crypto::KeyAlgorithm::Rs256,
         ISSUER,
     )
     .expect("keygen");
-    let ring = regauth::infra::keys::KeyRing::load(other.path()).expect("keyring");
-    let forger = regauth::infra::token::Signer::new(
+    let ring = regauth::infra::crypto::KeyRing::load(other.path()).expect("keyring");
+    let forger = regauth::infra::crypto::Signer::new(
         ring,
         ISSUER.to_string(),
         std::time::Duration::from_secs(300),
@@ -375,7 +375,7 @@ fn registry_refuses_a_token_without_the_action() {
         .issue(
             "alice",
             SERVICE,
-            vec![regauth::infra::token::AccessEntry {
+            vec![regauth::infra::crypto::AccessEntry {
                 resource_type: "repository".into(),
                 name: format!("{p}/tool"),
                 actions: vec!["pull".into()],

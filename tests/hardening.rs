@@ -569,23 +569,48 @@ fn metrics_on_the_internal_listener_and_an_audit_trail_without_secrets() {
     let server = Server::start_with_env(
         "",
         &[
-            ("REGAUTH__SERVER__NOTIFICATIONS_LISTEN", internal_addr.as_str()),
+            (
+                "REGAUTH__SERVER__NOTIFICATIONS_LISTEN",
+                internal_addr.as_str(),
+            ),
             ("REGAUTH__AUTH__FAILED_LOGINS_PER_USER_AND_ADDRESS", "2"),
         ],
     );
-    server.ok(&["user", "add", "alice", "--certified"], Some("alice password\n"));
+    server.ok(
+        &["user", "add", "alice", "--certified"],
+        Some("alice password\n"),
+    );
     let token = server.ok(&["token", "create", "alice", "--scopes", "download"], None);
     let token = token.trim();
     assert_eq!(
-        server.token(&[("service", SERVICE), ("offline_token", "true"), ("client_id", "docker")], Some(("alice", "alice password"))).status().as_u16(),
+        server
+            .token(
+                &[
+                    ("service", SERVICE),
+                    ("offline_token", "true"),
+                    ("client_id", "docker")
+                ],
+                Some(("alice", "alice password"))
+            )
+            .status()
+            .as_u16(),
         200
     );
-    assert_eq!(server.token(&[("service", SERVICE)], Some(("x", token))).status().as_u16(), 200);
+    assert_eq!(
+        server
+            .token(&[("service", SERVICE)], Some(("x", token)))
+            .status()
+            .as_u16(),
+        200
+    );
     for _ in 0..3 {
         server.token(&[("service", SERVICE)], Some(("alice", "a wrong one")));
     }
     // Metrics: not on the public port, on the internal one.
-    let r = Client::new().get(server.url("/metrics")).send().expect("GET");
+    let r = Client::new()
+        .get(server.url("/metrics"))
+        .send()
+        .expect("GET");
     assert_eq!(r.status().as_u16(), 404);
     let text = Client::new()
         .get(format!("http://{internal_addr}/metrics"))
@@ -613,13 +638,28 @@ fn metrics_on_the_internal_listener_and_an_audit_trail_without_secrets() {
     let out = server.ok(&["audit", "--json", "--limit", "100"], None);
     let kinds: Vec<String> = out
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).expect("json line")["kind"].as_str().unwrap_or("").to_string())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).expect("json line")["kind"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .collect();
-    for kind in ["token_issued", "refresh_token_issued", "login_failed", "rate_limited", "access_token_created", "user_added"] {
+    for kind in [
+        "token_issued",
+        "refresh_token_issued",
+        "login_failed",
+        "rate_limited",
+        "access_token_created",
+        "user_added",
+    ] {
         assert!(kinds.iter().any(|k| k == kind), "{kind} missing: {kinds:?}");
     }
     for secret in ["alice password", "a wrong one", token] {
-        assert!(!out.contains(secret), "a secret in the audit trail: {secret}");
+        assert!(
+            !out.contains(secret),
+            "a secret in the audit trail: {secret}"
+        );
     }
     let alice = server.ok(&["audit", "--user", "alice", "--since", "1h"], None);
     assert!(alice.lines().count() >= 5, "{alice}");

@@ -6,15 +6,13 @@
 //! algorithm, the log format, secrets that never print), so a bad value is refused at
 //! load time with a message naming its key.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Deserializer};
 
-use crate::infra::keys::KeyAlgorithm;
+use crate::infra::crypto::KeyAlgorithm;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -148,7 +146,6 @@ pub struct TokenSettings {
     /// How far `nbf` lies in the past to absorb clock skew, seconds.
     pub not_before_skew_seconds: u64,
     /// `RS256` or `ES256`.
-    #[serde(deserialize_with = "from_str")]
     pub algorithm: KeyAlgorithm,
     /// Lifetime of refresh (identity) tokens in days; 0 = until revoked.
     pub refresh_ttl_days: u64,
@@ -246,17 +243,6 @@ fn networks<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<ipnet::IpNet>, D::Err
                 })
         })
         .collect()
-}
-
-/// Any type with `FromStr` (whose error says what is accepted).
-fn from_str<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: FromStr,
-    T::Err: fmt::Display,
-{
-    let s = String::deserialize(d)?;
-    s.parse().map_err(serde::de::Error::custom)
 }
 
 impl Default for ServerSettings {

@@ -1,14 +1,12 @@
 //! Everything that touches the outside world: SQLite, keys and JWT signing, TLS, HTTP,
 //! the command line, configuration, logging, and the composition root (`startup`).
 pub mod audit_writer;
-pub mod certs;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod http;
-pub mod keys;
 pub mod logging;
 pub mod metrics;
 pub mod sqlite;
 pub mod startup;
 pub mod tls;
-pub mod token;

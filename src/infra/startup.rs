@@ -17,14 +17,13 @@ use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
 use crate::app::{secrets, Actor};
 use crate::domain::authn::password;
 use crate::domain::model::UnixTime;
-use crate::domain::ports::{Clock, Directory, DirectoryError, SignError, SignedToken, TokenSigner};
-use crate::domain::scope::{ResourceActions, ScopeLimits};
+use crate::domain::ports::{Clock, Directory, DirectoryError};
+use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::{ConfigError, Settings};
+use crate::infra::crypto::{self, KeyError, KeyRing, Signer};
 use crate::infra::http::AppState;
-use crate::infra::keys::{self, KeyError, KeyRing};
 use crate::infra::sqlite::SqliteDirectory;
-use crate::infra::token::{AccessEntry, Signer};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -38,7 +37,7 @@ pub enum StartupError {
     #[error("keys: {0}")]
     Keys(#[from] KeyError),
     #[error("signing key: {0}")]
-    Signer(#[from] crate::infra::token::TokenError),
+    Signer(#[from] crate::infra::crypto::TokenError),
     #[error("bootstrap admin: {0}")]
     Bootstrap(String),
 }
@@ -109,7 +108,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     };
     let ports = IssuerPorts {
         facts: directory.clone(),
-        signer: Arc::new(JwtSigner(signer)),
+        signer: Arc::new(signer),
         clock: clock.clone(),
         audit,
     };
@@ -131,7 +130,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
 pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
     let dir = &settings.keys.dir;
     if settings.keys.generate && !has_keys(dir) {
-        let files = keys::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
+        let files = crypto::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
         tracing::info!(key = %files.key.display(), cert = %files.cert.display(), "generated a signing key");
     }
     let ring = KeyRing::load(dir)?;
@@ -206,37 +205,4 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     f.write_all(content.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()
-}
-
-/// The JWT signer behind the `TokenSigner` port.
-struct JwtSigner(Signer);
-
-impl TokenSigner for JwtSigner {
-    fn sign(
-        &self,
-        subject: &str,
-        audience: &str,
-        access: Vec<ResourceActions>,
-        now: UnixTime,
-    ) -> Result<SignedToken, SignError> {
-        let access = access
-            .into_iter()
-            .map(|a| AccessEntry {
-                resource_type: a.resource_type,
-                name: a.name,
-                actions: a.actions,
-            })
-            .collect();
-        let at = std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
-        let issued = self
-            .0
-            .issue_at(subject, audience, access, at)
-            .map_err(|e| SignError(e.to_string()))?;
-        Ok(SignedToken {
-            token: issued.token,
-            expires_in: issued.expires_in,
-            issued_at: issued.issued_at,
-            jti: issued.jti,
-        })
-    }
 }

@@ -6,8 +6,8 @@ use clap::builder::PossibleValue;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::domain::model::TagSort;
-use crate::infra::certs;
-use crate::infra::keys::KeyAlgorithm;
+use crate::infra::crypto::KeyAlgorithm;
+use crate::infra::tls::self_signed;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -100,7 +100,7 @@ pub enum CertsCmd {
         #[arg(long = "host", value_name = "NAME", required = true)]
         hosts: Vec<String>,
         /// Validity in days.
-        #[arg(long, default_value_t = certs::DEFAULT_DAYS)]
+        #[arg(long, default_value_t = self_signed::DEFAULT_DAYS)]
         days: u32,
         /// Replace existing ca.crt / server.crt / server.key.
         #[arg(long)]
@@ -248,19 +248,6 @@ pub enum RepoCmd {
     History { repo: String, tag: String },
     /// Record an image in another registry under a project (listed, never authorized).
     AddExternal { project: String, name: String },
-}
-
-impl ValueEnum for KeyAlgorithm {
-    fn value_variants<'a>() -> &'a [Self] {
-        &[KeyAlgorithm::Rs256, KeyAlgorithm::Es256]
-    }
-    fn to_possible_value(&self) -> Option<PossibleValue> {
-        let lower = match self {
-            KeyAlgorithm::Rs256 => "rs256",
-            KeyAlgorithm::Es256 => "es256",
-        };
-        Some(PossibleValue::new(self.as_str()).alias(lower))
-    }
 }
 
 impl ValueEnum for TagSort {

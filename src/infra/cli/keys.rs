@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use super::args::{CertsCmd, KeysCmd};
 use super::outln;
 use super::{CliError, CliResult};
-use crate::infra::certs;
 use crate::infra::config::Settings;
-use crate::infra::keys::{self, KeyRing};
+use crate::infra::crypto::{self, KeyRing};
+use crate::infra::tls::self_signed;
 
 pub fn keys(settings: &Settings, cmd: KeysCmd) -> CliResult {
     match cmd {
@@ -20,7 +20,7 @@ pub fn keys(settings: &Settings, cmd: KeysCmd) -> CliResult {
             let dir: PathBuf = dir.unwrap_or_else(|| settings.keys.dir.clone());
             let alg = algorithm.unwrap_or(settings.token.algorithm);
             let files =
-                keys::generate(&dir, alg, &settings.token.issuer).map_err(CliError::from)?;
+                crypto::generate(&dir, alg, &settings.token.issuer).map_err(CliError::from)?;
             outln!("{}", files.key.display());
             outln!("{}", files.cert.display());
             if bundle {
@@ -44,7 +44,8 @@ pub fn certs(cmd: CertsCmd) -> CliResult {
             days,
             force,
         } => {
-            let files = certs::self_signed(&out, &hosts, days, force).map_err(CliError::from)?;
+            let files =
+                self_signed::self_signed(&out, &hosts, days, force).map_err(CliError::from)?;
             outln!("{}", files.ca_cert.display());
             outln!("{}", files.server_cert.display());
             outln!("{}", files.server_key.display());

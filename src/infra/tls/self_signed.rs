@@ -21,7 +21,7 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::infra::keys::{self, KeyError};
+use crate::infra::crypto::{self, KeyError};
 
 /// Default validity, days: 825 is the longest that Apple's TLS clients accept for a
 /// server certificate, so the default works for every client.
@@ -124,7 +124,7 @@ pub fn self_signed(
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     ca.not_before = not_before;
     ca.not_after = not_after;
-    ca.serial_number = Some(keys::random_serial());
+    ca.serial_number = Some(crypto::random_serial());
     let ca_cert = ca.self_signed(&ca_key)?;
 
     let leaf_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
@@ -140,7 +140,7 @@ pub fn self_signed(
     leaf.use_authority_key_identifier_extension = true;
     leaf.not_before = not_before;
     leaf.not_after = not_after;
-    leaf.serial_number = Some(keys::random_serial());
+    leaf.serial_number = Some(crypto::random_serial());
     let leaf_cert = leaf.signed_by(&leaf_key, &ca_cert, &ca_key)?;
     // The CA key goes out of scope here, never written: the CA signs nothing else.
     drop(ca_key);
@@ -153,9 +153,9 @@ pub fn self_signed(
     })?;
     let write = |path: &Path, content: &[u8], mode: u32| {
         if force {
-            keys::write_replace(path, content, mode)
+            crypto::write_replace(path, content, mode)
         } else {
-            keys::write_new(path, content, mode)
+            crypto::write_new(path, content, mode)
         }
     };
     write(&files.ca_cert, ca_cert.pem().as_bytes(), 0o644)?;

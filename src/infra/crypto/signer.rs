@@ -1,8 +1,10 @@
-//! The registry JWT: claims, header, signing.
+//! The registry JWT: claims, header, signing (`Signer`).
 //!
 //! The header (`alg`, `typ`, `kid`, `x5c`) is the same for every token of a key, so it
-//! is encoded once in `Signer::new`, and the private key is parsed once too: issuing a
-//! token costs one JSON serialization of the claims and one signature.
+//! is encoded once in `Signer::new`, and the private key was parsed once when the key
+//! ring was loaded: issuing a token costs one JSON serialization of the claims and one
+//! signature. The JWS is assembled here rather than by a JWT library: its header is ours
+//! (registries match `kid` and `x5c`), and the signature is one aws-lc-rs call.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -11,7 +13,10 @@ use base64::Engine;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{KeyRing, PrivateKey};
+use super::key_ring::KeyRing;
+use crate::domain::model::UnixTime;
+use crate::domain::ports::{SignError, SignedToken, TokenSigner};
+use crate::domain::scope::ResourceActions;
 
 /// The claims of a registry token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,14 +32,8 @@ pub struct Claims {
     pub access: Vec<AccessEntry>,
 }
 
-/// One granted resource of the `access` claim.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccessEntry {
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    pub name: String,
-    pub actions: Vec<String>,
-}
+/// One granted resource of the `access` claim: the domain's `ResourceActions`.
+pub type AccessEntry = ResourceActions;
 
 /// A signed token and what the token endpoint answers about it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,41 +56,6 @@ pub enum TokenError {
     Sign(String),
 }
 
-/// The private key, parsed and ready to sign.
-///
-/// RSA signs with ring rather than the pure-Rust `rsa` crate: about 4x the signatures
-/// per core (docs/performance.md), and ring's RSA is blinded and constant-time.
-enum SigningKey {
-    Rs256(Box<ring::signature::RsaKeyPair>),
-    Es256(p256::ecdsa::SigningKey),
-}
-
-impl SigningKey {
-    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, TokenError> {
-        match self {
-            SigningKey::Rs256(key) => {
-                let mut sig = vec![0; key.public().modulus_len()];
-                key.sign(
-                    &ring::signature::RSA_PKCS1_SHA256,
-                    &ring::rand::SystemRandom::new(),
-                    message,
-                    &mut sig,
-                )
-                .map_err(|_| TokenError::Sign("RSA signing failed".into()))?;
-                Ok(sig)
-            }
-            SigningKey::Es256(key) => {
-                use p256::ecdsa::signature::Signer as _;
-                let sig: p256::ecdsa::Signature = key
-                    .try_sign(message)
-                    .map_err(|e| TokenError::Sign(e.to_string()))?;
-                // JWS wants the raw r||s form, not DER.
-                Ok(sig.to_bytes().to_vec())
-            }
-        }
-    }
-}
-
 /// Signs registry tokens with the newest key of the key directory.
 pub struct Signer {
     keyring: KeyRing,
@@ -100,7 +64,6 @@ pub struct Signer {
     nbf_skew: Duration,
     /// base64url of the header JSON, followed by '.'.
     header_prefix: String,
-    key: SigningKey,
 }
 
 impl Signer {
@@ -119,25 +82,12 @@ impl Signer {
         });
         let mut header_prefix = URL_SAFE_NO_PAD.encode(header.to_string());
         header_prefix.push('.');
-        let key = match signing.private_key() {
-            PrivateKey::Rsa(k) => {
-                use rsa::pkcs8::EncodePrivateKey;
-                let der = k
-                    .to_pkcs8_der()
-                    .map_err(|e| TokenError::Sign(format!("cannot encode the RSA key: {e}")))?;
-                let pair = ring::signature::RsaKeyPair::from_pkcs8(der.as_bytes())
-                    .map_err(|e| TokenError::Sign(format!("RSA key refused: {e}")))?;
-                SigningKey::Rs256(Box::new(pair))
-            }
-            PrivateKey::P256(k) => SigningKey::Es256(p256::ecdsa::SigningKey::from(k)),
-        };
         Ok(Signer {
             keyring,
             issuer,
             ttl,
             nbf_skew,
             header_prefix,
-            key,
         })
     }
 
@@ -198,7 +148,11 @@ impl Signer {
             String::with_capacity(self.header_prefix.len() + payload.len() * 4 / 3 + 400);
         token.push_str(&self.header_prefix);
         URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
-        let signature = self.key.sign(token.as_bytes())?;
+        let signing = self.keyring.signing_key();
+        let signature = signing
+            .private_key()
+            .sign(token.as_bytes())
+            .map_err(|_| TokenError::Sign(format!("{} signing failed", signing.algorithm())))?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(IssuedToken {
@@ -210,17 +164,39 @@ impl Signer {
     }
 }
 
+impl TokenSigner for Signer {
+    fn sign(
+        &self,
+        subject: &str,
+        audience: &str,
+        access: Vec<ResourceActions>,
+        now: UnixTime,
+    ) -> Result<SignedToken, SignError> {
+        let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
+        let issued = self
+            .issue_at(subject, audience, access, at)
+            .map_err(|e| SignError(e.to_string()))?;
+        Ok(SignedToken {
+            token: issued.token,
+            expires_in: issued.expires_in,
+            issued_at: issued.issued_at,
+            jti: issued.jti,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infra::keys::{self, certificate_spki, KeyAlgorithm};
+    use crate::infra::crypto::test_support::{decoding_key, jwt_algorithm};
+    use crate::infra::crypto::{self, certificate_spki, KeyAlgorithm};
     use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 
     const NOW: u64 = 1_795_357_380; // 2026-11-22T14:23:00Z
 
     fn ring(alg: KeyAlgorithm) -> (tempfile::TempDir, KeyRing) {
         let dir = tempfile::tempdir().unwrap();
-        keys::generate(dir.path(), alg, "regauth test").unwrap();
+        crypto::generate(dir.path(), alg, "regauth test").unwrap();
         let ring = KeyRing::load(dir.path()).unwrap();
         (dir, ring)
     }
@@ -277,7 +253,7 @@ mod tests {
 
         let key = signer.keyring().signing_key();
         let header = decode_header(&issued.token).unwrap();
-        assert_eq!(header.alg, alg.jwt_algorithm());
+        assert_eq!(header.alg, jwt_algorithm(alg));
         assert_eq!(header.typ.as_deref(), Some("JWT"));
         assert_eq!(header.kid.as_deref(), Some(key.kid()));
         let x5c = header.x5c.clone().unwrap();
@@ -287,14 +263,14 @@ mod tests {
         assert_eq!(cert, key.cert_der());
         assert_eq!(certificate_spki(&cert).unwrap(), key.spki_der());
         assert_eq!(
-            keys::libtrust_kid(certificate_spki(&cert).unwrap()),
+            crypto::libtrust_kid(&certificate_spki(&cert).unwrap()),
             key.kid()
         );
 
         let data = decode::<Claims>(
             &issued.token,
-            &key.decoding_key(),
-            &validation(alg.jwt_algorithm()),
+            &decoding_key(key.spki_der()),
+            &validation(jwt_algorithm(alg)),
         )
         .unwrap();
         let c = data.claims;
@@ -353,16 +329,11 @@ mod tests {
                     UNIX_EPOCH + Duration::from_secs(NOW),
                 )
                 .unwrap();
-            let v = validation(alg.jwt_algorithm());
-            assert!(
-                decode::<Claims>(&issued.token, &other.signing_key().decoding_key(), &v).is_err()
-            );
-            assert!(decode::<Claims>(
-                &issued.token,
-                &signer.keyring().signing_key().decoding_key(),
-                &v
-            )
-            .is_ok());
+            let v = validation(jwt_algorithm(alg));
+            let other_key = decoding_key(other.signing_key().spki_der());
+            assert!(decode::<Claims>(&issued.token, &other_key, &v).is_err());
+            let own_key = decoding_key(signer.keyring().signing_key().spki_der());
+            assert!(decode::<Claims>(&issued.token, &own_key, &v).is_ok());
         }
     }
 
@@ -383,7 +354,7 @@ mod tests {
         claims["sub"] = "admin".into();
         parts[1] = URL_SAFE_NO_PAD.encode(claims.to_string());
         let forged = parts.join(".");
-        let key = signer.keyring().signing_key().decoding_key();
+        let key = decoding_key(signer.keyring().signing_key().spki_der());
         assert!(decode::<Claims>(&forged, &key, &validation(Algorithm::ES256)).is_err());
     }
 
@@ -395,7 +366,7 @@ mod tests {
         assert_ne!(a.jti, b.jti);
         let mut v = validation(Algorithm::ES256);
         v.validate_exp = true;
-        let key = signer.keyring().signing_key().decoding_key();
+        let key = decoding_key(signer.keyring().signing_key().spki_der());
         let c = decode::<Claims>(&a.token, &key, &v).unwrap().claims;
         assert_eq!(c.sub, "");
     }
@@ -403,8 +374,8 @@ mod tests {
     #[test]
     fn newest_key_of_the_ring_signs() {
         let dir = tempfile::tempdir().unwrap();
-        keys::generate(dir.path(), KeyAlgorithm::Rs256, "old").unwrap();
-        let newest = keys::generate(dir.path(), KeyAlgorithm::Es256, "new").unwrap();
+        crypto::generate(dir.path(), KeyAlgorithm::Rs256, "old").unwrap();
+        let newest = crypto::generate(dir.path(), KeyAlgorithm::Es256, "new").unwrap();
         let ring = KeyRing::load(dir.path()).unwrap();
         let signer =
             Signer::new(ring, "i".into(), Duration::from_secs(60), Duration::ZERO).unwrap();

@@ -6,8 +6,13 @@
 //! naming the file, instead of failing every handshake later. Error messages never
 //! quote file contents: a key file's bytes must not end up in a log.
 //!
-//! The crypto provider is ring, chosen explicitly: it is the one reqwest already
-//! compiles in, so the binary carries a single TLS implementation.
+//! The crypto provider is aws-lc-rs, chosen explicitly: it is the library that signs
+//! tokens (`crate::infra::crypto`), so the binary carries a single crypto stack.
+//!
+//! `self_signed` makes the throwaway CA and server certificate of
+//! `regauth certs self-signed`.
+
+pub mod self_signed;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +21,8 @@ use rustls::crypto::CryptoProvider;
 use rustls::sign::{CertifiedKey, SingleCertAndKey};
 use rustls_pki_types::pem::{self, PemObject};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+
+use crate::infra::crypto::describe_pem_error;
 
 /// A TLS file that cannot be used; `message` says why without quoting its content.
 #[derive(Debug, thiserror::Error)]
@@ -32,24 +39,9 @@ fn tls_err(path: &Path, message: impl Into<String>) -> TlsError {
     }
 }
 
-/// Describes a PEM parse failure. The library's own `Display` may echo a line of the
-/// file (e.g. an illegal section start), which for a key file could be key material,
-/// so only the kind of failure is kept.
-fn describe_pem_error(e: &pem::Error) -> String {
-    match e {
-        pem::Error::Io(io) => format!("cannot read: {io}"),
-        pem::Error::MissingSectionEnd { .. } => "malformed PEM: a section has no END line".into(),
-        pem::Error::IllegalSectionStart { .. } => "malformed PEM: invalid BEGIN line".into(),
-        pem::Error::Base64Decode(_) => "malformed PEM: invalid base64".into(),
-        pem::Error::NoItemsFound => "no PEM items found".into(),
-        pem::Error::SectionTooLarge => "malformed PEM: section too large".into(),
-        _ => "malformed PEM".into(),
-    }
-}
-
 /// The crypto provider of every TLS configuration regauth builds (server and tests).
 pub fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// Reads every `CERTIFICATE` block of `path`, leaf first (the order of the file).
@@ -76,8 +68,8 @@ pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
 }
 
 /// Builds the server configuration of the public listener from a certificate chain
-/// file and its private key file. Checks that the key is one ring can sign with and
-/// that it belongs to the chain's first certificate.
+/// file and its private key file. Checks that the key is one the provider can sign
+/// with and that it belongs to the chain's first certificate.
 pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsError> {
     let chain = load_certs(cert)?;
     let key_der = load_key(key)?;
@@ -93,8 +85,8 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, Tl
         })?;
     let certified = CertifiedKey::new(chain, signing_key);
     match certified.keys_match() {
-        // ring can always derive the public key; "unknown" is not an error for rustls
-        // either.
+        // aws-lc-rs can always derive the public key; "unknown" is not an error for
+        // rustls either.
         Ok(()) | Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::Unknown)) => {}
         Err(rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch)) => {
             return Err(tls_err(
