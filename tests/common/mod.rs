@@ -389,7 +389,11 @@ impl Refusal {
 /// must not read as bad credentials, nor the other way round). `what` names the case.
 #[track_caller]
 pub fn assert_refused(r: &Skopeo, kind: Refusal, what: &str) {
-    assert!(!r.success, "{what}: succeeded, expected {kind:?}:\n{}", r.output);
+    assert!(
+        !r.success,
+        "{what}: succeeded, expected {kind:?}:\n{}",
+        r.output
+    );
     assert!(
         r.output.contains(kind.marker()),
         "{what}: expected {kind:?} (`{}`), skopeo said:\n{}",
