@@ -37,7 +37,7 @@ check() {
   shift
   if out=$("$@" 2>&1); then ok "$name"; else fail "$name" "$out"; fi
 }
-# capture VAR NAME CMD...: VAR=$(CMD) with carriage returns and surrounding blank lines
+# capture VAR NAME CMD...: VAR=$(CMD), carriage returns and trailing newlines
 # removed. A failing CMD or an empty result is a FAIL and leaves VAR empty, so no later
 # check can pass on it.
 capture() {
