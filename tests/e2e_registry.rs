@@ -53,12 +53,7 @@ fn uncertified_user_cannot_push_even_with_create() {
     let img = tiny_image(stack.dir.path(), "v1", "one");
 
     let (push, _) = stack.push(&img, &format!("{p}/tool:v1"), &creds("bob"));
-    assert!(!push.success, "uncertified push succeeded");
-    assert!(
-        push.output.contains("denied"),
-        "unexpected refusal: {}",
-        push.output
-    );
+    assert_refused(&push, Refusal::Denied, "uncertified push");
     assert!(
         stack.regauth_log().contains("not_certified"),
         "denial reason not logged"
@@ -83,26 +78,17 @@ fn download_permission_pulls_but_does_not_push() {
     let pull = stack.pull(&format!("{p}/tool:v1"), Some(&creds("carol")));
     assert!(pull.success, "DOWNLOAD pull failed: {}", pull.output);
     let (push, _) = stack.push(&img, &format!("{p}/tool:v2"), &creds("carol"));
-    assert!(
-        !push.success && push.output.contains("denied"),
-        "{}",
-        push.output
-    );
+    assert_refused(&push, Refusal::Denied, "DOWNLOAD-only push");
 
-    // READ alone is not enough to pull.
+    // READ alone is not enough to pull (tool:v1 exists: alice pushed it above).
     stack.add_user("dan", &[]);
     stack.grant(&p, "dan", "READ");
     let pull = stack.pull(&format!("{p}/tool:v1"), Some(&creds("dan")));
-    assert!(!pull.success, "READ-only pull succeeded");
+    assert_refused(&pull, Refusal::Denied, "READ-only pull");
 
     // A wrong password is refused as bad credentials, not served anonymously.
     let pull = stack.pull(&format!("{p}/tool:v1"), Some("carol:wrong-password"));
-    assert!(!pull.success);
-    assert!(
-        pull.output.contains("invalid username/password") || pull.output.contains("unauthorized"),
-        "{}",
-        pull.output
-    );
+    assert_refused(&pull, Refusal::BadCredentials, "wrong password");
 }
 
 #[test]
@@ -118,11 +104,7 @@ fn access_token_with_download_scope_pulls_but_cannot_push() {
     let pull = stack.pull(&format!("{p}/tool:v1"), Some(&login));
     assert!(pull.success, "token pull failed: {}", pull.output);
     let (push, _) = stack.push(&img, &format!("{p}/tool:v2"), &login);
-    assert!(
-        !push.success && push.output.contains("denied"),
-        "{}",
-        push.output
-    );
+    assert_refused(&push, Refusal::Denied, "push with a view,download token");
 
     // With download+modify the same user pushes.
     let rw = stack.token("alice", "download,modify");
@@ -143,7 +125,7 @@ fn access_token_with_download_scope_pulls_but_cannot_push() {
         .to_string();
     stack.ok(&["token", "revoke", &first_id]);
     let pull = stack.pull(&format!("{p}/tool:v1"), Some(&login));
-    assert!(!pull.success, "revoked token still pulls");
+    assert_refused(&pull, Refusal::BadCredentials, "revoked token");
 }
 
 #[test]
@@ -165,19 +147,18 @@ fn trashed_repository_and_trashed_project_refuse_everything() {
     .expect("repository never recorded from the notification");
 
     stack.ok(&["trash", &repo]);
-    assert!(
-        !stack
-            .pull(&format!("{repo}:v1"), Some(&creds("alice")))
-            .success,
-        "pull from trashed repo"
+    assert_refused(
+        &stack.pull(&format!("{repo}:v1"), Some(&creds("alice"))),
+        Refusal::Denied,
+        "pull from trashed repo",
     );
     let (push, _) = stack.push(&img, &format!("{repo}:v2"), &creds("alice"));
-    assert!(!push.success, "push to trashed repo");
+    assert_refused(&push, Refusal::Denied, "push to trashed repo");
     // Even the admin is refused.
-    assert!(
-        !stack
-            .pull(&format!("{repo}:v1"), Some("root:correct horse battery"))
-            .success
+    assert_refused(
+        &stack.pull(&format!("{repo}:v1"), Some("root:correct horse battery")),
+        Refusal::Denied,
+        "admin pull from trashed repo",
     );
 
     stack.ok(&["restore", &repo]);
@@ -189,14 +170,13 @@ fn trashed_repository_and_trashed_project_refuse_everything() {
     );
 
     stack.ok(&["trash", &p]);
-    assert!(
-        !stack
-            .pull(&format!("{repo}:v1"), Some(&creds("alice")))
-            .success,
-        "pull under trashed project"
+    assert_refused(
+        &stack.pull(&format!("{repo}:v1"), Some(&creds("alice"))),
+        Refusal::Denied,
+        "pull under trashed project",
     );
     let (push, _) = stack.push(&img, &format!("{p}/other:v1"), &creds("alice"));
-    assert!(!push.success, "new repo under trashed project");
+    assert_refused(&push, Refusal::Denied, "new repo under trashed project");
 }
 
 #[test]
@@ -232,11 +212,10 @@ fn local_sharing_settings_override_the_project() {
             .success,
         "project grant ignored"
     );
-    assert!(
-        !stack
-            .pull(&format!("{private}:v1"), Some(&creds("erin")))
-            .success,
-        "local settings did not override"
+    assert_refused(
+        &stack.pull(&format!("{private}:v1"), Some(&creds("erin"))),
+        Refusal::Denied,
+        "local settings did not override",
     );
     assert!(
         stack
@@ -244,11 +223,10 @@ fn local_sharing_settings_override_the_project() {
             .success,
         "local grant ignored"
     );
-    assert!(
-        !stack
-            .pull(&format!("{p}/shared:v1"), Some(&creds("frank")))
-            .success,
-        "local grant leaked to project"
+    assert_refused(
+        &stack.pull(&format!("{p}/shared:v1"), Some(&creds("frank"))),
+        Refusal::Denied,
+        "local grant leaked to project",
     );
 
     // Back to inheriting.
@@ -258,10 +236,10 @@ fn local_sharing_settings_override_the_project() {
             .pull(&format!("{private}:v1"), Some(&creds("erin")))
             .success
     );
-    assert!(
-        !stack
-            .pull(&format!("{private}:v1"), Some(&creds("frank")))
-            .success
+    assert_refused(
+        &stack.pull(&format!("{private}:v1"), Some(&creds("frank"))),
+        Refusal::Denied,
+        "local grant kept after inherit",
     );
 }
 
@@ -274,10 +252,10 @@ fn team_and_public_grants() {
     assert!(push.success, "{}", push.output);
 
     stack.add_user("gina", &[]);
-    assert!(
-        !stack
-            .pull(&format!("{p}/tool:v1"), Some(&creds("gina")))
-            .success
+    assert_refused(
+        &stack.pull(&format!("{p}/tool:v1"), Some(&creds("gina"))),
+        Refusal::Denied,
+        "pull without any grant",
     );
     stack.ok(&["team", "add", "lab"]);
     stack.ok(&["team", "member", "add", "lab", "gina"]);
@@ -290,9 +268,10 @@ fn team_and_public_grants() {
     );
 
     // Anonymous pulls only when public has DOWNLOAD (ours).
-    assert!(
-        !stack.pull(&format!("{p}/tool:v1"), None).success,
-        "anonymous pull without public grant"
+    assert_refused(
+        &stack.pull(&format!("{p}/tool:v1"), None),
+        Refusal::Denied,
+        "anonymous pull without public grant",
     );
     stack.grant(&p, "public", "READ,DOWNLOAD");
     let anon = stack.pull(&format!("{p}/tool:v1"), None);

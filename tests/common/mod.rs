@@ -352,6 +352,63 @@ pub fn skopeo(dir: &Path, args: &[&str]) -> Skopeo {
     }
 }
 
+/// Which refusal a client met, told apart by what skopeo prints (the user's view).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// Bad credentials (wrong password, unknown user, revoked token): regauth's /token
+    /// answers 401 and skopeo prints its body, `unable to retrieve auth token: invalid
+    /// username/password: unauthorized: invalid username or password`.
+    BadCredentials,
+    /// A missing permission, for a push or a pull (regauth issues a token without the
+    /// action; trashed entities grant nothing, not even to the admin): the registry
+    /// answers 401 and skopeo prints `denied: requested access to the resource is denied`
+    /// (followed by `unauthorized: authentication required` or a parse error).
+    Denied,
+}
+
+impl Refusal {
+    /// The substring that identifies this refusal in skopeo's output.
+    pub fn marker(self) -> &'static str {
+        match self {
+            // regauth's own wording (`INVALID_CREDENTIALS`), as sent in the 401 body.
+            Refusal::BadCredentials => "unauthorized: invalid username or password",
+            Refusal::Denied => "denied: requested access to the resource is denied",
+        }
+    }
+
+    fn other(self) -> Refusal {
+        match self {
+            Refusal::BadCredentials => Refusal::Denied,
+            Refusal::Denied => Refusal::BadCredentials,
+        }
+    }
+}
+
+/// Asserts that a skopeo run failed with exactly the refusal `kind`: it did not succeed,
+/// its output carries `kind`'s marker, and not the other kind's (a permission refusal
+/// must not read as bad credentials, nor the other way round). `what` names the case.
+#[track_caller]
+pub fn assert_refused(r: &Skopeo, kind: Refusal, what: &str) {
+    assert!(
+        !r.success,
+        "{what}: succeeded, expected {kind:?}:\n{}",
+        r.output
+    );
+    assert!(
+        r.output.contains(kind.marker()),
+        "{what}: expected {kind:?} (`{}`), skopeo said:\n{}",
+        kind.marker(),
+        r.output
+    );
+    assert!(
+        !r.output.contains(kind.other().marker()),
+        "{what}: expected {kind:?}, got {:?} (`{}`):\n{}",
+        kind.other(),
+        kind.other().marker(),
+        r.output
+    );
+}
+
 impl Stack {
     /// `skopeo copy` of a local OCI image to `repo:tag` with `user:secret` credentials;
     /// returns the outcome and the pushed manifest digest (when it succeeded).

@@ -10,12 +10,13 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 binary=${1:?usage: build-images.sh PATH/TO/regauth}
 base=local/debian:bookworm
-mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 if ! docker image inspect "$base" >/dev/null 2>&1; then
+  # The machine's own apt source (or $DEBIAN_MIRROR): see tests/setup/debian-archive.sh.
+  mirror=$(bash tests/setup/debian-archive.sh)
   rootfs=$(mktemp -d /tmp/regauth-rootfs.XXXXXX)
   trap 'rm -rf "$rootfs"' EXIT
-  echo "build-images: debootstrap bookworm (minbase) into $rootfs"
+  echo "build-images: debootstrap bookworm (minbase) from $mirror into $rootfs"
   log=$(mktemp /tmp/regauth-debootstrap.XXXXXX.log)
   debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$log" 2>&1 \
     || { tail -20 "$log"; exit 1; }

@@ -9,13 +9,17 @@
 #
 # Usage: tests/docker/e2e.sh [PATH/TO/regauth]   (default target/debug/regauth)
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 ROOT=$PWD
 binary=${1:-target/debug/regauth}
 [ -x "$binary" ] || cargo build --bin regauth || exit 1
 bash tests/docker/build-images.sh "$binary" || exit 1
 
 # ---------------------------------------------------------------- harness
+# Every check runs its command and looks at its exit status and output, never at a value
+# captured beforehand in an argument (`test "$(cmd)" = x` would pass or fail on an empty
+# string when cmd itself failed). Helpers that capture output do it with
+# `out=$(cmd) || return 1`, and pipefail (set above) is inherited by every function.
 passed=0
 failed=0
 ok() {
@@ -33,24 +37,74 @@ check() {
   shift
   if out=$("$@" 2>&1); then ok "$name"; else fail "$name" "$out"; fi
 }
-# refused NAME PATTERN CMD...: CMD fails and its output matches PATTERN (what the user sees).
-refused() {
-  local name=$1 pattern=$2 out
+# capture VAR NAME CMD...: VAR=$(CMD), carriage returns and trailing newlines
+# removed. A failing CMD or an empty result is a FAIL and leaves VAR empty, so no later
+# check can pass on it.
+capture() {
+  local var=$1 name=$2 out err
   shift 2
-  if out=$("$@" 2>&1); then
-    fail "$name (it succeeded)" "$out"
-  elif grep -qE -- "$pattern" <<<"$out"; then
+  err=$(mktemp)
+  if out=$("$@" 2>"$err") && out=$(tr -d '\r' <<<"$out") && [ -n "$out" ]; then
+    printf -v "$var" '%s' "$out"
     ok "$name"
   else
-    fail "$name (no \"$pattern\")" "$out"
+    printf -v "$var" '%s' ""
+    fail "$name" "$(cat "$err")${out:-(no output)}"
+  fi
+  rm -f "$err"
+}
+# prints EXPECTED CMD...: CMD succeeds and its output (carriage returns removed) is EXPECTED.
+prints() {
+  local want=$1 out
+  shift
+  out=$("$@") || return 1
+  out=$(tr -d '\r' <<<"$out")
+  [ "$out" = "$want" ] || { echo "printed '$out', not '$want'"; return 1; }
+}
+# lists_nothing CMD...: CMD succeeds and prints nothing (a tear-down listing).
+lists_nothing() {
+  local out
+  out=$("$@") || return 1
+  [ -z "$out" ] || { printf 'left: %s\n' "$out"; return 1; }
+}
+# is_digest VALUE: a manifest digest, sha256:<64 hex>, and nothing else.
+is_digest() { [[ $1 =~ ^sha256:[0-9a-f]{64}$ ]] || { echo "not a digest: '$1'"; return 1; }; }
+# refused NAME KIND CMD...: CMD fails with the refusal KIND, as the user sees it:
+#   denied        a missing permission: "denied: requested access to the resource is denied"
+#                 (docker push, skopeo) -- the registry's answer to a token without the action
+#   pull-denied   the same for docker pull and ctr: "pull access denied"
+#   unauthorized  bad credentials: regauth's "unauthorized: invalid username or password"
+# A permission refusal must not read as bad credentials and the other way round, so the
+# other kind's words must be absent. A non-zero exit alone is not a refusal.
+refused() {
+  local name=$1 kind=$2 out want not
+  shift 2
+  case $kind in
+    denied) want='denied: requested access to the resource is denied' not='invalid username' ;;
+    pull-denied) want='pull access denied' not='invalid username' ;;
+    unauthorized) want='unauthorized: invalid username or password' not='denied' ;;
+    *) fail "$name (refused: unknown kind $kind)"; return ;;
+  esac
+  if out=$("$@" 2>&1); then
+    fail "$name (it succeeded)" "$out"
+  elif ! grep -qF -- "$want" <<<"$out"; then
+    fail "$name (no \"$want\")" "$out"
+  elif grep -qiF -- "$not" <<<"$out"; then
+    fail "$name (\"$not\": the wrong refusal)" "$out"
+  else
+    ok "$name"
   fi
 }
-# eventually SECONDS CMD...: retries CMD (registry notifications are asynchronous).
+# eventually SECONDS CMD...: retries CMD (registry notifications are asynchronous); when
+# time is up, one last run shows what CMD says.
 eventually() {
   local deadline=$((SECONDS + $1))
   shift
   until "$@" >/dev/null 2>&1; do
-    ((SECONDS < deadline)) || return 1
+    if ((SECONDS >= deadline)); then
+      "$@"
+      return
+    fi
     sleep 0.5
   done
 }
@@ -60,11 +114,12 @@ free_port() {
 }
 
 # ---------------------------------------------------------------- the stack
-work=$(mktemp -d /tmp/regauth-e2e.XXXXXX)
+work=$(mktemp -d /tmp/regauth-e2e.XXXXXX) || exit 1
 project=regauthe2e$$
 RP=$(free_port)
 AP=$(free_port)
 while [ "$AP" = "$RP" ]; do AP=$(free_port); done
+[[ $RP =~ ^[0-9]+$ && $AP =~ ^[0-9]+$ ]] || { echo "e2e: no free port ($RP, $AP)"; exit 1; }
 reg=127.0.0.1:$RP
 api=http://127.0.0.1:$AP
 ns=regauth-e2e-$$
@@ -97,6 +152,8 @@ tls_compose() {
 }
 
 tls_project=${project}tls
+# Set by `capture` below (each one a check of its own).
+regauth_container="" admin_pw="" P="" token_rw="" token_ro="" TP=""
 certs_d=""
 torn_down=0
 teardown() {
@@ -119,7 +176,14 @@ teardown() {
 trap teardown EXIT
 trap 'exit 130' INT TERM
 
-registry_up() { [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$reg/v2/")" = 401 ]; }
+# http_status WANT CURL-ARGS...: curl reaches the server and the HTTP status is WANT.
+http_status() {
+  local want=$1 code
+  shift
+  code=$(curl -s -o /dev/null -w '%{http_code}' "$@") || { echo "curl failed (status $?)"; return 1; }
+  [ "$code" = "$want" ] || { echo "HTTP $code, not $want"; return 1; }
+}
+registry_up() { http_status 401 "http://$reg/v2/"; }
 
 echo "e2e: compose project $project, registry $reg, regauth $api ($(docker-compose version --short), $(docker compose version --short))"
 if ! out=$(compose up -d --no-build 2>&1); then
@@ -129,25 +193,45 @@ if ! out=$(compose up -d --no-build 2>&1); then
 fi
 ok "docker-compose up -d starts regauth and an unmodified registry"
 check "the registry answers 401 with regauth's realm" eventually 30 registry_up
-challenge() { curl -si "http://$reg/v2/" | grep -qiF "www-authenticate: Bearer realm=\"$api/token\",service=\"registry\""; }
+challenge() {
+  local head
+  head=$(curl -si "http://$reg/v2/") || return 1
+  grep -qiF "www-authenticate: Bearer realm=\"$api/token\",service=\"registry\"" <<<"$head"
+}
 check "the registry's challenge names regauth's realm and service" challenge
 
-regauth_container=$(compose ps -q regauth)
+capture regauth_container "compose ps -q names regauth's container" compose ps -q regauth
+healthy() { prints healthy docker inspect --format '{{.State.Health.Status}}' "$1"; }
 check "regauth's container is healthy (its HEALTHCHECK runs 'regauth healthcheck')" \
-  test "$(docker inspect --format '{{.State.Health.Status}}' "$regauth_container")" = healthy
-check "regauth runs as a non-root user" test "$(compose exec -T regauth id -u)" = 10001
-webhook_hidden() { [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$api/notifications")" = 404 ]; }
+  healthy "$regauth_container"
+check "regauth runs as a non-root user" prints 10001 compose exec -T regauth id -u
+webhook_hidden() { http_status 404 -X POST "$api/notifications"; }
 check "the webhook is not served on the published port (404)" webhook_hidden
-check "the webhook's port is not published" test -z "$(compose port regauth 5002 2>/dev/null | grep -v '^:0$')"
+# `docker port` lists what is published: 5001 must be there (so the listing is real), 5002 not.
+webhook_unpublished() {
+  local ports
+  ports=$(docker port "$regauth_container") || return 1
+  grep -qx "5001/tcp -> 127.0.0.1:$AP" <<<"$ports" || { echo "5001 not published: $ports"; return 1; }
+  ! grep -q '^5002/' <<<"$ports" || { echo "published: $ports"; return 1; }
+}
+check "the webhook's port is not published" webhook_unpublished
 
 # ---------------------------------------------------------------- first admin
-admin_pw=$(compose exec -T regauth cat /var/lib/regauth/data/bootstrap-admin-password | tr -d '\r\n')
+capture admin_pw "a first admin exists, its generated password in the data volume" \
+  compose exec -T regauth cat /var/lib/regauth/data/bootstrap-admin-password
 admin_pw_private() {
   [ -n "$admin_pw" ] &&
-    [ "$(compose exec -T regauth stat -c %a /var/lib/regauth/data/bootstrap-admin-password | tr -d '\r')" = 600 ]
+    prints 600 compose exec -T regauth stat -c %a /var/lib/regauth/data/bootstrap-admin-password
 }
-admin_pw_unlogged() { ! docker logs "$regauth_container" 2>&1 | grep -qF -- "$admin_pw"; }
-check "a first admin exists, its generated password in the data volume (mode 0600)" admin_pw_private
+# The log is read first (it must be readable and not empty), then searched.
+admin_pw_unlogged() {
+  local logs
+  [ -n "$admin_pw" ] || { echo "no admin password to look for"; return 1; }
+  logs=$(docker logs "$regauth_container" 2>&1) || { echo "$logs"; return 1; }
+  [ -n "$logs" ] || { echo "empty log"; return 1; }
+  ! grep -qF -- "$admin_pw" <<<"$logs"
+}
+check "the generated admin password file has mode 0600" admin_pw_private
 check "the generated admin password never reaches the log" admin_pw_unlogged
 
 login() { docker login -u "$1" --password-stdin "$reg" <<<"$2"; }
@@ -158,23 +242,26 @@ docker logout "$reg" >/dev/null 2>&1
 pw_alice=alice-$RANDOM-correct-horse
 pw_bob=bob-$RANDOM-battery-staple
 pw_carol=carol-$RANDOM-tr0ub4dor
-ra user add alice --certified <<<"$pw_alice" >/dev/null
-ra user add bob <<<"$pw_bob" >/dev/null
-ra user add carol --certified <<<"$pw_carol" >/dev/null
-P=$(ra project add tools --owner alice | tr -d '\r')
-check "project created by the CLI (id $P)" grep -qE '^syn[0-9]+$' <<<"$P"
+check "user alice added (certified)" ra user add alice --certified <<<"$pw_alice"
+check "user bob added" ra user add bob <<<"$pw_bob"
+check "user carol added (certified)" ra user add carol --certified <<<"$pw_carol"
+capture P "the CLI creates project tools" ra project add tools --owner alice
+check "project created by the CLI (id $P)" grep -qxE 'syn[0-9]+' <<<"$P"
 check "grant bob (uncertified) CREATE,UPDATE,READ,DOWNLOAD" ra acl grant "$P" bob CREATE,UPDATE,READ,DOWNLOAD
 check "grant carol READ only" ra acl grant "$P" carol READ
 
-# A tiny image with unique content, made without pulling anything.
+# tiny NAME IMAGE: a tiny image with unique content, made without pulling anything.
 tiny() {
-  mkdir -p "$work/ctx-$1"
-  echo "$1 $RANDOM $(date +%s%N)" >"$work/ctx-$1/hello.txt"
-  tar -C "$work/ctx-$1" -c hello.txt | docker import - "$2" >/dev/null
+  mkdir -p "$work/ctx-$1" &&
+    echo "$1 $RANDOM $(date +%s%N)" >"$work/ctx-$1/hello.txt" &&
+    tar -C "$work/ctx-$1" -c hello.txt | docker import - "$2"
 }
 # log_count KEY=VALUE...: regauth log lines (JSON) whose fields equal the given values.
 log_count() {
-  docker logs "$(compose ps -q regauth)" 2>&1 | python3 -c '
+  local c logs
+  c=$(compose ps -q regauth) && [ -n "$c" ] || return 1
+  logs=$(docker logs "$c" 2>&1) || return 1
+  python3 -c '
 import json, sys
 want = dict(a.split("=", 1) for a in sys.argv[1:])
 n = 0
@@ -183,76 +270,111 @@ for line in sys.stdin:
         rec = json.loads(line)
     except ValueError:
         continue
-    if all(str(rec.get(k)) == v for k, v in want.items()):
+    if isinstance(rec, dict) and all(str(rec.get(k)) == v for k, v in want.items()):
         n += 1
-print(n)' "$@"
+print(n)' "$@" <<<"$logs"
+}
+# log_grew BEFORE KEY=VALUE...: more log lines match now than BEFORE (a count).
+log_grew() {
+  local before=$1 now
+  shift
+  [[ $before =~ ^[0-9]+$ ]] || { echo "no count before: '$before'"; return 1; }
+  now=$(log_count "$@") || { echo "could not read regauth's log"; return 1; }
+  if ! [[ $now =~ ^[0-9]+$ ]] || ((now <= before)); then
+    echo "$*: $before before, $now now"
+    return 1
+  fi
 }
 
 # ---------------------------------------------------------------- docker: password login
 check "docker login -u alice (password)" login alice "$pw_alice"
-check "the CLI stored an identity token, not the password" python3 - "$DOCKER_CONFIG/config.json" "$reg" "$pw_alice" <<'EOF'
+check "the CLI stored an identity token, not the password" python3 - "$DOCKER_CONFIG/config.json" "$reg" "$pw_alice" <<'PY'
 import base64, json, sys
 cfg, reg, pw = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 entry = cfg["auths"][reg]
 assert entry.get("identitytoken", "").startswith("rgr_"), entry
 assert pw not in base64.b64decode(entry.get("auth", "")).decode(), "password stored"
 assert pw not in open(sys.argv[1]).read(), "password stored"
-EOF
+PY
 
-tiny tool "$reg/$P/tool:v1"
-refresh_before=$(log_count method=POST grant=refresh_token user=alice)
-push_out=$(docker push "$reg/$P/tool:v1" 2>&1)
-if [ $? -eq 0 ]; then ok "docker push of a new repository by a certified user with CREATE"; else fail "docker push new repository (certified, CREATE)" "$push_out"; fi
+check "image tool:v1 made locally" tiny tool "$reg/$P/tool:v1"
+refresh_before=$(log_count method=POST grant=refresh_token user=alice) || refresh_before=unreadable
+if push_out=$(docker push "$reg/$P/tool:v1" 2>&1); then
+  ok "docker push of a new repository by a certified user with CREATE"
+else
+  fail "docker push new repository (certified, CREATE)" "$push_out"
+fi
 digest=$(grep -oE 'digest: sha256:[0-9a-f]{64}' <<<"$push_out" | cut -d' ' -f2)
-check "the push printed a digest" test -n "$digest"
+check "the push printed a digest (sha256:<64 hex>)" is_digest "$digest"
 check "the push used the POST refresh-token flow (log: method=POST grant=refresh_token)" \
-  test "$(log_count method=POST grant=refresh_token user=alice)" -gt "$refresh_before"
+  log_grew "$refresh_before" method=POST grant=refresh_token user=alice
 
+# tags_have_digest USER PASSWORD: the read API, as USER, lists tag v1 of tool with the digest.
 tags_have_digest() {
-  curl -sf -u "alice:$pw_alice" "$api/api/v1/repository/tags?path=$P/tool" | grep -qF "\"$digest\""
+  local body
+  is_digest "$digest" || return 1
+  body=$(curl -sf -u "$1:$2" "$api/api/v1/repository/tags?path=$P/tool") || return 1
+  grep -qF "\"$digest\"" <<<"$body" || { echo "$body"; return 1; }
 }
-check "the read API lists tag v1 with the pushed digest" eventually 15 tags_have_digest
-repo_tags_have_digest() { ra repo tags "$P/tool" | grep -qF "$digest"; }
+check "the read API lists tag v1 with the pushed digest" eventually 15 tags_have_digest alice "$pw_alice"
+repo_tags_have_digest() {
+  local tags
+  is_digest "$digest" || return 1
+  tags=$(ra repo tags "$P/tool") || return 1
+  grep -qF -- "$digest" <<<"$tags" || { echo "$tags"; return 1; }
+}
 check "the CLI lists it too (repo tags)" repo_tags_have_digest
 
 docker rmi "$reg/$P/tool:v1" >/dev/null 2>&1
-refresh_before=$(log_count method=POST grant=refresh_token user=alice)
+refresh_before=$(log_count method=POST grant=refresh_token user=alice) || refresh_before=unreadable
 check "docker pull by tag" docker pull "$reg/$P/tool:v1"
 check "the pull used the POST refresh-token flow too" \
-  test "$(log_count method=POST grant=refresh_token user=alice)" -gt "$refresh_before"
-check "docker pull by the digest printed at push" docker pull "$reg/$P/tool@$digest"
-pulled_digest() { docker image inspect --format '{{join .RepoDigests " "}}' "$reg/$P/tool:v1" | grep -qF "$digest"; }
+  log_grew "$refresh_before" method=POST grant=refresh_token user=alice
+pull_by_digest() { is_digest "$digest" && docker pull "$reg/$P/tool@$digest"; }
+check "docker pull by the digest printed at push" pull_by_digest
+pulled_digest() {
+  local digests
+  is_digest "$digest" || return 1
+  digests=$(docker image inspect --format '{{join .RepoDigests " "}}' "$reg/$P/tool:v1") || return 1
+  grep -qF -- "$reg/$P/tool@$digest" <<<"$digests" || { echo "$digests"; return 1; }
+}
 check "the pull by digest gave the pushed image" pulled_digest
 
 # ---------------------------------------------------------------- docker: access token
-token_rw=$(ra token create alice --scopes view,download,modify --name e2e-rw | tr -d '\r')
-token_ro=$(ra token create alice --scopes view,download --name e2e-ro | tr -d '\r')
+capture token_rw "access token created (view,download,modify)" \
+  ra token create alice --scopes view,download,modify --name e2e-rw
+capture token_ro "access token created (view,download)" \
+  ra token create alice --scopes view,download --name e2e-ro
 docker logout "$reg" >/dev/null 2>&1
 check "docker login -u anything -p <access token>" login anything "$token_rw"
-tiny v2 "$reg/$P/tool:v2"
+check "image tool:v2 made locally" tiny v2 "$reg/$P/tool:v2"
 check "push with a download+modify access token" docker push "$reg/$P/tool:v2"
 docker rmi "$reg/$P/tool:v2" >/dev/null 2>&1
 check "pull with the access token" docker pull "$reg/$P/tool:v2"
 docker logout "$reg" >/dev/null 2>&1
 check "docker login with a download-only access token" login whoever "$token_ro"
-tiny v3 "$reg/$P/tool:v3"
-refused "a download-only token cannot push" 'denied' docker push "$reg/$P/tool:v3"
+check "image tool:v3 made locally" tiny v3 "$reg/$P/tool:v3"
+refused "a download-only token cannot push: 'denied: ...'" denied docker push "$reg/$P/tool:v3"
 docker logout "$reg" >/dev/null 2>&1
 
 # ---------------------------------------------------------------- refusals as users see them
-refused "a wrong password: 'unauthorized: ...'" 'unauthorized: ' login alice "not-$pw_alice"
-refused "an unknown user gets the same answer" 'unauthorized: invalid username or password' login nobody "$pw_alice"
+refused "a wrong password: 'unauthorized: invalid username or password'" unauthorized \
+  login alice "not-$pw_alice"
+refused "an unknown user gets the same answer" unauthorized login nobody "$pw_alice"
 check "docker login -u bob (uncertified)" login bob "$pw_bob"
-tiny bob "$reg/$P/bobs:v1"
-refused "an uncertified user cannot create a repository: 'denied: ...'" 'denied: ' docker push "$reg/$P/bobs:v1"
+check "image bobs:v1 made locally" tiny bob "$reg/$P/bobs:v1"
+refused "an uncertified user cannot create a repository: 'denied: ...'" denied docker push "$reg/$P/bobs:v1"
 docker logout "$reg" >/dev/null 2>&1
+# READ without DOWNLOAD, on tool:v1 that alice pushed: carol sees it exists and is refused
+# the download, so the refusal is about the permission, not about a missing repository.
 check "docker login -u carol (READ, no DOWNLOAD)" login carol "$pw_carol"
+check "carol (READ) sees tool:v1 and its digest in the read API" tags_have_digest carol "$pw_carol"
 docker rmi "$reg/$P/tool:v1" >/dev/null 2>&1
-refused "a user without DOWNLOAD cannot pull: 'denied: ...'" 'denied: ' docker pull "$reg/$P/tool:v1"
+refused "a user without DOWNLOAD cannot pull: 'pull access denied'" pull-denied docker pull "$reg/$P/tool:v1"
 docker logout "$reg" >/dev/null 2>&1
 check "docker login -u alice again" login alice "$pw_alice"
 check "the CLI moves the repository to the trash" ra trash "$P/tool"
-refused "a trashed repository cannot be pulled" 'denied: ' docker pull "$reg/$P/tool:v1"
+refused "a trashed repository cannot be pulled: 'pull access denied'" pull-denied docker pull "$reg/$P/tool:v1"
 check "the CLI restores it" ra restore "$P/tool"
 check "restored, it can be pulled again" docker pull "$reg/$P/tool:v1"
 
@@ -266,23 +388,25 @@ if umoci init --layout "$work/oci" >/dev/null 2>&1 &&
     --dest-tls-verify=false "oci:$work/oci:tiny" "docker://$reg/$P/skopeo:v1"
   check "skopeo pull" skopeo copy --quiet --src-creds "alice:$pw_alice" --src-tls-verify=false \
     "docker://$reg/$P/skopeo:v1" "dir:$work/pulled"
-  refused "skopeo push by an uncertified user: denied" 'denied' skopeo copy --quiet \
+  refused "skopeo push by an uncertified user: 'denied: ...'" denied skopeo copy --quiet \
     --dest-creds "bob:$pw_bob" --dest-tls-verify=false "oci:$work/oci:tiny" "docker://$reg/$P/bobs2:v1"
-  refused "skopeo with a wrong password: unauthorized" 'unauthorized|invalid username' skopeo inspect \
-    --creds "alice:wrong" --tls-verify=false "docker://$reg/$P/skopeo:v1"
+  refused "skopeo with a wrong password: 'unauthorized: invalid username or password'" unauthorized \
+    skopeo inspect --creds "alice:wrong" --tls-verify=false "docker://$reg/$P/tool:v1"
 else
   fail "umoci could not build the OCI test image"
 fi
 
 # ---------------------------------------------------------------- containerd's own client
 if [ -S "$sock" ]; then
-  post_before=$(log_count method=POST grant=password user=alice client_id=containerd-client)
+  post_before=$(log_count method=POST grant=password user=alice client_id=containerd-client) ||
+    post_before=unreadable
   check "ctr images pull --user (containerd, plain HTTP)" \
     ctr_ images pull --user "alice:$pw_alice" --plain-http "$reg/$P/tool:v1"
   check "containerd used the OAuth2 POST password grant" \
-    test "$(log_count method=POST grant=password user=alice client_id=containerd-client)" -gt "$post_before"
-  refused "ctr pull without DOWNLOAD is refused" 'denied|403|401|unauthorized' \
-    ctr_ images pull --user "carol:$pw_carol" --plain-http "$reg/$P/skopeo:v1"
+    log_grew "$post_before" method=POST grant=password user=alice client_id=containerd-client
+  # Same repository, which ctr just pulled as alice: carol's refusal is about DOWNLOAD.
+  refused "ctr pull without DOWNLOAD is refused: 'pull access denied'" pull-denied \
+    ctr_ images pull --user "carol:$pw_carol" --plain-http "$reg/$P/tool:v1"
 else
   fail "no containerd socket at /run/docker/containerd or /run/containerd"
 fi
@@ -296,55 +420,75 @@ fi
 check "the registry is back" eventually 30 registry_up
 docker rmi "$reg/$P/tool:v1" >/dev/null 2>&1
 check "the stored identity token still works after the restart (pull)" docker pull "$reg/$P/tool:v1"
-check "tags and digests survived in the volume" tags_have_digest
-check "the first admin was not re-created" \
-  test "$(ra user list | grep -c '^admin')" = 1
+check "tags and digests survived in the volume" tags_have_digest alice "$pw_alice"
+one_admin() {
+  local users
+  users=$(ra user list) || return 1
+  [ "$(grep -c '^admin' <<<"$users")" = 1 ] || { echo "$users"; return 1; }
+}
+check "the first admin was not re-created" one_admin
 
 # ---------------------------------------------------------------- TLS on a non-loopback address
 # docker only speaks plain HTTP to loopback; anywhere else it needs TLS. The host's address
 # on docker's bridge is not loopback, so this is what a remote client goes through.
-compose down -v >/dev/null 2>&1
+check "the first project is taken down (down -v)" compose down -v
 # The host's address on docker0 (or any global IPv4 address): not loopback, always local.
 hostip=$(ip -4 -o addr show scope global 2>/dev/null |
   awk '{sub("/.*", "", $4); print ($2 == "docker0" ? 0 : 1), $4}' | sort | head -1 | cut -d' ' -f2)
-[ -n "$hostip" ] || fail "the host has no non-loopback IPv4 address for the TLS checks"
+[[ $hostip =~ ^[0-9.]+$ ]] || fail "the host has no non-loopback IPv4 address for the TLS checks"
 TRP=$(free_port)
 TAP=$(free_port)
+[[ $TRP =~ ^[0-9]+$ && $TAP =~ ^[0-9]+$ && $TRP != "$TAP" ]] ||
+  fail "two free ports for the TLS project ($TRP, $TAP)"
 treg=$hostip:$TRP
 tls_admin_pw=admin-$RANDOM-from-the-environment
 mkdir -p "$work/certs"
 check "regauth certs self-signed (in the image) for $hostip" docker run --rm --user 0 \
   -v "$work/certs:/certs" "$REGAUTH_IMAGE" certs self-signed --out /certs --host "$hostip"
-chown 10001:10001 "$work/certs/server.key"
+check "the key is readable by regauth's uid 10001" chown 10001:10001 "$work/certs/server.key"
 certs_d=/etc/docker/certs.d/$treg
 [ -d /etc/docker/certs.d ] || made_certs_root=1
-mkdir -p "$certs_d" && cp "$work/certs/ca.crt" "$certs_d/ca.crt"
+trust_ca() { mkdir -p "$certs_d" && cp "$work/certs/ca.crt" "$certs_d/ca.crt"; }
+check "docker trusts the CA for $treg ($certs_d)" trust_ca
 if out=$(tls_compose up -d --no-build 2>&1); then
   ok "docker compose (v2) -f docker-compose.yml -f docker-compose.tls.yml up -d"
 else
   fail "docker compose (v2) up with the TLS override" "$out"
 fi
-tls_registry_up() {
-  [ "$(curl -s --cacert "$work/certs/ca.crt" -o /dev/null -w '%{http_code}' "https://$treg/v2/")" = 401 ]
-}
+tls_registry_up() { http_status 401 --cacert "$work/certs/ca.crt" "https://$treg/v2/"; }
 check "the registry answers over HTTPS with the self-signed chain" eventually 30 tls_registry_up
 tls_challenge() {
-  curl -si --cacert "$work/certs/ca.crt" "https://$treg/v2/" |
-    grep -qiF "realm=\"https://$hostip:$TAP/token\""
+  local head
+  head=$(curl -si --cacert "$work/certs/ca.crt" "https://$treg/v2/") || return 1
+  grep -qiF "realm=\"https://$hostip:$TAP/token\"" <<<"$head"
 }
 check "its challenge names regauth's HTTPS realm" tls_challenge
-tls_health() { curl -sf --cacert "$work/certs/ca.crt" "https://$hostip:$TAP/healthz" >/dev/null; }
+tls_health() { http_status 200 --cacert "$work/certs/ca.crt" "https://$hostip:$TAP/healthz"; }
 check "regauth serves HTTPS on its published port" tls_health
-plain_refused() { ! curl -sf "http://$hostip:$TAP/healthz" >/dev/null 2>&1; }
+# Plain HTTP to the same port, which serves HTTPS right now: no successful answer, and
+# not because the port is unreachable (a refused connection would prove nothing).
+plain_refused() {
+  local code status
+  tls_health || return 1
+  code=$(curl -sf -o /dev/null -w '%{http_code}' "http://$hostip:$TAP/healthz")
+  status=$?
+  case $status in
+    0) echo "plain HTTP answered $code"; return 1 ;;
+    6 | 7 | 28) echo "curl could not reach the port (status $status)"; return 1 ;;
+  esac
+}
 check "and no plain HTTP there" plain_refused
 tls_regauth_healthy() {
-  [ "$(docker inspect --format '{{.State.Health.Status}}' "$(tls_compose ps -q regauth)")" = healthy ]
+  local c
+  c=$(tls_compose ps -q regauth) && [ -n "$c" ] || return 1
+  healthy "$c"
 }
 check "regauth's healthcheck passes with TLS on" tls_regauth_healthy
 check "docker login over TLS as the first admin (password from REGAUTH_ADMIN_PASSWORD)" \
   docker login -u admin --password-stdin "$treg" <<<"$tls_admin_pw"
-TP=$(tls_compose exec -T regauth regauth project add tls-tools --owner admin | tr -d '\r')
-tiny tls "$treg/$TP/tool:v1"
+capture TP "the CLI creates project tls-tools over there" \
+  tls_compose exec -T regauth regauth project add tls-tools --owner admin
+check "image made locally for $treg" tiny tls "$treg/$TP/tool:v1"
 check "docker push over TLS to $treg" docker push "$treg/$TP/tool:v1"
 docker rmi "$treg/$TP/tool:v1" >/dev/null 2>&1
 check "docker pull over TLS" docker pull "$treg/$TP/tool:v1"
@@ -357,16 +501,24 @@ if out=$(tls_compose down -v 2>&1); then ok "docker compose (v2) down -v"; else 
 teardown
 for p in "$project" "$tls_project"; do
   check "tear-down: no container of $p is left" \
-    test -z "$(docker ps -aq --filter "label=com.docker.compose.project=$p")"
+    lists_nothing docker ps -aq --filter "label=com.docker.compose.project=$p"
   check "tear-down: no volume of $p is left" \
-    test -z "$(docker volume ls -q --filter "label=com.docker.compose.project=$p")"
+    lists_nothing docker volume ls -q --filter "label=com.docker.compose.project=$p"
   check "tear-down: no network of $p is left" \
-    test -z "$(docker network ls -q --filter "label=com.docker.compose.project=$p")"
+    lists_nothing docker network ls -q --filter "label=com.docker.compose.project=$p"
 done
-check "tear-down: no pulled image is left" \
-  test -z "$(docker images -q --filter "reference=$reg/*/*")$(docker images -q --filter "reference=$treg/*/*")"
-check "tear-down: no docker trust directory is left" test ! -e "$certs_d"
-ns_gone() { ! ctr --address "$sock" namespaces ls -q | grep -qx "$ns"; }
+no_image_left() {
+  lists_nothing docker images -q --filter "reference=$reg/*/*" &&
+    lists_nothing docker images -q --filter "reference=$treg/*/*"
+}
+check "tear-down: no pulled image is left" no_image_left
+trust_gone() { [ -n "$certs_d" ] && [ ! -e "$certs_d" ]; }
+check "tear-down: no docker trust directory is left" trust_gone
+ns_gone() {
+  local namespaces
+  namespaces=$(ctr --address "$sock" namespaces ls -q) || return 1
+  ! grep -qx -- "$ns" <<<"$namespaces"
+}
 check "tear-down: the containerd namespace is gone" ns_gone
 
 echo "$passed passed, $failed failed"

@@ -22,10 +22,11 @@ if ((${#need[@]})); then
 fi
 # Compose v2 (`docker compose`), so the suite runs the compose files with both versions.
 # Debian packages it from trixie on as a static binary; bookworm's apt has only v1, so take
-# the plugin out of trixie's .deb (found through the suite's package index).
+# the plugin out of trixie's .deb (found through the suite's package index), fetched from
+# the archive apt already uses here (or $DEBIAN_MIRROR): see tests/setup/debian-archive.sh.
 if ! docker compose version >/dev/null 2>&1; then
   echo "install-deps: installing Compose v2 (Debian trixie's docker-compose package)"
-  mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+  mirror=$(bash "$(dirname "$0")/debian-archive.sh")
   tmp=$(mktemp -d)
   curl -fsS "$mirror/dists/trixie/main/binary-amd64/Packages.xz" -o "$tmp/Packages.xz"
   deb=$(xz -dc "$tmp/Packages.xz" |
