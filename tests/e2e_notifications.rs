@@ -125,14 +125,18 @@ fn existing_repositories_need_update_new_ones_need_create() {
     stack.grant(&p, "judy", "READ,DOWNLOAD,UPDATE");
 
     let (r, _) = stack.push(&img, &format!("{p}/tool:ivan"), &creds("ivan"));
-    assert!(!r.success, "CREATE alone pushed to an existing repository");
+    assert_refused(
+        &r,
+        Refusal::Denied,
+        "CREATE alone pushed to an existing repository",
+    );
     let (r, _) = stack.push(&img, &format!("{p}/ivan-new:v1"), &creds("ivan"));
     assert!(r.success, "CREATE could not create: {}", r.output);
 
     let (r, _) = stack.push(&img, &format!("{p}/tool:judy"), &creds("judy"));
     assert!(r.success, "UPDATE could not push to existing: {}", r.output);
     let (r, _) = stack.push(&img, &format!("{p}/judy-new:v1"), &creds("judy"));
-    assert!(!r.success, "UPDATE alone created a repository");
+    assert_refused(&r, Refusal::Denied, "UPDATE alone created a repository");
 }
 
 #[test]
