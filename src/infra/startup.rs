@@ -21,7 +21,7 @@ use crate::domain::ports::{Clock, Directory, DirectoryError};
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::{ConfigError, Settings};
-use crate::infra::crypto::{self, KeyError, KeyRing, Signer};
+use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::http::AppState;
 use crate::infra::sqlite::SqliteDirectory;
 
@@ -135,6 +135,8 @@ pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
     }
     let ring = KeyRing::load(dir)?;
     ring.write_bundle(&settings.keys.bundle)?;
+    let signing = rotation::record_signing(dir, ring.signing_kid(), SystemClock.now())?;
+    tracing::info!(kid = %signing.kid, since = signing.since, "signing key recorded");
     tracing::info!(bundle = %settings.keys.bundle.display(), kid = %ring.signing_kid(), "certificate bundle written");
     Ok(ring)
 }

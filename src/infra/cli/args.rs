@@ -122,6 +122,18 @@ pub enum KeysCmd {
         #[arg(long)]
         bundle: bool,
     },
+    /// Rotation step 1: add a key and rewrite the bundle. Then restart the registry (it
+    /// trusts the new certificate and the old), then regauth (it signs with the new key).
+    Rotate {
+        /// Signing algorithm of the new key (default: token.algorithm).
+        #[arg(long, value_enum)]
+        algorithm: Option<KeyAlgorithm>,
+    },
+    /// Every key: kid, algorithm, which one signs, and when an old one may be retired.
+    List,
+    /// Rotation's last step: remove an old key once no unexpired token can carry it,
+    /// and rewrite the bundle.
+    Retire { kid: String },
 }
 
 #[derive(Debug, Subcommand)]

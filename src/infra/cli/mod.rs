@@ -89,7 +89,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Healthcheck { url: None } => {
             healthcheck::run(healthcheck::default_probe(&settings))
         }
-        Command::Keys(cmd) => keys::keys(&settings, cmd),
+        Command::Keys(cmd) => keys::keys(&settings, SystemClock.now(), cmd),
         other => {
             let dir = startup::open_directory(&settings).map_err(CliError::from)?;
             admin::run(&dir, &settings, SystemClock.now(), other)

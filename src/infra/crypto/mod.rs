@@ -22,6 +22,7 @@ mod key_id;
 mod key_ring;
 mod pem;
 mod private_key;
+pub mod rotation;
 mod signer;
 #[cfg(test)]
 mod test_support;
