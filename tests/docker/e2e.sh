@@ -428,6 +428,91 @@ one_admin() {
 }
 check "the first admin was not re-created" one_admin
 
+# ---------------------------------------------------------------- key rotation, zero failed pulls
+# While a loop of pulls runs: a key is added (keys rotate), the registry restarted (it
+# trusts the old and the new certificate), then regauth (it signs with the new key).
+# There is one container of each, so the loop waits while a service's own process is
+# restarting (the registry reads its bundle only at start); a pull that fails while both
+# answered before and after it is a failed pull. A token signed by the old key keeps
+# working, and the old key cannot be retired while such tokens may live.
+regauth_up() { http_status 200 "$api/readyz"; }
+signing_kid() {
+  local keys
+  keys=$(ra keys list) || return 1
+  awk -F'\t' '$4 == "signing" {print $1}' <<<"$keys"
+}
+old_kid="" new_kid="" old_token=""
+capture old_kid "keys list names the key that signs" signing_kid
+old_token_of() {
+  local body
+  body=$(curl -sf -u "alice:$pw_alice" "$api/token?service=registry&scope=repository:$P/tool:pull") || return 1
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])' <<<"$body"
+}
+capture old_token "a token signed by the old key, for later" old_token_of
+pull_loop() {
+  local start end rc
+  while [ ! -e "$work/stop-pulls" ]; do
+    until registry_up >/dev/null 2>&1 && regauth_up >/dev/null 2>&1; do sleep 0.2; done
+    start=$(date +%s%N)
+    docker pull -q "$reg/$P/tool:v1" >/dev/null 2>&1
+    rc=$?
+    end=$(date +%s%N)
+    echo "$start $end $rc" >>"$work/pulls"
+    sleep 0.1
+  done
+}
+: >"$work/pulls"
+: >"$work/restarts"
+pull_loop &
+pull_pid=$!
+# restart SERVICE READY: restarts SERVICE and records the window until READY passes.
+restart() {
+  local start
+  start=$(date +%s%N)
+  compose restart "$1" >/dev/null 2>&1 || return 1
+  eventually 60 "$2" || return 1
+  echo "$start $(date +%s%N)" >>"$work/restarts"
+}
+sleep 2
+capture new_kid "regauth keys rotate adds a key and rewrites the bundle" ra keys rotate
+sleep 2
+check "the registry restarts and trusts both certificates" restart registry registry_up
+sleep 2
+check "regauth restarts and signs with the new key" restart regauth regauth_up
+sleep 3
+touch "$work/stop-pulls"
+wait "$pull_pid"
+# Pulls that failed while no restart window overlapped them are failed pulls.
+pulls_report() {
+  python3 - "$work/pulls" "$work/restarts" <<'PY'
+import sys
+pulls = [tuple(map(int, l.split())) for l in open(sys.argv[1]) if l.strip()]
+windows = [tuple(map(int, l.split())) for l in open(sys.argv[2]) if l.strip()]
+overlaps = lambda s, e: any(s < we and e > ws for ws, we in windows)
+failed = [p for p in pulls if p[2] != 0 and not overlaps(p[0], p[1])]
+interrupted = [p for p in pulls if p[2] != 0 and overlaps(p[0], p[1])]
+ok = [p for p in pulls if p[2] == 0]
+print(f"{len(pulls)} pulls: {len(ok)} succeeded, {len(failed)} failed, {len(interrupted)} cut by a restart")
+sys.exit(1 if failed or len(ok) < 5 or len(windows) != 2 else 0)
+PY
+}
+check "pulls went on throughout the rotation: 0 failed ($(pulls_report 2>&1 | tail -1))" pulls_report
+now_signing() { prints "$new_kid" signing_kid; }
+check "keys list: the new key signs" now_signing
+old_token_works() {
+  http_status 200 -H "Authorization: Bearer $old_token" \
+    -H "Accept: application/vnd.docker.distribution.manifest.v2+json" \
+    -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+    "http://$reg/v2/$P/tool/manifests/v1"
+}
+check "a token signed by the old key still works at the restarted registry" old_token_works
+retire_refused() {
+  local out
+  if out=$(ra keys retire "$old_kid" 2>&1); then echo "retired: $out"; return 1; fi
+  grep -qF "may be valid until" <<<"$out" || { echo "$out"; return 1; }
+}
+check "the old key cannot be retired while its tokens may live" retire_refused
+
 # ---------------------------------------------------------------- TLS on a non-loopback address
 # docker only speaks plain HTTP to loopback; anywhere else it needs TLS. The host's address
 # on docker's bridge is not loopback, so this is what a remote client goes through.
