@@ -48,7 +48,13 @@ fn serve(config: &Path, port: u16) -> Child {
         .expect("start");
     let deadline = Instant::now() + Duration::from_secs(30);
     let url = format!("http://127.0.0.1:{port}/readyz");
-    while Client::new().get(&url).send().map(|r| r.status().as_u16()).ok() != Some(200) {
+    while Client::new()
+        .get(&url)
+        .send()
+        .map(|r| r.status().as_u16())
+        .ok()
+        != Some(200)
+    {
         assert!(Instant::now() < deadline, "never ready");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -63,7 +69,11 @@ fn cli(config: &Path, args: &[&str]) -> String {
         .env_remove("REGAUTH_CONFIG")
         .output()
         .expect("cli");
-    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
@@ -107,7 +117,11 @@ fn kill_9_loses_no_acknowledged_write() {
             while !stop.load(Ordering::SeqCst) {
                 let r = c
                     .get(format!("http://127.0.0.1:{port}/token"))
-                    .query(&[("service", "registry"), ("offline_token", "true"), ("client_id", "docker")])
+                    .query(&[
+                        ("service", "registry"),
+                        ("offline_token", "true"),
+                        ("client_id", "docker"),
+                    ])
                     .basic_auth("admin", Some(PASSWORD))
                     .send();
                 if let Ok(r) = r {
@@ -131,7 +145,10 @@ fn kill_9_loses_no_acknowledged_write() {
                 let r = c
                     .post(format!("http://127.0.0.1:{port}/notifications"))
                     .header("authorization", format!("Bearer {SECRET}"))
-                    .header("content-type", "application/vnd.docker.distribution.events.v1+json")
+                    .header(
+                        "content-type",
+                        "application/vnd.docker.distribution.events.v1+json",
+                    )
                     .body(batch(&project, first).to_string())
                     .send();
                 if r.is_ok_and(|r| r.status().is_success()) {
@@ -151,7 +168,12 @@ fn kill_9_loses_no_acknowledged_write() {
     }
     let tokens = refresh_tokens.lock().expect("lock").clone();
     let batches = acknowledged.lock().expect("lock").clone();
-    assert!(tokens.len() > 10 && batches.len() > 10, "too little traffic: {} tokens, {} batches", tokens.len(), batches.len());
+    assert!(
+        tokens.len() > 10 && batches.len() > 10,
+        "too little traffic: {} tokens, {} batches",
+        tokens.len(),
+        batches.len()
+    );
 
     let db = rusqlite::Connection::open(dir.path().join("regauth.db")).expect("open");
     let integrity: String = db
@@ -167,28 +189,49 @@ fn kill_9_loses_no_acknowledged_write() {
         for i in *first..first + 20 {
             let id = format!("crash-event-{i}");
             let found: bool = db
-                .query_row("SELECT 1 FROM commits WHERE event_id = ?1", [&id], |_| Ok(true))
+                .query_row("SELECT 1 FROM commits WHERE event_id = ?1", [&id], |_| {
+                    Ok(true)
+                })
                 .unwrap_or(false);
             if !found {
                 missing.push(id);
             }
         }
     }
-    assert!(missing.is_empty(), "{} acknowledged events lost, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged events lost, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     let c = Client::new();
     let mut lost = 0;
     for t in &tokens {
         let r = c
             .post(format!("http://127.0.0.1:{port}/token"))
-            .form(&[("grant_type", "refresh_token"), ("service", "registry"), ("client_id", "docker"), ("refresh_token", t.as_str())])
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("service", "registry"),
+                ("client_id", "docker"),
+                ("refresh_token", t.as_str()),
+            ])
             .send()
             .expect("refresh");
         if r.status().as_u16() != 200 {
             lost += 1;
         }
     }
-    assert_eq!(lost, 0, "{lost} of {} issued refresh tokens lost", tokens.len());
-    eprintln!("kill -9: {} refresh tokens and {} event batches acknowledged, none lost", tokens.len(), batches.len());
+    assert_eq!(
+        lost,
+        0,
+        "{lost} of {} issued refresh tokens lost",
+        tokens.len()
+    );
+    eprintln!(
+        "kill -9: {} refresh tokens and {} event batches acknowledged, none lost",
+        tokens.len(),
+        batches.len()
+    );
     let _ = server.kill();
     let _ = server.wait();
 }
