@@ -51,15 +51,20 @@ pub fn hash_password(pw: &str, salt: &[u8; 16]) -> Result<String, PasswordError>
         .map_err(|e| PasswordError::Hash(e.to_string()))
 }
 
-/// The working memory of one argon2 check with the current parameters (19 MiB), made
-/// once and reused: a check that allocates its own leaves the allocator holding it, and
-/// hundreds of parallel logins would keep gigabytes (the bounded pool of these is
-/// `app::admission`).
+/// The working memory of one argon2 check (19 MiB with the current parameters), made
+/// on first use and then reused: a check that allocates its own leaves the allocator
+/// holding it, and hundreds of parallel logins would keep gigabytes (the bounded pool of
+/// these is `app::admission`). A server that never checks a password never pays it.
 pub struct Scratch(Vec<Block>);
 
 impl Scratch {
     pub fn new() -> Scratch {
-        Scratch(vec![Block::default(); M_COST as usize])
+        Scratch(Vec::new())
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.0.len() * Block::SIZE
     }
 }
 
@@ -269,6 +274,7 @@ mod tests {
     #[test]
     fn reused_memory_gives_the_same_answers() {
         let mut scratch = Scratch::new();
+        assert_eq!(scratch.size(), 0, "made on first use");
         let phc = hash_password("correct horse battery").unwrap();
         for _ in 0..2 {
             assert!(verify_password_in(
@@ -282,6 +288,7 @@ mod tests {
                 &mut scratch
             ));
         }
+        assert_eq!(scratch.size(), M_COST as usize * 1024, "today's size, kept");
         // A cheaper (older) hash verifies in the same memory; argon2i and argon2d too.
         for alg in [Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d] {
             let argon = Argon2::new(alg, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
