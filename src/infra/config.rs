@@ -514,6 +514,31 @@ mod tests {
         assert!(Settings::default().validate().is_ok());
     }
 
+    /// The documented example and the container's file load, and the example spells
+    /// out the defaults (it documents every key).
+    #[test]
+    fn the_deploy_files_load_and_the_example_matches_the_defaults() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let example = Settings::load(Some(&root.join("deploy/regauth.toml"))).unwrap();
+        Settings::load(Some(&root.join("deploy/regauth-container.toml"))).unwrap();
+        let d = Settings::default();
+        assert_eq!(example.server.listen, d.server.listen);
+        assert_eq!(example.server.body_timeout, d.server.body_timeout);
+        assert_eq!(example.server.head_timeout, d.server.head_timeout);
+        assert_eq!(example.server.max_connections, d.server.max_connections);
+        assert_eq!(example.auth.password_queue, d.auth.password_queue);
+        assert_eq!(example.auth.password_queue_wait, d.auth.password_queue_wait);
+        assert_eq!(
+            example.auth.failed_logins_per_user_and_address,
+            d.auth.failed_logins_per_user_and_address
+        );
+        assert_eq!(example.auth.failed_logins_per_address, d.auth.failed_logins_per_address);
+        assert_eq!(example.audit.retention, d.audit.retention);
+        assert_eq!(example.token.max_scopes, d.token.max_scopes);
+        assert_eq!(example.token.ttl_seconds, d.token.ttl_seconds);
+        assert_eq!(example.notifications.max_body_bytes, d.notifications.max_body_bytes);
+    }
+
     #[test]
     fn notifications_listen_is_optional_and_must_be_a_second_address() {
         assert_eq!(
