@@ -665,3 +665,65 @@ fn metrics_on_the_internal_listener_and_an_audit_trail_without_secrets() {
     assert!(alice.lines().count() >= 5, "{alice}");
     assert!(alice.contains("127.0.0.1"), "{alice}");
 }
+
+#[test]
+fn refusals_written_by_the_http_library_are_errcode_json_too() {
+    let server = Server::start_with_env("", &[("REGAUTH__SERVER__HEAD_TIMEOUT", "1s")]);
+    let json_refusal = |answer: &str, status: &str| {
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(
+            answer.contains("content-type: application/json"),
+            "{answer}"
+        );
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {answer}"));
+        assert!(
+            v["errors"][0]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{answer}"
+        );
+    };
+    // Malformed.
+    let answer = raw_request(server.port, "GARBAGE\r\n\r\n", b"", Duration::ZERO);
+    json_refusal(&answer, "400");
+    let answer = raw_request(
+        server.port,
+        "GET /token HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n",
+        b"",
+        Duration::ZERO,
+    );
+    json_refusal(&answer, "400");
+    // A head that never ends.
+    let started = Instant::now();
+    let answer = raw_request(
+        server.port,
+        "GET /token?service=registry HTTP/1.1\r\nHost: x\r\n",
+        b"",
+        Duration::ZERO,
+    );
+    json_refusal(&answer, "408");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    // A head too large.
+    let huge = format!(
+        "GET /token HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(200_000)
+    );
+    let answer = raw_request(server.port, &huge, b"", Duration::ZERO);
+    json_refusal(&answer, "431");
+    // The server still serves.
+    assert_eq!(
+        server
+            .token(&[("service", SERVICE)], None)
+            .status()
+            .as_u16(),
+        200
+    );
+}

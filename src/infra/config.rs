@@ -532,11 +532,17 @@ mod tests {
             example.auth.failed_logins_per_user_and_address,
             d.auth.failed_logins_per_user_and_address
         );
-        assert_eq!(example.auth.failed_logins_per_address, d.auth.failed_logins_per_address);
+        assert_eq!(
+            example.auth.failed_logins_per_address,
+            d.auth.failed_logins_per_address
+        );
         assert_eq!(example.audit.retention, d.audit.retention);
         assert_eq!(example.token.max_scopes, d.token.max_scopes);
         assert_eq!(example.token.ttl_seconds, d.token.ttl_seconds);
-        assert_eq!(example.notifications.max_body_bytes, d.notifications.max_body_bytes);
+        assert_eq!(
+            example.notifications.max_body_bytes,
+            d.notifications.max_body_bytes
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod body;
 pub mod client_ip;
+pub mod errcode_stream;
 pub mod errors;
 pub mod form;
 pub mod health;

@@ -2,8 +2,17 @@
 //! `server.notifications_listen` is set, the internal one for the registry's webhook.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use actix_web::{middleware, web, App, HttpServer};
+use actix_http::error::DispatchError;
+use actix_http::HttpService;
+use actix_service::{fn_service, map_config, IntoServiceFactory, ServiceFactoryExt};
+use actix_tls::accept::rustls_0_23::{Acceptor, TlsStream};
+use actix_web::dev::AppConfig;
+use actix_web::rt::net::TcpStream;
+use actix_web::{middleware, web, App};
+
+use super::errcode_stream::ErrcodeStream;
 
 use super::{
     errcode_everywhere, metrics_route, notification_routes, public_routes, routes, AppState,
@@ -68,7 +77,10 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
     Ok(())
 }
 
-/// Binds one listener: HTTPS when `tls` is given, plain HTTP otherwise.
+/// Binds one listener: HTTPS when `tls` is given, plain HTTP otherwise. Built from
+/// actix-server and actix-http directly (what `HttpServer` does inside) so that every
+/// connection is wrapped in `ErrcodeStream`: the refusals the HTTP library writes
+/// itself get the errcode body too.
 fn listen(
     state: &web::Data<AppState>,
     addr: SocketAddr,
@@ -76,10 +88,10 @@ fn listen(
     routes: fn(&mut web::ServiceConfig),
     metrics: bool,
     tls: Option<rustls::ServerConfig>,
-) -> Result<actix_web::dev::Server, ServeError> {
+) -> Result<actix_server::Server, ServeError> {
     let app_state = state.clone();
-    let limits = &state.settings.server;
-    let mut server = HttpServer::new(move || {
+    let limits = state.settings.server.clone();
+    let app = move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
@@ -90,21 +102,57 @@ fn listen(
                 }
             })
             .configure(errcode_everywhere)
-    })
+    };
     // A request's head must arrive within this, a body within `body_timeout` (read by
     // the handlers); idle keep-alive connections close after 5 s.
-    .client_request_timeout(limits.head_timeout)
-    .client_disconnect_timeout(std::time::Duration::from_secs(1))
-    .keep_alive(std::time::Duration::from_secs(5))
-    .max_connections(limits.max_connections)
-    .shutdown_timeout(10);
-    if workers > 0 {
-        server = server.workers(workers);
+    let head_timeout = limits.head_timeout;
+    macro_rules! http {
+        () => {
+            HttpService::build()
+                .client_request_timeout(head_timeout)
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .keep_alive(Duration::from_secs(5))
+                .local_addr(addr)
+        };
     }
+    let listener =
+        std::net::TcpListener::bind(addr).map_err(|source| ServeError::Bind { addr, source })?;
+    let mut builder = actix_server::Server::build()
+        .max_concurrent_connections(state.settings.server.max_connections)
+        .shutdown_timeout(10);
+    if workers > 0 {
+        builder = builder.workers(workers);
+    }
+    let name = format!("regauth-{addr}");
     let bound = match tls {
-        Some(config) => server.bind_rustls_0_23(addr, config),
-        None => server.bind(addr),
+        None => builder.listen(name, listener, move || {
+            let app = app()
+                .into_factory()
+                .map_err(|e: actix_web::Error| e.as_response_error().error_response());
+            fn_service(|io: TcpStream| async move {
+                let peer = io.peer_addr().ok();
+                Ok::<_, DispatchError>((ErrcodeStream::new(io), peer))
+            })
+            .and_then(http!().h1(map_config(app, |_: ()| AppConfig::default())))
+        }),
+        Some(config) => {
+            let acceptor = Acceptor::new(config);
+            builder.listen(name, listener, move || {
+                let app = app()
+                    .into_factory()
+                    .map_err(|e: actix_web::Error| e.as_response_error().error_response());
+                acceptor
+                    .clone()
+                    .map_err(|e| DispatchError::Io(std::io::Error::other(format!("TLS: {e:?}"))))
+                    .and_then(fn_service(|io: TlsStream<TcpStream>| async move {
+                        let peer = io.get_ref().0.peer_addr().ok();
+                        Ok::<_, DispatchError>((ErrcodeStream::new(io), peer))
+                    }))
+                    .and_then(http!().h1(map_config(app, |_: ()| AppConfig::default())))
+            })
+        }
     };
-    let server = bound.map_err(|source| ServeError::Bind { addr, source })?;
-    Ok(server.run())
+    Ok(bound
+        .map_err(|source| ServeError::Bind { addr, source })?
+        .run())
 }
