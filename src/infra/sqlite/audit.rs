@@ -12,7 +12,7 @@ impl AuditLog for SqliteDirectory {
         if records.is_empty() {
             return Ok(());
         }
-        self.write(|tx| {
+        self.write_audit(|tx| {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO audit_events (at, kind, actor, subject, client_ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?;

@@ -1,9 +1,11 @@
 //! The embedded directory: SQLite via rusqlite, WAL, `synchronous=FULL`.
 //!
-//! One connection behind a mutex: every directory call is a few indexed queries, and
-//! each change is one `IMMEDIATE` transaction (taking the write lock before reading, so
-//! a rule decided on the facts it read cannot race another process's write), so a
-//! failed command leaves nothing half-written. The ports are implemented by aggregate:
+//! Reads run on a small pool of read-only connections (WAL lets them read while a write
+//! commits); changes go through one writer connection, each one `IMMEDIATE` transaction
+//! (taking the write lock before reading, so a rule decided on the facts it read cannot
+//! race another process's write), so a failed command leaves nothing half-written. The
+//! audit trail's batches have a writer of their own with `synchronous=NORMAL`: a batch
+//! never waits for the disk while holding the connection a token request needs. The ports are implemented by aggregate:
 //! `credentials` (login), `users` (users and teams), `tokens`, `entities` (projects,
 //! repositories, sharing, trash, authorization facts), `registry` (notifications and
 //! listings); `rows` holds the queries they share.
@@ -21,14 +23,58 @@ mod users;
 mod tests;
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::Duration;
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::domain::ports::{DirResult, DirectoryError};
 
 pub struct SqliteDirectory {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    audit_writer: Mutex<Connection>,
+    readers: Readers,
+}
+
+/// Read-only connections, checked out one per read.
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+/// How many read connections: enough for every core and a blocked caller or two.
+fn reader_count() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+fn connect(path: &Path, synchronous: &str) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", synchronous)?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    Ok(conn)
+}
+
+/// A read connection out of the pool; back in on drop.
+struct CheckedOut<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Drop for CheckedOut<'_> {
+    fn drop(&mut self) {
+        if let Some(c) = self.conn.take() {
+            lock(&self.readers.idle).push(c);
+            self.readers.returned.notify_one();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock cannot leave SQLite inconsistent (transactions
+    // roll back on drop), so a poisoned lock is still usable.
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl From<rusqlite::Error> for DirectoryError {
@@ -49,32 +95,68 @@ impl SqliteDirectory {
             std::fs::create_dir_all(parent)
                 .map_err(|e| DirectoryError::Backend(format!("{}: {e}", parent.display())))?;
         }
-        let mut conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        schema::migrate(&mut conn)?;
+        let mut writer = connect(path, "FULL")?;
+        schema::migrate(&mut writer)?;
+        let audit_writer = connect(path, "NORMAL")?;
+        let readers = (0..reader_count())
+            .map(|_| {
+                let c = connect(path, "FULL")?;
+                c.pragma_update(None, "query_only", true)?;
+                Ok(c)
+            })
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(SqliteDirectory {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
+            audit_writer: Mutex::new(audit_writer),
+            readers: Readers {
+                idle: Mutex::new(readers),
+                returned: Condvar::new(),
+            },
         })
     }
 
-    fn conn(&self) -> MutexGuard<'_, Connection> {
-        // A panic while holding the lock cannot leave SQLite inconsistent (transactions
-        // roll back on drop), so a poisoned lock is still usable.
-        self.conn.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Runs reads on a connection.
+    /// Runs reads on a read connection of the pool (waiting for one when all are busy).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> DirResult<T>) -> DirResult<T> {
-        f(&self.conn())
+        let conn = {
+            let mut idle = lock(&self.readers.idle);
+            loop {
+                if let Some(c) = idle.pop() {
+                    break c;
+                }
+                idle = self
+                    .readers
+                    .returned
+                    .wait(idle)
+                    .unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        // Handed back even if `f` panics.
+        let checked_out = CheckedOut {
+            readers: &self.readers,
+            conn: Some(conn),
+        };
+        match &checked_out.conn {
+            Some(c) => f(c),
+            None => Err(DirectoryError::Backend("read connection lost".into())),
+        }
     }
 
     /// Runs `f` in one transaction that holds the write lock from its start; commits on
     /// `Ok`, rolls back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> DirResult<T>) -> DirResult<T> {
-        let mut conn = self.conn();
+        Self::transaction(&self.writer, f)
+    }
+
+    /// Like [`write`](Self::write), on the audit trail's own connection.
+    fn write_audit<T>(&self, f: impl FnOnce(&Transaction) -> DirResult<T>) -> DirResult<T> {
+        Self::transaction(&self.audit_writer, f)
+    }
+
+    fn transaction<T>(
+        conn: &Mutex<Connection>,
+        f: impl FnOnce(&Transaction) -> DirResult<T>,
+    ) -> DirResult<T> {
+        let mut conn = lock(conn);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
