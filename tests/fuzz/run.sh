@@ -107,8 +107,9 @@ for t in "${targets[@]}"; do
         crashes=$((crashes + 1))
         keep=1
         echo "fuzz: $t: CRASH (libFuzzer exit $rc) after ${execs:-?} executions"
-        grep -E -m 5 "panicked at|^==[0-9]+== ERROR|ALARM|out-of-memory|deadly signal" \
-            "$dir/log" | sed 's/^/    /' || true
+        { grep -A1 -m1 "panicked at" "$dir/log" || true
+          grep -E -m 3 "^==[0-9]+== ERROR|out-of-memory" "$dir/log" || true
+        } | sed 's/^/    /'
         for f in "${found[@]}"; do
             echo "    input: $f"
             echo "    hex:   $(od -An -v -tx1 "$f" | tr -d ' \n' | cut -c1-512)"
