@@ -2,7 +2,7 @@
 
 use regauth::domain::authz::target::{query, TargetQuery};
 use regauth::domain::repo_name::RepoPath;
-use regauth::domain::scope::{parse_scope_params, ResourceScope};
+use regauth::domain::scope::{parse_scope_params, ResourceScope, ScopeLimitError, ScopeLimits};
 
 /// Everything that holds for a scope `ResourceScope::parse` accepted.
 ///
@@ -49,15 +49,29 @@ pub fn check_scope(scope: &ResourceScope) {
     }
 }
 
-/// `parse_scope_params` over `values`: every space-separated word is either a scope
-/// (checked, and the same as parsing the word alone) or rejected, in order.
+/// `parse_scope_params` over `values`: past the limits the whole list is refused (and
+/// only then); within them every space-separated word is either a scope (checked, and
+/// the same as parsing the word alone) or rejected, in order.
 pub fn check_scope_params<'a>(values: &[&'a str]) {
-    let (ok, rejected) = parse_scope_params(values.iter().copied());
+    let limits = ScopeLimits::default();
     let words: Vec<&str> = values
         .iter()
         .flat_map(|v| v.split(' '))
         .filter(|w| !w.is_empty())
         .collect();
+    let (ok, rejected) = match parse_scope_params(values.iter().copied(), limits) {
+        Ok(parsed) => parsed,
+        Err(ScopeLimitError::TooMany { max }) => {
+            assert!(words.len() > max);
+            return;
+        }
+        Err(ScopeLimitError::TooLong { max }) => {
+            assert!(words.iter().any(|w| w.len() > max));
+            return;
+        }
+    };
+    assert!(words.len() <= limits.max_scopes);
+    assert!(words.iter().all(|w| w.len() <= limits.max_bytes));
     assert_eq!(ok.len() + rejected.len(), words.len());
     let (mut i, mut j) = (0, 0);
     for w in words {

@@ -61,6 +61,10 @@ struct Target {
 }
 
 pub fn parse_envelope(body: &[u8]) -> Result<Vec<EventItem>, EnvelopeError> {
+    // An object, as the registry sends it (serde would also take a one-element array).
+    if !body.trim_ascii_start().starts_with(b"{") {
+        return Err(EnvelopeError("expected a JSON object".into()));
+    }
     let env: Envelope = serde_json::from_slice(body).map_err(|e| EnvelopeError(e.to_string()))?;
     Ok(env.events.into_iter().map(parse_event).collect())
 }
@@ -280,7 +284,7 @@ mod tests {
 
     #[test]
     fn non_envelopes_are_errors() {
-        for body in [&b"not json"[..], b"{}", b"[]", b"{\"events\": 3}"] {
+        for body in [&b"not json"[..], b"{}", b"[]", b"{\"events\": 3}", b"[[]]", b" [[{}]]"] {
             assert!(parse_envelope(body).is_err());
         }
     }
