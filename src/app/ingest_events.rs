@@ -1,13 +1,14 @@
-//! The registry's notifications recorded: every event in its own transaction, a bad or
-//! unrecordable event skipped and logged without touching the rest of the batch. The
-//! batch fails (and the registry retries, idempotent by event id) only when the
-//! directory itself failed.
+//! The registry's notifications recorded: a batch in one durable transaction (one disk
+//! flush for the lot), every event under its own savepoint, so a bad or unrecordable
+//! event is skipped and logged without touching the rest of the batch. The batch fails
+//! (and the registry retries, idempotent by event id) only when the directory itself
+//! failed.
 
 use serde::Serialize;
 
 use crate::domain::events::{push_skip, EventItem};
 use crate::domain::model::EventOutcome;
-use crate::domain::ports::{Clock, DirectoryError, RegistryLog};
+use crate::domain::ports::{Clock, DirectoryError, RegistryEvent, RegistryLog};
 
 /// What happened to a batch, returned to the registry.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
@@ -19,7 +20,8 @@ pub struct Counts {
     pub malformed: usize,
 }
 
-/// Records every event of a batch; `Err` when the directory failed for any of them.
+/// Records every storable event of a batch in one durable transaction; `Err` when the
+/// directory failed (nothing of the batch is then stored, and the registry retries).
 pub fn ingest(
     log: &dyn RegistryLog,
     clock: &dyn Clock,
@@ -29,25 +31,27 @@ pub fn ingest(
         received: items.len(),
         ..Counts::default()
     };
-    let mut failure = None;
-    for item in items {
-        let now = clock.now();
-        let (id, outcome) = match &item {
-            EventItem::Push(p) => (p.event_id.as_str(), log.record_push(p, &push_skip, now)),
-            EventItem::Delete(d) => (d.event_id.as_str(), log.record_delete(d, now)),
-            EventItem::Ignored { .. } => {
-                c.skipped += 1;
-                continue;
-            }
+    let mut events = Vec::with_capacity(items.len());
+    for item in &items {
+        match item {
+            EventItem::Push(p) => events.push(RegistryEvent::Push(p)),
+            EventItem::Delete(d) => events.push(RegistryEvent::Delete(d)),
+            EventItem::Ignored { .. } => c.skipped += 1,
             EventItem::Malformed { id, error } => {
                 tracing::warn!(event = ?id, %error, "malformed registry event skipped");
                 c.malformed += 1;
-                continue;
             }
+        }
+    }
+    let outcomes = log.record_batch(&events, &push_skip, clock.now())?;
+    for (event, outcome) in events.iter().zip(outcomes) {
+        let id = match event {
+            RegistryEvent::Push(p) => p.event_id.as_str(),
+            RegistryEvent::Delete(d) => d.event_id.as_str(),
         };
         match outcome {
             Ok(EventOutcome::Recorded) => {
-                tracing::info!(event = %id, ?item, "registry event recorded");
+                tracing::debug!(event = %id, ?event, "registry event recorded");
                 c.recorded += 1;
             }
             Ok(EventOutcome::Duplicate) => c.duplicates += 1,
@@ -55,7 +59,6 @@ pub fn ingest(
                 tracing::info!(event = %id, why, "registry event skipped");
                 c.skipped += 1;
             }
-            Err(DirectoryError::Backend(e)) => failure = Some(DirectoryError::Backend(e)),
             Err(e) => {
                 tracing::warn!(event = %id, error = %e, "registry event skipped");
                 c.skipped += 1;
@@ -71,8 +74,5 @@ pub fn ingest(
         metrics::counter!("regauth_notification_events_total", "outcome" => outcome)
             .increment(n as u64);
     }
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(c),
-    }
+    Ok(c)
 }

@@ -162,15 +162,43 @@ pub trait TokenAdmin: Send + Sync {
 
 /// The registry's notifications, recorded.
 pub trait RegistryLog: Send + Sync {
-    /// Records a manifest push unless `skip` (the ingest rule) names a reason not to;
-    /// idempotent by event id.
+    /// Records a batch of events in one durable transaction, each under its own
+    /// savepoint: an event that cannot be stored is rolled back alone and reported in
+    /// its slot; a backend failure fails the whole batch (the registry retries it;
+    /// events are idempotent by id). A push is skipped when `skip` (the ingest rule)
+    /// names a reason.
+    fn record_batch(
+        &self,
+        events: &[RegistryEvent<'_>],
+        skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+        now: UnixTime,
+    ) -> DirResult<Vec<DirResult<EventOutcome>>>;
+
+    /// One push, in a batch of its own.
     fn record_push(
         &self,
         push: &ManifestPush,
         skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
         now: UnixTime,
-    ) -> DirResult<EventOutcome>;
-    fn record_delete(&self, delete: &ManifestDelete, now: UnixTime) -> DirResult<EventOutcome>;
+    ) -> DirResult<EventOutcome> {
+        self.record_batch(&[RegistryEvent::Push(push)], skip, now)?
+            .pop()
+            .unwrap_or_else(|| Err(DirectoryError::Backend("empty batch answer".into())))
+    }
+
+    /// One delete, in a batch of its own.
+    fn record_delete(&self, delete: &ManifestDelete, now: UnixTime) -> DirResult<EventOutcome> {
+        self.record_batch(&[RegistryEvent::Delete(delete)], &|_| None, now)?
+            .pop()
+            .unwrap_or_else(|| Err(DirectoryError::Backend("empty batch answer".into())))
+    }
+}
+
+/// One event of a notification batch.
+#[derive(Debug, Clone, Copy)]
+pub enum RegistryEvent<'a> {
+    Push(&'a ManifestPush),
+    Delete(&'a ManifestDelete),
 }
 
 /// What the registry's notifications recorded, for listings.

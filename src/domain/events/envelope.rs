@@ -284,7 +284,14 @@ mod tests {
 
     #[test]
     fn non_envelopes_are_errors() {
-        for body in [&b"not json"[..], b"{}", b"[]", b"{\"events\": 3}", b"[[]]", b" [[{}]]"] {
+        for body in [
+            &b"not json"[..],
+            b"{}",
+            b"[]",
+            b"{\"events\": 3}",
+            b"[[]]",
+            b" [[{}]]",
+        ] {
             assert!(parse_envelope(body).is_err());
         }
     }

@@ -1,0 +1,54 @@
+#!/usr/bin/env python3
+"""Notification ingest rate: POSTs batches of 100 push events (unique ids, valid
+manifests under one project) from C parallel clients for S seconds; every batch must be
+answered 200 (durably stored). Prints events/s. Usage: ingest.py PORT SECRET PROJECT [S] [C]"""
+import http.client, json, sys, threading, time
+
+port, secret, project = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+secs = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
+clients = int(sys.argv[5]) if len(sys.argv) > 5 else 4
+BATCH = 100
+
+
+def body(client, n):
+    events = []
+    for i in range(BATCH):
+        k = n * BATCH + i
+        events.append({
+            "id": f"bench-{client}-{k}", "timestamp": "2026-11-29T12:00:00Z", "action": "push",
+            "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": "sha256:%064x" % (client * 10**9 + k), "size": 1234,
+                       "repository": f"{project}/repo{k % 50}", "tag": f"t{k}"},
+            "actor": {"name": "admin"}})
+    return json.dumps({"events": events})
+
+
+done, failures = [0] * clients, [0] * clients
+
+
+def run(client):
+    conn = http.client.HTTPConnection("127.0.0.1", port)
+    headers = {"Authorization": f"Bearer {secret}",
+               "Content-Type": "application/vnd.docker.distribution.events.v1+json"}
+    deadline, n = time.time() + secs, 0
+    while time.time() < deadline:
+        conn.request("POST", "/notifications", body(client, n), headers)
+        r = conn.getresponse()
+        r.read()
+        if r.status == 200:
+            done[client] += BATCH
+        else:
+            failures[client] += 1
+        n += 1
+
+
+start = time.time()
+threads = [threading.Thread(target=run, args=(c,)) for c in range(clients)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+elapsed = time.time() - start
+print(f"notification ingest: {sum(done) / elapsed:,.0f} events/s in batches of {BATCH} "
+      f"({clients} clients, {elapsed:.1f} s, {sum(failures)} failed batches)")
+sys.exit(1 if sum(failures) else 0)
