@@ -41,6 +41,20 @@ pub enum AuthError {
     /// Too many failed logins from this address (for this user): a 429.
     #[error(transparent)]
     Limited(#[from] Limited),
+    /// Answering needs work that may take long (argon2), which `Pace::Inline` forbids:
+    /// ask again with `Pace::MayBlock`, off the event loop.
+    #[error("needs a password check")]
+    WouldBlock,
+}
+
+/// Where a use case runs. On the HTTP event loop (`Inline`) it may read the directory
+/// but not check a password or write to disk: those answer `WouldBlock`, and the caller
+/// runs it again on the blocking pool (`MayBlock`). Most token requests of a warm server
+/// (a verified password, an access or refresh token) then never leave the event loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    Inline,
+    MayBlock,
 }
 
 /// The ports authentication reads and writes.
@@ -112,7 +126,7 @@ impl Authenticator {
             AuthError::Limited(_) => AuditEvent::RateLimited {
                 credential: credential.into(),
             },
-            AuthError::Busy(_) | AuthError::Directory(_) => return,
+            AuthError::Busy(_) | AuthError::Directory(_) | AuthError::WouldBlock => return,
         };
         self.audit.record(AuditRecord {
             at: self.clock.now(),
@@ -137,6 +151,7 @@ impl Authenticator {
         user: &str,
         secret_or_password: &str,
         address: IpAddr,
+        pace: Pace,
     ) -> Result<Authenticated, AuthError> {
         let credential = if secret::looks_like_access_token(secret_or_password) {
             "access_token"
@@ -147,7 +162,7 @@ impl Authenticator {
             .failures
             .check(user, address)
             .map_err(AuthError::from)
-            .and_then(|()| self.check_basic(user, secret_or_password));
+            .and_then(|()| self.check_basic(user, secret_or_password, pace));
         if let Err(e) = &outcome {
             if let AuthError::Refused(_) = e {
                 self.failures.failed(user, address);
@@ -161,6 +176,7 @@ impl Authenticator {
         &self,
         user: &str,
         secret_or_password: &str,
+        pace: Pace,
     ) -> Result<Authenticated, AuthError> {
         if secret::looks_like_access_token(secret_or_password) {
             if let Some(found) = self.access_token(secret_or_password)? {
@@ -169,7 +185,7 @@ impl Authenticator {
             // Not one of ours: fall through to a password check, which also spends the
             // argon2 time a miss would otherwise save.
         }
-        self.password(user, secret_or_password)
+        self.password(user, secret_or_password, pace)
     }
 
     fn access_token(&self, token: &str) -> Result<Option<Authenticated>, AuthError> {
@@ -184,15 +200,18 @@ impl Authenticator {
         }))
     }
 
-    fn password(&self, user: &str, password: &str) -> Result<Authenticated, AuthError> {
+    fn password(&self, user: &str, password: &str, pace: Pace) -> Result<Authenticated, AuthError> {
         let creds = self.store.user_credentials(user)?;
         let hash = creds.as_ref().and_then(|c| c.password_hash.as_deref());
         let ok = match hash {
-            Some(phc) => self.verify_cached(phc, password)?,
+            Some(phc) => self.verify_cached(phc, password, pace)?,
             None => {
                 // Unknown user or token-only user: same work as a real check.
                 let key = self.key(&["\0nouser", user], password);
                 if self.verified.get(&key).is_none() {
+                    if pace == Pace::Inline {
+                        return Err(AuthError::WouldBlock);
+                    }
                     self.gate.run(key, |scratch| {
                         password::verify_against_dummy(password, scratch);
                         metrics::counter!("regauth_password_checks_total", "result" => "no_user")
@@ -219,10 +238,13 @@ impl Authenticator {
 
     /// A cached answer, or one check on the bounded pool (shared with identical checks
     /// in flight).
-    fn verify_cached(&self, phc: &str, password: &str) -> Result<bool, Busy> {
+    fn verify_cached(&self, phc: &str, password: &str, pace: Pace) -> Result<bool, AuthError> {
         let key = self.key(&[phc], password);
         if let Some(ok) = self.verified.get(&key) {
             return Ok(ok);
+        }
+        if pace == Pace::Inline {
+            return Err(AuthError::WouldBlock);
         }
         let ok = self.gate.run(key, |scratch| {
             let ok = password::verify_password_in(password, phc, scratch);

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::audit::Audit;
-use super::authenticate::{AuthError, Authenticator};
+use super::authenticate::{AuthError, Authenticator, Pace};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
@@ -102,6 +102,10 @@ pub enum IssueError {
     /// Too many failed logins: a 429 with `Retry-After`.
     #[error(transparent)]
     Limited(#[from] crate::app::rate_limit::Limited),
+    /// `Pace::Inline` could not answer without a password check or a write: run it
+    /// again with `Pace::MayBlock`. Never logged, audited or counted.
+    #[error("needs the blocking pool")]
+    WouldBlock,
 }
 
 impl From<AuthError> for IssueError {
@@ -111,6 +115,7 @@ impl From<AuthError> for IssueError {
             AuthError::Directory(d) => IssueError::Directory(d),
             AuthError::Busy(_) => IssueError::Busy,
             AuthError::Limited(l) => IssueError::Limited(l),
+            AuthError::WouldBlock => IssueError::WouldBlock,
         }
     }
 }
@@ -153,15 +158,19 @@ impl TokenIssuer {
         &self.authenticator
     }
 
-    /// Issues a token, writing the audit line either way.
+    /// Issues a token, writing the audit line either way (but for `WouldBlock`, which
+    /// is not an answer).
     pub fn issue(
         &self,
         meta: &mut RequestMeta,
-        req: TokenRequest,
+        req: &TokenRequest,
+        pace: Pace,
     ) -> Result<TokenGrant, IssueError> {
-        let outcome = self.issue_inner(meta, req);
+        let outcome = self.issue_inner(meta, req, pace);
         if let Err(e) = &outcome {
-            refused(meta, e);
+            if !matches!(e, IssueError::WouldBlock) {
+                refused(meta, e);
+            }
         }
         outcome
     }
@@ -169,7 +178,8 @@ impl TokenIssuer {
     fn issue_inner(
         &self,
         meta: &mut RequestMeta,
-        req: TokenRequest,
+        req: &TokenRequest,
+        pace: Pace,
     ) -> Result<TokenGrant, IssueError> {
         meta.service = self.check_service(req.service.as_deref())?;
         // Before any credential is checked: an oversized request costs no argon2 run.
@@ -179,12 +189,16 @@ impl TokenIssuer {
         )
         .map_err(|e| IssueError::BadRequest(e.to_string()))?;
         let auth = self.authenticator.as_ref();
-        let (who, refresh_token) = match req.credential {
+        let (who, refresh_token) = match &req.credential {
             Credential::Anonymous => (Authenticated::anonymous(), None),
             Credential::Malformed(why) => return Err(Refused(why).into()),
             Credential::Basic { user, secret } => {
-                let who = auth.basic(&user, &secret, client_ip(meta))?;
+                let who = auth.basic(user, secret, client_ip(meta), pace)?;
                 let refresh = match (&req.refresh_for_client, &who.caller.user) {
+                    // Storing a refresh token is a durable write: off the event loop.
+                    (Some(_), Some(_)) if pace == Pace::Inline => {
+                        return Err(IssueError::WouldBlock)
+                    }
                     (Some(client), Some(_)) => Some(auth.issue_refresh_token(
                         &who,
                         &meta.service,
@@ -196,10 +210,10 @@ impl TokenIssuer {
                 (who, refresh)
             }
             Credential::Refresh { token } => {
-                let who = auth.refresh(&token, &meta.service, &req.client_id, client_ip(meta))?;
+                let who = auth.refresh(token, &meta.service, &req.client_id, client_ip(meta))?;
                 // The same refresh token goes back: the docker daemon discards a
                 // rotated one (moby#39718), so rotation would only break clients.
-                (who, Some(token))
+                (who, Some(token.clone()))
             }
         };
         if who.caller.user.is_none() && meta.grant == "basic" {
@@ -300,6 +314,7 @@ pub fn refused(meta: &RequestMeta, error: &IssueError) {
         IssueError::Directory(_) | IssueError::Sign(_) => 500,
         IssueError::Busy => 503,
         IssueError::Limited(_) => 429,
+        IssueError::WouldBlock => return,
     };
     refused_with(meta, status, &error.to_string());
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::app::audit::MemorySink;
+use crate::app::authenticate::Pace;
 use crate::app::test_doubles::{FixedClock, JsonSigner, MemDirectory};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::{password, secret};
@@ -162,7 +163,19 @@ fn access(grant: &TokenGrant) -> Vec<(String, Vec<String>)> {
 }
 
 fn issue(issuer: &TokenIssuer, req: TokenRequest) -> Result<TokenGrant, IssueError> {
-    issuer.issue(&mut RequestMeta::default(), req)
+    issue_as_the_shell_does(issuer, &mut RequestMeta::default(), &req)
+}
+
+/// On the event loop first, on the blocking pool when that cannot answer.
+fn issue_as_the_shell_does(
+    issuer: &TokenIssuer,
+    meta: &mut RequestMeta,
+    req: &TokenRequest,
+) -> Result<TokenGrant, IssueError> {
+    match issuer.issue(meta, req, Pace::Inline) {
+        Err(IssueError::WouldBlock) => issuer.issue(meta, req, Pace::MayBlock),
+        answered => answered,
+    }
 }
 
 #[test]
@@ -449,7 +462,7 @@ fn every_issue_and_refusal_leaves_an_audit_record_without_secrets() {
         client_id: "docker".into(),
         ..RequestMeta::default()
     };
-    let grant = issuer.issue(&mut meta, login).unwrap();
+    let grant = issue_as_the_shell_does(&issuer, &mut meta, &login).unwrap();
     let wrong = Credential::Basic {
         user: "alice".into(),
         secret: "not the password".into(),
@@ -482,4 +495,54 @@ fn every_issue_and_refusal_leaves_an_audit_record_without_secrets() {
     let text = format!("{records:?}");
     assert!(!text.contains(PASSWORD) && !text.contains("not the password"));
     assert!(!text.contains(grant.refresh_token.as_deref().unwrap()));
+}
+
+#[test]
+fn the_event_loop_answers_only_what_needs_no_password_check_and_no_write() {
+    let (dir, _, issuer, sink) = issuer_with_audit(directory());
+    let scopes = ["repository:syn1000/tool:pull"];
+    // A password never checked: the event loop must hand it over, leaving no trace.
+    let cold = request(password_login(), &scopes);
+    let out = issuer.issue(&mut RequestMeta::default(), &cold, Pace::Inline);
+    assert!(matches!(out, Err(IssueError::WouldBlock)), "{out:?}");
+    assert!(
+        sink.0.lock().unwrap().is_empty(),
+        "a hand-over is not an event"
+    );
+    // Checked once off the loop, then answered on it.
+    issuer
+        .issue(&mut RequestMeta::default(), &cold, Pace::MayBlock)
+        .unwrap();
+    issuer
+        .issue(&mut RequestMeta::default(), &cold, Pace::Inline)
+        .unwrap();
+    // An unknown user is a password check too.
+    let ghost = request(
+        Credential::Basic {
+            user: "ghost".into(),
+            secret: "whatever1".into(),
+        },
+        &scopes,
+    );
+    assert!(matches!(
+        issuer.issue(&mut RequestMeta::default(), &ghost, Pace::Inline),
+        Err(IssueError::WouldBlock)
+    ));
+    // A new refresh token is a durable write: off the loop, and stored once.
+    let mut login = request(password_login(), &[]);
+    login.refresh_for_client = Some("docker".into());
+    assert!(matches!(
+        issuer.issue(&mut RequestMeta::default(), &login, Pace::Inline),
+        Err(IssueError::WouldBlock)
+    ));
+    assert!(dir.refresh_tokens.lock().unwrap().is_empty());
+    issuer
+        .issue(&mut RequestMeta::default(), &login, Pace::MayBlock)
+        .unwrap();
+    assert_eq!(dir.refresh_tokens.lock().unwrap().len(), 1);
+    // Anonymous requests and refresh grants need neither.
+    let anon = request(Credential::Anonymous, &scopes);
+    issuer
+        .issue(&mut RequestMeta::default(), &anon, Pace::Inline)
+        .unwrap();
 }

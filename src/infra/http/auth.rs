@@ -6,7 +6,7 @@ use actix_web::{web, HttpRequest};
 
 use super::errors::HttpError;
 use super::AppState;
-use crate::app::authenticate::AuthError;
+use crate::app::authenticate::{AuthError, Pace};
 use crate::app::issue_token::Credential;
 use crate::domain::authn::basic::{parse_basic, BasicError};
 use crate::domain::authn::{Authenticated, INVALID_CREDENTIALS};
@@ -51,7 +51,9 @@ pub async fn caller_from_request(
         match credential {
             Credential::Anonymous => Ok(Authenticated::anonymous()),
             Credential::Basic { user, secret } => {
-                st.tokens.authenticator().basic(&user, &secret, address)
+                st.tokens
+                    .authenticator()
+                    .basic(&user, &secret, address, Pace::MayBlock)
             }
             Credential::Malformed(why) => Err(crate::domain::authn::Refused(why).into()),
             Credential::Refresh { .. } => {
@@ -75,6 +77,7 @@ pub async fn caller_from_request(
             Err(HttpError::internal())
         }
         Err(AuthError::Busy(e)) => Err(HttpError::busy(e.to_string(), 1)),
+        Err(AuthError::WouldBlock) => Err(HttpError::internal()),
         Err(AuthError::Limited(l)) => Err(HttpError::too_many(
             l.to_string(),
             l.retry_after.as_secs_f64().ceil() as u64,

@@ -12,6 +12,7 @@ use super::client_ip::client_ip;
 use super::errors::{ErrorCode, HttpError};
 use super::form::Params;
 use super::AppState;
+use crate::app::authenticate::Pace;
 use crate::app::issue_token::{
     refused_with, Credential, IssueError, RequestMeta, TokenGrant, TokenRequest,
 };
@@ -174,14 +175,21 @@ async fn issue(
     mut meta: RequestMeta,
     request: TokenRequest,
 ) -> Result<HttpResponse, HttpError> {
-    let st = state.clone();
     let started = std::time::Instant::now();
-    let outcome = web::block(move || st.tokens.issue(&mut meta, request))
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "blocking pool failed");
-            HttpError::internal()
-        })?;
+    // On the event loop first: a warm server answers most requests from there. Only a
+    // password check or a write (a new refresh token) goes to the blocking pool.
+    let outcome = match state.tokens.issue(&mut meta, &request, Pace::Inline) {
+        Err(IssueError::WouldBlock) => {
+            let st = state.clone();
+            web::block(move || st.tokens.issue(&mut meta, &request, Pace::MayBlock))
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "blocking pool failed");
+                    HttpError::internal()
+                })?
+        }
+        answered => answered,
+    };
     metrics::histogram!("regauth_token_request_duration_seconds")
         .record(started.elapsed().as_secs_f64());
     match outcome {
@@ -200,6 +208,7 @@ async fn issue(
             Err(HttpError::internal())
         }
         Err(e @ IssueError::Busy) => Err(HttpError::busy(e.to_string(), 1)),
+        Err(IssueError::WouldBlock) => Err(HttpError::internal()),
         Err(IssueError::Limited(l)) => Err(HttpError::too_many(
             l.to_string(),
             l.retry_after.as_secs_f64().ceil() as u64,
