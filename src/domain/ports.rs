@@ -59,6 +59,13 @@ pub trait CredentialStore: Send + Sync {
     fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>>;
 }
 
+/// A number that changes whenever anything the token path reads (users, teams, tokens,
+/// entities, ACLs) changes, in this process or any other: caches keep what they read
+/// for as long as it stays the same.
+pub trait ChangeVersion: Send + Sync {
+    fn change_version(&self) -> DirResult<u64>;
+}
+
 /// Where refresh tokens are kept (a remote backend may pair with a local store).
 pub trait RefreshTokenStore: Send + Sync {
     fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64>;

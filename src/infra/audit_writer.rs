@@ -3,7 +3,7 @@
 //! records older than the retention are pruned every hour. A full channel makes the
 //! sender wait (back-pressure) rather than drop a record; stopping drains it.
 
-use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -70,6 +70,9 @@ impl AuditSink for AuditWriter {
     }
 }
 
+/// The writer sleeps between flushes and drains the queue without waiting on it: a
+/// receiver blocked in `recv` would make every sender wake it (a system call and a
+/// context switch per token request).
 fn run(
     receiver: Receiver<AuditRecord>,
     log: &dyn AuditLog,
@@ -83,20 +86,17 @@ fn run(
             prune(log, clock, retention);
             last_prune = Some(Instant::now());
         }
-        let open = match receiver.recv_timeout(FLUSH_EVERY) {
-            Ok(first) => {
-                batch.push(first);
-                while batch.len() < BATCH {
-                    match receiver.try_recv() {
-                        Ok(r) => batch.push(r),
-                        Err(_) => break,
-                    }
+        let mut open = true;
+        while batch.len() < BATCH {
+            match receiver.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    open = false;
+                    break;
                 }
-                true
             }
-            Err(RecvTimeoutError::Timeout) => true,
-            Err(RecvTimeoutError::Disconnected) => false,
-        };
+        }
         if !batch.is_empty() {
             match log.append(&batch) {
                 Ok(()) => {
@@ -107,11 +107,16 @@ fn run(
                     tracing::error!(error = %e, records = batch.len(), "audit records not written");
                 }
             }
+            let full = batch.len() == BATCH;
             batch.clear();
+            if full {
+                continue;
+            }
         }
         if !open {
             return;
         }
+        std::thread::sleep(FLUSH_EVERY);
     }
 }
 

@@ -20,6 +20,7 @@ use crate::domain::model::UnixTime;
 use crate::domain::ports::{Clock, Directory, DirectoryError};
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
+use crate::infra::cache::CachedDirectory;
 use crate::infra::config::{ConfigError, Settings};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::http::AppState;
@@ -56,7 +57,10 @@ pub fn open_directory(settings: &Settings) -> Result<SqliteDirectory, StartupErr
 
 /// Everything `serve` prepares before it listens.
 pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
-    let directory: Arc<dyn Directory> = Arc::new(open_directory(&settings)?);
+    let sqlite = Arc::new(open_directory(&settings)?);
+    // The token path reads through a cache that re-reads what another process changed.
+    let cached = Arc::new(CachedDirectory::new(sqlite.clone()));
+    let directory: Arc<dyn Directory> = sqlite;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     // The hash an unknown user's password is checked against is made now, not on the
     // first such login, which would otherwise take twice as long: an enumeration signal.
@@ -86,8 +90,8 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let audit = Arc::new(Audit::new(writer.clone(), settings.audit.pulls));
     let authenticator = Arc::new(Authenticator::new(
         AuthPorts {
-            store: directory.clone(),
-            refresh_tokens: directory.clone(),
+            store: cached.clone(),
+            refresh_tokens: cached.clone(),
             clock: clock.clone(),
             audit: audit.clone(),
         },
@@ -107,7 +111,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         },
     };
     let ports = IssuerPorts {
-        facts: directory.clone(),
+        facts: cached,
         signer: Arc::new(signer),
         clock: clock.clone(),
         audit,

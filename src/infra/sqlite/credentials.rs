@@ -9,7 +9,7 @@ use crate::domain::model::{
     AccessTokenRecord, NewRefreshToken, ParentTokenState, RefreshTokenRecord, TeamId, TokenHash,
     UnixTime, UserCredentials, UserId,
 };
-use crate::domain::ports::{CredentialStore, DirResult, RefreshTokenStore};
+use crate::domain::ports::{ChangeVersion, CredentialStore, DirResult, RefreshTokenStore};
 
 impl CredentialStore for SqliteDirectory {
     fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
@@ -98,6 +98,17 @@ impl RefreshTokenStore for SqliteDirectory {
                 t.expires_at
             ])?;
             Ok(tx.last_insert_rowid())
+        })
+    }
+}
+
+impl ChangeVersion for SqliteDirectory {
+    fn change_version(&self) -> DirResult<u64> {
+        self.read(|c| {
+            Ok(
+                c.prepare_cached("SELECT version FROM change_counter WHERE id = 1")?
+                    .query_row([], |r| r.get::<_, i64>(0))? as u64,
+            )
         })
     }
 }

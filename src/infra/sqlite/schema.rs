@@ -95,6 +95,55 @@ CREATE INDEX audit_events_subject ON audit_events(subject, at);
 CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 "#,
+    r#"
+-- A counter every change to what the token path reads moves, whichever process makes
+-- it: caches compare it instead of re-reading rows (the audit trail and the registry's
+-- commits do not move it).
+CREATE TABLE change_counter (id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL);
+INSERT INTO change_counter (id, version) VALUES (1, 0);
+CREATE TRIGGER users_insert_counted AFTER INSERT ON users
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER users_update_counted AFTER UPDATE ON users
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER users_delete_counted AFTER DELETE ON users
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER teams_insert_counted AFTER INSERT ON teams
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER teams_update_counted AFTER UPDATE ON teams
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER teams_delete_counted AFTER DELETE ON teams
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER team_members_insert_counted AFTER INSERT ON team_members
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER team_members_update_counted AFTER UPDATE ON team_members
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER team_members_delete_counted AFTER DELETE ON team_members
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER entities_insert_counted AFTER INSERT ON entities
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER entities_update_counted AFTER UPDATE ON entities
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER entities_delete_counted AFTER DELETE ON entities
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER acl_entries_insert_counted AFTER INSERT ON acl_entries
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER acl_entries_update_counted AFTER UPDATE ON acl_entries
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER acl_entries_delete_counted AFTER DELETE ON acl_entries
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER access_tokens_insert_counted AFTER INSERT ON access_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER access_tokens_update_counted AFTER UPDATE ON access_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER access_tokens_delete_counted AFTER DELETE ON access_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER refresh_tokens_insert_counted AFTER INSERT ON refresh_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER refresh_tokens_update_counted AFTER UPDATE ON refresh_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER refresh_tokens_delete_counted AFTER DELETE ON refresh_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+"#,
 ];
 
 /// Applies every migration newer than the file's `user_version`.
