@@ -100,9 +100,20 @@ fn no_secret_in_the_log_the_audit_trail_or_the_database() {
         audit.contains("token_issued") && audit.contains("login_failed"),
         "{audit}"
     );
-    let db = std::fs::read(stack.dir.path().join("regauth.db")).expect("db");
-    let wal = std::fs::read(stack.dir.path().join("regauth.db-wal")).unwrap_or_default();
-    let db_text = String::from_utf8_lossy(&db) + String::from_utf8_lossy(&wal);
+    let mut db_text = String::new();
+    for file in [
+        "regauth.db",
+        "regauth.db-wal",
+        "regauth.audit.db",
+        "regauth.audit.db-wal",
+    ] {
+        let bytes = std::fs::read(stack.dir.path().join(file)).unwrap_or_default();
+        db_text.push_str(&String::from_utf8_lossy(&bytes));
+    }
+    assert!(
+        db_text.contains("token_issued"),
+        "the audit file was not searched"
+    );
     let mut found = Vec::new();
     for s in &secrets {
         for (place, text) in [

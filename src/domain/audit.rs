@@ -8,8 +8,9 @@ use serde::Serialize;
 
 use super::model::UnixTime;
 
-/// One event of the trail.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// One event of the trail. Identical records (same second, same everything) are one
+/// row with a count: nothing tells them apart.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct AuditRecord {
     pub at: UnixTime,
     /// Who caused it: a user name, `operator` (the CLI at the server), or empty for an
@@ -22,7 +23,7 @@ pub struct AuditRecord {
 }
 
 /// What happened. Serialized as `{"kind": "...", ...details}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum AuditEvent {
     /// A registry token was issued (denied scopes listed with their reasons).

@@ -226,7 +226,12 @@ pub trait RegistryReader: Send + Sync {
 
 /// The audit trail: append-only, pruned past its retention.
 pub trait AuditLog: Send + Sync {
-    fn append(&self, records: &[AuditRecord]) -> DirResult<()>;
+    /// Appends records, each standing for `count` identical events.
+    fn append_counted(&self, records: &[(AuditRecord, u64)]) -> DirResult<()>;
+    fn append(&self, records: &[AuditRecord]) -> DirResult<()> {
+        let counted: Vec<(AuditRecord, u64)> = records.iter().map(|r| (r.clone(), 1)).collect();
+        self.append_counted(&counted)
+    }
     /// Newest first.
     fn query(&self, filter: &AuditFilter) -> DirResult<Vec<AuditEntry>>;
     /// Removes records older than `before`; returns how many.
@@ -242,6 +247,8 @@ pub struct AuditEntry {
     pub actor: String,
     pub subject: String,
     pub client_ip: Option<String>,
+    /// How many identical events this record stands for.
+    pub count: u64,
     /// The event's details as JSON.
     pub detail: serde_json::Value,
 }

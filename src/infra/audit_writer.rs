@@ -3,6 +3,7 @@
 //! records older than the retention are pruned every hour. A full channel makes the
 //! sender wait (back-pressure) rather than drop a record; stopping drains it.
 
+use std::collections::HashMap;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -98,16 +99,15 @@ fn run(
             }
         }
         if !batch.is_empty() {
-            match log.append(&batch) {
-                Ok(()) => {
-                    metrics::counter!("regauth_audit_records_total").increment(batch.len() as u64)
-                }
+            let events = batch.len() as u64;
+            let full = batch.len() == BATCH;
+            match log.append_counted(&counted(&mut batch)) {
+                Ok(()) => metrics::counter!("regauth_audit_records_total").increment(events),
                 Err(e) => {
                     metrics::counter!("regauth_directory_errors_total").increment(1);
-                    tracing::error!(error = %e, records = batch.len(), "audit records not written");
+                    tracing::error!(error = %e, records = events, "audit records not written");
                 }
             }
-            let full = batch.len() == BATCH;
             batch.clear();
             if full {
                 continue;
@@ -120,6 +120,23 @@ fn run(
     }
 }
 
+/// The batch with identical records folded into one with a count (docker asks for the
+/// same token once per layer: those are one row, not dozens), in first-seen order.
+fn counted(batch: &mut Vec<AuditRecord>) -> Vec<(AuditRecord, u64)> {
+    let mut at: HashMap<AuditRecord, usize> = HashMap::with_capacity(batch.len());
+    let mut out: Vec<(AuditRecord, u64)> = Vec::new();
+    for record in batch.drain(..) {
+        match at.get(&record) {
+            Some(&i) => out[i].1 += 1,
+            None => {
+                at.insert(record.clone(), out.len());
+                out.push((record, 1));
+            }
+        }
+    }
+    out
+}
+
 fn prune(log: &dyn AuditLog, clock: &dyn Clock, retention: Duration) {
     let before = clock
         .now()
@@ -128,5 +145,39 @@ fn prune(log: &dyn AuditLog, clock: &dyn Clock, retention: Duration) {
         Ok(0) => {}
         Ok(n) => tracing::info!(records = n, "audit records past their retention pruned"),
         Err(e) => tracing::error!(error = %e, "audit pruning failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::AuditEvent;
+
+    fn record(at: i64, actor: &str) -> AuditRecord {
+        AuditRecord {
+            at,
+            actor: actor.into(),
+            subject: actor.into(),
+            client_ip: None,
+            event: AuditEvent::Trashed,
+        }
+    }
+
+    #[test]
+    fn identical_records_fold_into_one_with_a_count_in_first_seen_order() {
+        let mut batch = vec![
+            record(1, "a"),
+            record(1, "b"),
+            record(1, "a"),
+            record(2, "a"),
+            record(1, "a"),
+        ];
+        let out = counted(&mut batch);
+        assert!(batch.is_empty());
+        let got: Vec<(i64, &str, u64)> = out
+            .iter()
+            .map(|(r, n)| (r.at, r.actor.as_str(), *n))
+            .collect();
+        assert_eq!(got, [(1, "a", 3), (1, "b", 1), (2, "a", 1)]);
     }
 }

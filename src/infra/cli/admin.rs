@@ -278,8 +278,13 @@ fn audit(
         } else {
             let at = rfc3339(e.at).unwrap_or_default();
             let ip = e.client_ip.as_deref().unwrap_or("-");
+            let times = if e.count > 1 {
+                format!(" x{}", e.count)
+            } else {
+                String::new()
+            };
             outln!(
-                "{at}\t{}\t{}\t{}\t{ip}\t{}",
+                "{at}\t{}{times}\t{}\t{}\t{ip}\t{}",
                 e.kind,
                 or_dash(&e.actor),
                 or_dash(&e.subject),

@@ -8,15 +8,15 @@ use crate::domain::model::UnixTime;
 use crate::domain::ports::{AuditEntry, AuditLog, DirResult, DirectoryError};
 
 impl AuditLog for SqliteDirectory {
-    fn append(&self, records: &[AuditRecord]) -> DirResult<()> {
+    fn append_counted(&self, records: &[(AuditRecord, u64)]) -> DirResult<()> {
         if records.is_empty() {
             return Ok(());
         }
         self.write_audit(|tx| {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO audit_events (at, kind, actor, subject, client_ip, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT INTO audit_events (at, kind, actor, subject, client_ip, detail, count) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?;
-            for r in records {
+            for (r, count) in records {
                 let detail = serde_json::to_string(&r.event)
                     .map_err(|e| DirectoryError::Backend(format!("audit record: {e}")))?;
                 insert.execute(params![
@@ -25,7 +25,8 @@ impl AuditLog for SqliteDirectory {
                     r.actor,
                     r.subject,
                     r.client_ip.map(|ip| ip.to_string()),
-                    detail
+                    detail,
+                    *count as i64
                 ])?;
             }
             Ok(())
@@ -33,9 +34,9 @@ impl AuditLog for SqliteDirectory {
     }
 
     fn query(&self, filter: &AuditFilter) -> DirResult<Vec<AuditEntry>> {
-        self.read(|c| {
+        self.read_audit(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, at, kind, actor, subject, client_ip, detail FROM audit_events
+                "SELECT id, at, kind, actor, subject, client_ip, detail, count FROM audit_events
                  WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2 OR subject = ?2)
                  ORDER BY at DESC, id DESC LIMIT ?3",
             )?;
@@ -54,6 +55,7 @@ impl AuditLog for SqliteDirectory {
                         actor: r.get(3)?,
                         subject: r.get(4)?,
                         client_ip: r.get(5)?,
+                        count: r.get::<_, i64>(7)? as u64,
                         detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::Null),
                     })
                 },
@@ -63,6 +65,6 @@ impl AuditLog for SqliteDirectory {
     }
 
     fn prune(&self, before: UnixTime) -> DirResult<usize> {
-        self.write(|tx| Ok(tx.execute("DELETE FROM audit_events WHERE at < ?1", [before])?))
+        self.write_audit(|tx| Ok(tx.execute("DELETE FROM audit_events WHERE at < ?1", [before])?))
     }
 }

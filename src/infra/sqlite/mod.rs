@@ -4,8 +4,9 @@
 //! commits); changes go through one writer connection, each one `IMMEDIATE` transaction
 //! (taking the write lock before reading, so a rule decided on the facts it read cannot
 //! race another process's write), so a failed command leaves nothing half-written. The
-//! audit trail's batches have a writer of their own with `synchronous=NORMAL`: a batch
-//! never waits for the disk while holding the connection a token request needs. The ports are implemented by aggregate:
+//! audit trail has a file of its own (`<name>.audit.db`, see `audit_path`) and a writer
+//! with `synchronous=NORMAL`: its batches never hold the connection a token request
+//! needs, nor grow the write-ahead log the token path reads through. The ports are implemented by aggregate:
 //! `credentials` (login), `users` (users and teams), `tokens`, `entities` (projects,
 //! repositories, sharing, trash, authorization facts), `registry` (notifications and
 //! listings); `rows` holds the queries they share.
@@ -40,6 +41,11 @@ pub struct SqliteDirectory {
 struct Readers {
     idle: Mutex<Vec<Connection>>,
     returned: Condvar,
+}
+
+/// The audit trail's file, beside the directory's: `regauth.db` → `regauth.audit.db`.
+pub fn audit_path(path: &Path) -> std::path::PathBuf {
+    path.with_extension("audit.db")
 }
 
 /// How many read connections: enough for every core and a blocked caller or two.
@@ -97,7 +103,8 @@ impl SqliteDirectory {
         }
         let mut writer = connect(path, "FULL")?;
         schema::migrate(&mut writer)?;
-        let audit_writer = connect(path, "NORMAL")?;
+        let mut audit_writer = connect(&audit_path(path), "NORMAL")?;
+        schema::migrate_audit(&mut audit_writer)?;
         let readers = (0..reader_count())
             .map(|_| {
                 let c = connect(path, "FULL")?;
@@ -147,7 +154,12 @@ impl SqliteDirectory {
         Self::transaction(&self.writer, f)
     }
 
-    /// Like [`write`](Self::write), on the audit trail's own connection.
+    /// Reads on the audit trail's connection (listings are rare).
+    fn read_audit<T>(&self, f: impl FnOnce(&Connection) -> DirResult<T>) -> DirResult<T> {
+        f(&lock(&self.audit_writer))
+    }
+
+    /// Like [`write`](Self::write), on the audit trail's own connection and file.
     fn write_audit<T>(&self, f: impl FnOnce(&Transaction) -> DirResult<T>) -> DirResult<T> {
         Self::transaction(&self.audit_writer, f)
     }

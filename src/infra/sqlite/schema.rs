@@ -79,23 +79,6 @@ CREATE INDEX commits_repo_tag ON commits(repository_id, tag, pushed_at);
 CREATE TABLE processed_events (event_id TEXT PRIMARY KEY, processed_at INTEGER NOT NULL);
 "#,
     r#"
-CREATE TABLE audit_events (
-    id INTEGER PRIMARY KEY,
-    at INTEGER NOT NULL,
-    kind TEXT NOT NULL,
-    actor TEXT NOT NULL,
-    subject TEXT NOT NULL,
-    client_ip TEXT,
-    detail TEXT NOT NULL
-);
-CREATE INDEX audit_events_at ON audit_events(at);
-CREATE INDEX audit_events_actor ON audit_events(actor, at);
-CREATE INDEX audit_events_subject ON audit_events(subject, at);
--- Append-only: a record is never rewritten (retention pruning deletes whole old rows).
-CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
-"#,
-    r#"
 -- A counter every change to what the token path reads moves, whichever process makes
 -- it: caches compare it instead of re-reading rows (the audit trail and the registry's
 -- commits do not move it).
@@ -146,11 +129,41 @@ BEGIN UPDATE change_counter SET version = version + 1; END;
 "#,
 ];
 
-/// Applies every migration newer than the file's `user_version`.
+/// The audit trail lives in a file of its own beside the directory: its steady stream
+/// of appends must not grow the write-ahead log every token request's reads consult.
+const AUDIT_MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE audit_events (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    client_ip TEXT,
+    detail TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX audit_events_at ON audit_events(at);
+CREATE INDEX audit_events_actor ON audit_events(actor, at);
+CREATE INDEX audit_events_subject ON audit_events(subject, at);
+-- Append-only: a record is never rewritten (retention pruning deletes whole old rows).
+CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
+"#];
+
+/// Applies every migration of the directory newer than the file's `user_version`.
 pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
+    apply(conn, MIGRATIONS)
+}
+
+/// Likewise for the audit trail's file.
+pub fn migrate_audit(conn: &mut Connection) -> rusqlite::Result<()> {
+    apply(conn, AUDIT_MIGRATIONS)
+}
+
+fn apply(conn: &mut Connection, steps: &[&str]) -> rusqlite::Result<()> {
     let current: usize =
         conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(current) {
+    for (i, step) in steps.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(step)?;
         tx.pragma_update(None, "user_version", (i + 1) as i64)?;

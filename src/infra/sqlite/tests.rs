@@ -461,7 +461,7 @@ fn administration_is_audited_append_only_and_pruned() {
         .unwrap();
     assert_eq!(alice.len(), 2);
     // Append-only: a record cannot be rewritten.
-    let rewrite = d.write(|tx| Ok(tx.execute("UPDATE audit_events SET actor = 'eve'", [])?));
+    let rewrite = d.write_audit(|tx| Ok(tx.execute("UPDATE audit_events SET actor = 'eve'", [])?));
     assert!(rewrite.is_err(), "an audit record was rewritten");
     // Retention prunes by age only.
     assert_eq!(d.prune(300).unwrap(), 4);

@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# regauth's performance table in one run, as ratios to this machine's ceilings measured
+# in the same sitting (the machine is shared; absolute figures drift):
+#   - the ceilings: `openssl speed` (one core) and GET /healthz on the same HTTP stack;
+#   - token requests (ES256 and RS256): anonymous, password, access token, refresh POST,
+#     at 16 and 64 connections, with p99 and the server's peak RSS;
+#   - scopes per request (1, 10, 100);
+#   - notification ingest (batches of 100, each durable before its 2xx);
+#   - directory size: small, medium and large (seeded by bench/seed.py: 100,000 users,
+#     1,000 teams, 10,000 projects, 100,000 repositories, 1,000,000 ACL entries), with
+#     seeding time, start-to-ready and throughput/p99 relative to the small one.
+# Usage: [REGAUTH_BIN=path] [SECS=5] bash bench/run.sh [--smoke]
+#   --smoke: one second per scenario and small sizes; fails only on errors (non-2xx,
+#   failed batches, a server that does not start), never on timing. The test command
+#   runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SMOKE=0
+[ "${1:-}" = "--smoke" ] && SMOKE=1
+SECS=${SECS:-5}
+((SMOKE)) && SECS=1
+command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -qq wrk >/dev/null; }
+if [ -n "${REGAUTH_BIN:-}" ]; then BIN=$REGAUTH_BIN; else
+  cargo build --release --quiet
+  BIN=$PWD/target/release/regauth
+fi
+WORK=$(mktemp -d)
+PID=""
+cleanup() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; rm -rf "$WORK"; }
+trap cleanup EXIT
+ERRORS=0
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
+B64() { printf '%s' "$1" | base64 -w0; }
+
+# start DIR ALG: a server on a fresh port over DIR's database; sets PORT, PID, READY_MS.
+start() {
+  local dir=$1 alg=$2 t0
+  PORT=$(free_port)
+  cat >"$dir/regauth.toml" <<TOML
+[server]
+listen = "127.0.0.1:$PORT"
+[token]
+services = ["registry"]
+algorithm = "$alg"
+[keys]
+dir = "$dir/keys-$alg"
+bundle = "$dir/keys-$alg/bundle.pem"
+[directory]
+path = "$dir/regauth.db"
+[notifications]
+secret = "bench-notify-secret"
+[log]
+level = "error"
+[bootstrap]
+admin_password = "bench-admin-password"
+TOML
+  export REGAUTH_CONFIG=$dir/regauth.toml
+  t0=$(date +%s%N)
+  "$BIN" serve 2>>"$dir/log" &
+  PID=$!
+  for _ in $(seq 600); do
+    curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+    sleep 0.005
+  done
+  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "bench: the server did not start"; cat "$dir/log"; exit 1; }
+  READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
+}
+stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
+
+# The bench user, project, access token and refresh token (sets P, TOKEN, REFRESH).
+seed_user() {
+  echo "bench password" | "$BIN" user add alice --certified >/dev/null 2>&1 || true
+  P=$("$BIN" project list | awk '$2 == "bench" {print $1}')
+  [ -n "$P" ] || P=$("$BIN" project add bench --owner alice)
+  TOKEN=$("$BIN" token create alice --scopes download,modify)
+  REFRESH=$(curl -sf -u "alice:bench password" "http://127.0.0.1:$PORT/token?service=registry&offline_token=true&client_id=docker" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+}
+
+# load NAME CONNS wrk-args...: one wrk run; appends "NAME|req/s|p99|non2xx|peak RSS MB".
+load() {
+  local name=$1 conns=$2 out rps p99 bad peak=0 sampler
+  shift 2
+  ( while :; do rss_mb "$PID"; echo; sleep 0.1; done ) >"$WORK/rss" 2>/dev/null &
+  sampler=$!
+  out=$(wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@")
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  peak=$(sort -n "$WORK/rss" | tail -1)
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '/ 99%/ {print $2}' <<<"$out")
+  bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+  bad=${bad:-0}
+  if [ "$bad" != 0 ] || [ -z "$rps" ]; then ERRORS=$((ERRORS + 1)); fi
+  echo "$name|$rps|$p99|$bad|$peak" >>"$WORK/results"
+}
+post_lua() {
+  cat >"$WORK/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.body = "grant_type=refresh_token&service=registry&client_id=docker&refresh_token=$REFRESH&scope=repository:$P/tool:pull,push"
+LUA
+}
+scopes() { local n=$1 i s=""; for i in $(seq "$n"); do s="$s&scope=repository:$P/tool$i:pull,push"; done; echo "$s"; }
+
+: >"$WORK/results"
+echo "regauth performance, $(nproc) cores, ${SECS}s per scenario, $(date -u +%FT%TZ)"
+# ---------------------------------------------------------------- ceilings
+ossl=$(openssl speed -seconds "$SECS" rsa2048 ecdsap256 2>/dev/null)
+RSA1=$(awk '/^rsa 2048 bits/ {print $6}' <<<"$ossl")
+EC1=$(awk '/256 bits ecdsa \(nistp256\)/ {print $7}' <<<"$ossl")
+echo "openssl speed, one core: RSA-2048 $RSA1 sign/s, P-256 $EC1 sign/s"
+
+# ---------------------------------------------------------------- ES256, small directory
+mkdir -p "$WORK/small"
+start "$WORK/small" ES256
+SMALL_READY=$READY_MS
+seed_user
+post_lua
+U="http://127.0.0.1:$PORT"
+PW="Authorization: Basic $(B64 "alice:bench password")"
+AT="Authorization: Basic $(B64 "x:$TOKEN")"
+Q="service=registry&scope=repository:$P/tool:pull,push"
+curl -sf -H "$PW" "$U/token?$Q" >/dev/null   # the password verified once
+load "healthz (ceiling)" 16 "$U/healthz"
+load "ES256 anonymous" 16 "$U/token?service=registry"
+load "ES256 password pull+push" 16 -H "$PW" "$U/token?$Q"
+load "ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
+load "ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"
+load "ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
+for n in 1 10 100; do
+  load "ES256 password, $n scopes" 16 -H "$PW" "$U/token?service=registry$(scopes "$n")"
+done
+ingest=$(python3 bench/ingest.py "$PORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
+echo "$ingest"
+stop
+
+# ---------------------------------------------------------------- RS256
+start "$WORK/small" RS256
+seed_user
+post_lua
+U="http://127.0.0.1:$PORT"
+curl -sf -H "$PW" "$U/token?$Q" >/dev/null
+load "RS256 password pull+push" 16 -H "$PW" "$U/token?$Q"
+load "RS256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
+stop
+
+# ---------------------------------------------------------------- directory size
+if ((SMOKE)); then
+  SIZES="medium:2000:20:200:2000:20000"
+else
+  SIZES="medium:10000:100:1000:10000:100000 large:100000:1000:10000:100000:1000000"
+fi
+for spec in $SIZES; do
+  IFS=: read -r name users teams projects repos acls <<<"$spec"
+  mkdir -p "$WORK/$name"
+  start "$WORK/$name" ES256   # creates the schema
+  stop
+  seeded=$(python3 bench/seed.py "$WORK/$name/regauth.db" "$users" "$teams" "$projects" "$repos" "$acls" </dev/null)
+  echo "$name directory: $seeded"
+  start "$WORK/$name" ES256
+  echo "$name directory: start to ready $READY_MS ms (small: $SMALL_READY ms)"
+  seed_user
+  # alice in a few of the seeded teams, as a real user would be.
+  for t in 1 2 3; do "$BIN" team member add "t$t" alice >/dev/null 2>&1 || true; done
+  U="http://127.0.0.1:$PORT"
+  curl -sf -H "$PW" "$U/token?$Q" >/dev/null
+  load "ES256 password pull+push, $name directory" 16 -H "$PW" "$U/token?$Q"
+  load "ES256 password, 64 connections, $name directory" 64 -H "$PW" "$U/token?$Q"
+  stop
+done
+
+# ---------------------------------------------------------------- the table
+python3 - "$WORK/results" "${RSA1:-0}" "${EC1:-0}" <<'PY'
+import sys
+rows = [l.rstrip("\n").split("|") for l in open(sys.argv[1]) if l.strip()]
+rsa1, ec1 = float(sys.argv[2] or 0), float(sys.argv[3] or 0)
+by = {r[0]: r for r in rows}
+def rate(name):
+    return float(by[name][1]) if name in by and by[name][1] else 0.0
+healthz = rate("healthz (ceiling)")
+print()
+print(f"{'scenario':<52} {'req/s':>10} {'p99':>9} {'non-2xx':>8} {'peak RSS':>9}  ratio")
+for name, rps, p99, bad, peak in rows:
+    r = float(rps or 0)
+    if name.startswith("RS256"):
+        ratio = f"{r / (2 * rsa1):.0%} of 2x openssl RSA-2048" if rsa1 else ""
+    elif name.startswith("healthz"):
+        ratio = "ceiling"
+    else:
+        ratio = f"{r / healthz:.0%} of /healthz" if healthz else ""
+    for size in ("medium", "large"):
+        if name.endswith(f", {size} directory"):
+            base = name.replace(f", {size} directory", "")
+            base = base if base in by else base.replace(" pull+push", " pull+push")
+            if base in by and r:
+                ratio += f"; {rate(base) / r:.2f}x slower than small" if rate(base) >= r else f"; {r / rate(base):.2f}x faster than small"
+    print(f"{name:<52} {r:>10,.0f} {p99:>9} {bad:>8} {peak:>7} MB  {ratio}")
+PY
+if ((ERRORS)); then echo "bench: $ERRORS scenario(s) had errors"; exit 1; fi
