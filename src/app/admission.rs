@@ -115,6 +115,20 @@ impl PasswordGate {
         }
     }
 
+    /// Runs `work` in one idle pooled scratch, outside admission: for start-up work
+    /// (the dummy hash) that must not allocate 19 MiB of its own and leave the
+    /// allocator holding it. Runs in a scratch of its own if none is idle, which is
+    /// then dropped: the pool never grows past `workers`.
+    pub fn with_idle_scratch<T>(&self, work: impl FnOnce(&mut Scratch) -> T) -> T {
+        let Some(mut scratch) = lock(&self.state).idle.pop() else {
+            return work(&mut Scratch::new());
+        };
+        let out = work(&mut scratch);
+        lock(&self.state).idle.push(scratch);
+        self.freed.notify_one();
+        out
+    }
+
     /// Runs `check` in a pooled scratch, or shares the answer of an identical check in
     /// flight; `Busy` when the queue is full or the wait too long.
     pub fn run(

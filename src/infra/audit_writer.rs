@@ -13,8 +13,10 @@ use crate::app::audit::AuditSink;
 use crate::domain::audit::AuditRecord;
 use crate::domain::ports::{AuditLog, Clock};
 
-/// Records waiting at most; beyond, senders wait for the writer.
-const CAPACITY: usize = 50_000;
+/// Records waiting at most; beyond, senders wait for the writer. The queue's slots are
+/// allocated up front: 8,192 is 80,000 records a second between two flushes, in well
+/// under 2 MB.
+const CAPACITY: usize = 8_192;
 /// Most records in one transaction.
 const BATCH: usize = 2_000;
 /// Longest a record waits before its batch is written.

@@ -62,14 +62,6 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let cached = Arc::new(CachedDirectory::new(sqlite.clone()));
     let directory: Arc<dyn Directory> = sqlite;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    // The hash an unknown user's password is checked against is made now, not on the
-    // first such login, which would otherwise take twice as long: an enumeration signal.
-    let started = std::time::Instant::now();
-    password::prepare_dummy();
-    tracing::info!(
-        took_ms = started.elapsed().as_millis() as u64,
-        "password checks ready"
-    );
     bootstrap_admin(directory.as_ref(), &settings, clock.now())?;
     let keyring = load_keys(&settings)?;
     let signer = Signer::new(
@@ -101,6 +93,17 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
             login: settings.login_limits(),
         },
     ));
+    // The hash an unknown user's password is checked against is made now, not on the
+    // first such login, which would otherwise take twice as long: an enumeration signal.
+    // It is computed in the password pool's memory, which the first login reuses.
+    let started = std::time::Instant::now();
+    authenticator
+        .gate()
+        .with_idle_scratch(password::prepare_dummy);
+    tracing::info!(
+        took_ms = started.elapsed().as_millis() as u64,
+        "password checks ready"
+    );
     let days = settings.token.refresh_ttl_days;
     let policy = TokenPolicy {
         services: settings.token.services.clone(),

@@ -7,7 +7,7 @@
 
 use std::sync::OnceLock;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
+use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use subtle::ConstantTimeEq;
 
@@ -44,11 +44,36 @@ fn hasher() -> Result<Argon2<'static>, PasswordError> {
 /// Hashes a password with argon2id and the given 16-byte salt (random for every real
 /// password); returns the PHC string (`$argon2id$v=19$m=19456,t=2,p=1$<salt>$<hash>`).
 pub fn hash_password(pw: &str, salt: &[u8; 16]) -> Result<String, PasswordError> {
-    let salt = SaltString::encode_b64(salt).map_err(|e| PasswordError::Hash(e.to_string()))?;
-    hasher()?
-        .hash_password(pw.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| PasswordError::Hash(e.to_string()))
+    hash_password_in(pw, salt, &mut Scratch::new())
+}
+
+/// Like [`hash_password`], computing in `scratch` (a server's pooled memory).
+pub fn hash_password_in(
+    pw: &str,
+    salt: &[u8; 16],
+    scratch: &mut Scratch,
+) -> Result<String, PasswordError> {
+    let err = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
+    let argon = hasher()?;
+    let params = argon.params().clone();
+    if scratch.0.len() < params.block_count() {
+        scratch.0.resize(params.block_count(), Block::default());
+    }
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon
+        .hash_password_into_with_memory(pw.as_bytes(), salt, &mut out, &mut scratch.0[..])
+        .map_err(|e| err(&e))?;
+    let salt = SaltString::encode_b64(salt).map_err(|e| err(&e))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: (&params)
+            .try_into()
+            .map_err(|e: argon2::password_hash::Error| err(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| err(&e))?),
+    };
+    Ok(phc.to_string())
 }
 
 /// The working memory of one argon2 check (19 MiB with the current parameters), made
@@ -130,33 +155,35 @@ pub fn verify_password_in(pw: &str, phc: &str, scratch: &mut Scratch) -> bool {
     out.ct_eq(expected).into()
 }
 
-/// A hash of a fixed password made with the current parameters, computed once. Its
-/// salt is fixed too: nothing is protected by it, it only has to cost what a real
-/// check costs.
-fn dummy_hash() -> Option<&'static str> {
+/// A hash of a fixed password made with the current parameters, computed once (in
+/// `scratch`). Its salt is fixed too: nothing is protected by it, it only has to cost
+/// what a real check costs.
+fn dummy_hash(scratch: &mut Scratch) -> Option<&'static str> {
     static DUMMY: OnceLock<Option<String>> = OnceLock::new();
     DUMMY
-        .get_or_init(|| hash_password("regauth: no such user", b"regauth-dummy-hs").ok())
+        .get_or_init(|| {
+            hash_password_in("regauth: no such user", b"regauth-dummy-hs", scratch).ok()
+        })
         .as_deref()
 }
 
 /// Spends the work of one real `verify_password`, for a user who does not exist or
 /// has no password: the answer's timing must not tell which user names exist.
 pub fn verify_against_dummy(pw: &str, scratch: &mut Scratch) {
-    match dummy_hash() {
+    match dummy_hash(scratch) {
         Some(phc) => {
             std::hint::black_box(verify_password_in(pw, phc, scratch));
         }
         None => {
-            std::hint::black_box(hash_password(pw, b"regauth-dummy-hs").is_ok());
+            std::hint::black_box(hash_password_in(pw, b"regauth-dummy-hs", scratch).is_ok());
         }
     }
 }
 
-/// Computes the dummy hash now (at start-up) rather than on the first unknown user,
-/// whose request would otherwise take twice as long.
-pub fn prepare_dummy() {
-    let _ = dummy_hash();
+/// Computes the dummy hash now (at start-up, in `scratch`) rather than on the first
+/// unknown user, whose request would otherwise take twice as long.
+pub fn prepare_dummy(scratch: &mut Scratch) {
+    let _ = dummy_hash(scratch);
 }
 
 /// At least 8 characters (Unicode scalar values), at most 1024 bytes.
@@ -177,6 +204,7 @@ pub fn check_password_policy(pw: &str) -> Result<(), PasswordError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::PasswordHasher;
 
     /// A hash with a random salt, as `app::secrets` makes them.
     fn hash_password(pw: &str) -> Result<String, PasswordError> {
@@ -252,7 +280,8 @@ mod tests {
     #[test]
     fn dummy_hash_costs_the_same_as_a_real_one() {
         // Same algorithm and parameters as a freshly hashed password: same work.
-        let dummy = dummy_hash().unwrap();
+        let mut scratch = Scratch::new();
+        let dummy = dummy_hash(&mut scratch).unwrap();
         let real = hash_password("whatever1").unwrap();
         let (alg_d, p_d) = params_of(dummy);
         let (alg_r, p_r) = params_of(&real);
@@ -264,9 +293,8 @@ mod tests {
         // It is a real, verifiable hash (so verify runs the full argon2), and it is
         // computed once.
         assert!(verify_password("regauth: no such user", dummy));
-        assert!(std::ptr::eq(dummy, dummy_hash().unwrap()));
-        prepare_dummy();
-        let mut scratch = Scratch::new();
+        assert!(std::ptr::eq(dummy, dummy_hash(&mut scratch).unwrap()));
+        prepare_dummy(&mut scratch);
         verify_against_dummy("anything", &mut scratch);
         verify_against_dummy("", &mut scratch);
     }

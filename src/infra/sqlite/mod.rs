@@ -109,6 +109,9 @@ impl SqliteDirectory {
             .map(|_| {
                 let c = connect(path, "FULL")?;
                 c.pragma_update(None, "query_only", true)?;
+                // A token request reads a few pages of indexes and rows; the operating
+                // system's cache holds the file. 1 MiB each keeps the hot inner pages.
+                c.pragma_update(None, "cache_size", -1024)?;
                 Ok(c)
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
