@@ -546,3 +546,28 @@ fn the_event_loop_answers_only_what_needs_no_password_check_and_no_write() {
         .issue(&mut RequestMeta::default(), &anon, Pace::Inline)
         .unwrap();
 }
+
+#[test]
+fn a_get_without_credentials_is_labelled_anonymous_and_one_with_them_basic() {
+    // The label names the request in metrics and the audit trail; a GET starts as
+    // `basic` and becomes `anonymous` only when no user was authenticated.
+    let (_, issuer) = issuer(directory());
+    let get = || RequestMeta {
+        grant: "basic",
+        ..RequestMeta::default()
+    };
+    let cases = [
+        (Credential::Anonymous, "basic", "anonymous"),
+        (password_login(), "basic", "basic"),
+        (password_login(), "password", "password"),
+    ];
+    for (credential, start, end) in cases {
+        let mut meta = RequestMeta {
+            grant: start,
+            ..get()
+        };
+        let req = request(credential, &["repository:syn1000/open:pull"]);
+        issue_as_the_shell_does(&issuer, &mut meta, &req).unwrap();
+        assert_eq!(meta.grant, end, "{start}");
+    }
+}
