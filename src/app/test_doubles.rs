@@ -26,6 +26,8 @@ pub struct MemDirectory {
     pub refresh_tokens: Mutex<Vec<(NewRefreshToken, UnixTime)>>,
     pub repos: HashMap<String, RepoFacts>,
     pub fail: bool,
+    /// Repository-facts reads so far.
+    pub repo_reads: std::sync::atomic::AtomicUsize,
 }
 
 impl MemDirectory {
@@ -100,6 +102,8 @@ impl RefreshTokenStore for MemDirectory {
 impl AuthorizationFacts for MemDirectory {
     fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
         self.check()?;
+        self.repo_reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(self.repos.get(path.as_str()).cloned().unwrap_or(RepoFacts {
             project: crate::domain::authz::ProjectFacts::Missing,
             repo: crate::domain::authz::RepoState::Unknown,

@@ -618,3 +618,59 @@ fn a_refusal_is_counted_once_and_a_would_block_not_at_all() {
         "regauth_token_requests_total{outcome=\"issued\",credential=\"password\"} 1\n"
     );
 }
+
+#[test]
+fn one_directory_read_per_distinct_repository() {
+    let (dir, issuer) = issuer(directory());
+    let scopes = [
+        "repository:syn1000/tool:pull",
+        "repository:syn1000/tool:push",
+        "repository:syn1000/open:pull",
+        "registry:catalog:*",
+    ];
+    issue(&issuer, request(password_login(), &scopes)).unwrap();
+    assert_eq!(dir.repo_reads.load(std::sync::atomic::Ordering::Relaxed), 2);
+}
+
+#[test]
+fn an_unknown_service_is_named_in_the_answer_cut_to_64_characters() {
+    let (_, issuer) = issuer(directory());
+    let long = "s".repeat(100);
+    for (asked, shown) in [("elsewhere", "elsewhere"), (long.as_str(), &long[..64])] {
+        let mut req = request(Credential::Anonymous, &[]);
+        req.service = Some(asked.into());
+        match issue(&issuer, req) {
+            Err(IssueError::BadRequest(m)) => {
+                assert_eq!(m, format!("unknown service {shown:?}"))
+            }
+            other => panic!("{:?}", other.map(|g| g.scope)),
+        }
+    }
+}
+
+#[test]
+fn refusals_are_counted_by_outcome() {
+    let meta = RequestMeta {
+        grant: "password",
+        ..RequestMeta::default()
+    };
+    let text = counted(|| {
+        for status in [400, 401, 408, 413, 429, 503, 500] {
+            refused_with(&meta, status, "why");
+        }
+    });
+    for outcome in [
+        "bad_request",
+        "unauthorized",
+        "timeout",
+        "too_large",
+        "rate_limited",
+        "busy",
+        "error",
+    ] {
+        let line = format!(
+            "regauth_token_requests_total{{outcome=\"{outcome}\",credential=\"password\"}} 1"
+        );
+        assert!(text.contains(&line), "{line} in\n{text}");
+    }
+}
