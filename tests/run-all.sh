@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The test command (README, CI): installs what it needs, runs every Rust test (unit, HTTP,
-# and end-to-end against the real registry binary and skopeo), then the Docker suite
-# (docker-compose.yml on locally built images, driven by docker, skopeo and ctr), then the
-# fuzzers (cargo-fuzz on stable, 30 s per target).
+# and end-to-end against the real registry binary and skopeo), the benchmark's smoke run,
+# then the Docker suite (docker-compose.yml on locally built images, driven by docker,
+# skopeo and ctr), then the fuzzers (cargo-fuzz on stable, 30 s per target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tests/setup/install-deps.sh
 cargo build --all-targets
 cargo test --all-targets
+# The benchmark's smoke run (seconds): fails on errors (non-2xx, failed batches, a
+# server that does not start), never on timing.
+REGAUTH_BIN=target/debug/regauth bash bench/run.sh --smoke
 bash tests/docker/e2e.sh target/debug/regauth
 bash tests/fuzz/run.sh 30
