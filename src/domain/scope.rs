@@ -229,7 +229,11 @@ mod tests {
         );
         // Junk counts too: it would still cost a log line.
         assert!(parse_scope_params(["x y z w"], limits).is_err());
-        let long = format!("repository:syn1/{}:pull", "a".repeat(20));
+        // Exactly the limit is allowed; one byte more is not.
+        let at_limit = format!("repository:syn1/{}:pull", "a".repeat(9));
+        assert_eq!(at_limit.len(), 30);
+        assert!(parse_scope_params([at_limit.as_str()], limits).is_ok());
+        let long = format!("repository:syn1/{}:pull", "a".repeat(10));
         assert_eq!(
             parse_scope_params([long.as_str()], limits),
             Err(ScopeLimitError::TooLong { max: 30 })

@@ -84,6 +84,7 @@ mod tests {
             format!("BASIC {b}"),
             format!("bAsIc   {b}  "),
             format!("Basic\t{b}"),
+            format!(" \tBasic {b}\t "),
         ] {
             assert_eq!(parse_basic(&h), Ok(("u".into(), "p".into())), "{h}");
         }

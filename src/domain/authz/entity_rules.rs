@@ -40,3 +40,73 @@ pub fn may(caller: &Caller, facts: &EntityFacts, access: AccessSet) -> Result<()
         Err(Refusal::Hidden)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::authz::caller::CallerUser;
+    use crate::domain::model::{Acl, EntityId, EntityInfo, EntityKind, Principal, UserId};
+
+    const ALICE: UserId = UserId(1);
+
+    fn caller(admin: bool, scopes: ScopeSet) -> Caller {
+        Caller {
+            user: Some(CallerUser {
+                id: ALICE,
+                name: "alice".into(),
+                certified: true,
+                admin,
+                teams: vec![],
+            }),
+            scopes,
+        }
+    }
+
+    /// A project whose ACL gives alice `access`.
+    fn project(trashed: bool, access: AccessSet) -> EntityFacts {
+        EntityFacts {
+            info: EntityInfo {
+                id: EntityId(1000),
+                kind: EntityKind::Project,
+                name: "alpha".into(),
+                parent: None,
+                trashed,
+                created_at: 0,
+            },
+            own_acl: Some(Acl::new(vec![(Principal::User(ALICE), access)])),
+            parent: None,
+        }
+    }
+
+    #[test]
+    fn the_credential_must_carry_the_scope() {
+        let viewer = caller(false, ScopeSet::VIEW);
+        assert_eq!(require_scope(&viewer, ScopeSet::VIEW), Ok(()));
+        assert_eq!(
+            require_scope(&viewer, ScopeSet::MODIFY),
+            Err(Refusal::MissingScope(ScopeSet::MODIFY))
+        );
+        assert_eq!(
+            require_scope(&caller(false, ScopeSet::PASSWORD), ScopeSet::MODIFY),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn read_needs_the_access_type_admins_pass_the_trash_hides_from_everyone() {
+        let alice = caller(false, ScopeSet::PASSWORD);
+        let admin = caller(true, ScopeSet::PASSWORD);
+        let readable = project(false, AccessSet::READ);
+        assert_eq!(may(&alice, &readable, AccessSet::READ), Ok(()));
+        assert_eq!(
+            may(&alice, &readable, AccessSet::UPDATE),
+            Err(Refusal::Hidden)
+        );
+        let none = project(false, AccessSet::empty());
+        assert_eq!(may(&alice, &none, AccessSet::READ), Err(Refusal::Hidden));
+        assert_eq!(may(&admin, &none, AccessSet::READ), Ok(()));
+        let trashed = project(true, AccessSet::READ);
+        assert_eq!(may(&alice, &trashed, AccessSet::READ), Err(Refusal::Hidden));
+        assert_eq!(may(&admin, &trashed, AccessSet::READ), Err(Refusal::Hidden));
+    }
+}
