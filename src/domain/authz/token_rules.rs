@@ -3,7 +3,6 @@
 //!
 //! Every requested action is either granted or denied with exactly one reason, the
 //! first rule of the table (read top to bottom) that refuses it.
-use std::fmt;
 
 use super::caller::{Caller, CallerUser};
 use super::facts::{ProjectFacts, RepoFacts, RepoState, Target};
@@ -53,12 +52,6 @@ impl Reason {
             Reason::UnknownAction => "unknown_action",
             Reason::UnsupportedResource => "unsupported_resource",
         }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 
