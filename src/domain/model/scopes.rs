@@ -69,6 +69,15 @@ mod tests {
     }
 
     #[test]
+    fn every_set_is_written_as_it_is_parsed() {
+        assert_eq!(ScopeSet::PASSWORD.to_string(), "view,download,modify");
+        for bits in 1..=0b111 {
+            let set = ScopeSet::from_bits(bits).unwrap();
+            assert_eq!(ScopeSet::parse_list(&set.to_string()), Ok(set), "{set}");
+        }
+    }
+
+    #[test]
     fn bits_are_the_stored_ones() {
         assert_eq!(ScopeSet::VIEW.bits(), 1);
         assert_eq!(ScopeSet::PASSWORD.bits(), 0b111);
