@@ -200,12 +200,19 @@ fn push_needs_modify_and_download_scopes() {
 
 #[test]
 fn push_refused_in_trash() {
-    let d = ask(
-        &admin(),
-        &trashed(false, true, me(&[UPDATE, CREATE])),
-        "push",
-    );
-    assert_eq!(reason(&d, "push"), Reason::InTrash);
+    // The project in the trash; and the repository in the trash under a live project
+    // (a bug once granted that push: only the registry's own pull requirement hid it).
+    for (repo_trashed, project_trashed) in [(false, true), (true, false), (true, true)] {
+        for caller in [admin(), certified()] {
+            let target = trashed(repo_trashed, project_trashed, me(&[UPDATE, CREATE]));
+            let d = ask(&caller, &target, "push");
+            assert_eq!(
+                reason(&d, "push"),
+                Reason::InTrash,
+                "repo trashed {repo_trashed}, project trashed {project_trashed}"
+            );
+        }
+    }
 }
 
 #[test]
