@@ -54,12 +54,12 @@ fn valid_component(c: &str) -> bool {
             b'.' => i += 1,
             b'_' => {
                 i += 1;
-                if i < b.len() && b[i] == b'_' {
+                if b.get(i) == Some(&b'_') {
                     i += 1;
                 }
             }
             b'-' => {
-                while i < b.len() && b[i] == b'-' {
+                while b.get(i) == Some(&b'-') {
                     i += 1;
                 }
             }
@@ -84,16 +84,16 @@ impl RepoPath {
         let mut parts = s.split('/');
         let first = parts.next().unwrap_or_default();
         let project: EntityId = first.parse().map_err(|_| RepoNameError::NotAProjectId)?;
-        let mut count = 0;
+        let mut named = false;
         for part in parts {
             if !valid_component(part) {
                 return Err(RepoNameError::InvalidComponent {
                     component: part.chars().take(64).collect(),
                 });
             }
-            count += 1;
+            named = true;
         }
-        if count == 0 {
+        if !named {
             return Err(RepoNameError::NoRepositoryName);
         }
         Ok(RepoPath {
