@@ -304,6 +304,8 @@ mod tests {
             ("quay.io/org/x", Some("quay.io"), "org/x"),
             ("localhost:5000/a/b", Some("localhost:5000"), "a/b"),
             ("localhost/a", Some("localhost"), "a"),
+            ("r.example.org:65535/a", Some("r.example.org:65535"), "a"),
+            ("r.example.org:1/a", Some("r.example.org:1"), "a"),
         ] {
             let n = parse_external(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(n.host.as_deref(), host);
@@ -320,6 +322,8 @@ mod tests {
             "",
             "-bad.io/x",
             "h.io:port/x",
+            "h.io:/x",
+            "h.io:123456/x",
         ] {
             assert!(parse_external(bad).is_err(), "{bad:?} accepted");
         }
