@@ -306,6 +306,11 @@ mod tests {
             ("localhost/a", Some("localhost"), "a"),
             ("r.example.org:65535/a", Some("r.example.org:65535"), "a"),
             ("r.example.org:1/a", Some("r.example.org:1"), "a"),
+            (
+                "my-registry.example.org/a",
+                Some("my-registry.example.org"),
+                "a",
+            ),
         ] {
             let n = parse_external(s).unwrap_or_else(|e| panic!("{s}: {e}"));
             assert_eq!(n.host.as_deref(), host);
@@ -327,6 +332,11 @@ mod tests {
         ] {
             assert!(parse_external(bad).is_err(), "{bad:?} accepted");
         }
+        // At most MAX_LEN bytes, like a managed path.
+        let longest = format!("quay.io/{}", "a".repeat(MAX_LEN - 8));
+        assert_eq!(longest.len(), MAX_LEN);
+        assert!(parse_external(&longest).is_ok());
+        assert!(parse_external(&format!("{longest}a")).is_err());
     }
 
     #[test]

@@ -368,4 +368,29 @@ mod tests {
             Err(PasswordError::TooLong { max: 1024 })
         );
     }
+
+    #[test]
+    fn a_hash_beyond_the_bounds_is_refused_even_when_it_matches() {
+        // Each one would verify (same password, cheap in the other dimensions): only
+        // the bound refuses it, so a planted hash cannot make a login allocate or spin.
+        let phc = |m: u32, t: u32, p: u32| {
+            let params = Params::new(m, t, p, None).unwrap();
+            let salt = SaltString::encode_b64(&[7; 16]).unwrap();
+            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"within reach", &salt)
+                .unwrap()
+                .to_string()
+        };
+        assert!(verify_password("within reach", &phc(64, 1, 1)));
+        for (m, t, p) in [
+            (MAX_M_COST + 8, 1, 1),
+            (64, MAX_T_COST + 1, 1),
+            (8 * (MAX_P_COST + 1), 1, MAX_P_COST + 1),
+        ] {
+            assert!(
+                !verify_password("within reach", &phc(m, t, p)),
+                "m={m} t={t} p={p}"
+            );
+        }
+    }
 }
