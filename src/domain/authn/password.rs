@@ -381,7 +381,18 @@ mod tests {
                 .unwrap()
                 .to_string()
         };
-        assert!(verify_password("within reach", &phc(64, 1, 1)));
+        // At the bounds is still allowed.
+        for (m, t, p) in [
+            (64, 1, 1),
+            (MAX_M_COST, 1, 1),
+            (64, MAX_T_COST, 1),
+            (8 * MAX_P_COST, 1, MAX_P_COST),
+        ] {
+            assert!(
+                verify_password("within reach", &phc(m, t, p)),
+                "m={m} t={t} p={p}"
+            );
+        }
         for (m, t, p) in [
             (MAX_M_COST + 8, 1, 1),
             (64, MAX_T_COST + 1, 1),
