@@ -404,4 +404,14 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn an_unknown_user_costs_a_full_check_in_the_pooled_memory() {
+        // The dummy check runs argon2 with today's parameters in the scratch it is
+        // given (which is how it costs what a real check costs).
+        let mut scratch = Scratch::new();
+        verify_against_dummy("anything", &mut scratch);
+        let blocks = hasher().unwrap().params().block_count();
+        assert_eq!(scratch.0.len(), blocks);
+    }
 }

@@ -283,6 +283,46 @@ mod tests {
     }
 
     #[test]
+    fn ids_sizes_and_actions_at_their_edges() {
+        let parse = |e: serde_json::Value| {
+            let body = serde_json::json!({ "events": [e] });
+            parse_envelope(body.to_string().as_bytes())
+                .unwrap()
+                .remove(0)
+        };
+        let push = |id: &str| event(id, "push", MANIFEST_TYPES[0], "syn1/tool", Some("v1"));
+        // Event ids: 1 to 256 printable characters; each condition alone refuses.
+        assert!(matches!(parse(push(&"i".repeat(256))), EventItem::Push(_)));
+        for bad in [String::new(), "i".repeat(257), "a\u{7}b".into()] {
+            assert!(
+                matches!(parse(push(&bad)), EventItem::Malformed { .. }),
+                "{bad:?}"
+            );
+        }
+        // Sizes: zero is a size; below zero is not.
+        let mut zero = push("z");
+        zero["target"]["size"] = 0.into();
+        assert!(matches!(parse(zero), EventItem::Push(_)));
+        let mut negative = push("n");
+        negative["target"]["size"] = (-1).into();
+        assert!(matches!(parse(negative), EventItem::Malformed { .. }));
+        // Pulls and mounts are known and ignored, with their own reason.
+        for action in ["pull", "mount"] {
+            let item = parse(event(
+                "p",
+                action,
+                MANIFEST_TYPES[0],
+                "syn1/tool",
+                Some("v1"),
+            ));
+            assert!(
+                matches!(item, EventItem::Ignored { why, .. } if why == "pulls and mounts change nothing"),
+                "{action}"
+            );
+        }
+    }
+
+    #[test]
     fn non_envelopes_are_errors() {
         for body in [
             &b"not json"[..],
