@@ -306,6 +306,21 @@ mod tests {
         let mut negative = push("n");
         negative["target"]["size"] = (-1).into();
         assert!(matches!(parse(negative), EventItem::Malformed { .. }));
+        // A delete names a valid digest, a tag, or both.
+        let delete = |digest: &str, tag: Option<&str>| {
+            let mut e = event("d", "delete", "", "syn1/tool", tag);
+            e["target"]["digest"] = digest.into();
+            parse(e)
+        };
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        assert!(matches!(
+            delete(&digest, None),
+            EventItem::Delete(ManifestDelete { digest: Some(d), tag: None, .. }) if d == digest
+        ));
+        assert!(matches!(
+            delete("sha256:../x", Some("v1")),
+            EventItem::Malformed { .. }
+        ));
         // Pulls and mounts are known and ignored, with their own reason.
         for action in ["pull", "mount"] {
             let item = parse(event(

@@ -73,3 +73,19 @@ impl FromStr for EntityRef {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entity_kinds_keep_their_stored_spelling() {
+        // Written to the database: a new spelling would orphan every existing row.
+        assert_eq!(EntityKind::Project.as_str(), "project");
+        assert_eq!(EntityKind::ManagedRepository.as_str(), "managed_repository");
+        assert_eq!(
+            EntityKind::ExternalRepository.as_str(),
+            "external_repository"
+        );
+    }
+}

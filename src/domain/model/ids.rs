@@ -75,6 +75,7 @@ mod tests {
             "syn1a",
             "123",
             "syn99999999999999999999",
+            "syn1000000000000000000", // 19 digits: fits a u64, still too long
             "syn01000",
             "syn00",
             "syn+1",

@@ -104,6 +104,12 @@ mod tests {
         ] {
             assert!(UserName::parse(bad).is_err(), "{bad:?}");
         }
+        assert_eq!(UserName::parse("alice").unwrap().to_string(), "alice");
+        assert_eq!(TeamName::parse("devs").unwrap().to_string(), "devs");
+        assert_eq!(
+            ProjectName::parse("My project").unwrap().as_str(),
+            "My project"
+        );
         let e = TeamName::parse("a b").unwrap_err().to_string();
         assert!(e.starts_with("invalid team name"), "{e}");
     }
