@@ -78,3 +78,19 @@ impl Acl {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_as_the_cli_spells_them() {
+        let p = |s: &str| s.parse::<PrincipalRef>();
+        assert_eq!(p("public"), Ok(PrincipalRef::Public));
+        assert_eq!(p(" authenticated "), Ok(PrincipalRef::Authenticated));
+        assert_eq!(p("team:devs"), Ok(PrincipalRef::Team("devs".into())));
+        assert_eq!(p("alice"), Ok(PrincipalRef::User("alice".into())));
+        assert!(p("team:").is_err());
+        assert!(p("  ").is_err());
+    }
+}

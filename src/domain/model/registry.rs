@@ -77,3 +77,16 @@ impl FromStr for TagSort {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_sorts_by_name() {
+        assert_eq!("tag".parse::<TagSort>(), Ok(TagSort::Tag));
+        assert_eq!("time".parse::<TagSort>(), Ok(TagSort::Time));
+        assert_eq!("size".parse::<TagSort>(), Err(UnknownTagSort));
+        assert_eq!(TagSort::default(), TagSort::Tag);
+    }
+}
