@@ -61,3 +61,31 @@ impl UserUpdate {
             && self.password_hash.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_print_the_user_but_never_the_hash() {
+        let creds = UserCredentials {
+            user: User {
+                id: UserId(1),
+                name: "alice".into(),
+                certified: true,
+                admin: false,
+                disabled: false,
+            },
+            password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        };
+        let text = format!("{creds:?}");
+        assert!(
+            text.contains("alice") && text.contains("has_password: true"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("argon2id") && !text.contains("aGFzaA"),
+            "{text}"
+        );
+    }
+}
