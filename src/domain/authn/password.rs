@@ -56,12 +56,14 @@ pub fn hash_password_in(
     let err = |e: &dyn std::fmt::Display| PasswordError::Hash(e.to_string());
     let argon = hasher()?;
     let params = argon.params().clone();
-    if scratch.0.len() < params.block_count() {
-        scratch.0.resize(params.block_count(), Block::default());
-    }
     let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
     argon
-        .hash_password_into_with_memory(pw.as_bytes(), salt, &mut out, &mut scratch.0[..])
+        .hash_password_into_with_memory(
+            pw.as_bytes(),
+            salt,
+            &mut out,
+            scratch.blocks(params.block_count()),
+        )
         .map_err(|e| err(&e))?;
     let salt = SaltString::encode_b64(salt).map_err(|e| err(&e))?;
     let phc = PasswordHash {
@@ -85,6 +87,14 @@ pub struct Scratch(Vec<Block>);
 impl Scratch {
     pub fn new() -> Scratch {
         Scratch(Vec::new())
+    }
+
+    /// At least `count` blocks of working memory, grown (never shrunk) on demand.
+    fn blocks(&mut self, count: usize) -> &mut [Block] {
+        if self.0.len() < count {
+            self.0.resize(count, Block::default());
+        }
+        &mut self.0[..]
     }
 
     /// Bytes held.
@@ -142,12 +152,10 @@ pub fn verify_password_in(pw: &str, phc: &str, scratch: &mut Scratch) -> bool {
     let Some(out) = out.get_mut(..expected.len()) else {
         return false;
     };
-    if scratch.0.len() < params.block_count() {
-        scratch.0.resize(params.block_count(), Block::default());
-    }
+    let blocks = params.block_count();
     let argon = Argon2::new(algorithm, version, params);
     if argon
-        .hash_password_into_with_memory(pw.as_bytes(), salt, out, &mut scratch.0[..])
+        .hash_password_into_with_memory(pw.as_bytes(), salt, out, scratch.blocks(blocks))
         .is_err()
     {
         return false;
