@@ -552,10 +552,6 @@ fn a_get_without_credentials_is_labelled_anonymous_and_one_with_them_basic() {
     // The label names the request in metrics and the audit trail; a GET starts as
     // `basic` and becomes `anonymous` only when no user was authenticated.
     let (_, issuer) = issuer(directory());
-    let get = || RequestMeta {
-        grant: "basic",
-        ..RequestMeta::default()
-    };
     let cases = [
         (Credential::Anonymous, "basic", "anonymous"),
         (password_login(), "basic", "basic"),
@@ -564,7 +560,7 @@ fn a_get_without_credentials_is_labelled_anonymous_and_one_with_them_basic() {
     for (credential, start, end) in cases {
         let mut meta = RequestMeta {
             grant: start,
-            ..get()
+            ..RequestMeta::default()
         };
         let req = request(credential, &["repository:syn1000/open:pull"]);
         issue_as_the_shell_does(&issuer, &mut meta, &req).unwrap();

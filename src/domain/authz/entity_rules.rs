@@ -45,7 +45,7 @@ pub fn may(caller: &Caller, facts: &EntityFacts, access: AccessSet) -> Result<()
 mod tests {
     use super::*;
     use crate::domain::authz::caller::CallerUser;
-    use crate::domain::model::{Acl, EntityId, EntityInfo, EntityKind, Principal, UserId};
+    use crate::domain::model::{Acl, Principal, UserId};
 
     const ALICE: UserId = UserId(1);
 
@@ -64,18 +64,7 @@ mod tests {
 
     /// A project whose ACL gives alice `access`.
     fn project(trashed: bool, access: AccessSet) -> EntityFacts {
-        EntityFacts {
-            info: EntityInfo {
-                id: EntityId(1000),
-                kind: EntityKind::Project,
-                name: "alpha".into(),
-                parent: None,
-                trashed,
-                created_at: 0,
-            },
-            own_acl: Some(Acl::new(vec![(Principal::User(ALICE), access)])),
-            parent: None,
-        }
+        EntityFacts::test_project(trashed, Acl::new(vec![(Principal::User(ALICE), access)]))
     }
 
     #[test]

@@ -59,6 +59,25 @@ pub struct EntityFacts {
     pub parent: Option<ParentFacts>,
 }
 
+#[cfg(test)]
+impl EntityFacts {
+    /// The rules' tests' project: syn1000, "alpha", with `acl`.
+    pub fn test_project(trashed: bool, acl: Acl) -> EntityFacts {
+        EntityFacts {
+            info: EntityInfo {
+                id: EntityId(1000),
+                kind: crate::domain::model::EntityKind::Project,
+                name: "alpha".into(),
+                parent: None,
+                trashed,
+                created_at: 0,
+            },
+            own_acl: Some(acl),
+            parent: None,
+        }
+    }
+}
+
 /// The project above a repository.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParentFacts {

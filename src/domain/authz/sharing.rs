@@ -153,18 +153,7 @@ mod tests {
     }
 
     fn project(trashed: bool) -> EntityFacts {
-        EntityFacts {
-            info: EntityInfo {
-                id: EntityId(1000),
-                kind: EntityKind::Project,
-                name: "alpha".into(),
-                parent: None,
-                trashed,
-                created_at: 0,
-            },
-            own_acl: Some(project_acl()),
-            parent: None,
-        }
+        EntityFacts::test_project(trashed, project_acl())
     }
 
     #[test]
