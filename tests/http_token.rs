@@ -3,29 +3,12 @@
 
 mod common;
 
-use base64::Engine;
 use common::*;
 use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
 
 fn client() -> Client {
     Client::new()
-}
-
-fn b64url_json(part: &str) -> Value {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(part)
-        .expect("base64url");
-    serde_json::from_slice(&bytes).expect("json")
-}
-
-/// (header, claims) of a JWT, undecoded signature (the registry tests check that).
-fn jwt(token: &str) -> (Value, Value) {
-    let mut parts = token.split('.');
-    let h = b64url_json(parts.next().expect("header"));
-    let c = b64url_json(parts.next().expect("claims"));
-    assert!(parts.next().is_some_and(|s| !s.is_empty()), "no signature");
-    (h, c)
 }
 
 fn get(stack: &Stack, query: &[(&str, &str)], auth: Option<(&str, &str)>) -> Response {

@@ -287,6 +287,23 @@ impl Drop for Stack {
     }
 }
 
+fn b64url_json(part: &str) -> serde_json::Value {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("json")
+}
+
+/// (header, claims) of a JWT, undecoded signature (the registry tests check that).
+pub fn jwt(token: &str) -> (serde_json::Value, serde_json::Value) {
+    let mut parts = token.split('.');
+    let h = b64url_json(parts.next().expect("header"));
+    let c = b64url_json(parts.next().expect("claims"));
+    assert!(parts.next().is_some_and(|s| !s.is_empty()), "no signature");
+    (h, c)
+}
+
 /// A tiny OCI image layout built with umoci (no pulls): `oci:<dir>:<tag>` holds one
 /// layer with one file whose content is `content`, so different contents give
 /// different digests.
