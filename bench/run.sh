@@ -74,6 +74,12 @@ seed_user() {
   P=$("$BIN" project list | awk '$2 == "bench" {print $1}')
   [ -n "$P" ] || P=$("$BIN" project add bench --owner alice)
   TOKEN=$("$BIN" token create alice --scopes download,modify)
+  # A public repository for the anonymous scenario, recorded as the registry would.
+  "$BIN" acl grant "$P" public READ,DOWNLOAD >/dev/null
+  curl -sf -o /dev/null -H "Authorization: Bearer bench-notify-secret" \
+    -H "Content-Type: application/vnd.docker.distribution.events.v1+json" \
+    --data "{\"events\":[{\"id\":\"bench-public-1\",\"timestamp\":\"2026-11-22T10:00:00Z\",\"action\":\"push\",\"target\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$(printf 'a%.0s' $(seq 64))\",\"size\":400,\"repository\":\"$P/public\",\"tag\":\"v1\"},\"actor\":{\"name\":\"alice\"}}]}" \
+    "http://127.0.0.1:$PORT/notifications"
   REFRESH=$(curl -sf -u "alice:bench password" "http://127.0.0.1:$PORT/token?service=registry&offline_token=true&client_id=docker" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
 }
@@ -123,7 +129,7 @@ AT="Authorization: Basic $(B64 "x:$TOKEN")"
 Q="service=registry&scope=repository:$P/tool:pull,push"
 curl -sf -H "$PW" "$U/token?$Q" >/dev/null   # the password verified once
 load "healthz (ceiling)" 16 "$U/healthz"
-load "ES256 anonymous" 16 "$U/token?service=registry"
+load "ES256 anonymous pull (public)" 16 "$U/token?service=registry&scope=repository:$P/public:pull"
 load "ES256 password pull+push" 16 -H "$PW" "$U/token?$Q"
 load "ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
 load "ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"

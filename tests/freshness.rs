@@ -169,28 +169,7 @@ fn stack() -> (Stack, String) {
     stack.add_user("bob", &[]);
     let p = stack.add_project("fresh", "alice");
     stack.grant(&p, "bob", "READ,DOWNLOAD");
-    let push = serde_json::json!({"events": [{
-        "id": "evt-fresh-1",
-        "timestamp": "2026-11-22T10:00:00Z",
-        "action": "push",
-        "target": {
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "digest": format!("sha256:{}", "a".repeat(64)), "size": 400,
-            "repository": format!("{p}/tool"), "tag": "v1"
-        },
-        "actor": {"name": "alice"}
-    }]});
-    let r = Client::new()
-        .post(stack.url("/notifications"))
-        .header(
-            "content-type",
-            "application/vnd.docker.distribution.events.v1+json",
-        )
-        .header("authorization", format!("Bearer {NOTIFY_SECRET}"))
-        .body(push.to_string())
-        .send()
-        .expect("notify");
-    assert!(r.status().is_success(), "notification: {}", r.status());
+    stack.record_push(&format!("{p}/tool"), "v1", "alice");
     (stack, p)
 }
 
@@ -284,5 +263,22 @@ fn revoked_refresh_tokens_are_refused_within_a_second() {
     };
     check_fresh("revoked refresh tokens", load, || {
         stack.ok(&["token", "revoke-refresh", "bob"]);
+    });
+}
+
+#[test]
+fn public_download_removed_is_refused_to_anonymous_within_a_second() {
+    // Anonymous tokens for identical claims share one signature within a second
+    // (app::shared_anonymous_token): the decision must still run for every request.
+    let (stack, p) = stack();
+    stack.grant(&p, "public", "READ,DOWNLOAD");
+    let url = stack.url("/token");
+    let scope = format!("repository:{p}/tool:pull");
+    let load = move |c: &Client| {
+        c.get(&url)
+            .query(&[("service", SERVICE), ("scope", scope.as_str())])
+    };
+    check_fresh("public download removed", load, || {
+        stack.ok(&["acl", "revoke", &p, "public"]);
     });
 }

@@ -530,3 +530,38 @@ fn invalid_config_names_the_key() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("ttl_secondz"));
 }
+
+#[test]
+fn identical_anonymous_tokens_within_a_second_are_one_token_and_user_tokens_never() {
+    let (stack, p) = setup();
+    stack.grant(&p, "public", "READ,DOWNLOAD");
+    stack.record_push(&format!("{p}/tool"), "v1", "alice");
+    let scope = format!("repository:{p}/tool:pull");
+    let fetch = |auth: Option<(&str, &str)>| -> (String, Value) {
+        let r = get(&stack, &[("service", SERVICE), ("scope", &scope)], auth);
+        assert_eq!(r.status(), 200);
+        let body: Value = r.json().expect("json");
+        let token = body["token"].as_str().expect("token").to_string();
+        let (_, claims) = jwt(&token);
+        (token, claims)
+    };
+    // Two requests may straddle a second: try until a pair falls within one.
+    let mut compared = false;
+    for _ in 0..10 {
+        let (a, ca) = fetch(None);
+        let (b, cb) = fetch(None);
+        if ca["iat"] == cb["iat"] {
+            assert_eq!(ca["access"][0]["actions"], json!(["pull"]));
+            assert_eq!(a, b, "anonymous tokens of one second differ");
+            compared = true;
+            break;
+        }
+    }
+    assert!(compared, "no two anonymous requests within one second");
+    for _ in 0..10 {
+        let (a, ca) = fetch(Some(("alice", PASSWORD)));
+        let (b, cb) = fetch(Some(("alice", PASSWORD)));
+        assert_ne!(a, b);
+        assert_ne!(ca["jti"], cb["jti"], "a user's tokens share a jti");
+    }
+}

@@ -23,6 +23,7 @@ pub mod ingest_events;
 pub mod issue_token;
 pub mod rate_limit;
 pub mod secrets;
+pub mod shared_anonymous_token;
 #[cfg(test)]
 mod test_doubles;
 

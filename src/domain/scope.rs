@@ -79,7 +79,7 @@ impl fmt::Display for ResourceScope {
 
 /// One entry of a token's `access` claim: a resource and the actions granted on it
 /// (distribution's `ResourceActions`). A denied scope is listed with no actions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ResourceActions {
     #[serde(rename = "type")]
     pub resource_type: String,

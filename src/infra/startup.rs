@@ -14,6 +14,7 @@ use crate::app::audit::Audit;
 use crate::app::authenticate::{AuthLimits, AuthPorts, Authenticator};
 use crate::app::clock::SystemClock;
 use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
+use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::app::{secrets, Actor};
 use crate::domain::authn::password;
 use crate::domain::model::UnixTime;
@@ -115,7 +116,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     };
     let ports = IssuerPorts {
         facts: cached,
-        signer: Arc::new(signer),
+        signer: Arc::new(SharedAnonymousTokens::new(Arc::new(signer))),
         clock: clock.clone(),
         audit,
     };

@@ -274,6 +274,33 @@ notifications:
     pub fn token(&self, user: &str, scopes: &str) -> String {
         self.ok(&["token", "create", user, "--scopes", scopes])
     }
+
+    /// Records a push of `repo:tag` by `actor` the way the registry's notification
+    /// does, so that the repository exists without running a registry.
+    pub fn record_push(&self, repo: &str, tag: &str, actor: &str) {
+        let event = serde_json::json!({"events": [{
+            "id": format!("evt-{repo}-{tag}"),
+            "timestamp": "2026-11-22T10:00:00Z",
+            "action": "push",
+            "target": {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": format!("sha256:{}", "a".repeat(64)), "size": 400,
+                "repository": repo, "tag": tag
+            },
+            "actor": {"name": actor}
+        }]});
+        let r = reqwest::blocking::Client::new()
+            .post(self.url("/notifications"))
+            .header(
+                "content-type",
+                "application/vnd.docker.distribution.events.v1+json",
+            )
+            .header("authorization", format!("Bearer {NOTIFY_SECRET}"))
+            .body(event.to_string())
+            .send()
+            .expect("notify");
+        assert!(r.status().is_success(), "notification: {}", r.status());
+    }
 }
 
 impl Drop for Stack {
