@@ -565,3 +565,84 @@ fn identical_anonymous_tokens_within_a_second_are_one_token_and_user_tokens_neve
         assert_ne!(ca["jti"], cb["jti"], "a user's tokens share a jti");
     }
 }
+
+#[test]
+fn an_email_address_logs_in_like_the_name_with_basic_and_the_password_grant() {
+    let stack = Stack::regauth_only();
+    stack.add_user("alice", &["--certified", "--email", "Alice@Example.org"]);
+    let p = stack.add_project("alpha", "alice");
+    let scope = format!("repository:{p}/tool:push,pull");
+    for login in ["alice@example.org", "ALICE@example.org"] {
+        let r = get(
+            &stack,
+            &[("service", SERVICE), ("scope", &scope)],
+            Some((login, PASSWORD)),
+        );
+        assert_eq!(r.status(), 200, "{login}");
+        let body: Value = r.json().expect("json");
+        let (_, claims) = jwt(body["token"].as_str().expect("token"));
+        // The token names the user, never the address it logged in with.
+        assert_eq!(claims["sub"], "alice");
+        assert_eq!(claims["access"][0]["actions"], json!(["pull", "push"]));
+    }
+    let r = post(
+        &stack,
+        &[
+            ("grant_type", "password"),
+            ("service", SERVICE),
+            ("client_id", "docker"),
+            ("username", "alice@example.org"),
+            ("password", PASSWORD),
+            ("scope", &scope),
+        ],
+    );
+    assert_eq!(r.status(), 200);
+    // A wrong password with the address is the same 401 as with the name.
+    assert_unauthorized(get(
+        &stack,
+        &[("service", SERVICE)],
+        Some(("alice@example.org", "wrong password")),
+    ));
+    assert_unauthorized(get(
+        &stack,
+        &[("service", SERVICE)],
+        Some(("nobody@example.org", PASSWORD)),
+    ));
+    // A second user cannot take the address; the CLI says so on one line.
+    let out = stack.cli(
+        &[
+            "user",
+            "add",
+            "bob",
+            "--no-password",
+            "--email",
+            "alice@example.org",
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("e-mail address alice@example.org"), "{err}");
+    assert!(stack
+        .ok(&["user", "list"])
+        .contains("alice\tcertified\talice@example.org"));
+}
+
+#[test]
+fn the_authorize_scope_is_a_token_scope_that_grants_no_registry_action() {
+    let (stack, p) = setup();
+    let token = stack.token("alice", "authorize");
+    let scope = format!("repository:{p}/tool:push,pull");
+    let r = get(
+        &stack,
+        &[("service", SERVICE), ("scope", &scope)],
+        Some(("x", &token)),
+    );
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().expect("json");
+    let (_, claims) = jwt(body["token"].as_str().expect("token"));
+    assert_eq!(claims["access"][0]["actions"], json!([]));
+    let listed = stack.ok(&["token", "list", "alice"]);
+    assert!(listed.contains("authorize"), "{listed}");
+}

@@ -179,6 +179,7 @@ mod tests {
                     certified: true,
                     admin: false,
                     disabled: *self.disabled.lock().unwrap(),
+                    email: None,
                 },
                 password_hash: None,
             }))

@@ -176,16 +176,14 @@ fn bootstrap_admin(
         Some(p) => (p.to_string(), false),
         None => (secrets::new_token(""), true),
     };
-    users::add(
-        dir,
-        &Actor::Operator,
+    let admin = users::UserRequest {
         name,
-        Some(&password),
-        true,
-        true,
-        now,
-    )
-    .map_err(|e| failed(&e))?;
+        password: Some(&password),
+        certified: true,
+        admin: true,
+        email: None,
+    };
+    users::add(dir, &Actor::Operator, admin, now).map_err(|e| failed(&e))?;
     if generated {
         let file = settings
             .directory

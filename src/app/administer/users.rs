@@ -5,7 +5,7 @@ use crate::app::audit::admin_record;
 use crate::app::{secrets, Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::refresh_token;
-use crate::domain::model::{NewUser, UnixTime, User, UserName, UserUpdate};
+use crate::domain::model::{Email, NewUser, UnixTime, User, UserName, UserUpdate};
 use crate::domain::ports::{AuditLog, EndTokens, UserAdmin, UserUpdated};
 
 /// Changes to a user as asked (the password in clear, hashed here).
@@ -15,23 +15,41 @@ pub struct UserChanges {
     pub admin: Option<bool>,
     pub disabled: Option<bool>,
     pub password: Option<String>,
+    /// `Some(None)` removes the address.
+    pub email: Option<Option<String>>,
     /// Also revoke every personal access token (only when asked: a password change
     /// alone ends refresh tokens, not the tokens CI jobs use).
     pub revoke_access_tokens: bool,
 }
 
-/// Adds a user; `password` `None` makes a token-only user.
+/// A user to add, as asked (the password in clear, hashed here).
+#[derive(Default)]
+pub struct UserRequest<'a> {
+    pub name: &'a str,
+    /// `None` makes a token-only user.
+    pub password: Option<&'a str>,
+    pub certified: bool,
+    pub admin: bool,
+    pub email: Option<&'a str>,
+}
+
+/// Adds a user.
 pub fn add<S: UserAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
-    name: &str,
-    password: Option<&str>,
-    certified: bool,
-    admin: bool,
+    request: UserRequest,
     now: UnixTime,
 ) -> AppResult<User> {
     actor.require_admin()?;
+    let UserRequest {
+        name,
+        password,
+        certified,
+        admin,
+        email,
+    } = request;
     let name = UserName::parse(name).map_err(|e| AppError::Invalid(e.to_string()))?;
+    let email = email.map(parse_email).transpose()?;
     let password_hash = password.map(hash).transpose()?;
     let user = store.add_user(
         &NewUser {
@@ -39,6 +57,7 @@ pub fn add<S: UserAdmin + AuditLog + ?Sized>(
             password_hash,
             certified,
             admin,
+            email,
         },
         now,
     )?;
@@ -65,11 +84,16 @@ pub fn set<S: UserAdmin + AuditLog + ?Sized>(
         certified: changes.certified,
         admin: changes.admin,
         disabled: changes.disabled,
+        email: match changes.email.as_ref() {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(e)) => Some(Some(parse_email(e)?)),
+        },
         password_hash: changes.password.as_deref().map(hash).transpose()?,
     };
     if update.is_empty() && !changes.revoke_access_tokens {
         return Err(AppError::Invalid(
-            "nothing to change: give --certified, --admin, --disabled, --password-stdin or --revoke-tokens"
+            "nothing to change: give certified, admin, disabled, email, a password or revoke tokens"
                 .into(),
         ));
     }
@@ -123,10 +147,19 @@ pub fn list<S: UserAdmin + ?Sized>(store: &S, actor: &Actor) -> AppResult<Vec<Us
 }
 
 fn flags(u: &User) -> String {
-    format!(
+    let mut flags = format!(
         "certified={} admin={} disabled={}",
         u.certified, u.admin, u.disabled
-    )
+    );
+    if let Some(email) = &u.email {
+        flags.push_str(" email=");
+        flags.push_str(email);
+    }
+    flags
+}
+
+fn parse_email(e: &str) -> AppResult<Email> {
+    Email::parse(e).map_err(|e| AppError::Invalid(e.to_string()))
 }
 
 fn hash(password: &str) -> AppResult<String> {

@@ -26,6 +26,7 @@ fn alice() -> User {
         certified: true,
         admin: false,
         disabled: false,
+        email: None,
     }
 }
 

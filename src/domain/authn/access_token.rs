@@ -28,6 +28,7 @@ mod tests {
                 certified: true,
                 admin: false,
                 disabled,
+                email: None,
             },
             name: "ci".into(),
             scopes: ScopeSet::DOWNLOAD,

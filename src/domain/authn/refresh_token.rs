@@ -63,6 +63,7 @@ mod tests {
                 certified: true,
                 admin: false,
                 disabled: false,
+                email: None,
             },
             service: "registry".into(),
             client_id: "docker".into(),

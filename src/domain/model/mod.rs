@@ -19,7 +19,7 @@ mod user;
 pub use access::{AccessSet, UnknownAccessType};
 pub use entity::{EntityInfo, EntityKind, EntityRef};
 pub use ids::{EntityId, InvalidEntityId, TeamId, UserId};
-pub use names::{NameError, ProjectName, TeamName, UserName};
+pub use names::{Email, NameError, ProjectName, TeamName, UserName};
 pub use principal::{Acl, Principal, PrincipalRef};
 pub use registry::{EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnknownTagSort};
 pub use scopes::{ScopeSet, UnknownTokenScope};

@@ -11,6 +11,8 @@ pub enum NameError {
     Principal { kind: &'static str, name: String },
     #[error("project name must be 1-256 characters")]
     Project,
+    #[error("invalid e-mail address: give one like alice@example.org (at most 254 characters)")]
+    Email,
 }
 
 fn principal_name(kind: &'static str, name: &str) -> Result<String, NameError> {
@@ -71,6 +73,44 @@ impl ProjectName {
     }
 }
 
+/// A user's e-mail address, accepted in place of the user name at login (as Synapse
+/// does). Stored lower-case: addresses are unique without regard to case, and a login
+/// as `Alice@Example.org` must find `alice@example.org`. Only the shape is checked
+/// (one `@`, a dotted domain, no blanks): whether mail arrives is not our business.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(address: &str) -> Result<Email, NameError> {
+        let address = address.trim().to_ascii_lowercase();
+        let Some((local, domain)) = address.split_once('@') else {
+            return Err(NameError::Email);
+        };
+        let printable = |s: &str| s.bytes().all(|b| b.is_ascii_graphic() && b != b'@');
+        let ok = address.len() <= 254
+            && !local.is_empty()
+            && local.len() <= 64
+            && printable(local)
+            && printable(domain)
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.');
+        if ok {
+            Ok(Email(address))
+        } else {
+            Err(NameError::Email)
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+    /// Whether a login name is an e-mail address rather than a user name (user names
+    /// never hold an `@`).
+    pub fn looks_like(login: &str) -> bool {
+        login.contains('@')
+    }
+}
+
 impl fmt::Display for UserName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
@@ -112,6 +152,31 @@ mod tests {
         );
         let e = TeamName::parse("a b").unwrap_err().to_string();
         assert!(e.starts_with("invalid team name"), "{e}");
+    }
+
+    #[test]
+    fn emails_are_checked_and_kept_lower_case() {
+        assert_eq!(
+            Email::parse(" Alice@Example.ORG ").unwrap().as_str(),
+            "alice@example.org"
+        );
+        for bad in [
+            "",
+            "alice",
+            "@example.org",
+            "alice@",
+            "alice@localhost",
+            "alice@.org",
+            "alice@example.",
+            "a b@example.org",
+            "a@b@example.org",
+            "zoë@example.org",
+            &format!("{}@example.org", "a".repeat(65)),
+            &format!("a@{}.org", "d".repeat(250)),
+        ] {
+            assert_eq!(Email::parse(bad), Err(NameError::Email), "{bad:?}");
+        }
+        assert!(Email::looks_like("alice@example.org") && !Email::looks_like("alice"));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The scopes a credential carries (Synapse's OAuth scopes): a password login carries
-//! all of them, an access token those it was minted with.
+//! all of them, an access token those it was minted with. `authorize` is Synapse's
+//! scope for sharing resources and minting tokens; the registry's own rules never look
+//! at it.
 
 use std::fmt;
 
@@ -12,11 +14,12 @@ bitflags::bitflags! {
         const VIEW = 1 << 0;
         const DOWNLOAD = 1 << 1;
         const MODIFY = 1 << 2;
+        const AUTHORIZE = 1 << 3;
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown token scope {0:?} (expected view, download or modify)")]
+#[error("unknown token scope {0:?} (expected view, download, modify or authorize)")]
 pub struct UnknownTokenScope(pub String);
 
 impl ScopeSet {
@@ -30,11 +33,12 @@ impl ScopeSet {
         self.iter().map(|s| match s {
             ScopeSet::VIEW => "view",
             ScopeSet::DOWNLOAD => "download",
-            _ => "modify",
+            ScopeSet::MODIFY => "modify",
+            _ => "authorize",
         })
     }
 
-    /// Parses `view,download,modify` (comma-separated, case-insensitive). Empty input is
+    /// Parses `view,download,modify,authorize` (comma-separated, case-insensitive). Empty input is
     /// an error: a token without scopes could do nothing and is almost certainly a typo.
     pub fn parse_list(s: &str) -> Result<ScopeSet, UnknownTokenScope> {
         flag_list::parse(s, ScopeSet::from_name).map_err(UnknownTokenScope)
@@ -70,8 +74,11 @@ mod tests {
 
     #[test]
     fn every_set_is_written_as_it_is_parsed() {
-        assert_eq!(ScopeSet::PASSWORD.to_string(), "view,download,modify");
-        for bits in 1..=0b111 {
+        assert_eq!(
+            ScopeSet::PASSWORD.to_string(),
+            "view,download,modify,authorize"
+        );
+        for bits in 1..=0b1111 {
             let set = ScopeSet::from_bits(bits).unwrap();
             assert_eq!(ScopeSet::parse_list(&set.to_string()), Ok(set), "{set}");
         }
@@ -80,7 +87,8 @@ mod tests {
     #[test]
     fn bits_are_the_stored_ones() {
         assert_eq!(ScopeSet::VIEW.bits(), 1);
-        assert_eq!(ScopeSet::PASSWORD.bits(), 0b111);
+        assert_eq!(ScopeSet::AUTHORIZE.bits(), 0b1000);
+        assert_eq!(ScopeSet::PASSWORD.bits(), 0b1111);
         assert_eq!(ScopeSet::ANONYMOUS, ScopeSet::VIEW | ScopeSet::DOWNLOAD);
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::ids::UserId;
-use super::names::UserName;
+use super::names::{Email, UserName};
 
 /// A user as the rules see it (no secrets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -13,6 +13,8 @@ pub struct User {
     pub certified: bool,
     pub admin: bool,
     pub disabled: bool,
+    /// Lower-case; accepted in place of the name at login.
+    pub email: Option<String>,
 }
 
 /// A user with the password hash, for authentication only.
@@ -41,6 +43,7 @@ pub struct NewUser {
     pub password_hash: Option<String>,
     pub certified: bool,
     pub admin: bool,
+    pub email: Option<Email>,
 }
 
 /// Changes to a user; `None` leaves a field alone.
@@ -51,6 +54,8 @@ pub struct UserUpdate {
     pub disabled: Option<bool>,
     /// A new PHC string.
     pub password_hash: Option<String>,
+    /// `Some(None)` removes the address.
+    pub email: Option<Option<Email>>,
 }
 
 impl UserUpdate {
@@ -59,6 +64,7 @@ impl UserUpdate {
             && self.admin.is_none()
             && self.disabled.is_none()
             && self.password_hash.is_none()
+            && self.email.is_none()
     }
 }
 
@@ -75,6 +81,7 @@ mod tests {
                 certified: true,
                 admin: false,
                 disabled: false,
+                email: None,
             },
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         };

@@ -76,13 +76,21 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
             certified,
             admin,
             no_password,
+            email,
         } => {
             let password = if no_password {
                 None
             } else {
                 Some(read_password()?)
             };
-            users::add(dir, OP, &name, password.as_deref(), certified, admin, now)?;
+            let request = users::UserRequest {
+                name: &name,
+                password: password.as_deref(),
+                certified,
+                admin,
+                email: email.as_deref(),
+            };
+            users::add(dir, OP, request, now)?;
             Ok(())
         }
         UserCmd::Set {
@@ -92,6 +100,8 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
             disabled,
             password_stdin,
             revoke_tokens,
+            email,
+            no_email,
         } => {
             let password = if password_stdin {
                 Some(read_password()?)
@@ -103,6 +113,11 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                 admin,
                 disabled,
                 password,
+                email: if no_email {
+                    Some(None)
+                } else {
+                    email.map(Some)
+                },
                 revoke_access_tokens: revoke_tokens,
             };
             let done = users::set(dir, OP, &name, changes, now)?;
@@ -126,7 +141,10 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                 if u.disabled {
                     flags.push("disabled");
                 }
-                outln!("{}\t{}", u.name, flags.join(","));
+                match &u.email {
+                    Some(email) => outln!("{}\t{}\t{email}", u.name, flags.join(",")),
+                    None => outln!("{}\t{}", u.name, flags.join(",")),
+                }
             }
             Ok(())
         }

@@ -148,6 +148,9 @@ pub enum UserCmd {
         /// Create the user without a password (access tokens only).
         #[arg(long)]
         no_password: bool,
+        /// An e-mail address the user may log in with in place of the name.
+        #[arg(long)]
+        email: Option<String>,
     },
     /// Change a user.
     Set {
@@ -166,6 +169,12 @@ pub enum UserCmd {
         /// Also revoke every personal access token of the user.
         #[arg(long)]
         revoke_tokens: bool,
+        /// A new e-mail address to log in with.
+        #[arg(long, conflicts_with = "no_email")]
+        email: Option<String>,
+        /// Remove the user's e-mail address.
+        #[arg(long)]
+        no_email: bool,
     },
     /// List users.
     List,

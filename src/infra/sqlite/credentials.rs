@@ -6,21 +6,28 @@ use rusqlite::{params, OptionalExtension};
 use super::rows::{access_token_row, scopes, user_row, TOKEN_SELECT, USER_COLS};
 use super::SqliteDirectory;
 use crate::domain::model::{
-    AccessTokenRecord, NewRefreshToken, ParentTokenState, RefreshTokenRecord, TeamId, TokenHash,
-    UnixTime, UserCredentials, UserId,
+    AccessTokenRecord, Email, NewRefreshToken, ParentTokenState, RefreshTokenRecord, TeamId,
+    TokenHash, UnixTime, UserCredentials, UserId,
 };
 use crate::domain::ports::{ChangeVersion, CredentialStore, DirResult, RefreshTokenStore};
 
 impl CredentialStore for SqliteDirectory {
     fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+        // A login with an `@` is an e-mail address (user names never hold one), kept
+        // lower-case; anything else is a user name, matched exactly.
+        let (column, login) = if Email::looks_like(login) {
+            ("email", login.to_ascii_lowercase())
+        } else {
+            ("name", login.to_string())
+        };
         self.read(|c| {
             Ok(c.prepare_cached(&format!(
-                "SELECT {USER_COLS}, password_hash FROM users WHERE name = ?1"
+                "SELECT {USER_COLS}, password_hash FROM users WHERE {column} = ?1"
             ))?
-            .query_row([login], |r| {
+            .query_row([&login], |r| {
                 Ok(UserCredentials {
                     user: user_row(r, 0)?,
-                    password_hash: r.get(5)?,
+                    password_hash: r.get(6)?,
                 })
             })
             .optional()?)
@@ -40,27 +47,27 @@ impl CredentialStore for SqliteDirectory {
     fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
         self.read(|c| {
             Ok(c.prepare_cached(
-                "SELECT u.id, u.name, u.certified, u.admin, u.disabled, t.id, t.service, t.client_id, t.scopes,
+                "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.service, t.client_id, t.scopes,
                         t.created_at, t.expires_at, t.revoked_at, a.id, a.revoked_at, a.expires_at
                  FROM refresh_tokens t JOIN users u ON u.id = t.user_id
                  LEFT JOIN access_tokens a ON a.id = t.access_token_id WHERE t.hash = ?1",
             )?
             .query_row([&hash[..]], |r| {
-                let parent: Option<i64> = r.get(12)?;
+                let parent: Option<i64> = r.get(13)?;
                 Ok(RefreshTokenRecord {
                     user: user_row(r, 0)?,
-                    id: r.get(5)?,
-                    service: r.get(6)?,
-                    client_id: r.get(7)?,
-                    scopes: scopes(r.get(8)?),
-                    created_at: r.get(9)?,
-                    expires_at: r.get(10)?,
-                    revoked: r.get::<_, Option<i64>>(11)?.is_some(),
+                    id: r.get(6)?,
+                    service: r.get(7)?,
+                    client_id: r.get(8)?,
+                    scopes: scopes(r.get(9)?),
+                    created_at: r.get(10)?,
+                    expires_at: r.get(11)?,
+                    revoked: r.get::<_, Option<i64>>(12)?.is_some(),
                     via_access_token: match parent {
                         Some(id) => Some(ParentTokenState {
                             id,
-                            revoked: r.get::<_, Option<i64>>(13)?.is_some(),
-                            expires_at: r.get(14)?,
+                            revoked: r.get::<_, Option<i64>>(14)?.is_some(),
+                            expires_at: r.get(15)?,
                         }),
                         None => None,
                     },

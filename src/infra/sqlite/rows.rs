@@ -10,7 +10,7 @@ use crate::domain::model::{
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::domain::repo_name::RepoPath;
 
-pub const USER_COLS: &str = "id, name, certified, admin, disabled";
+pub const USER_COLS: &str = "id, name, certified, admin, disabled, email";
 
 pub fn user_row(r: &rusqlite::Row, off: usize) -> rusqlite::Result<User> {
     Ok(User {
@@ -19,6 +19,7 @@ pub fn user_row(r: &rusqlite::Row, off: usize) -> rusqlite::Result<User> {
         certified: r.get(off + 2)?,
         admin: r.get(off + 3)?,
         disabled: r.get(off + 4)?,
+        email: r.get(off + 5)?,
     })
 }
 
@@ -30,18 +31,18 @@ pub fn user_by_id(c: &Connection, id: UserId) -> DirResult<Option<User>> {
     )
 }
 
-pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
+pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
      FROM access_tokens t JOIN users u ON u.id = t.user_id";
 
 pub fn access_token_row(r: &rusqlite::Row) -> rusqlite::Result<AccessTokenRecord> {
     Ok(AccessTokenRecord {
         user: user_row(r, 0)?,
-        id: r.get(5)?,
-        name: r.get(6)?,
-        scopes: scopes(r.get(7)?),
-        created_at: r.get(8)?,
-        expires_at: r.get(9)?,
-        revoked: r.get::<_, Option<i64>>(10)?.is_some(),
+        id: r.get(6)?,
+        name: r.get(7)?,
+        scopes: scopes(r.get(8)?),
+        created_at: r.get(9)?,
+        expires_at: r.get(10)?,
+        revoked: r.get::<_, Option<i64>>(11)?.is_some(),
     })
 }
 

@@ -127,6 +127,11 @@ BEGIN UPDATE change_counter SET version = version + 1; END;
 CREATE TRIGGER refresh_tokens_delete_counted AFTER DELETE ON refresh_tokens
 BEGIN UPDATE change_counter SET version = version + 1; END;
 "#,
+    r#"
+-- An e-mail address a user may log in with in place of the name (stored lower-case).
+ALTER TABLE users ADD COLUMN email TEXT;
+CREATE UNIQUE INDEX users_email ON users(email) WHERE email IS NOT NULL;
+"#,
 ];
 
 /// The audit trail lives in a file of its own beside the directory: its steady stream

@@ -41,7 +41,19 @@ fn record(d: &SqliteDirectory, p: &ManifestPush) -> EventOutcome {
 }
 
 fn add_user(d: &SqliteDirectory, name: &str, certified: bool) {
-    users::add(d, &OP, name, None, certified, false, 1).unwrap();
+    users::add(
+        d,
+        &OP,
+        users::UserRequest {
+            name,
+            password: None,
+            certified,
+            admin: false,
+            email: None,
+        },
+        1,
+    )
+    .unwrap();
 }
 
 #[test]
@@ -50,7 +62,19 @@ fn migrations_and_data_survive_reopen() {
     let path = dir.path().join("r.db");
     {
         let d = SqliteDirectory::open(&path).unwrap();
-        users::add(&d, &OP, "alice", Some("a long password"), true, false, 1).unwrap();
+        users::add(
+            &d,
+            &OP,
+            users::UserRequest {
+                name: "alice",
+                password: Some("a long password"),
+                certified: true,
+                admin: false,
+                email: None,
+            },
+            1,
+        )
+        .unwrap();
     }
     let d = SqliteDirectory::open(&path).unwrap();
     let creds = d.user_credentials("alice").unwrap().unwrap();
@@ -199,13 +223,25 @@ fn events_are_idempotent_ordered_and_keep_history() {
 fn admin_errors_are_specific_and_nothing_is_half_written() {
     let (_t, d) = open();
     assert!(matches!(
-        users::add(&d, &OP, "public", None, false, false, 1),
+        users::add(
+            &d,
+            &OP,
+            users::UserRequest {
+                name: "public",
+                password: None,
+                certified: false,
+                admin: false,
+                email: None
+            },
+            1
+        ),
         Err(crate::app::AppError::Invalid(_))
     ));
     add_user(&d, "alice", false);
     assert!(matches!(
         d.add_user(
             &crate::domain::model::NewUser {
+                email: None,
                 name: crate::domain::model::UserName::parse("alice").unwrap(),
                 password_hash: None,
                 certified: false,
@@ -320,7 +356,19 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens() {
     use crate::domain::model::NewRefreshToken;
     use crate::domain::ports::RefreshTokenStore;
     let (_t, d) = open();
-    users::add(&d, &OP, "alice", Some("first password"), true, false, 1).unwrap();
+    users::add(
+        &d,
+        &OP,
+        users::UserRequest {
+            name: "alice",
+            password: Some("first password"),
+            certified: true,
+            admin: false,
+            email: None,
+        },
+        1,
+    )
+    .unwrap();
     let alice = d.user_by_name("alice").unwrap().unwrap();
     let refresh = |hash: u8| NewRefreshToken {
         user: alice.id,
@@ -474,4 +522,66 @@ fn administration_is_audited_append_only_and_pruned() {
         .len(),
         2
     );
+}
+
+#[test]
+fn an_email_address_logs_in_in_place_of_the_name_and_is_unique() {
+    let (_t, d) = open();
+    let add = |name: &'static str, email: Option<&'static str>| {
+        users::add(
+            &d,
+            &OP,
+            users::UserRequest {
+                name,
+                email,
+                ..Default::default()
+            },
+            1,
+        )
+    };
+    let alice = add("alice", Some("Alice@Example.org")).unwrap();
+    assert_eq!(alice.email.as_deref(), Some("alice@example.org"));
+    for login in ["alice", "alice@example.org", "ALICE@example.ORG"] {
+        let found = d.user_credentials(login).unwrap().expect(login);
+        assert_eq!(found.user.name, "alice", "{login}");
+    }
+    // Names match exactly; an address is never a name.
+    assert!(d.user_credentials("Alice").unwrap().is_none());
+    assert!(d.user_credentials("bob@example.org").unwrap().is_none());
+
+    let taken = add("bob", Some("alice@EXAMPLE.org"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        taken.contains("e-mail address alice@example.org"),
+        "{taken}"
+    );
+    assert!(
+        d.user_by_name("bob").unwrap().is_none(),
+        "half-written user"
+    );
+    let bad = add("bob", Some("not an address")).unwrap_err().to_string();
+    assert!(bad.starts_with("invalid e-mail address"), "{bad}");
+
+    add("bob", None).unwrap();
+    let change = |name: &str, email: Option<Option<String>>| {
+        users::set(
+            &d,
+            &OP,
+            name,
+            users::UserChanges {
+                email,
+                ..Default::default()
+            },
+            2,
+        )
+    };
+    assert!(change("bob", Some(Some("alice@example.org".into()))).is_err());
+    assert_eq!(d.user_by_name("bob").unwrap().unwrap().email, None);
+    change("alice", Some(Some("alice@example.org".into()))).unwrap(); // its own: fine
+    change("alice", Some(None)).unwrap();
+    assert!(d.user_credentials("alice@example.org").unwrap().is_none());
+    change("bob", Some(Some("alice@example.org".into()))).unwrap();
+    let bob = d.user_credentials("alice@example.org").unwrap().unwrap();
+    assert_eq!(bob.user.name, "bob");
 }

@@ -4,7 +4,7 @@ use rusqlite::{params, OptionalExtension};
 
 use super::rows::{team_id, user_by_id, user_id, user_row, USER_COLS};
 use super::SqliteDirectory;
-use crate::domain::model::{NewUser, TeamId, TeamName, UnixTime, User, UserId, UserUpdate};
+use crate::domain::model::{Email, NewUser, TeamId, TeamName, UnixTime, User, UserId, UserUpdate};
 use crate::domain::ports::{
     DirResult, DirectoryError, EndTokens, TeamAdmin, UserAdmin, UserUpdated,
 };
@@ -20,9 +20,11 @@ impl UserAdmin for SqliteDirectory {
             if exists {
                 return Err(DirectoryError::Conflict(format!("user {name}")));
             }
+            let email = u.email.as_ref().map(Email::as_str);
+            email_free(tx, email, None)?;
             tx.execute(
-                "INSERT INTO users (name, password_hash, certified, admin, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![name, u.password_hash, u.certified, u.admin, now],
+                "INSERT INTO users (name, password_hash, certified, admin, created_at, email) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![name, u.password_hash, u.certified, u.admin, now, email],
             )?;
             Ok(User {
                 id: UserId(tx.last_insert_rowid()),
@@ -30,6 +32,7 @@ impl UserAdmin for SqliteDirectory {
                 certified: u.certified,
                 admin: u.admin,
                 disabled: false,
+                email: email.map(str::to_string),
             })
         })
     }
@@ -61,6 +64,11 @@ impl UserAdmin for SqliteDirectory {
             }
             if let Some(h) = &u.password_hash {
                 set("password_hash", h)?;
+            }
+            if let Some(email) = &u.email {
+                let email = email.as_ref().map(Email::as_str);
+                email_free(tx, email, Some(id))?;
+                set("email", &email)?;
             }
             let revoke = |table: &str, wanted: bool| -> DirResult<usize> {
                 if !wanted {
@@ -99,6 +107,26 @@ impl UserAdmin for SqliteDirectory {
             let rows = stmt.query_map([], |r| user_row(r, 0))?;
             Ok(rows.collect::<Result<_, _>>()?)
         })
+    }
+}
+
+/// An address is unique across users: a taken one is a conflict naming the field.
+fn email_free(
+    tx: &rusqlite::Connection,
+    email: Option<&str>,
+    owner: Option<UserId>,
+) -> DirResult<()> {
+    let Some(email) = email else { return Ok(()) };
+    let holder: Option<i64> = tx
+        .query_row("SELECT id FROM users WHERE email = ?1", [email], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    match holder {
+        Some(h) if Some(UserId(h)) != owner => Err(DirectoryError::Conflict(format!(
+            "e-mail address {email} (another user's)"
+        ))),
+        _ => Ok(()),
     }
 }
 
