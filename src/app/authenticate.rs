@@ -18,12 +18,13 @@ use super::admission::{AdmissionLimits, Busy, PasswordGate};
 use super::audit::Audit;
 use super::rate_limit::{FailedLogins, Limited, LoginLimits};
 use super::secrets;
+use super::token_usage::TokenUsage;
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{
     access_token, check_user, password, refresh_token, secret, Authenticated, Method, Refused,
 };
 use crate::domain::authz::{Caller, CallerUser};
-use crate::domain::model::{NewRefreshToken, ScopeSet, User, UserCredentials};
+use crate::domain::model::{NewRefreshToken, ScopeSet, UsedToken, User, UserCredentials};
 use crate::domain::ports::{Clock, CredentialStore, DirectoryError, RefreshTokenStore};
 
 /// Why a credential did not authenticate.
@@ -94,6 +95,7 @@ pub struct Authenticator {
     cache_key: [u8; 32],
     gate: PasswordGate,
     failures: FailedLogins,
+    usage: TokenUsage,
 }
 
 impl Authenticator {
@@ -110,6 +112,7 @@ impl Authenticator {
             cache_key: secrets::new_key(),
             gate: PasswordGate::new(limits.admission),
             failures: FailedLogins::new(limits.login),
+            usage: TokenUsage::default(),
         }
     }
 
@@ -135,6 +138,11 @@ impl Authenticator {
             client_ip: Some(address),
             event,
         });
+    }
+
+    /// Uses of tokens not yet stamped in the directory.
+    pub fn usage(&self) -> &TokenUsage {
+        &self.usage
     }
 
     /// The password-check pool (for metrics).
@@ -192,8 +200,10 @@ impl Authenticator {
         let Some(rec) = self.store.access_token(&secret::hash_token(token))? else {
             return Ok(None);
         };
-        access_token::check(&rec, self.clock.now())?;
+        let now = self.clock.now();
+        access_token::check(&rec, now)?;
         let caller = self.caller_for(&rec.user, rec.scopes)?;
+        self.usage.used(UsedToken::Access(rec.id), now);
         Ok(Some(Authenticated {
             caller,
             method: Method::AccessToken(rec.id),
@@ -302,8 +312,10 @@ impl Authenticator {
         let Some(rec) = self.store.refresh_token(&secret::hash_token(token))? else {
             return Err(Refused("unknown refresh token").into());
         };
-        refresh_token::check(&rec, service, client_id, self.clock.now())?;
+        let now = self.clock.now();
+        refresh_token::check(&rec, service, client_id, now)?;
         let caller = self.caller_for(&rec.user, rec.scopes)?;
+        self.usage.used(UsedToken::Refresh(rec.id), now);
         Ok(Authenticated {
             caller,
             method: Method::RefreshToken,

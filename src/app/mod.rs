@@ -7,9 +7,12 @@
 //! - `rate_limit`: failed-login limits per (user, address) and per address;
 //! - `audit`: where the audit trail's records go (batched on the token path);
 //! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
+//! - `shared_anonymous_token`: one signature per second for identical anonymous tokens;
+//! - `token_usage`: "last used" of tokens, stamped once a minute off the request path;
 //! - `ingest_events`: the registry's notifications recorded;
 //! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
 //! - `browse`: the read API's listings;
+//! - `self_service`: a signed-in user's own account, tokens and `docker login`s;
 //! - `secrets`: new token secrets and password hashes (the OS RNG);
 //! - `clock`: the system clock behind the `Clock` port.
 
@@ -23,9 +26,11 @@ pub mod ingest_events;
 pub mod issue_token;
 pub mod rate_limit;
 pub mod secrets;
+pub mod self_service;
 pub mod shared_anonymous_token;
 #[cfg(test)]
 mod test_doubles;
+pub mod token_usage;
 
 use crate::domain::authz::entity_rules::{self, Refusal};
 use crate::domain::authz::{Caller, EntityFacts};
@@ -64,6 +69,15 @@ pub enum AppError {
     /// Only an operator or an admin may do this.
     #[error("only an admin may do this")]
     AdminOnly,
+    /// Anonymous callers have no account to act on: a 401 asking to sign in.
+    #[error("sign in first (Basic auth with a password or an access token)")]
+    SignInRequired,
+    /// Too many failed logins: come back after this long.
+    #[error(transparent)]
+    Limited(#[from] rate_limit::Limited),
+    /// Password checks are saturated: retry shortly.
+    #[error("too many logins in progress, retry shortly")]
+    Busy,
     #[error("directory backend failed: {0}")]
     Backend(String),
 }

@@ -78,6 +78,7 @@ impl CredentialStore for MemDirectory {
             created_at: *created_at,
             expires_at: t.expires_at,
             revoked: false,
+            last_used_at: None,
             via_access_token: parent,
         }))
     }

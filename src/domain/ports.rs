@@ -20,7 +20,7 @@ use crate::domain::model::{
     AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef, EventOutcome,
     ManifestDelete, ManifestPush, NewAccessToken, NewRefreshToken, NewUser, Principal,
     PrincipalRef, ProjectName, RefreshTokenRecord, TagInfo, TagSort, TeamId, TeamName, TokenHash,
-    UnixTime, User, UserCredentials, UserId, UserUpdate,
+    UnixTime, UsedToken, User, UserCredentials, UserId, UserUpdate,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::domain::scope::ResourceActions;
@@ -165,6 +165,12 @@ pub trait TokenAdmin: Send + Sync {
     fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()>;
     /// Revokes every refresh token of a user; returns how many.
     fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize>;
+    /// A user's refresh tokens (each `docker login`), oldest first.
+    fn list_refresh_tokens(&self, user: UserId) -> DirResult<Vec<RefreshTokenRecord>>;
+    fn revoke_refresh_token(&self, id: i64, now: UnixTime) -> DirResult<()>;
+    /// Stamps when tokens last authenticated a request. Not a change the token path
+    /// reads: it must not invalidate caches.
+    fn record_token_use(&self, uses: &[(UsedToken, UnixTime)]) -> DirResult<()>;
 }
 
 /// The registry's notifications, recorded.

@@ -94,6 +94,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
             login: settings.login_limits(),
         },
     ));
+    stamp_token_use(&authenticator, directory.clone());
     // The hash an unknown user's password is checked against is made now, not on the
     // first such login, which would otherwise take twice as long: an enumeration signal.
     // It is computed in the password pool's memory, which the first login reuses.
@@ -130,6 +131,26 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         audit_writer: writer,
         metrics: crate::infra::metrics::install(),
     })
+}
+
+/// Writes the "last used" stamps `app::token_usage` collects, about once a second, on
+/// a thread of its own; it ends with the authenticator.
+fn stamp_token_use(authenticator: &Arc<Authenticator>, directory: Arc<dyn Directory>) {
+    let weak = Arc::downgrade(authenticator);
+    let spawned = std::thread::Builder::new()
+        .name("token-usage".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_secs(1));
+            let Some(auth) = weak.upgrade() else { return };
+            let uses = auth.usage().take();
+            drop(auth);
+            if let Err(e) = directory.record_token_use(&uses) {
+                tracing::warn!(error = %e, count = uses.len(), "token use not stamped");
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread for token-use stamps: last used stays empty");
+    }
 }
 
 /// Loads the key directory, generating a first key when configured to, and writes the

@@ -27,10 +27,31 @@ pub fn create<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     now: UnixTime,
 ) -> AppResult<CreatedToken> {
     actor.require_admin()?;
-    if scopes.is_empty() {
-        return Err(AppError::Invalid("a token needs at least one scope".into()));
-    }
     let owner = user_named(store, user)?;
+    mint(store, actor, &owner, name, scopes, expires_in, now)
+}
+
+/// Creates an access token for `owner`, whom the caller already may mint for.
+pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    owner: &User,
+    name: &str,
+    scopes: ScopeSet,
+    expires_in: Option<Duration>,
+    now: UnixTime,
+) -> AppResult<CreatedToken> {
+    if scopes.is_empty() {
+        return Err(AppError::Invalid(
+            "scopes: a token needs at least one scope".into(),
+        ));
+    }
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::Invalid(
+            "name: give a token name of 1-100 printable characters".into(),
+        ));
+    }
     let token = secrets::new_token(secret::ACCESS_TOKEN_PREFIX);
     let expires_at = expires_in
         .map(|d| i64::try_from(d.as_secs()).map(|s| now.saturating_add(s)))
@@ -76,6 +97,16 @@ pub fn revoke<S: TokenAdmin + AuditLog + ?Sized>(
     now: UnixTime,
 ) -> AppResult<()> {
     actor.require_admin()?;
+    revoke_unchecked(store, actor, id, now)
+}
+
+/// Revokes a token the caller already may revoke.
+pub(crate) fn revoke_unchecked<S: TokenAdmin + AuditLog + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    id: i64,
+    now: UnixTime,
+) -> AppResult<()> {
     store.revoke_access_token(id, now)?;
     let event = AuditEvent::AccessTokenRevoked { token_id: id };
     admin_record(store, actor, format!("access token {id}"), event, now);

@@ -80,6 +80,18 @@ pub fn set<S: UserAdmin + AuditLog + ?Sized>(
     now: UnixTime,
 ) -> AppResult<UserUpdated> {
     actor.require_admin()?;
+    apply(store, actor, name, changes, now)
+}
+
+/// Changes a user whom the caller already may change (an admin: anyone; a user: itself,
+/// see `app::self_service`), with the same audit records and token endings.
+pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    name: &str,
+    changes: UserChanges,
+    now: UnixTime,
+) -> AppResult<UserUpdated> {
     let update = UserUpdate {
         certified: changes.certified,
         admin: changes.admin,

@@ -35,6 +35,7 @@ mod tests {
             created_at: 0,
             expires_at,
             revoked,
+            last_used_at: None,
         }
     }
 

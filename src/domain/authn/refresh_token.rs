@@ -71,6 +71,7 @@ mod tests {
             created_at: 0,
             expires_at: Some(1000),
             revoked: false,
+            last_used_at: None,
             via_access_token: None,
         }
     }

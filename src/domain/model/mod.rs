@@ -26,6 +26,6 @@ pub use scopes::{ScopeSet, UnknownTokenScope};
 pub use time::{rfc3339, UnixTime};
 pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, ParentTokenState, RefreshTokenRecord,
-    TokenHash,
+    TokenHash, UsedToken,
 };
 pub use user::{NewUser, User, UserCredentials, UserUpdate};

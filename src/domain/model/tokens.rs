@@ -22,6 +22,8 @@ pub struct AccessTokenRecord {
     /// `None` = never expires.
     pub expires_at: Option<UnixTime>,
     pub revoked: bool,
+    /// When it last authenticated a request, to the minute (see `app::token_usage`).
+    pub last_used_at: Option<UnixTime>,
 }
 
 /// A stored refresh token, bound to the user, the service and the OAuth client it was
@@ -38,6 +40,8 @@ pub struct RefreshTokenRecord {
     pub created_at: UnixTime,
     pub expires_at: Option<UnixTime>,
     pub revoked: bool,
+    /// When it last authenticated a request, to the minute (see `app::token_usage`).
+    pub last_used_at: Option<UnixTime>,
     /// When it was issued from an access-token login: that token's state, so revoking
     /// (or expiry of) the access token also ends the refresh tokens it begot.
     pub via_access_token: Option<ParentTokenState>,
@@ -62,6 +66,13 @@ pub struct NewRefreshToken {
     pub expires_at: Option<UnixTime>,
     /// The access token the login used, if any (see `RefreshTokenRecord::via_access_token`).
     pub access_token_id: Option<i64>,
+}
+
+/// A stored token that authenticated a request (for "last used").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsedToken {
+    Access(i64),
+    Refresh(i64),
 }
 
 /// A new access token to store.

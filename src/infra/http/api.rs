@@ -12,6 +12,7 @@ use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 use crate::app::administer::external;
 use crate::app::{browse, Actor, AppResult};
+use crate::domain::authz::Caller;
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
 
@@ -38,7 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// Authenticates, then runs the use case `f` on the blocking pool as that caller.
-async fn as_caller<T, F>(
+pub(super) async fn as_caller<T, F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
     f: F,
@@ -47,9 +48,25 @@ where
     F: FnOnce(&AppState, &Actor) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    let actor = Actor::Caller(caller_from_request(state, req).await?);
+    with_caller(state, req, move |st, caller| {
+        f(st, &Actor::Caller(caller.clone()))
+    })
+    .await
+}
+
+/// Authenticates, then runs `f` on the blocking pool for that caller.
+pub(super) async fn with_caller<T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    f: F,
+) -> Result<T, HttpError>
+where
+    F: FnOnce(&AppState, &Caller) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let caller = caller_from_request(state, req).await?;
     let st = state.clone();
-    web::block(move || f(&st, &actor))
+    web::block(move || f(&st, &caller))
         .await
         .map_err(|_| HttpError::internal())?
         .map_err(HttpError::from)

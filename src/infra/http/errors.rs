@@ -174,6 +174,11 @@ impl From<AppError> for HttpError {
             e @ (AppError::MissingScope(_) | AppError::AdminOnly) => {
                 HttpError::denied(e.to_string())
             }
+            e @ AppError::SignInRequired => HttpError::unauthorized(e.to_string(), "regauth"),
+            AppError::Limited(l) => {
+                HttpError::too_many(l.to_string(), l.retry_after.as_secs_f64().ceil() as u64)
+            }
+            e @ AppError::Busy => HttpError::busy(e.to_string(), 1),
             AppError::Backend(m) => {
                 metrics::counter!("regauth_directory_errors_total").increment(1);
                 tracing::error!(error = %m, "directory failed");

@@ -14,6 +14,7 @@ pub mod errcode_stream;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod me;
 pub mod notifications;
 pub mod server;
 pub mod state;
@@ -34,7 +35,8 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .route("/token", web::post().to(token::post_token))
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
-        .configure(api::configure);
+        .configure(api::configure)
+        .configure(me::configure);
 }
 
 /// The internal listener of `server.notifications_listen`: what only the registry

@@ -3,11 +3,13 @@
 
 use rusqlite::{params, OptionalExtension};
 
-use super::rows::{access_token_row, scopes, user_row, TOKEN_SELECT, USER_COLS};
+use super::rows::{
+    access_token_row, refresh_token_row, user_row, REFRESH_SELECT, TOKEN_SELECT, USER_COLS,
+};
 use super::SqliteDirectory;
 use crate::domain::model::{
-    AccessTokenRecord, Email, NewRefreshToken, ParentTokenState, RefreshTokenRecord, TeamId,
-    TokenHash, UnixTime, UserCredentials, UserId,
+    AccessTokenRecord, Email, NewRefreshToken, RefreshTokenRecord, TeamId, TokenHash, UnixTime,
+    UserCredentials, UserId,
 };
 use crate::domain::ports::{ChangeVersion, CredentialStore, DirResult, RefreshTokenStore};
 
@@ -46,34 +48,11 @@ impl CredentialStore for SqliteDirectory {
 
     fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
         self.read(|c| {
-            Ok(c.prepare_cached(
-                "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.service, t.client_id, t.scopes,
-                        t.created_at, t.expires_at, t.revoked_at, a.id, a.revoked_at, a.expires_at
-                 FROM refresh_tokens t JOIN users u ON u.id = t.user_id
-                 LEFT JOIN access_tokens a ON a.id = t.access_token_id WHERE t.hash = ?1",
-            )?
-            .query_row([&hash[..]], |r| {
-                let parent: Option<i64> = r.get(13)?;
-                Ok(RefreshTokenRecord {
-                    user: user_row(r, 0)?,
-                    id: r.get(6)?,
-                    service: r.get(7)?,
-                    client_id: r.get(8)?,
-                    scopes: scopes(r.get(9)?),
-                    created_at: r.get(10)?,
-                    expires_at: r.get(11)?,
-                    revoked: r.get::<_, Option<i64>>(12)?.is_some(),
-                    via_access_token: match parent {
-                        Some(id) => Some(ParentTokenState {
-                            id,
-                            revoked: r.get::<_, Option<i64>>(14)?.is_some(),
-                            expires_at: r.get(15)?,
-                        }),
-                        None => None,
-                    },
-                })
-            })
-            .optional()?)
+            Ok(
+                c.prepare_cached(&format!("{REFRESH_SELECT} WHERE t.hash = ?1"))?
+                    .query_row([&hash[..]], refresh_token_row)
+                    .optional()?,
+            )
         })
     }
 

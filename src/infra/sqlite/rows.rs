@@ -4,8 +4,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::domain::authz::{EntityFacts, ParentFacts};
 use crate::domain::model::{
-    AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityKind, EntityRef, Principal,
-    PrincipalRef, ScopeSet, TagInfo, TeamId, User, UserId,
+    AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityKind, EntityRef,
+    ParentTokenState, Principal, PrincipalRef, RefreshTokenRecord, ScopeSet, TagInfo, TeamId, User,
+    UserId,
 };
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::domain::repo_name::RepoPath;
@@ -31,7 +32,7 @@ pub fn user_by_id(c: &Connection, id: UserId) -> DirResult<Option<User>> {
     )
 }
 
-pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at
+pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
      FROM access_tokens t JOIN users u ON u.id = t.user_id";
 
 pub fn access_token_row(r: &rusqlite::Row) -> rusqlite::Result<AccessTokenRecord> {
@@ -43,6 +44,35 @@ pub fn access_token_row(r: &rusqlite::Row) -> rusqlite::Result<AccessTokenRecord
         created_at: r.get(9)?,
         expires_at: r.get(10)?,
         revoked: r.get::<_, Option<i64>>(11)?.is_some(),
+        last_used_at: r.get(12)?,
+    })
+}
+
+pub const REFRESH_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.service, t.client_id, t.scopes,
+        t.created_at, t.expires_at, t.revoked_at, a.id, a.revoked_at, a.expires_at, t.last_used_at
+     FROM refresh_tokens t JOIN users u ON u.id = t.user_id
+     LEFT JOIN access_tokens a ON a.id = t.access_token_id";
+
+pub fn refresh_token_row(r: &rusqlite::Row) -> rusqlite::Result<RefreshTokenRecord> {
+    let parent: Option<i64> = r.get(13)?;
+    Ok(RefreshTokenRecord {
+        user: user_row(r, 0)?,
+        id: r.get(6)?,
+        service: r.get(7)?,
+        client_id: r.get(8)?,
+        scopes: scopes(r.get(9)?),
+        created_at: r.get(10)?,
+        expires_at: r.get(11)?,
+        revoked: r.get::<_, Option<i64>>(12)?.is_some(),
+        via_access_token: match parent {
+            Some(id) => Some(ParentTokenState {
+                id,
+                revoked: r.get::<_, Option<i64>>(14)?.is_some(),
+                expires_at: r.get(15)?,
+            }),
+            None => None,
+        },
+        last_used_at: r.get(16)?,
     })
 }
 

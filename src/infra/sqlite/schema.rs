@@ -132,6 +132,21 @@ BEGIN UPDATE change_counter SET version = version + 1; END;
 ALTER TABLE users ADD COLUMN email TEXT;
 CREATE UNIQUE INDEX users_email ON users(email) WHERE email IS NOT NULL;
 "#,
+    r#"
+-- When each token last authenticated a request (stamped at most once a minute). The
+-- stamp must not move the change counter, or every use would empty the caches: the
+-- update triggers now name the columns the token path reads.
+ALTER TABLE access_tokens ADD COLUMN last_used_at INTEGER;
+ALTER TABLE refresh_tokens ADD COLUMN last_used_at INTEGER;
+DROP TRIGGER access_tokens_update_counted;
+CREATE TRIGGER access_tokens_update_counted
+AFTER UPDATE OF user_id, name, hash, scopes, created_at, expires_at, revoked_at ON access_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+DROP TRIGGER refresh_tokens_update_counted;
+CREATE TRIGGER refresh_tokens_update_counted
+AFTER UPDATE OF user_id, hash, service, client_id, scopes, access_token_id, created_at, expires_at, revoked_at ON refresh_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+"#,
 ];
 
 /// The audit trail lives in a file of its own beside the directory: its steady stream

@@ -1,0 +1,188 @@
+//! What a signed-in user does for themself, as Synapse lets its users: read the account,
+//! change the password, mint, list and revoke personal access tokens, list and revoke
+//! `docker login`s (refresh tokens).
+//!
+//! The credential's scopes bound what it may do: reading needs `view`; minting or
+//! revoking credentials needs `authorize` (a password carries it, a token only when
+//! minted with it), and a token can never mint a token wider than itself. Another
+//! user's token or login is "not found", like one that does not exist.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::administer::{tokens, users};
+use super::authenticate::{AuthError, Authenticator, Pace};
+use super::{Actor, AppError, AppResult};
+use crate::app::audit::admin_record;
+use crate::domain::audit::AuditEvent;
+use crate::domain::authn::Method;
+use crate::domain::authz::{Caller, CallerUser};
+use crate::domain::model::{AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime, User};
+use crate::domain::ports::{AuditLog, TokenAdmin, UserAdmin, UserUpdated};
+
+/// The caller's account and what its credential may do.
+#[derive(Debug, Clone)]
+pub struct Me {
+    pub user: User,
+    pub scopes: ScopeSet,
+}
+
+/// The signed-in user behind a caller; anonymous callers must sign in.
+pub fn signed_in(caller: &Caller) -> AppResult<&CallerUser> {
+    caller.user.as_ref().ok_or(AppError::SignInRequired)
+}
+
+fn require(caller: &Caller, scope: ScopeSet) -> AppResult<&CallerUser> {
+    let user = signed_in(caller)?;
+    Actor::Caller(caller.clone()).require_scope(scope)?;
+    Ok(user)
+}
+
+fn account<S: UserAdmin + ?Sized>(store: &S, user: &CallerUser) -> AppResult<User> {
+    store
+        .user_by_name(&user.name)?
+        .ok_or_else(|| AppError::NotFound(format!("user {}", user.name)))
+}
+
+pub fn me<S: UserAdmin + ?Sized>(store: &S, caller: &Caller) -> AppResult<Me> {
+    let user = require(caller, ScopeSet::VIEW)?;
+    Ok(Me {
+        user: account(store, user)?,
+        scopes: caller.scopes,
+    })
+}
+
+/// A password change as asked: the current password proves it is the user at the
+/// keyboard (whatever credential carried the request).
+pub struct PasswordChange<'a> {
+    pub current: &'a str,
+    pub new: &'a str,
+    /// Also revoke every access token (refresh tokens always end).
+    pub revoke_tokens: bool,
+    /// Where the request came from, for the failed-login limits.
+    pub address: IpAddr,
+}
+
+/// Changes the caller's password; every `docker login` made with the old one ends in
+/// the same transaction.
+pub fn change_password<S: UserAdmin + AuditLog + ?Sized>(
+    store: &S,
+    auth: &Authenticator,
+    caller: &Caller,
+    change: PasswordChange,
+    now: UnixTime,
+) -> AppResult<UserUpdated> {
+    let user = signed_in(caller)?;
+    let checked = auth.basic(&user.name, change.current, change.address, Pace::MayBlock);
+    match checked {
+        Ok(who)
+            if who.method == Method::Password
+                && who.caller.user.as_ref().map(|u| u.id) == Some(user.id) => {}
+        Ok(_) | Err(AuthError::Refused(_)) => {
+            return Err(AppError::Invalid(
+                "current_password: not your current password".into(),
+            ))
+        }
+        Err(AuthError::Limited(l)) => return Err(AppError::Limited(l)),
+        Err(AuthError::Busy(_) | AuthError::WouldBlock) => return Err(AppError::Busy),
+        Err(AuthError::Directory(e)) => return Err(e.into()),
+    }
+    let changes = users::UserChanges {
+        password: Some(change.new.to_string()),
+        revoke_access_tokens: change.revoke_tokens,
+        ..Default::default()
+    };
+    users::apply(
+        store,
+        &Actor::Caller(caller.clone()),
+        &user.name,
+        changes,
+        now,
+    )
+}
+
+/// The caller's access tokens, newest last.
+pub fn list_tokens<S: TokenAdmin + ?Sized>(
+    store: &S,
+    caller: &Caller,
+) -> AppResult<Vec<AccessTokenRecord>> {
+    let user = require(caller, ScopeSet::VIEW)?;
+    Ok(store.list_access_tokens(user.id)?)
+}
+
+/// Mints an access token for the caller, never wider than the caller's credential.
+pub fn create_token<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
+    store: &S,
+    caller: &Caller,
+    name: &str,
+    scopes: ScopeSet,
+    expires_in: Option<Duration>,
+    now: UnixTime,
+) -> AppResult<tokens::CreatedToken> {
+    let user = require(caller, ScopeSet::AUTHORIZE)?;
+    if !caller.scopes.contains(scopes) {
+        return Err(AppError::Invalid(format!(
+            "scopes: a token cannot be wider than the credential that mints it ({})",
+            caller.scopes
+        )));
+    }
+    let owner = account(store, user)?;
+    let actor = Actor::Caller(caller.clone());
+    tokens::mint(store, &actor, &owner, name, scopes, expires_in, now)
+}
+
+/// Revokes one of the caller's access tokens.
+pub fn revoke_token<S: TokenAdmin + AuditLog + ?Sized>(
+    store: &S,
+    caller: &Caller,
+    id: i64,
+    now: UnixTime,
+) -> AppResult<()> {
+    let user = require(caller, ScopeSet::AUTHORIZE)?;
+    let mine = store
+        .list_access_tokens(user.id)?
+        .iter()
+        .any(|t| t.id == id);
+    if !mine {
+        return Err(AppError::NotFound(format!("access token {id}")));
+    }
+    let actor = Actor::Caller(caller.clone());
+    tokens::revoke_unchecked(store, &actor, id, now)
+}
+
+/// The caller's `docker login`s still in force, oldest first.
+pub fn list_logins<S: TokenAdmin + ?Sized>(
+    store: &S,
+    caller: &Caller,
+    now: UnixTime,
+) -> AppResult<Vec<RefreshTokenRecord>> {
+    let user = require(caller, ScopeSet::VIEW)?;
+    let mut logins = store.list_refresh_tokens(user.id)?;
+    logins.retain(|t| !t.revoked && t.expires_at.is_none_or(|e| e > now));
+    Ok(logins)
+}
+
+/// Ends one of the caller's `docker login`s.
+pub fn revoke_login<S: TokenAdmin + AuditLog + ?Sized>(
+    store: &S,
+    caller: &Caller,
+    id: i64,
+    now: UnixTime,
+) -> AppResult<()> {
+    let user = require(caller, ScopeSet::AUTHORIZE)?;
+    let mine = store
+        .list_refresh_tokens(user.id)?
+        .iter()
+        .any(|t| t.id == id);
+    if !mine {
+        return Err(AppError::NotFound(format!("login {id}")));
+    }
+    store.revoke_refresh_token(id, now)?;
+    let event = AuditEvent::RefreshTokensRevoked {
+        count: 1,
+        why: format!("login {id} revoked"),
+    };
+    let actor = Actor::Caller(caller.clone());
+    admin_record(store, &actor, user.name.as_str(), event, now);
+    Ok(())
+}

@@ -1,0 +1,222 @@
+//! `/api/v1/me…`: the signed-in user's account, password, access tokens and `docker
+//! login`s. Handlers parse and render; the rules (scopes, ownership) are
+//! `app::self_service`'s.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::api::with_caller;
+use super::errors::{ErrorCode, HttpError};
+use super::AppState;
+use crate::app::self_service::{self, PasswordChange};
+use crate::domain::model::{rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/me", web::get().to(me))
+        .route("/api/v1/me/password", web::put().to(change_password))
+        .route("/api/v1/me/tokens", web::get().to(list_tokens))
+        .route("/api/v1/me/tokens", web::post().to(create_token))
+        .route("/api/v1/me/tokens/{id}", web::delete().to(revoke_token))
+        .route("/api/v1/me/logins", web::get().to(list_logins))
+        .route("/api/v1/me/logins/{id}", web::delete().to(revoke_login));
+}
+
+fn time(t: Option<UnixTime>) -> Value {
+    t.and_then(rfc3339).map_or(Value::Null, Value::String)
+}
+
+fn scopes_json(s: ScopeSet) -> Value {
+    s.names().collect::<Vec<_>>().into()
+}
+
+pub fn token_json(t: &AccessTokenRecord) -> Value {
+    json!({"id": t.id, "name": t.name, "scopes": scopes_json(t.scopes),
+           "created_at": time(Some(t.created_at)), "expires_at": time(t.expires_at),
+           "last_used_at": time(t.last_used_at), "revoked": t.revoked})
+}
+
+pub fn login_json(t: &RefreshTokenRecord) -> Value {
+    json!({"id": t.id, "client_id": t.client_id, "service": t.service,
+           "scopes": scopes_json(t.scopes), "created_at": time(Some(t.created_at)),
+           "expires_at": time(t.expires_at), "last_used_at": time(t.last_used_at)})
+}
+
+fn id_param(raw: &str, what: &str) -> Result<i64, HttpError> {
+    raw.parse().map_err(|_| {
+        HttpError::bad_request(
+            ErrorCode::Unsupported,
+            format!("{what} id must be a number"),
+        )
+    })
+}
+
+async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let me = with_caller(&state, &req, |st, caller| {
+        self_service::me(st.directory.as_ref(), caller)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "name": me.user.name, "email": me.user.email, "certified": me.user.certified,
+        "admin": me.user.admin, "scopes": scopes_json(me.scopes),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordBody {
+    current_password: String,
+    new_password: String,
+    #[serde(default)]
+    revoke_tokens: bool,
+}
+
+async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<PasswordBody>,
+) -> Result<HttpResponse, HttpError> {
+    let address = super::client_ip::client_ip(&req, &state.settings.server.trusted_proxies);
+    let body = body.into_inner();
+    let done = with_caller(&state, &req, move |st, caller| {
+        let change = PasswordChange {
+            current: &body.current_password,
+            new: &body.new_password,
+            revoke_tokens: body.revoke_tokens,
+            address,
+        };
+        self_service::change_password(
+            st.directory.as_ref(),
+            st.tokens.authenticator(),
+            caller,
+            change,
+            st.clock.now(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "refresh_tokens_revoked": done.refresh_tokens_ended,
+        "access_tokens_revoked": done.access_tokens_ended,
+    })))
+}
+
+async fn list_tokens(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
+    let tokens = with_caller(&state, &req, |st, caller| {
+        self_service::list_tokens(st.directory.as_ref(), caller)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"tokens": tokens.iter().map(token_json).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTokenBody {
+    name: String,
+    /// `["download"]` or `"download,modify"`.
+    scopes: ScopesField,
+    /// `30d`, `12h`...; absent = never expires.
+    expires_in: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum ScopesField {
+    List(Vec<String>),
+    Text(String),
+}
+
+impl ScopesField {
+    fn parse(&self) -> Result<ScopeSet, HttpError> {
+        let text = match self {
+            ScopesField::List(l) => l.join(","),
+            ScopesField::Text(t) => t.clone(),
+        };
+        ScopeSet::parse_list(&text)
+            .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("scopes: {e}")))
+    }
+}
+
+async fn create_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<NewTokenBody>,
+) -> Result<HttpResponse, HttpError> {
+    let body = body.into_inner();
+    let scopes = body.scopes.parse()?;
+    let expires_in = body
+        .expires_in
+        .as_deref()
+        .map(crate::infra::cli::parse_duration)
+        .transpose()
+        .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("expires_in: {e}")))?;
+    let name = body.name;
+    let created = with_caller(&state, &req, move |st, caller| {
+        self_service::create_token(
+            st.directory.as_ref(),
+            caller,
+            &name,
+            scopes,
+            expires_in,
+            st.clock.now(),
+        )
+    })
+    .await?;
+    let host = state
+        .settings
+        .notifications
+        .registry_hosts
+        .first()
+        .map_or("<registry host>", String::as_str);
+    let mut answer = token_json(&created.record);
+    answer["token"] = created.secret.into();
+    answer["docker_login"] = format!(
+        "docker login -u {} --password-stdin {host}",
+        created.record.user.name
+    )
+    .into();
+    Ok(HttpResponse::Created()
+        .insert_header(("cache-control", "no-store"))
+        .json(answer))
+}
+
+async fn revoke_token(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let id = id_param(&id, "token")?;
+    with_caller(&state, &req, move |st, caller| {
+        self_service::revoke_token(st.directory.as_ref(), caller, id, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn list_logins(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
+    let logins = with_caller(&state, &req, |st, caller| {
+        self_service::list_logins(st.directory.as_ref(), caller, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"logins": logins.iter().map(login_json).collect::<Vec<_>>()})))
+}
+
+async fn revoke_login(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let id = id_param(&id, "login")?;
+    with_caller(&state, &req, move |st, caller| {
+        self_service::revoke_login(st.directory.as_ref(), caller, id, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

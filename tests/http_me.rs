@@ -1,0 +1,449 @@
+//! `/api/v1/me…` over real HTTP against the real binary: the account, password change,
+//! access tokens (minted, used, listed with "last used", revoked) and `docker login`s,
+//! with every refusal: anonymous, missing scope, a token wider than its minter, another
+//! user's token or login, bad input.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+enum As<'a> {
+    Anonymous,
+    Password(&'a str),
+    Token(&'a str),
+}
+
+fn call(stack: &Stack, method: &str, path: &str, who: As, body: Option<Value>) -> Response {
+    let c = Client::new();
+    let url = stack.url(path);
+    let mut req: RequestBuilder = match method {
+        "GET" => c.get(url),
+        "POST" => c.post(url),
+        "PUT" => c.put(url),
+        "DELETE" => c.delete(url),
+        m => panic!("method {m}"),
+    };
+    req = match who {
+        As::Anonymous => req,
+        As::Password(user) => req.basic_auth(user, Some(PASSWORD)),
+        As::Token(t) => req.basic_auth("ignored", Some(t)),
+    };
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().expect("request")
+}
+
+fn error(r: Response, status: u16) -> String {
+    assert_eq!(r.status(), status);
+    let body: Value = r.json().expect("errcode json");
+    body["errors"][0]["message"]
+        .as_str()
+        .expect("message")
+        .to_string()
+}
+
+fn pull_token(stack: &Stack, secret: &str, repo: &str) -> Response {
+    Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE),
+            ("scope", &format!("repository:{repo}:pull")),
+        ])
+        .basic_auth("x", Some(secret))
+        .send()
+        .expect("token")
+}
+
+fn setup() -> (Stack, String) {
+    let stack = Stack::regauth_only();
+    stack.add_user("alice", &["--certified", "--email", "alice@example.org"]);
+    stack.add_user("bob", &[]);
+    let p = stack.add_project("alpha", "alice");
+    stack.record_push(&format!("{p}/tool"), "v1", "alice");
+    (stack, p)
+}
+
+#[test]
+fn me_names_the_account_and_the_credential_scopes() {
+    let (stack, _) = setup();
+    let r = call(&stack, "GET", "/api/v1/me", As::Anonymous, None);
+    assert_eq!(r.status(), 401);
+    assert!(r.headers().get("www-authenticate").is_some());
+    let r = call(&stack, "GET", "/api/v1/me", As::Password("alice"), None);
+    assert_eq!(r.status(), 200);
+    let me: Value = r.json().unwrap();
+    assert_eq!(me["name"], "alice");
+    assert_eq!(me["email"], "alice@example.org");
+    assert_eq!(me["certified"], true);
+    assert_eq!(
+        me["scopes"],
+        json!(["view", "download", "modify", "authorize"])
+    );
+    let t = stack.token("alice", "view,download");
+    let me: Value = call(&stack, "GET", "/api/v1/me", As::Token(&t), None)
+        .json()
+        .unwrap();
+    assert_eq!(me["scopes"], json!(["view", "download"]));
+    let t = stack.token("alice", "download");
+    let m = error(call(&stack, "GET", "/api/v1/me", As::Token(&t), None), 403);
+    assert!(m.contains("view"), "{m}");
+}
+
+#[test]
+fn a_token_minted_over_http_pulls_shows_last_use_and_stops_when_revoked() {
+    let (stack, p) = setup();
+    let r = call(
+        &stack,
+        "POST",
+        "/api/v1/me/tokens",
+        As::Password("alice"),
+        Some(json!({"name": "ci", "scopes": ["download"], "expires_in": "30d"})),
+    );
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.headers()["cache-control"], "no-store");
+    let created: Value = r.json().unwrap();
+    let secret = created["token"]
+        .as_str()
+        .expect("secret shown once")
+        .to_string();
+    assert!(created["docker_login"]
+        .as_str()
+        .unwrap()
+        .starts_with("docker login -u alice --password-stdin"));
+    assert_eq!(created["scopes"], json!(["download"]));
+    assert!(created["expires_at"].is_string());
+    let id = created["id"].as_i64().unwrap();
+
+    let r = pull_token(&stack, &secret, &format!("{p}/tool"));
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().unwrap();
+    let (_, claims) = jwt(body["token"].as_str().unwrap());
+    assert_eq!(claims["access"][0]["actions"], json!(["pull"]));
+
+    // Listed without the secret; "last used" is stamped within a couple of seconds.
+    let listed = eventually(10, || {
+        let list: Value = call(
+            &stack,
+            "GET",
+            "/api/v1/me/tokens",
+            As::Password("alice"),
+            None,
+        )
+        .json()
+        .unwrap();
+        let t = list["tokens"]
+            .as_array()?
+            .iter()
+            .find(|t| t["id"] == id)?
+            .clone();
+        t["last_used_at"].is_string().then_some(t)
+    })
+    .expect("last_used_at stamped");
+    assert_eq!(listed["name"], "ci");
+    assert!(listed.get("token").is_none(), "the secret is never listed");
+    assert!(!listed.to_string().contains(&secret));
+
+    // bob can neither see nor revoke it: the same 404 as a token that does not exist.
+    let path = format!("/api/v1/me/tokens/{id}");
+    error(
+        call(&stack, "DELETE", &path, As::Password("bob"), None),
+        404,
+    );
+    error(
+        call(
+            &stack,
+            "DELETE",
+            "/api/v1/me/tokens/999999",
+            As::Password("alice"),
+            None,
+        ),
+        404,
+    );
+    let r = call(&stack, "DELETE", &path, As::Password("alice"), None);
+    assert_eq!(r.status(), 204);
+    assert_eq!(
+        pull_token(&stack, &secret, &format!("{p}/tool")).status(),
+        401
+    );
+}
+
+#[test]
+fn a_token_mints_only_with_authorize_and_never_wider_than_itself() {
+    let (stack, _) = setup();
+    let narrow = stack.token("alice", "view,download");
+    let m = error(
+        call(
+            &stack,
+            "POST",
+            "/api/v1/me/tokens",
+            As::Token(&narrow),
+            Some(json!({"name": "x", "scopes": "download"})),
+        ),
+        403,
+    );
+    assert!(m.contains("authorize"), "{m}");
+    let minter = stack.token("alice", "download,authorize");
+    let m = error(
+        call(
+            &stack,
+            "POST",
+            "/api/v1/me/tokens",
+            As::Token(&minter),
+            Some(json!({"name": "x", "scopes": "download,modify"})),
+        ),
+        400,
+    );
+    assert!(m.starts_with("scopes:"), "{m}");
+    let r = call(
+        &stack,
+        "POST",
+        "/api/v1/me/tokens",
+        As::Token(&minter),
+        Some(json!({"name": "child", "scopes": "download"})),
+    );
+    assert_eq!(r.status(), 201);
+    // Nothing half-written: the refused requests left only the CLI's and the child.
+    let list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/tokens",
+        As::Password("alice"),
+        None,
+    )
+    .json()
+    .unwrap();
+    let names: Vec<_> = list["tokens"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["cli", "cli", "child"]);
+}
+
+#[test]
+fn bad_token_requests_name_the_field() {
+    let (stack, _) = setup();
+    let cases = [
+        (
+            json!({"name": "x", "scopes": "download", "colour": "red"}),
+            "colour",
+        ),
+        (json!({"name": "x"}), "scopes"),
+        (json!({"name": "x", "scopes": "root"}), "scopes:"),
+        (
+            json!({"name": "x", "scopes": "download", "expires_in": "soon"}),
+            "expires_in:",
+        ),
+        (
+            json!({"name": "x", "scopes": "download", "expires_in": "0s"}),
+            "expires_in:",
+        ),
+        (json!({"name": " ", "scopes": "download"}), "name:"),
+        (
+            json!({"name": "x".repeat(101), "scopes": "download"}),
+            "name:",
+        ),
+    ];
+    for (body, field) in cases {
+        let m = error(
+            call(
+                &stack,
+                "POST",
+                "/api/v1/me/tokens",
+                As::Password("alice"),
+                Some(body.clone()),
+            ),
+            400,
+        );
+        assert!(m.contains(field), "{body}: {m}");
+    }
+    let m = error(
+        call(
+            &stack,
+            "DELETE",
+            "/api/v1/me/tokens/abc",
+            As::Password("alice"),
+            None,
+        ),
+        400,
+    );
+    assert!(m.contains("id"), "{m}");
+    let list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/tokens",
+        As::Password("alice"),
+        None,
+    )
+    .json()
+    .unwrap();
+    assert_eq!(list["tokens"], json!([]));
+}
+
+fn docker_login(stack: &Stack, user: &str) -> String {
+    let r: Value = Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE),
+            ("offline_token", "true"),
+            ("client_id", "docker"),
+        ])
+        .basic_auth(user, Some(PASSWORD))
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    r["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string()
+}
+
+fn refresh(stack: &Stack, token: &str) -> u16 {
+    Client::new()
+        .post(stack.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("service", SERVICE),
+            ("client_id", "docker"),
+            ("refresh_token", token),
+        ])
+        .send()
+        .expect("refresh")
+        .status()
+        .as_u16()
+}
+
+#[test]
+fn docker_logins_are_listed_and_revoked_one_by_one() {
+    let (stack, _) = setup();
+    let first = docker_login(&stack, "alice");
+    let second = docker_login(&stack, "alice");
+    let bobs = docker_login(&stack, "bob");
+    assert_eq!(refresh(&stack, &first), 200);
+    let list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/logins",
+        As::Password("alice"),
+        None,
+    )
+    .json()
+    .unwrap();
+    let logins = list["logins"].as_array().unwrap();
+    assert_eq!(logins.len(), 2);
+    assert_eq!(logins[0]["client_id"], "docker");
+    assert_eq!(logins[0]["service"], SERVICE);
+    assert!(
+        !list.to_string().contains(&first),
+        "a secret in the listing"
+    );
+    let first_id = logins[0]["id"].as_i64().unwrap();
+
+    let bob_list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/logins",
+        As::Password("bob"),
+        None,
+    )
+    .json()
+    .unwrap();
+    let bob_id = bob_list["logins"][0]["id"].as_i64().unwrap();
+    // Another user's login is "not found"; revoking needs `authorize`.
+    error(
+        call(
+            &stack,
+            "DELETE",
+            &format!("/api/v1/me/logins/{bob_id}"),
+            As::Password("alice"),
+            None,
+        ),
+        404,
+    );
+    let viewer = stack.token("alice", "view");
+    error(
+        call(
+            &stack,
+            "DELETE",
+            &format!("/api/v1/me/logins/{first_id}"),
+            As::Token(&viewer),
+            None,
+        ),
+        403,
+    );
+    let r = call(
+        &stack,
+        "DELETE",
+        &format!("/api/v1/me/logins/{first_id}"),
+        As::Password("alice"),
+        None,
+    );
+    assert_eq!(r.status(), 204);
+    assert_eq!(refresh(&stack, &first), 401);
+    assert_eq!(refresh(&stack, &second), 200);
+    assert_eq!(refresh(&stack, &bobs), 200);
+    let list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/logins",
+        As::Password("alice"),
+        None,
+    )
+    .json()
+    .unwrap();
+    assert_eq!(list["logins"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn a_password_change_needs_the_current_one_and_ends_every_docker_login() {
+    let (stack, _) = setup();
+    let login = docker_login(&stack, "alice");
+    let token = stack.token("alice", "download");
+    let change = |current: &str, revoke: bool, who: As| {
+        call(
+            &stack,
+            "PUT",
+            "/api/v1/me/password",
+            who,
+            Some(
+                json!({"current_password": current, "new_password": "a brand new passphrase",
+                        "revoke_tokens": revoke}),
+            ),
+        )
+    };
+    let m = error(change("not it", false, As::Password("alice")), 400);
+    assert!(m.starts_with("current_password"), "{m}");
+    // An access token is not the current password, even the caller's own.
+    let m = error(change(&token, false, As::Password("alice")), 400);
+    assert!(m.starts_with("current_password"), "{m}");
+    assert_eq!(refresh(&stack, &login), 200, "nothing changed yet");
+
+    let r = change(PASSWORD, true, As::Token(&token));
+    assert_eq!(r.status(), 200);
+    let done: Value = r.json().unwrap();
+    assert_eq!(done["refresh_tokens_revoked"], 1);
+    assert_eq!(done["access_tokens_revoked"], 1);
+    assert_eq!(refresh(&stack, &login), 401);
+    let old = Client::new()
+        .get(stack.url("/token"))
+        .query(&[("service", SERVICE)])
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .unwrap();
+    assert_eq!(old.status(), 401);
+    let new = Client::new()
+        .get(stack.url("/token"))
+        .query(&[("service", SERVICE)])
+        .basic_auth("alice@example.org", Some("a brand new passphrase"))
+        .timeout(Duration::from_secs(30))
+        .send()
+        .unwrap();
+    assert_eq!(new.status(), 200);
+}
