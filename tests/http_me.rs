@@ -447,3 +447,121 @@ fn a_password_change_needs_the_current_one_and_ends_every_docker_login() {
         .unwrap();
     assert_eq!(new.status(), 200);
 }
+
+fn explain(stack: &Stack, who: As, scopes: &[&str]) -> Response {
+    let query: String = scopes
+        .iter()
+        .map(|s| format!("scope={}", s.replace(',', "%2C")))
+        .collect::<Vec<_>>()
+        .join("&");
+    call(
+        stack,
+        "GET",
+        &format!("/api/v1/me/explain?{query}"),
+        who,
+        None,
+    )
+}
+
+fn verdicts(r: Response) -> Vec<(String, String)> {
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().unwrap();
+    body["scopes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["actions"].as_array().unwrap().clone())
+        .map(|a| {
+            let action = a["action"].as_str().unwrap().to_string();
+            let answer = if a["granted"] == true {
+                "granted".to_string()
+            } else {
+                format!(
+                    "{}: {}",
+                    a["reason"].as_str().unwrap(),
+                    a["message"].as_str().unwrap()
+                )
+            };
+            (action, answer)
+        })
+        .collect()
+}
+
+#[test]
+fn explain_says_why_for_the_own_credential_and_hides_what_is_hidden() {
+    let (stack, p) = setup();
+    stack.grant(&p, "bob", "READ,DOWNLOAD");
+    let tool = format!("repository:{p}/tool:pull,push");
+    let v = verdicts(explain(&stack, As::Password("bob"), &[&tool]));
+    assert_eq!(v[0], ("pull".into(), "granted".into()));
+    assert_eq!(v[1].0, "push");
+    assert!(
+        v[1].1.starts_with("not_certified: you are not certified"),
+        "{v:?}"
+    );
+
+    // A token's own scopes are the reason when they are.
+    let t = stack.token("bob", "view,download");
+    let v = verdicts(explain(&stack, As::Token(&t), &[&tool]));
+    assert!(v[1].1.starts_with("missing_modify_scope"), "{v:?}");
+
+    // A private project: missing, trashed and forbidden look the same to an outsider.
+    let secret = stack.add_project("secret", "alice");
+    stack.record_push(&format!("{secret}/hidden"), "v1", "alice");
+    let answers: Vec<_> = [
+        format!("repository:{secret}/hidden:pull"),
+        format!("repository:{secret}/absent:pull"),
+        "repository:syn999999/none:pull".to_string(),
+    ]
+    .iter()
+    .map(|s| {
+        verdicts(explain(&stack, As::Password("bob"), &[s]))[0]
+            .1
+            .clone()
+    })
+    .collect();
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    assert!(answers[0].starts_with("not_found_or_hidden"), "{answers:?}");
+    stack.ok(&["trash", &format!("{secret}/hidden")]);
+    let trashed = verdicts(explain(
+        &stack,
+        As::Password("bob"),
+        &[&format!("repository:{secret}/hidden:pull")],
+    ));
+    assert_eq!(trashed[0].1, answers[0]);
+    // The owner, who may see it, is told it is in the trash.
+    let owner = verdicts(explain(
+        &stack,
+        As::Password("alice"),
+        &[&format!("repository:{secret}/hidden:pull")],
+    ));
+    assert!(owner[0].1.starts_with("in_trash"), "{owner:?}");
+
+    // Anonymous callers may ask too.
+    let anon = verdicts(explain(&stack, As::Anonymous, &[&tool]));
+    assert!(anon[1].1.starts_with("missing_modify_scope"), "{anon:?}");
+
+    let m = error(explain(&stack, As::Password("bob"), &[]), 400);
+    assert!(m.starts_with("scope:"), "{m}");
+    let m = error(explain(&stack, As::Password("bob"), &["nonsense"]), 400);
+    assert!(m.starts_with("scope:"), "{m}");
+
+    // The admin's CLI judges anyone's password login the same way.
+    let out = stack.ok(&["explain", "bob", &tool]);
+    assert!(out.contains("pull: granted"), "{out}");
+    assert!(
+        out.contains("push: refused, you are not certified"),
+        "{out}"
+    );
+    let out = stack.ok(&[
+        "explain",
+        "bob",
+        &format!("repository:{secret}/hidden:pull"),
+    ]);
+    assert!(
+        out.contains("pull: refused, the repository or its project is in the trash"),
+        "{out}"
+    );
+    let out = stack.cli(&["explain", "nobody", &tool], None);
+    assert!(!out.status.success());
+}

@@ -396,7 +396,10 @@ fn authorize(
 }
 
 /// The facts a scope's target needs (none for the catalog and unsupported resources).
-fn gather(facts: &dyn AuthorizationFacts, scope: &ResourceScope) -> Result<Target, DirectoryError> {
+pub(crate) fn gather(
+    facts: &dyn AuthorizationFacts,
+    scope: &ResourceScope,
+) -> Result<Target, DirectoryError> {
     Ok(match target::query(scope) {
         TargetQuery::Repository(path) => Target::Repository(facts.repository_facts(&path)?),
         TargetQuery::InvalidRepository => Target::InvalidRepository,

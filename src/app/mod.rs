@@ -12,6 +12,7 @@
 //! - `ingest_events`: the registry's notifications recorded;
 //! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
 //! - `browse`: the read API's listings;
+//! - `explain`: why a credential gets or is refused each action of a scope;
 //! - `self_service`: a signed-in user's own account, tokens and `docker login`s;
 //! - `secrets`: new token secrets and password hashes (the OS RNG);
 //! - `clock`: the system clock behind the `Clock` port.
@@ -22,6 +23,7 @@ pub mod audit;
 pub mod authenticate;
 pub mod browse;
 pub mod clock;
+pub mod explain;
 pub mod ingest_events;
 pub mod issue_token;
 pub mod rate_limit;

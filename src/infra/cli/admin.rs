@@ -7,7 +7,7 @@ use super::args::{AclCmd, Command, MemberCmd, ProjectCmd, RepoCmd, TeamCmd, Toke
 use super::outln;
 use super::{CliError, CliResult};
 use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
-use crate::app::{browse, Actor};
+use crate::app::{browse, explain, Actor};
 use crate::domain::audit::AuditFilter;
 use crate::domain::model::{
     rfc3339, AccessSet, EntityId, EntityRef, PrincipalRef, ScopeSet, UnixTime,
@@ -57,6 +57,22 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         Command::Trash { entity } => Ok(trash::trash(dir, OP, &entity_ref(&entity)?, now)?),
         Command::Restore { entity } => Ok(trash::restore(dir, OP, &entity_ref(&entity)?, now)?),
         Command::Repo(cmd) => repo(dir, settings, now, cmd),
+        Command::Explain { user, scope } => {
+            let limits = crate::domain::scope::ScopeLimits {
+                max_scopes: settings.token.max_scopes,
+                ..Default::default()
+            };
+            for s in explain::for_user(dir, OP, &user, &scope, limits)? {
+                outln!("{}", s.scope);
+                for v in s.verdicts {
+                    match v.refusal {
+                        None => outln!("  {}: granted", v.action),
+                        Some(r) => outln!("  {}: refused, {} ({})", v.action, r.words(), r.code()),
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Audit {
             user,
             since,

@@ -55,6 +55,13 @@ pub enum Command {
     /// Docker repositories and their tags.
     #[command(subcommand)]
     Repo(RepoCmd),
+    /// Why USER (logging in with a password) gets or is refused each action of each
+    /// SCOPE, e.g. `regauth explain alice repository:syn123/tool:pull,push`.
+    Explain {
+        user: String,
+        #[arg(required = true)]
+        scope: Vec<String>,
+    },
     /// The audit trail, newest first.
     Audit {
         /// Only records whose actor or subject is this user.

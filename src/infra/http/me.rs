@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use super::api::with_caller;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
+use crate::app::explain;
 use crate::app::self_service::{self, PasswordChange};
 use crate::domain::model::{rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime};
 
@@ -19,7 +20,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/me/tokens", web::post().to(create_token))
         .route("/api/v1/me/tokens/{id}", web::delete().to(revoke_token))
         .route("/api/v1/me/logins", web::get().to(list_logins))
-        .route("/api/v1/me/logins/{id}", web::delete().to(revoke_login));
+        .route("/api/v1/me/logins/{id}", web::delete().to(revoke_login))
+        .route("/api/v1/me/explain", web::get().to(explain));
 }
 
 fn time(t: Option<UnixTime>) -> Value {
@@ -49,6 +51,36 @@ fn id_param(raw: &str, what: &str) -> Result<i64, HttpError> {
             format!("{what} id must be a number"),
         )
     })
+}
+
+/// `?scope=repository:P/R:pull,push` (repeatable): each action granted or refused
+/// with its reason, for the credential of this very request (anonymous too).
+async fn explain(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+    let scopes = super::form::Params::parse(req.query_string().as_bytes()).all("scope");
+    let limits = crate::domain::scope::ScopeLimits {
+        max_scopes: state.settings.token.max_scopes,
+        ..Default::default()
+    };
+    let explained = with_caller(&state, &req, move |st, caller| {
+        explain::for_caller(st.directory.as_ref(), caller, &scopes, limits)
+    })
+    .await?;
+    let scopes: Vec<Value> = explained
+        .iter()
+        .map(|s| {
+            let actions: Vec<Value> = s
+                .verdicts
+                .iter()
+                .map(|v| match v.refusal {
+                    None => json!({"action": v.action, "granted": true}),
+                    Some(r) => json!({"action": v.action, "granted": false,
+                                      "reason": r.code(), "message": r.words()}),
+                })
+                .collect();
+            json!({"scope": s.scope, "actions": actions})
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "scopes": scopes })))
 }
 
 async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {

@@ -1,0 +1,94 @@
+//! "Why was I refused?" for a caller's own credential (`/api/v1/me/explain`), and for
+//! an admin on anyone's behalf (`regauth explain USER SCOPE`, as that user's password
+//! would be judged). The words are `domain::authz::explain`'s.
+
+use super::issue_token::gather;
+use super::{Actor, AppError, AppResult};
+use crate::domain::authz::explain::{explain, explain_to_admin, Verdict};
+use crate::domain::authz::{Caller, CallerUser};
+use crate::domain::model::ScopeSet;
+use crate::domain::ports::{AuthorizationFacts, Directory};
+use crate::domain::scope::{parse_scope_params, ScopeLimits};
+
+/// The verdicts for one requested scope.
+#[derive(Debug, Clone)]
+pub struct ScopeExplanation {
+    /// The scope as parsed (`repository:syn123/tool:pull,push`).
+    pub scope: String,
+    pub verdicts: Vec<Verdict>,
+}
+
+/// Explains each of `scopes` (the values of `scope` parameters) for `caller`.
+pub fn for_caller(
+    facts: &dyn AuthorizationFacts,
+    caller: &Caller,
+    scopes: &[String],
+    limits: ScopeLimits,
+) -> AppResult<Vec<ScopeExplanation>> {
+    judge(facts, caller, scopes, limits, explain)
+}
+
+type Explainer = fn(&Caller, &crate::domain::authz::Target, &[String]) -> Vec<Verdict>;
+
+fn judge(
+    facts: &dyn AuthorizationFacts,
+    caller: &Caller,
+    scopes: &[String],
+    limits: ScopeLimits,
+    explainer: Explainer,
+) -> AppResult<Vec<ScopeExplanation>> {
+    let (parsed, rejected) = parse_scope_params(scopes.iter().map(String::as_str), limits)
+        .map_err(|e| AppError::Invalid(format!("scope: {e}")))?;
+    if let Some(bad) = rejected.first() {
+        return Err(AppError::Invalid(format!(
+            "scope: {bad:?} is not type:name:actions, e.g. repository:syn123/tool:pull"
+        )));
+    }
+    if parsed.is_empty() {
+        return Err(AppError::Invalid(
+            "scope: give one, e.g. scope=repository:syn123/tool:pull,push".into(),
+        ));
+    }
+    parsed
+        .into_iter()
+        .map(|scope| {
+            let target = gather(facts, &scope)?;
+            Ok(ScopeExplanation {
+                verdicts: explainer(caller, &target, &scope.actions),
+                scope: scope.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// Explains `scopes` for user `name` logging in with a password (admins only, who are
+/// told the real reason even where the user would be told "not found").
+pub fn for_user(
+    store: &dyn Directory,
+    actor: &Actor,
+    name: &str,
+    scopes: &[String],
+    limits: ScopeLimits,
+) -> AppResult<Vec<ScopeExplanation>> {
+    actor.require_admin()?;
+    let user = store
+        .user_credentials(name)?
+        .ok_or_else(|| AppError::NotFound(format!("user {name}")))?
+        .user;
+    if user.disabled {
+        return Err(AppError::Invalid(format!(
+            "user {name} is disabled: every credential is refused"
+        )));
+    }
+    let caller = Caller {
+        user: Some(CallerUser {
+            id: user.id,
+            teams: store.teams_of(user.id)?,
+            name: user.name,
+            certified: user.certified,
+            admin: user.admin,
+        }),
+        scopes: ScopeSet::PASSWORD,
+    };
+    judge(store, &caller, scopes, limits, explain_to_admin)
+}
