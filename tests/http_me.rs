@@ -8,44 +8,8 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::blocking::{Client, Response};
 use serde_json::{json, Value};
-
-enum As<'a> {
-    Anonymous,
-    Password(&'a str),
-    Token(&'a str),
-}
-
-fn call(stack: &Stack, method: &str, path: &str, who: As, body: Option<Value>) -> Response {
-    let c = Client::new();
-    let url = stack.url(path);
-    let mut req: RequestBuilder = match method {
-        "GET" => c.get(url),
-        "POST" => c.post(url),
-        "PUT" => c.put(url),
-        "DELETE" => c.delete(url),
-        m => panic!("method {m}"),
-    };
-    req = match who {
-        As::Anonymous => req,
-        As::Password(user) => req.basic_auth(user, Some(PASSWORD)),
-        As::Token(t) => req.basic_auth("ignored", Some(t)),
-    };
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    req.send().expect("request")
-}
-
-fn error(r: Response, status: u16) -> String {
-    assert_eq!(r.status(), status);
-    let body: Value = r.json().expect("errcode json");
-    body["errors"][0]["message"]
-        .as_str()
-        .expect("message")
-        .to_string()
-}
 
 fn pull_token(stack: &Stack, secret: &str, repo: &str) -> Response {
     Client::new()

@@ -322,6 +322,51 @@ fn b64url_json(part: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes).expect("json")
 }
 
+/// Who calls the HTTP API.
+pub enum As<'a> {
+    Anonymous,
+    Password(&'a str),
+    Token(&'a str),
+}
+
+/// One API request as `who`, with an optional JSON body.
+pub fn call(
+    stack: &Stack,
+    method: &str,
+    path: &str,
+    who: As,
+    body: Option<serde_json::Value>,
+) -> reqwest::blocking::Response {
+    let c = reqwest::blocking::Client::new();
+    let url = stack.url(path);
+    let mut req: reqwest::blocking::RequestBuilder = match method {
+        "GET" => c.get(url),
+        "POST" => c.post(url),
+        "PUT" => c.put(url),
+        "DELETE" => c.delete(url),
+        m => panic!("method {m}"),
+    };
+    req = match who {
+        As::Anonymous => req,
+        As::Password(user) => req.basic_auth(user, Some(PASSWORD)),
+        As::Token(t) => req.basic_auth("ignored", Some(t)),
+    };
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    req.send().expect("request")
+}
+
+/// The errcode message of an answer that must have `status`.
+pub fn error(r: reqwest::blocking::Response, status: u16) -> String {
+    assert_eq!(r.status(), status);
+    let body: serde_json::Value = r.json().expect("errcode json");
+    body["errors"][0]["message"]
+        .as_str()
+        .expect("message")
+        .to_string()
+}
+
 /// (header, claims) of a JWT, undecoded signature (the registry tests check that).
 pub fn jwt(token: &str) -> (serde_json::Value, serde_json::Value) {
     let mut parts = token.split('.');

@@ -1,11 +1,15 @@
-//! Projects: created with their owner holding every access type, listed.
+//! Projects: created with their owner holding every access type (by an admin for
+//! anyone, or by any signed-in user for themself, as Synapse allows), listed (all for
+//! admins; those a caller may READ for everyone else).
 
 use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
-use crate::domain::authz::sharing;
-use crate::domain::model::{EntityId, EntityInfo, ProjectName, UnixTime};
-use crate::domain::ports::{AuditLog, EntityAdmin, UserAdmin};
+use crate::domain::authz::{sharing, Caller};
+use crate::domain::model::{
+    AccessSet, EntityId, EntityInfo, EntityRef, ProjectName, ScopeSet, UnixTime,
+};
+use crate::domain::ports::{AuditLog, AuthorizationFacts, EntityAdmin, UserAdmin};
 
 /// Creates a project owned by `owner`; `id` when given (`synN`), else the next free one.
 pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
@@ -33,4 +37,42 @@ pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
 pub fn list<S: EntityAdmin + ?Sized>(store: &S, actor: &Actor) -> AppResult<Vec<EntityInfo>> {
     actor.require_admin()?;
     Ok(store.list_projects()?)
+}
+
+/// Creates a project owned by the signed-in caller (the credential needs `modify`).
+pub fn add_own<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
+    store: &S,
+    caller: &Caller,
+    name: &str,
+    now: UnixTime,
+) -> AppResult<EntityId> {
+    let user = caller.user.as_ref().ok_or(AppError::SignInRequired)?;
+    let actor = Actor::Caller(caller.clone());
+    actor.require_scope(ScopeSet::MODIFY)?;
+    let project = ProjectName::parse(name).map_err(|e| AppError::Invalid(format!("name: {e}")))?;
+    let id = store.add_project(&project, None, &sharing::owner_acl(user.id), now)?;
+    let event = AuditEvent::ProjectAdded {
+        name: name.into(),
+        owner: user.name.clone(),
+    };
+    admin_record(store, &actor, id.to_string(), event, now);
+    Ok(id)
+}
+
+/// The projects `actor` may READ, not in the trash (admins: every one).
+pub fn list_visible<S: EntityAdmin + AuthorizationFacts + ?Sized>(
+    store: &S,
+    actor: &Actor,
+) -> AppResult<Vec<EntityInfo>> {
+    actor.require_scope(ScopeSet::VIEW)?;
+    let mut visible = Vec::new();
+    for project in store.list_projects()? {
+        let Some(facts) = store.entity_facts(&EntityRef::Id(project.id))? else {
+            continue;
+        };
+        if actor.require(&facts, AccessSet::READ).is_ok() {
+            visible.push(project);
+        }
+    }
+    Ok(visible)
 }

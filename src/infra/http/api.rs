@@ -10,7 +10,7 @@ use serde_json::json;
 use super::auth::caller_from_request;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
-use crate::app::administer::external;
+use crate::app::administer::{external, projects};
 use crate::app::{browse, Actor, AppResult};
 use crate::domain::authz::Caller;
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
@@ -35,7 +35,40 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route(
         "/api/v1/external-repositories/{id}",
         web::delete().to(delete_external),
-    );
+    )
+    .route("/api/v1/projects", web::get().to(list_projects))
+    .route("/api/v1/projects", web::post().to(add_project));
+}
+
+async fn list_projects(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
+    let projects = as_caller(&state, &req, |st, actor| {
+        projects::list_visible(st.directory.as_ref(), actor)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({"projects": projects.iter().map(entity_json).collect::<Vec<_>>()})))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewProject {
+    name: String,
+}
+
+async fn add_project(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Json<NewProject>,
+) -> Result<HttpResponse, HttpError> {
+    let name = body.into_inner().name;
+    let id = with_caller(&state, &req, move |st, caller| {
+        projects::add_own(st.directory.as_ref(), caller, &name, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(json!({"id": id})))
 }
 
 /// Authenticates, then runs the use case `f` on the blocking pool as that caller.
