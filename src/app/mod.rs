@@ -68,6 +68,12 @@ pub enum AppError {
     /// Missing, trashed or not allowed, told apart to nobody.
     #[error("not found, or you may not see it")]
     Hidden,
+    /// The caller sees the entity but lacks this permission on it.
+    #[error("you lack the {0} permission on it")]
+    Lacks(AccessSet),
+    /// A rule inside a transaction refused the caller (the message says which).
+    #[error("{0}")]
+    Denied(String),
     /// Only an operator or an admin may do this.
     #[error("only an admin may do this")]
     AdminOnly,
@@ -90,6 +96,7 @@ impl From<DirectoryError> for AppError {
             DirectoryError::NotFound(m) => AppError::NotFound(m),
             DirectoryError::Conflict(m) => AppError::Conflict(m),
             DirectoryError::Invalid(m) => AppError::Invalid(m),
+            DirectoryError::Denied(m) => AppError::Denied(m),
             DirectoryError::Backend(m) => AppError::Backend(m),
         }
     }
@@ -100,6 +107,7 @@ impl From<Refusal> for AppError {
         match r {
             Refusal::MissingScope(s) => AppError::MissingScope(s),
             Refusal::Hidden => AppError::Hidden,
+            Refusal::Lacks(a) => AppError::Lacks(a),
         }
     }
 }
@@ -120,6 +128,20 @@ impl Actor {
         match self {
             Actor::Operator => Ok(()),
             Actor::Caller(c) => Ok(entity_rules::may(c, facts, access)?),
+        }
+    }
+
+    /// A change needing `access` on the entity, per `entity_rules::may_change`
+    /// (operators pass).
+    pub fn require_to_change(
+        &self,
+        facts: &EntityFacts,
+        access: AccessSet,
+        in_trash_ok: bool,
+    ) -> AppResult<()> {
+        match self {
+            Actor::Operator => Ok(()),
+            Actor::Caller(c) => Ok(entity_rules::may_change(c, facts, access, in_trash_ok)?),
         }
     }
 

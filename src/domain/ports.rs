@@ -36,6 +36,9 @@ pub enum DirectoryError {
     /// A rule refused the change (the message says which).
     #[error("{0}")]
     Invalid(String),
+    /// A rule refused the caller, who may see the entity but lacks the permission.
+    #[error("{0}")]
+    Denied(String),
     #[error("directory backend failed: {0}")]
     Backend(String),
 }

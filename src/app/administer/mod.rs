@@ -23,6 +23,9 @@ fn refuse(e: AppError) -> DirectoryError {
         AppError::Conflict(m) => DirectoryError::Conflict(m),
         AppError::Backend(m) => DirectoryError::Backend(m),
         AppError::Hidden => DirectoryError::NotFound("not found, or you may not see it".into()),
+        e @ (AppError::Lacks(_) | AppError::Denied(_) | AppError::MissingScope(_)) => {
+            DirectoryError::Denied(e.to_string())
+        }
         other => DirectoryError::Invalid(other.to_string()),
     }
 }

@@ -1,4 +1,6 @@
-//! Sharing settings: grant, revoke, show, and "inherit again". The rules (copy on first
+//! Sharing settings: grant, revoke, replace, show, and "inherit again". Callers need
+//! the `authorize` scope and CHANGE_PERMISSIONS on the entity (checked inside the
+//! change's transaction); admins and the operator may change any. The rules (copy on first
 //! change, local settings replace the project's) are `domain::authz::sharing`; every
 //! change is recorded with the ACL that applied before and after.
 
@@ -10,8 +12,8 @@ use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::sharing::{self, SharingChange, SharingError};
 use crate::domain::authz::EntityFacts;
-use crate::domain::model::{AccessSet, Acl, EntityId, EntityRef, PrincipalRef, UnixTime};
-use crate::domain::ports::{AuditLog, AuthorizationFacts, DirResult, EntityAdmin};
+use crate::domain::model::{AccessSet, Acl, EntityId, EntityRef, PrincipalRef, ScopeSet, UnixTime};
+use crate::domain::ports::{AuditLog, AuthorizationFacts, DirResult, DirectoryError, EntityAdmin};
 
 /// An entity's effective ACL as operators read it.
 #[derive(Debug, Clone)]
@@ -32,7 +34,7 @@ pub fn grant<S: EntityAdmin + AuditLog + ?Sized>(
     access: AccessSet,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_admin()?;
+    actor.require_scope(ScopeSet::AUTHORIZE)?;
     let who = store.resolve_principal(principal)?;
     change(store, actor, entity, now, &|facts| {
         Ok(sharing::grant(facts, who, access))
@@ -48,7 +50,7 @@ pub fn revoke<S: EntityAdmin + AuditLog + ?Sized>(
     access: Option<AccessSet>,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_admin()?;
+    actor.require_scope(ScopeSet::AUTHORIZE)?;
     let who = store.resolve_principal(principal)?;
     change(store, actor, entity, now, &|facts| {
         sharing::revoke(facts, who, access).map_err(|e| match e {
@@ -67,7 +69,7 @@ pub fn inherit<S: EntityAdmin + AuditLog + ?Sized>(
     entity: &EntityRef,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_admin()?;
+    actor.require_scope(ScopeSet::AUTHORIZE)?;
     change(store, actor, entity, now, &|facts| {
         sharing::inherit(facts).map_err(|_| {
             AppError::Invalid(format!(
@@ -77,16 +79,43 @@ pub fn inherit<S: EntityAdmin + AuditLog + ?Sized>(
     })
 }
 
-/// The ACL that applies to `entity`, with principals named.
+/// Replaces the ACL of `entity` with `entries` (for a repository: local sharing
+/// settings from now on), keeping someone able to share it again.
+pub fn replace<S: EntityAdmin + AuditLog + ?Sized>(
+    store: &S,
+    actor: &Actor,
+    entity: &EntityRef,
+    entries: &[(PrincipalRef, AccessSet)],
+    now: UnixTime,
+) -> AppResult<()> {
+    actor.require_scope(ScopeSet::AUTHORIZE)?;
+    let mut acl = Vec::with_capacity(entries.len());
+    for (principal, access) in entries {
+        let who = store.resolve_principal(principal).map_err(|e| match e {
+            DirectoryError::NotFound(_) => {
+                AppError::Invalid(format!("entries: {principal}: no such user or team"))
+            }
+            other => other.into(),
+        })?;
+        acl.push((who, *access));
+    }
+    let acl = Acl::new(acl);
+    change(store, actor, entity, now, &|_| {
+        sharing::replace(acl.clone()).map_err(|e| AppError::Invalid(format!("entries: {e}")))
+    })
+}
+
+/// The ACL that applies to `entity`, with principals named (READ needed).
 pub fn show<S: EntityAdmin + AuthorizationFacts + ?Sized>(
     store: &S,
     actor: &Actor,
     entity: &EntityRef,
 ) -> AppResult<AclView> {
-    actor.require_admin()?;
+    actor.require_scope(ScopeSet::VIEW)?;
     let facts = store
         .entity_facts(entity)?
         .ok_or_else(|| crate::app::browse::not_found(entity))?;
+    actor.require(&facts, AccessSet::READ)?;
     let effective = sharing::effective(&facts);
     let entries = store.name_acl(effective.acl)?;
     Ok(AclView {
@@ -107,6 +136,9 @@ fn change<S: EntityAdmin + AuditLog + ?Sized>(
 ) -> AppResult<()> {
     let seen: Mutex<Option<(Acl, Acl)>> = Mutex::new(None);
     let in_tx = |facts: &EntityFacts| -> DirResult<SharingChange> {
+        actor
+            .require_to_change(facts, AccessSet::CHANGE_PERMISSIONS, false)
+            .map_err(refuse)?;
         let change = rule(facts).map_err(refuse)?;
         let before = sharing::effective(facts).acl.clone();
         let after = match &change {

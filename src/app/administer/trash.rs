@@ -1,11 +1,12 @@
-//! Moving entities to the trash and back (`domain::trash` says when).
+//! Moving entities to the trash and back (`domain::trash` says when); callers need the
+//! `modify` scope and DELETE on the entity, admins and the operator may move any.
 
 use super::refuse;
 use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::EntityFacts;
-use crate::domain::model::{EntityRef, UnixTime};
+use crate::domain::model::{AccessSet, EntityRef, ScopeSet, UnixTime};
 use crate::domain::ports::{AuditLog, DirResult, EntityAdmin};
 use crate::domain::trash::{self, TrashError};
 
@@ -40,8 +41,12 @@ fn move_entity<S: EntityAdmin + ?Sized>(
     allowed: fn(&EntityFacts) -> Result<(), TrashError>,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_admin()?;
+    actor.require_scope(ScopeSet::MODIFY)?;
     let rule = |facts: &EntityFacts| -> DirResult<()> {
+        // Restoring reaches into the trash; trashing does not.
+        actor
+            .require_to_change(facts, AccessSet::DELETE, !trashed)
+            .map_err(refuse)?;
         allowed(facts).map_err(|e| refuse(explain(entity, e)))
     };
     Ok(store.set_trashed(entity, trashed, &rule, now)?)

@@ -17,6 +17,9 @@ pub enum Refusal {
     /// Missing, trashed or not allowed: answered like "not found", so nothing leaks
     /// whether the entity exists.
     Hidden,
+    /// The caller sees the entity (READ) but lacks this access type to change it: said
+    /// plainly, since it already knows the entity exists.
+    Lacks(AccessSet),
 }
 
 /// The scope an API operation needs from the credential.
@@ -38,6 +41,32 @@ pub fn may(caller: &Caller, facts: &EntityFacts, access: AccessSet) -> Result<()
         Ok(())
     } else {
         Err(Refusal::Hidden)
+    }
+}
+
+/// Whether `caller` may change the entity in a way that needs `access`
+/// (CHANGE_PERMISSIONS to share, DELETE to trash or restore). `in_trash_ok` lets a
+/// restore reach an entity in the trash.
+pub fn may_change(
+    caller: &Caller,
+    facts: &EntityFacts,
+    access: AccessSet,
+    in_trash_ok: bool,
+) -> Result<(), Refusal> {
+    let effective = sharing::effective(facts);
+    if effective.trashed && !in_trash_ok {
+        return Err(Refusal::Hidden);
+    }
+    if caller.is_admin() {
+        return Ok(());
+    }
+    let mine = caller.access_in(effective.acl);
+    if !mine.contains(AccessSet::READ) {
+        Err(Refusal::Hidden)
+    } else if !mine.contains(access) {
+        Err(Refusal::Lacks(access))
+    } else {
+        Ok(())
     }
 }
 
@@ -97,5 +126,39 @@ mod tests {
         let trashed = project(true, AccessSet::READ);
         assert_eq!(may(&alice, &trashed, AccessSet::READ), Err(Refusal::Hidden));
         assert_eq!(may(&admin, &trashed, AccessSet::READ), Err(Refusal::Hidden));
+    }
+
+    #[test]
+    fn changing_needs_the_access_type_and_only_readers_are_told_so() {
+        let alice = caller(false, ScopeSet::PASSWORD);
+        let admin = caller(true, ScopeSet::PASSWORD);
+        let cp = AccessSet::CHANGE_PERMISSIONS;
+        let owner = project(false, AccessSet::all());
+        assert_eq!(may_change(&alice, &owner, cp, false), Ok(()));
+        let reader = project(false, AccessSet::READ);
+        assert_eq!(
+            may_change(&alice, &reader, cp, false),
+            Err(Refusal::Lacks(cp))
+        );
+        let stranger = project(false, AccessSet::empty());
+        assert_eq!(
+            may_change(&alice, &stranger, cp, false),
+            Err(Refusal::Hidden)
+        );
+        assert_eq!(may_change(&admin, &stranger, cp, false), Ok(()));
+        // Without READ, CHANGE_PERMISSIONS alone is still hidden.
+        let blind = project(false, cp);
+        assert_eq!(may_change(&alice, &blind, cp, false), Err(Refusal::Hidden));
+        let trashed = project(true, AccessSet::all());
+        let delete = AccessSet::DELETE;
+        assert_eq!(
+            may_change(&alice, &trashed, delete, false),
+            Err(Refusal::Hidden)
+        );
+        assert_eq!(may_change(&alice, &trashed, delete, true), Ok(()));
+        assert_eq!(
+            may_change(&admin, &trashed, delete, false),
+            Err(Refusal::Hidden)
+        );
     }
 }

@@ -70,6 +70,31 @@ pub enum SharingError {
     NoEntry,
     #[error("only repositories inherit; a project's ACL is its own")]
     NotARepository,
+    #[error(
+        "the ACL must leave a user or team with CHANGE_PERMISSIONS, or nobody could share it again"
+    )]
+    NoManager,
+    #[error("a principal is listed twice")]
+    Duplicate,
+}
+
+/// Replaces the entity's own ACL with `acl` (for a repository: local sharing settings
+/// from now on). Refused when nobody (no user or team) could change it afterwards, or
+/// a principal is listed twice.
+pub fn replace(acl: Acl) -> Result<SharingChange, SharingError> {
+    let managed = acl.entries.iter().any(|(p, a)| {
+        matches!(p, Principal::User(_) | Principal::Team(_))
+            && a.contains(AccessSet::CHANGE_PERMISSIONS)
+    });
+    if !managed {
+        return Err(SharingError::NoManager);
+    }
+    for (i, (p, _)) in acl.entries.iter().enumerate() {
+        if acl.entries[..i].iter().any(|(q, _)| q == p) {
+            return Err(SharingError::Duplicate);
+        }
+    }
+    Ok(SharingChange::Set(acl))
 }
 
 /// Adds `access` to `principal`'s entry, starting from the ACL that applies now (a copy
@@ -235,6 +260,32 @@ mod tests {
         assert_eq!(
             owner_acl(UserId(9)).entry(&Principal::User(UserId(9))),
             AccessSet::all()
+        );
+    }
+
+    #[test]
+    fn a_replaced_acl_keeps_a_manager_and_lists_each_principal_once() {
+        let cp = AccessSet::CHANGE_PERMISSIONS;
+        let team = Principal::Team(TeamId(3));
+        assert_eq!(
+            replace(Acl::new(vec![(BOB, AccessSet::READ | cp)])),
+            Ok(SharingChange::Set(Acl::new(vec![(
+                BOB,
+                AccessSet::READ | cp
+            )])))
+        );
+        assert!(replace(Acl::new(vec![(team, cp)])).is_ok());
+        for orphan in [
+            Acl::default(),
+            Acl::new(vec![(BOB, AccessSet::READ)]),
+            Acl::new(vec![(Principal::Public, AccessSet::all())]),
+            Acl::new(vec![(Principal::Authenticated, cp)]),
+        ] {
+            assert_eq!(replace(orphan), Err(SharingError::NoManager));
+        }
+        assert_eq!(
+            replace(Acl::new(vec![(BOB, cp), (BOB, AccessSet::READ)])),
+            Err(SharingError::Duplicate)
         );
     }
 }

@@ -171,9 +171,10 @@ impl From<AppError> for HttpError {
                 ErrorCode::Unsupported,
                 format!("{m} already exists"),
             ),
-            e @ (AppError::MissingScope(_) | AppError::AdminOnly) => {
-                HttpError::denied(e.to_string())
-            }
+            e @ (AppError::MissingScope(_)
+            | AppError::AdminOnly
+            | AppError::Lacks(_)
+            | AppError::Denied(_)) => HttpError::denied(e.to_string()),
             e @ AppError::SignInRequired => HttpError::unauthorized(e.to_string(), "regauth"),
             AppError::Limited(l) => {
                 HttpError::too_many(l.to_string(), l.retry_after.as_secs_f64().ceil() as u64)

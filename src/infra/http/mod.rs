@@ -17,6 +17,7 @@ pub mod health;
 pub mod me;
 pub mod notifications;
 pub mod server;
+pub mod sharing;
 pub mod state;
 pub mod token;
 
@@ -36,7 +37,8 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(health::healthz))
         .route("/readyz", web::get().to(health::readyz))
         .configure(api::configure)
-        .configure(me::configure);
+        .configure(me::configure)
+        .configure(sharing::configure);
 }
 
 /// The internal listener of `server.notifications_listen`: what only the registry

@@ -1,0 +1,141 @@
+//! `/api/v1/entities/{id}/…`: sharing settings and the trash, where `{id}` is a project
+//! id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`). The rules (scopes,
+//! CHANGE_PERMISSIONS, DELETE, keeping a manager) are the use cases'.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::api::as_caller;
+use super::errors::{ErrorCode, HttpError};
+use super::AppState;
+use crate::app::administer::{sharing, trash};
+use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/entities/{id}/acl", web::get().to(show))
+        .route("/api/v1/entities/{id}/acl", web::put().to(replace))
+        .route("/api/v1/entities/{id}/acl", web::delete().to(inherit))
+        .route("/api/v1/entities/{id}/trash", web::post().to(move_to_trash))
+        .route("/api/v1/entities/{id}/restore", web::post().to(restore));
+}
+
+/// The entity a path names; `%2F` may reach us still encoded.
+fn entity(raw: &str) -> Result<EntityRef, HttpError> {
+    raw.replace("%2F", "/")
+        .replace("%2f", "/")
+        .parse()
+        .map_err(|e: String| {
+            HttpError::bad_request(
+                ErrorCode::NameInvalid,
+                format!("give a project id (syn123) or a URL-encoded repository path: {e}"),
+            )
+        })
+}
+
+async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let entity = entity(&id)?;
+    let view = as_caller(&state, &req, move |st, actor| {
+        sharing::show(st.directory.as_ref(), actor, &entity)
+    })
+    .await?;
+    let entries: Vec<_> = view
+        .entries
+        .iter()
+        .map(|(p, a)| json!({"principal": p.to_string(), "access": a.names().collect::<Vec<_>>()}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "entity": view.entity,
+        "inherited_from": view.inherited_from,
+        "entries": entries,
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AclBody {
+    entries: Vec<EntryBody>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EntryBody {
+    /// `alice`, `team:devs`, `public` or `authenticated`.
+    principal: String,
+    /// `["READ", "DOWNLOAD"]`.
+    access: Vec<String>,
+}
+
+async fn replace(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<AclBody>,
+) -> Result<HttpResponse, HttpError> {
+    let entity = entity(&id)?;
+    let bad = |m: String| HttpError::bad_request(ErrorCode::Unsupported, m);
+    let mut entries = Vec::with_capacity(body.entries.len());
+    for (i, e) in body.entries.iter().enumerate() {
+        let principal: PrincipalRef = e
+            .principal
+            .parse()
+            .map_err(|m: String| bad(format!("entries[{i}].principal: {m}")))?;
+        let access = AccessSet::parse_list(&e.access.join(","))
+            .map_err(|m| bad(format!("entries[{i}].access: {m}")))?;
+        entries.push((principal, access));
+    }
+    as_caller(&state, &req, move |st, actor| {
+        sharing::replace(
+            st.directory.as_ref(),
+            actor,
+            &entity,
+            &entries,
+            st.clock.now(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn inherit(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let entity = entity(&id)?;
+    as_caller(&state, &req, move |st, actor| {
+        sharing::inherit(st.directory.as_ref(), actor, &entity, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn move_to_trash(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let entity = entity(&id)?;
+    as_caller(&state, &req, move |st, actor| {
+        trash::trash(st.directory.as_ref(), actor, &entity, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+async fn restore(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, HttpError> {
+    let entity = entity(&id)?;
+    as_caller(&state, &req, move |st, actor| {
+        trash::restore(st.directory.as_ref(), actor, &entity, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
