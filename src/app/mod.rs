@@ -12,11 +12,13 @@
 //! - `ingest_events`: the registry's notifications recorded;
 //! - `administer`: users, teams, projects, sharing, tokens, trash, external records;
 //! - `browse`: the read API's listings;
+//! - `access_requests`: asking a project's or repository's managers for access;
 //! - `explain`: why a credential gets or is refused each action of a scope;
 //! - `self_service`: a signed-in user's own account, tokens and `docker login`s;
 //! - `secrets`: new token secrets and password hashes (the OS RNG);
 //! - `clock`: the system clock behind the `Clock` port.
 
+pub mod access_requests;
 pub mod administer;
 pub mod admission;
 pub mod audit;

@@ -100,6 +100,17 @@ pub enum AuditEvent {
         name: String,
     },
     ExternalRepositoryDeleted,
+    /// A user asked for READ and DOWNLOAD on an entity.
+    AccessRequested {
+        request_id: i64,
+    },
+    /// A manager approved (granting READ and DOWNLOAD) or denied a request.
+    AccessRequestDecided {
+        request_id: i64,
+        requester: String,
+        approved: bool,
+        reason: Option<String>,
+    },
 }
 
 impl AuditEvent {
@@ -125,6 +136,8 @@ impl AuditEvent {
             AuditEvent::Restored => "restored",
             AuditEvent::ExternalRepositoryAdded { .. } => "external_repository_added",
             AuditEvent::ExternalRepositoryDeleted => "external_repository_deleted",
+            AuditEvent::AccessRequested { .. } => "access_requested",
+            AuditEvent::AccessRequestDecided { .. } => "access_request_decided",
         }
     }
 

@@ -17,10 +17,10 @@ use crate::domain::authz::sharing::SharingChange;
 use crate::domain::authz::{EntityFacts, RepoFacts};
 use crate::domain::events::IngestFacts;
 use crate::domain::model::{
-    AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef, EventOutcome,
-    ManifestDelete, ManifestPush, NewAccessToken, NewRefreshToken, NewUser, Principal,
-    PrincipalRef, ProjectName, RefreshTokenRecord, TagInfo, TagSort, TeamId, TeamName, TokenHash,
-    UnixTime, UsedToken, User, UserCredentials, UserId, UserUpdate,
+    AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
+    EventOutcome, ManifestDelete, ManifestPush, NewAccessToken, NewRefreshToken, NewUser,
+    Principal, PrincipalRef, ProjectName, RefreshTokenRecord, RequestDecision, TagInfo, TagSort,
+    TeamId, TeamName, TokenHash, UnixTime, UsedToken, User, UserCredentials, UserId, UserUpdate,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::domain::scope::ResourceActions;
@@ -157,6 +157,44 @@ pub trait EntityAdmin: Send + Sync {
     fn delete_external_repository(&self, id: EntityId) -> DirResult<()>;
 }
 
+/// A rule on an access request's entity and the request itself, run inside the
+/// decision's transaction; it returns the sharing change an approval makes.
+pub type DecisionRule<'a> =
+    &'a dyn Fn(&EntityFacts, &AccessRequest) -> DirResult<Option<SharingChange>>;
+
+/// Access requests (Dockstore's "request access"), each change one transaction.
+pub trait AccessRequestStore: Send + Sync {
+    /// Files a request when `rule` accepts the entity's facts; a second open request by
+    /// the same user on the same entity is a conflict.
+    fn file_access_request(
+        &self,
+        entity: &EntityRef,
+        requester: UserId,
+        message: &str,
+        rule: EntityRule<()>,
+        now: UnixTime,
+    ) -> DirResult<AccessRequest>;
+    /// The entity's requests, oldest first (open ones unless `all`), when `rule`
+    /// accepts its facts.
+    fn entity_access_requests(
+        &self,
+        entity: &EntityRef,
+        all: bool,
+        rule: EntityRule<()>,
+    ) -> DirResult<Vec<AccessRequest>>;
+    /// A user's own requests, newest first.
+    fn user_access_requests(&self, requester: UserId) -> DirResult<Vec<AccessRequest>>;
+    /// Decides an open request: the sharing change `rule` returns and the new state are
+    /// written together.
+    fn decide_access_request(
+        &self,
+        id: i64,
+        decision: &RequestDecision,
+        rule: DecisionRule,
+        now: UnixTime,
+    ) -> DirResult<AccessRequest>;
+}
+
 /// Personal access tokens and the revocation of refresh tokens.
 pub trait TokenAdmin: Send + Sync {
     fn create_access_token(
@@ -270,6 +308,7 @@ pub trait Directory:
     + UserAdmin
     + TeamAdmin
     + EntityAdmin
+    + AccessRequestStore
     + TokenAdmin
     + RegistryLog
     + RegistryReader
@@ -284,6 +323,7 @@ impl<T> Directory for T where
         + UserAdmin
         + TeamAdmin
         + EntityAdmin
+        + AccessRequestStore
         + TokenAdmin
         + RegistryLog
         + RegistryReader

@@ -17,7 +17,7 @@ use super::{Actor, AppError};
 use crate::domain::ports::DirectoryError;
 
 /// Carries a use case's refusal out of a rule run inside a backend transaction.
-fn refuse(e: AppError) -> DirectoryError {
+pub(crate) fn refuse(e: AppError) -> DirectoryError {
     match e {
         AppError::NotFound(m) => DirectoryError::NotFound(m),
         AppError::Conflict(m) => DirectoryError::Conflict(m),

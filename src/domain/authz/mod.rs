@@ -6,11 +6,13 @@
 //! - `sharing`: which ACL applies (local sharing settings or the project's), trash
 //!   inheritance, and how grants, revocations and "inherit again" change an ACL;
 //! - `entity_rules`: who may read or change an entity through the API;
+//! - `access_requests`: who may file and decide access requests, what approval grants;
 //! - `explain`: each refused action's reason in words, without revealing what is hidden;
 //! - `target`: what a requested scope names (a repository path, the catalog, nothing).
 //!
 //! Nothing here does I/O, which is what lets the tests walk the rules table row by row.
 
+pub mod access_requests;
 mod caller;
 pub mod entity_rules;
 pub mod explain;

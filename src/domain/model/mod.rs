@@ -5,6 +5,7 @@
 //! `domain::authz`, `domain::authn` and `domain::events`.
 
 mod access;
+mod access_request;
 mod entity;
 mod flag_list;
 mod ids;
@@ -17,6 +18,7 @@ mod tokens;
 mod user;
 
 pub use access::{AccessSet, UnknownAccessType};
+pub use access_request::{AccessRequest, RequestDecision, RequestState};
 pub use entity::{EntityInfo, EntityKind, EntityRef};
 pub use ids::{EntityId, InvalidEntityId, TeamId, UserId};
 pub use names::{Email, NameError, ProjectName, TeamName, UserName};

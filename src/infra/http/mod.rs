@@ -6,6 +6,7 @@
 //! `state` is what handlers share, `auth` turns an `Authorization` header into a
 //! caller, `errors` maps use-case errors to status codes, `server` binds the listeners.
 
+pub mod access_requests;
 pub mod api;
 pub mod auth;
 pub mod body;
@@ -38,7 +39,8 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .configure(api::configure)
         .configure(me::configure)
-        .configure(sharing::configure);
+        .configure(sharing::configure)
+        .configure(access_requests::configure);
 }
 
 /// The internal listener of `server.notifications_listen`: what only the registry

@@ -21,7 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// The entity a path names; `%2F` may reach us still encoded.
-fn entity(raw: &str) -> Result<EntityRef, HttpError> {
+pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {
     raw.replace("%2F", "/")
         .replace("%2f", "/")
         .parse()

@@ -142,17 +142,8 @@ impl EntityAdmin for SqliteDirectory {
         self.write(|tx| {
             let row = resolve(tx, entity)?;
             let id = row.info.id.0 as i64;
-            match rule(&facts(tx, row)?)? {
-                SharingChange::Set(acl) => {
-                    write_acl(tx, id, &acl)?;
-                    tx.execute("UPDATE entities SET has_local_acl = 1 WHERE id = ?1", [id])?;
-                }
-                SharingChange::Inherit => {
-                    tx.execute("DELETE FROM acl_entries WHERE entity_id = ?1", [id])?;
-                    tx.execute("UPDATE entities SET has_local_acl = 0 WHERE id = ?1", [id])?;
-                }
-            }
-            Ok(())
+            let change = rule(&facts(tx, row)?)?;
+            apply_sharing(tx, id, &change)
         })
     }
 
@@ -219,6 +210,25 @@ impl EntityAdmin for SqliteDirectory {
 }
 
 /// Replaces an entity's ACL rows with `acl`.
+/// Writes what a sharing change leaves the entity with.
+pub(super) fn apply_sharing(
+    tx: &rusqlite::Connection,
+    id: i64,
+    change: &SharingChange,
+) -> DirResult<()> {
+    match change {
+        SharingChange::Set(acl) => {
+            write_acl(tx, id, acl)?;
+            tx.execute("UPDATE entities SET has_local_acl = 1 WHERE id = ?1", [id])?;
+        }
+        SharingChange::Inherit => {
+            tx.execute("DELETE FROM acl_entries WHERE entity_id = ?1", [id])?;
+            tx.execute("UPDATE entities SET has_local_acl = 0 WHERE id = ?1", [id])?;
+        }
+    }
+    Ok(())
+}
+
 fn write_acl(tx: &rusqlite::Connection, entity: i64, acl: &Acl) -> DirResult<()> {
     tx.execute("DELETE FROM acl_entries WHERE entity_id = ?1", [entity])?;
     let mut insert = tx.prepare_cached(

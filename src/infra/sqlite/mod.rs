@@ -11,6 +11,7 @@
 //! repositories, sharing, trash, authorization facts), `registry` (notifications and
 //! listings); `rows` holds the queries they share.
 
+mod access_requests;
 mod audit;
 mod credentials;
 mod entities;

@@ -147,6 +147,25 @@ CREATE TRIGGER refresh_tokens_update_counted
 AFTER UPDATE OF user_id, hash, service, client_id, scopes, access_token_id, created_at, expires_at, revoked_at ON refresh_tokens
 BEGIN UPDATE change_counter SET version = version + 1; END;
 "#,
+    r#"
+-- Access requests (Dockstore): at most one open request per user and entity. The token
+-- path never reads them, so they do not move the change counter (an approval's ACL
+-- change does).
+CREATE TABLE access_requests (
+    id INTEGER PRIMARY KEY,
+    entity_id INTEGER NOT NULL REFERENCES entities(id),
+    requester_id INTEGER NOT NULL REFERENCES users(id),
+    message TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('open','approved','denied')),
+    reason TEXT,
+    created_at INTEGER NOT NULL,
+    decided_at INTEGER,
+    decided_by INTEGER REFERENCES users(id)
+);
+CREATE UNIQUE INDEX access_requests_one_open ON access_requests(entity_id, requester_id)
+    WHERE state = 'open';
+CREATE INDEX access_requests_requester ON access_requests(requester_id);
+"#,
 ];
 
 /// The audit trail lives in a file of its own beside the directory: its steady stream
