@@ -344,6 +344,7 @@ pub fn call(
         "POST" => c.post(url),
         "PUT" => c.put(url),
         "DELETE" => c.delete(url),
+        "PATCH" => c.patch(url),
         m => panic!("method {m}"),
     };
     req = match who {

@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::api::{as_caller, with_caller};
 use super::errors::{ErrorCode, HttpError};
+use super::json::Json;
 use super::sharing::entity;
 use super::AppState;
 use crate::app::access_requests;
@@ -62,7 +63,7 @@ async fn file(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<Message>,
+    body: Json<Message>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
     let message = body.into_inner().message;
@@ -156,7 +157,7 @@ async fn deny(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<Reason>,
+    body: Json<Reason>,
 ) -> Result<HttpResponse, HttpError> {
     decide(state, req, &id, false, body.into_inner().reason).await
 }

@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::auth::caller_from_request;
 use super::errors::{ErrorCode, HttpError};
+use super::json::Json;
 use super::AppState;
 use crate::app::administer::{external, projects};
 use crate::app::{browse, Actor, AppResult};
@@ -61,7 +62,7 @@ struct NewProject {
 async fn add_project(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<NewProject>,
+    body: Json<NewProject>,
 ) -> Result<HttpResponse, HttpError> {
     let name = body.into_inner().name;
     let id = with_caller(&state, &req, move |st, caller| {
@@ -273,8 +274,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     }
     let timeout = state.settings.server.body_timeout;
     let body = super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await?;
-    serde_json::from_slice(&body)
-        .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("JSON body: {e}")))
+    super::json::decode(&body)
 }
 
 async fn delete_external(

@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::api::with_caller;
 use super::errors::{ErrorCode, HttpError};
+use super::json::Json;
 use super::AppState;
 use crate::app::explain;
 use crate::app::self_service::{self, PasswordChange};
@@ -106,7 +107,7 @@ struct PasswordBody {
 async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<PasswordBody>,
+    body: Json<PasswordBody>,
 ) -> Result<HttpResponse, HttpError> {
     let address = super::client_ip::client_ip(&req, &state.settings.server.trusted_proxies);
     let body = body.into_inner();
@@ -175,7 +176,7 @@ impl ScopesField {
 async fn create_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<NewTokenBody>,
+    body: Json<NewTokenBody>,
 ) -> Result<HttpResponse, HttpError> {
     let body = body.into_inner();
     let scopes = body.scopes.parse()?;

@@ -7,6 +7,7 @@
 //! caller, `errors` maps use-case errors to status codes, `server` binds the listeners.
 
 pub mod access_requests;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod body;
@@ -15,6 +16,7 @@ pub mod errcode_stream;
 pub mod errors;
 pub mod form;
 pub mod health;
+pub mod json;
 pub mod me;
 pub mod notifications;
 pub mod server;
@@ -40,7 +42,8 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .configure(api::configure)
         .configure(me::configure)
         .configure(sharing::configure)
-        .configure(access_requests::configure);
+        .configure(access_requests::configure)
+        .configure(admin::configure);
 }
 
 /// The internal listener of `server.notifications_listen`: what only the registry

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::api::as_caller;
 use super::errors::{ErrorCode, HttpError};
+use super::json::Json;
 use super::AppState;
 use crate::app::administer::{sharing, trash};
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
@@ -74,7 +75,7 @@ async fn replace(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Json<AclBody>,
+    body: Json<AclBody>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
     let bad = |m: String| HttpError::bad_request(ErrorCode::Unsupported, m);
