@@ -357,6 +357,39 @@ check "image tool:v3 made locally" tiny v3 "$reg/$P/tool:v3"
 refused "a download-only token cannot push: 'denied: ...'" denied docker push "$reg/$P/tool:v3"
 docker logout "$reg" >/dev/null 2>&1
 
+# ---------------------------------------------------------------- self-service over HTTP
+# After the first admin nothing needs a shell: the admin adds a user with curl, the user
+# logs in with its e-mail address, mints an access token over HTTP and logs in with it.
+pw_erin=erin-$RANDOM-horse-staple
+api_json() { # USER:PASSWORD METHOD PATH [BODY]: prints the answer, fails on a non-2xx
+  curl -sf -u "$1" -X "$2" -H 'content-type: application/json' ${4:+-d "$4"} "$api$3"
+}
+check "the admin adds user erin with an e-mail address over HTTP" \
+  api_json "admin:$admin_pw" POST /api/v1/users \
+  "{\"name\":\"erin\",\"password\":\"$pw_erin\",\"certified\":true,\"email\":\"erin@example.org\"}"
+check "docker login -u erin@example.org (the e-mail address)" login erin@example.org "$pw_erin"
+docker logout "$reg" >/dev/null 2>&1
+mint_token() {
+  api_json "erin@example.org:$pw_erin" POST /api/v1/me/tokens \
+    '{"name":"ci","scopes":["view","download","modify"],"expires_in":"1d"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])'
+}
+capture token_erin "erin mints an access token over HTTP" mint_token
+erin_project() {
+  api_json "erin:$pw_erin" POST /api/v1/projects '{"name":"erin-tools"}' |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+capture erin_p "erin creates a project over HTTP" erin_project
+check "docker login with erin's HTTP-minted token" login anything "$token_erin"
+check "image erin:v1 made locally" tiny erin "$reg/$erin_p/erin:v1"
+check "push to erin's own project with the token" docker push "$reg/$erin_p/erin:v1"
+docker logout "$reg" >/dev/null 2>&1
+explains_push() {
+  curl -sf -u "bob:$pw_bob" "$api/api/v1/me/explain?scope=repository:$P/bobs:push" |
+    grep -q '"reason":"not_certified"'
+}
+check "explain tells bob (uncertified) why his push is refused" explains_push
+
 # ---------------------------------------------------------------- refusals as users see them
 refused "a wrong password: 'unauthorized: invalid username or password'" unauthorized \
   login alice "not-$pw_alice"
