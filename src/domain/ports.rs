@@ -131,6 +131,10 @@ pub trait EntityAdmin: Send + Sync {
         now: UnixTime,
     ) -> DirResult<EntityId>;
     fn list_projects(&self) -> DirResult<Vec<EntityInfo>>;
+    /// The projects with an ACL entry for any of `principals`, each with those entries
+    /// only (what the rules need to decide READ for a caller who is these principals),
+    /// by id.
+    fn projects_shared_with(&self, principals: &[Principal]) -> DirResult<Vec<(EntityInfo, Acl)>>;
     /// The id behind an operator's name for a principal.
     fn resolve_principal(&self, principal: &PrincipalRef) -> DirResult<Principal>;
     /// Operators' names for the entries of an ACL, in a stable order.

@@ -5,11 +5,9 @@
 use crate::app::audit::admin_record;
 use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
-use crate::domain::authz::{sharing, Caller};
-use crate::domain::model::{
-    AccessSet, EntityId, EntityInfo, EntityRef, ProjectName, ScopeSet, UnixTime,
-};
-use crate::domain::ports::{AuditLog, AuthorizationFacts, EntityAdmin, UserAdmin};
+use crate::domain::authz::{sharing, Caller, EntityFacts};
+use crate::domain::model::{AccessSet, EntityId, EntityInfo, ProjectName, ScopeSet, UnixTime};
+use crate::domain::ports::{AuditLog, EntityAdmin, UserAdmin};
 
 /// Creates a project owned by `owner`; `id` when given (`synN`), else the next free one.
 pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
@@ -60,18 +58,30 @@ pub fn add_own<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
 }
 
 /// The projects `actor` may READ, not in the trash (admins: every one).
-pub fn list_visible<S: EntityAdmin + AuthorizationFacts + ?Sized>(
+pub fn list_visible<S: EntityAdmin + ?Sized>(
     store: &S,
     actor: &Actor,
 ) -> AppResult<Vec<EntityInfo>> {
     actor.require_scope(ScopeSet::VIEW)?;
+    let caller = match actor {
+        Actor::Caller(c) if !c.is_admin() => c,
+        // Admins and the operator see every project out of the trash.
+        _ => {
+            let mut all = store.list_projects()?;
+            all.retain(|p| !p.trashed);
+            return Ok(all);
+        }
+    };
+    // Only the entries that apply to the caller are read; they are all the rules need.
     let mut visible = Vec::new();
-    for project in store.list_projects()? {
-        let Some(facts) = store.entity_facts(&EntityRef::Id(project.id))? else {
-            continue;
+    for (info, acl) in store.projects_shared_with(&caller.principals())? {
+        let facts = EntityFacts {
+            info,
+            own_acl: Some(acl),
+            parent: None,
         };
         if actor.require(&facts, AccessSet::READ).is_ok() {
-            visible.push(project);
+            visible.push(facts.info);
         }
     }
     Ok(visible)

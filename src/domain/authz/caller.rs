@@ -50,11 +50,49 @@ impl Caller {
             .fold(AccessSet::empty(), |acc, (_, a)| acc | *a)
     }
 
+    /// Every principal whose ACL entries apply to this caller (see [`Caller::is`]): what
+    /// a store filters ACL entries by before the rules look at them.
+    pub fn principals(&self) -> Vec<Principal> {
+        let mut out = vec![Principal::Public];
+        if let Some(u) = &self.user {
+            out.push(Principal::Authenticated);
+            out.push(Principal::User(u.id));
+            out.extend(u.teams.iter().map(|t| Principal::Team(*t)));
+        }
+        out
+    }
+
     pub fn is_admin(&self) -> bool {
         self.user.as_ref().is_some_and(|u| u.admin)
     }
 
     pub fn name(&self) -> &str {
         self.user.as_ref().map(|u| u.name.as_str()).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_are_exactly_those_whose_entries_apply() {
+        let user = Caller {
+            user: Some(CallerUser {
+                id: UserId(1),
+                name: "alice".into(),
+                certified: false,
+                admin: false,
+                teams: vec![TeamId(5), TeamId(6)],
+            }),
+            scopes: ScopeSet::PASSWORD,
+        };
+        let all = user.principals();
+        assert_eq!(all.len(), 5);
+        assert!(all.iter().all(|p| user.is(p)));
+        for other in [Principal::User(UserId(2)), Principal::Team(TeamId(7))] {
+            assert!(!all.contains(&other) && !user.is(&other));
+        }
+        assert_eq!(Caller::anonymous().principals(), [Principal::Public]);
     }
 }

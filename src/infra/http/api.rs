@@ -41,16 +41,38 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/v1/projects", web::post().to(add_project));
 }
 
+#[derive(Deserialize)]
+struct PageQuery {
+    offset: Option<usize>,
+    limit: Option<usize>,
+}
+
+/// `?offset=&limit=` (100 by default, at most 1000), by project id.
 async fn list_projects(
     state: web::Data<AppState>,
     req: HttpRequest,
+    page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, HttpError> {
+    let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit == 0 || limit > MAX_LIMIT {
+        return Err(HttpError::bad_request(
+            ErrorCode::Unsupported,
+            format!("limit: 1 to {MAX_LIMIT}"),
+        ));
+    }
+    let offset = page.offset.unwrap_or(0);
     let projects = as_caller(&state, &req, |st, actor| {
         projects::list_visible(st.directory.as_ref(), actor)
     })
     .await?;
+    let shown: Vec<_> = projects
+        .iter()
+        .skip(offset)
+        .take(limit)
+        .map(entity_json)
+        .collect();
     Ok(HttpResponse::Ok()
-        .json(json!({"projects": projects.iter().map(entity_json).collect::<Vec<_>>()})))
+        .json(json!({"total": projects.len(), "offset": offset, "projects": shown})))
 }
 
 #[derive(Deserialize)]

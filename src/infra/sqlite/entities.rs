@@ -115,6 +115,59 @@ impl EntityAdmin for SqliteDirectory {
         })
     }
 
+    fn projects_shared_with(&self, principals: &[Principal]) -> DirResult<Vec<(EntityInfo, Acl)>> {
+        if principals.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = vec!["(a.principal_kind = ? AND a.principal_id = ?)"; principals.len()];
+        let sql = format!(
+            "SELECT a.entity_id, a.principal_kind, a.principal_id, a.access_bits
+             FROM acl_entries a JOIN entities e ON e.id = a.entity_id
+             WHERE e.kind = 'project' AND ({}) ORDER BY a.entity_id",
+            wanted.join(" OR ")
+        );
+        let args: Vec<rusqlite::types::Value> = principals
+            .iter()
+            .flat_map(|p| {
+                let (kind, id) = principal_key(p);
+                [kind.to_string().into(), id.into()]
+            })
+            .collect();
+        self.read(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            let mut out: Vec<(EntityInfo, Acl)> = Vec::new();
+            for row in rows {
+                let (entity, kind, id, bits) = row?;
+                let Some(principal) = principals
+                    .iter()
+                    .find(|p| principal_key(p) == (kind.as_str(), id))
+                else {
+                    continue;
+                };
+                let access = AccessSet::from_bits_truncate(bits as u8);
+                match out.last_mut() {
+                    Some((info, acl)) if info.id.0 as i64 == entity => {
+                        acl.entries.push((*principal, access));
+                    }
+                    _ => {
+                        if let Some(row) = entity_by_id(c, entity)? {
+                            out.push((row.info, Acl::new(vec![(*principal, access)])));
+                        }
+                    }
+                }
+            }
+            Ok(out)
+        })
+    }
+
     fn resolve_principal(&self, principal: &PrincipalRef) -> DirResult<Principal> {
         self.read(|c| resolve_principal(c, principal))
     }

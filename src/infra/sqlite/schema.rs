@@ -165,6 +165,8 @@ CREATE TABLE access_requests (
 CREATE UNIQUE INDEX access_requests_one_open ON access_requests(entity_id, requester_id)
     WHERE state = 'open';
 CREATE INDEX access_requests_requester ON access_requests(requester_id);
+-- What a user's project listing filters on (the primary key starts with the entity).
+CREATE INDEX acl_entries_principal ON acl_entries(principal_kind, principal_id);
 "#,
 ];
 

@@ -585,3 +585,67 @@ fn an_email_address_logs_in_in_place_of_the_name_and_is_unique() {
     let bob = d.user_credentials("alice@example.org").unwrap().unwrap();
     assert_eq!(bob.user.name, "bob");
 }
+
+#[test]
+fn projects_shared_with_reads_only_the_entries_of_those_principals() {
+    use crate::domain::model::{Principal, TeamName, UserId};
+    use crate::domain::ports::{EntityAdmin, TeamAdmin};
+    let (_t, d) = open();
+    add_user(&d, "alice", true);
+    add_user(&d, "bob", false);
+    let team = d.add_team(&TeamName::parse("lab").unwrap()).unwrap();
+    let mine = projects::add(&d, &OP, "alice's", "alice", None, 1).unwrap();
+    let teams = projects::add(&d, &OP, "the lab's", "alice", None, 1).unwrap();
+    let public = projects::add(&d, &OP, "open", "alice", None, 1).unwrap();
+    let p = |id| EntityRef::Id(id);
+    sharing::grant(
+        &d,
+        &OP,
+        &p(teams),
+        &"team:lab".parse().unwrap(),
+        AccessSet::READ,
+        1,
+    )
+    .unwrap();
+    sharing::grant(
+        &d,
+        &OP,
+        &p(public),
+        &"public".parse().unwrap(),
+        AccessSet::READ,
+        1,
+    )
+    .unwrap();
+    let bob = d.user_by_name("bob").unwrap().unwrap().id;
+    let as_bob = [
+        Principal::Public,
+        Principal::Authenticated,
+        Principal::User(bob),
+        Principal::Team(team),
+    ];
+    let found = d.projects_shared_with(&as_bob).unwrap();
+    let ids: Vec<_> = found.iter().map(|(info, _)| info.id).collect();
+    assert_eq!(
+        ids,
+        [teams, public],
+        "alice's own project has no entry for bob"
+    );
+    // Each comes with the entries for those principals only.
+    assert_eq!(
+        found[0].1.entries,
+        [(Principal::Team(team), AccessSet::READ)]
+    );
+    assert_eq!(found[1].1.entries, [(Principal::Public, AccessSet::READ)]);
+    let alice = d.user_by_name("alice").unwrap().unwrap().id;
+    let as_alice = d.projects_shared_with(&[Principal::User(alice)]).unwrap();
+    assert_eq!(as_alice.len(), 3);
+    assert!(as_alice
+        .iter()
+        .all(|(_, acl)| acl.entry(&Principal::User(alice)) == AccessSet::all()));
+    assert!(d
+        .projects_shared_with(&[Principal::User(UserId(424242))])
+        .unwrap()
+        .is_empty());
+    assert!(d.projects_shared_with(&[]).unwrap().is_empty());
+    let _ = mine;
+}
