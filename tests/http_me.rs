@@ -529,3 +529,66 @@ fn explain_says_why_for_the_own_credential_and_hides_what_is_hidden() {
     let out = stack.cli(&["explain", "nobody", &tool], None);
     assert!(!out.status.success());
 }
+
+#[test]
+fn minting_is_bounded_and_wrong_current_passwords_are_rate_limited() {
+    let (stack, _) = setup();
+    let mint = |name: &str| {
+        call(
+            &stack,
+            "POST",
+            "/api/v1/me/tokens",
+            As::Password("alice"),
+            Some(json!({"name": name, "scopes": "view"})),
+        )
+    };
+    for i in 0..100 {
+        assert_eq!(mint(&format!("t{i}")).status(), 201, "token {i}");
+    }
+    let m = error(mint("one too many"), 400);
+    assert!(m.contains("revoke some"), "{m}");
+    // A revoked token frees its place.
+    let list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/tokens",
+        As::Password("alice"),
+        None,
+    )
+    .json()
+    .unwrap();
+    let id = list["tokens"][0]["id"].as_i64().unwrap();
+    let r = call(
+        &stack,
+        "DELETE",
+        &format!("/api/v1/me/tokens/{id}"),
+        As::Password("alice"),
+        None,
+    );
+    assert_eq!(r.status(), 204);
+    assert_eq!(mint("again").status(), 201);
+
+    // Guessing the current password meets the login limits: 429 with Retry-After,
+    // and the right password is then refused too until the wait is over.
+    let guess = |current: &str| {
+        call(
+            &stack,
+            "PUT",
+            "/api/v1/me/password",
+            As::Password("bob"),
+            Some(json!({"current_password": current, "new_password": "whatever it is now"})),
+        )
+    };
+    let mut limited = None;
+    for i in 0..30 {
+        let r = guess(&format!("guess number {i}"));
+        if r.status() == 429 {
+            limited = Some(r);
+            break;
+        }
+        assert_eq!(r.status(), 400, "guess {i}");
+    }
+    let r = limited.expect("no 429 after 30 wrong current passwords");
+    assert!(r.headers().get("retry-after").is_some());
+    assert_eq!(guess(PASSWORD).status(), 429);
+}

@@ -20,6 +20,10 @@ use crate::domain::authz::{Caller, CallerUser};
 use crate::domain::model::{AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime, User};
 use crate::domain::ports::{AuditLog, TokenAdmin, UserAdmin, UserUpdated};
 
+/// Access tokens in force a user may mint for itself: every token is a row and a
+/// credential to keep track of; the operator's CLI is not bound by it.
+pub const MAX_LIVE_TOKENS: usize = 100;
+
 /// The caller's account and what its credential may do.
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -124,6 +128,16 @@ pub fn create_token<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
         return Err(AppError::Invalid(format!(
             "scopes: a token cannot be wider than the credential that mints it ({})",
             caller.scopes
+        )));
+    }
+    let live = store
+        .list_access_tokens(user.id)?
+        .iter()
+        .filter(|t| !t.revoked && t.expires_at.is_none_or(|e| e > now))
+        .count();
+    if live >= MAX_LIVE_TOKENS {
+        return Err(AppError::Invalid(format!(
+            "you have {live} access tokens in force, the most one may mint: revoke some first"
         )));
     }
     let owner = account(store, user)?;
