@@ -5,12 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{as_caller, with_caller};
+use super::api::{as_caller, with_caller, with_caller_body, with_caller_json};
 use super::errors::{ErrorCode, HttpError};
-use super::json::Json;
 use super::sharing::entity;
 use super::AppState;
-use crate::app::access_requests;
+use crate::app::{access_requests, Actor};
 use crate::domain::model::{rfc3339, AccessRequest};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -63,18 +62,12 @@ async fn file(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Json<Message>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let message = body.into_inner().message;
-    let filed = with_caller(&state, &req, move |st, caller| {
-        access_requests::file(
-            st.directory.as_ref(),
-            caller,
-            &entity,
-            &message,
-            st.clock.now(),
-        )
+    let filed = with_caller_json(&state, &req, payload, move |st, caller, body: Message| {
+        let now = st.clock.now();
+        access_requests::file(st.directory.as_ref(), caller, &entity, &body.message, now)
     })
     .await?;
     Ok(HttpResponse::Created().json(request_json(&filed)))
@@ -112,26 +105,36 @@ async fn mine(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(list_json(&list)))
 }
 
+/// Approves or denies request `id`: authenticated first, then the body (a reason,
+/// optional for an approval) is read.
 async fn decide(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: &str,
     approve: bool,
-    reason: String,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let id: i64 = id.parse().map_err(|_| {
         HttpError::bad_request(ErrorCode::Unsupported, "access request id must be a number")
     })?;
-    let decided = as_caller(&state, &req, move |st, actor| {
-        access_requests::decide(
-            st.directory.as_ref(),
-            actor,
-            id,
-            approve,
-            &reason,
-            st.clock.now(),
-        )
-    })
+    let decided = with_caller_body(
+        &state,
+        &req,
+        payload,
+        approve,
+        move |st, caller, body: Option<Reason>| {
+            let reason = body.map(|b| b.reason).unwrap_or_default();
+            let actor = Actor::Caller(caller.clone());
+            access_requests::decide(
+                st.directory.as_ref(),
+                &actor,
+                id,
+                approve,
+                &reason,
+                st.clock.now(),
+            )
+        },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(request_json(&decided)))
 }
@@ -140,24 +143,16 @@ async fn approve(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: web::Bytes,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    // The body is optional here (an approval needs no reason), but never ignored.
-    let reason = if body.iter().all(u8::is_ascii_whitespace) {
-        String::new()
-    } else {
-        serde_json::from_slice::<Reason>(&body)
-            .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("body: {e}")))?
-            .reason
-    };
-    decide(state, req, &id, true, reason).await
+    decide(state, req, &id, true, payload).await
 }
 
 async fn deny(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Json<Reason>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    decide(state, req, &id, false, body.into_inner().reason).await
+    decide(state, req, &id, false, payload).await
 }

@@ -5,9 +5,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use super::api::as_caller;
+use super::api::{as_caller, as_caller_body};
 use super::errors::HttpError;
-use super::json::Json;
 use super::AppState;
 use crate::app::administer::{teams, users};
 use crate::domain::model::User;
@@ -59,10 +58,9 @@ struct NewUser {
 async fn add_user(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<NewUser>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let b = body.into_inner();
-    let user = as_caller(&state, &req, move |st, actor| {
+    let user = as_caller_body(&state, &req, payload, |st, actor, b: NewUser| {
         let request = users::UserRequest {
             name: &b.name,
             password: b.password.as_deref(),
@@ -99,11 +97,10 @@ async fn change_user(
     state: web::Data<AppState>,
     req: HttpRequest,
     name: web::Path<String>,
-    body: Json<UserPatch>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let b = body.into_inner();
     let name = name.into_inner();
-    let done = as_caller(&state, &req, move |st, actor| {
+    let done = as_caller_body(&state, &req, payload, move |st, actor, b: UserPatch| {
         let changes = users::UserChanges {
             certified: b.certified,
             admin: b.admin,
@@ -130,15 +127,14 @@ struct NewTeam {
 async fn add_team(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<NewTeam>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let name = body.into_inner().name;
-    let shown = name.clone();
-    as_caller(&state, &req, move |st, actor| {
-        teams::add(st.directory.as_ref(), actor, &name, st.clock.now())
+    let name = as_caller_body(&state, &req, payload, |st, actor, b: NewTeam| {
+        teams::add(st.directory.as_ref(), actor, &b.name, st.clock.now())?;
+        Ok(b.name)
     })
     .await?;
-    Ok(HttpResponse::Created().json(json!({"name": shown})))
+    Ok(HttpResponse::Created().json(json!({ "name": name })))
 }
 
 async fn add_member(

@@ -9,13 +9,13 @@ use serde_json::json;
 
 use super::auth::caller_from_request;
 use super::errors::{ErrorCode, HttpError};
-use super::json::Json;
 use super::AppState;
 use crate::app::administer::{external, projects};
-use crate::app::{browse, Actor, AppResult};
+use crate::app::{browse, Actor, AppError, AppResult};
 use crate::domain::authz::Caller;
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
+use serde::de::DeserializeOwned;
 
 /// Longest page of tags.
 const MAX_LIMIT: usize = 1000;
@@ -84,11 +84,10 @@ struct NewProject {
 async fn add_project(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<NewProject>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let name = body.into_inner().name;
-    let id = with_caller(&state, &req, move |st, caller| {
-        projects::add_own(st.directory.as_ref(), caller, &name, st.clock.now())
+    let id = with_caller_json(&state, &req, payload, |st, caller, body: NewProject| {
+        projects::add_own(st.directory.as_ref(), caller, &body.name, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::Created().json(json!({"id": id})))
@@ -108,6 +107,80 @@ where
         f(st, &Actor::Caller(caller.clone()))
     })
     .await
+}
+
+/// Authenticates, then reads the JSON body (an unauthenticated request costs no body
+/// read), then runs the use case `f` on the blocking pool as that caller.
+pub(super) async fn as_caller_body<B, T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    f: F,
+) -> Result<T, HttpError>
+where
+    B: DeserializeOwned + Send + 'static,
+    F: FnOnce(&AppState, &Actor, B) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    with_caller_body(
+        state,
+        req,
+        payload,
+        false,
+        move |st, caller, body: Option<B>| {
+            let body = body.ok_or_else(|| AppError::Invalid("a JSON body is required".into()))?;
+            f(st, &Actor::Caller(caller.clone()), body)
+        },
+    )
+    .await
+}
+
+/// Like [`as_caller_body`], for use cases that take the caller itself.
+pub(super) async fn with_caller_json<B, T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    f: F,
+) -> Result<T, HttpError>
+where
+    B: DeserializeOwned + Send + 'static,
+    F: FnOnce(&AppState, &Caller, B) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    with_caller_body(
+        state,
+        req,
+        payload,
+        false,
+        move |st, caller, body: Option<B>| {
+            let body = body.ok_or_else(|| AppError::Invalid("a JSON body is required".into()))?;
+            f(st, caller, body)
+        },
+    )
+    .await
+}
+
+/// Authenticates, reads the JSON body, runs `f` for the caller; with
+/// `optional`, an empty body is `None`.
+pub(super) async fn with_caller_body<B, T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    optional: bool,
+    f: F,
+) -> Result<T, HttpError>
+where
+    B: DeserializeOwned + Send + 'static,
+    F: FnOnce(&AppState, &Caller, Option<B>) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let caller = caller_from_request(state, req).await?;
+    let body = super::json::read(state, req, payload, optional).await?;
+    let st = state.clone();
+    web::block(move || f(&st, &caller, body))
+        .await
+        .map_err(|_| HttpError::internal())?
+        .map_err(HttpError::from)
 }
 
 /// Authenticates, then runs `f` on the blocking pool for that caller.
@@ -250,7 +323,6 @@ struct ExternalBody {
     name: String,
 }
 
-/// The caller is authenticated before its JSON body is read.
 async fn add_external(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -258,47 +330,25 @@ async fn add_external(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    let actor = Actor::Caller(caller_from_request(&state, &req).await?);
-    let body: ExternalBody = json_body(&state, &req, payload).await?;
-    let st = state.clone();
-    let info = web::block(move || {
-        let hosts = &st.settings.notifications.registry_hosts;
-        external::add(
-            st.directory.as_ref(),
-            &actor,
-            id,
-            &body.name,
-            hosts,
-            st.clock.now(),
-        )
-    })
-    .await
-    .map_err(|_| HttpError::internal())??;
+    let info = as_caller_body(
+        &state,
+        &req,
+        payload,
+        move |st, actor, body: ExternalBody| {
+            let hosts = &st.settings.notifications.registry_hosts;
+            external::add(
+                st.directory.as_ref(),
+                actor,
+                id,
+                &body.name,
+                hosts,
+                st.clock.now(),
+            )
+        },
+    )
+    .await?;
     Ok(HttpResponse::Created().json(entity_json(&info)))
 }
-
-/// A JSON body: `application/json`, at most 64 KiB, on time; else an errcode 4xx.
-async fn json_body<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    req: &HttpRequest,
-    payload: web::Payload,
-) -> Result<T, HttpError> {
-    let json = req
-        .headers()
-        .get(actix_web::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
-    if !json {
-        return Err(HttpError::bad_request(
-            ErrorCode::Unsupported,
-            "expected an application/json body",
-        ));
-    }
-    let timeout = state.settings.server.body_timeout;
-    let body = super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await?;
-    super::json::decode(&body)
-}
-
 async fn delete_external(
     state: web::Data<AppState>,
     req: HttpRequest,

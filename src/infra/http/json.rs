@@ -1,65 +1,39 @@
-//! `Json<T>`: the API's JSON bodies, read like every body here (`body::read`: bounded in
-//! size and time) and decoded so that an error names the field (`certified: invalid
-//! type: string "yes", expected a boolean`), in the errcode format.
+//! The API's JSON bodies: read like every body here (`body::read`: bounded in size and
+//! time) only once the caller is authenticated (`api::with_caller_body`), and decoded
+//! so that an error names the field (`certified: invalid type: string "yes", expected
+//! a boolean`), in the errcode format.
 
-use std::future::Future;
-use std::pin::Pin;
-
-use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 
-/// A decoded `application/json` body.
-pub struct Json<T>(pub T);
-
-impl<T> Json<T> {
-    pub fn into_inner(self) -> T {
-        self.0
+/// Reads and decodes an `application/json` body. With `optional`, an empty body (and no
+/// content type) is `None`; anything else must be valid.
+pub async fn read<T: DeserializeOwned>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+    optional: bool,
+) -> Result<Option<T>, HttpError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let timeout = state.settings.server.body_timeout;
+    let body = super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await?;
+    if optional && content_type.is_none() && body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
     }
-}
-
-impl<T> std::ops::Deref for Json<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.0
+    if !content_type.is_some_and(|v| v.starts_with("application/json")) {
+        return Err(HttpError::bad_request(
+            ErrorCode::Unsupported,
+            "expected an application/json body",
+        ));
     }
-}
-
-impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = HttpError;
-    type Future = Pin<Box<dyn Future<Output = Result<Json<T>, HttpError>>>>;
-
-    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let req = req.clone();
-        let payload = web::Payload::from_request(&req, payload).into_inner();
-        Box::pin(async move {
-            let payload = payload.map_err(|e| {
-                HttpError::bad_request(ErrorCode::Unsupported, format!("request body: {e}"))
-            })?;
-            let is_json = req
-                .headers()
-                .get(header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("application/json"));
-            if !is_json {
-                return Err(HttpError::bad_request(
-                    ErrorCode::Unsupported,
-                    "expected an application/json body",
-                ));
-            }
-            let timeout = req
-                .app_data::<web::Data<AppState>>()
-                .map_or(std::time::Duration::from_secs(10), |s| {
-                    s.settings.server.body_timeout
-                });
-            let body = super::body::read(&req, payload, super::body::JSON_LIMIT, timeout).await?;
-            decode(&body).map(Json)
-        })
-    }
+    decode(&body).map(Some)
 }
 
 /// Decodes `body`, naming the field an error is about.

@@ -6,12 +6,12 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::with_caller;
+use super::api::{with_caller, with_caller_json};
 use super::errors::{ErrorCode, HttpError};
-use super::json::Json;
 use super::AppState;
 use crate::app::explain;
 use crate::app::self_service::{self, PasswordChange};
+use crate::app::{AppError, AppResult};
 use crate::domain::model::{rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -107,25 +107,29 @@ struct PasswordBody {
 async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<PasswordBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let address = super::client_ip::client_ip(&req, &state.settings.server.trusted_proxies);
-    let body = body.into_inner();
-    let done = with_caller(&state, &req, move |st, caller| {
-        let change = PasswordChange {
-            current: &body.current_password,
-            new: &body.new_password,
-            revoke_tokens: body.revoke_tokens,
-            address,
-        };
-        self_service::change_password(
-            st.directory.as_ref(),
-            st.tokens.authenticator(),
-            caller,
-            change,
-            st.clock.now(),
-        )
-    })
+    let done = with_caller_json(
+        &state,
+        &req,
+        payload,
+        move |st, caller, body: PasswordBody| {
+            let change = PasswordChange {
+                current: &body.current_password,
+                new: &body.new_password,
+                revoke_tokens: body.revoke_tokens,
+                address,
+            };
+            self_service::change_password(
+                st.directory.as_ref(),
+                st.tokens.authenticator(),
+                caller,
+                change,
+                st.clock.now(),
+            )
+        },
+    )
     .await?;
     Ok(HttpResponse::Ok().json(json!({
         "refresh_tokens_revoked": done.refresh_tokens_ended,
@@ -163,35 +167,32 @@ enum ScopesField {
 }
 
 impl ScopesField {
-    fn parse(&self) -> Result<ScopeSet, HttpError> {
+    fn parse(&self) -> AppResult<ScopeSet> {
         let text = match self {
             ScopesField::List(l) => l.join(","),
             ScopesField::Text(t) => t.clone(),
         };
-        ScopeSet::parse_list(&text)
-            .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("scopes: {e}")))
+        ScopeSet::parse_list(&text).map_err(|e| AppError::Invalid(format!("scopes: {e}")))
     }
 }
 
 async fn create_token(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: Json<NewTokenBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let body = body.into_inner();
-    let scopes = body.scopes.parse()?;
-    let expires_in = body
-        .expires_in
-        .as_deref()
-        .map(crate::infra::cli::parse_duration)
-        .transpose()
-        .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, format!("expires_in: {e}")))?;
-    let name = body.name;
-    let created = with_caller(&state, &req, move |st, caller| {
+    let created = with_caller_json(&state, &req, payload, |st, caller, body: NewTokenBody| {
+        let scopes = body.scopes.parse()?;
+        let expires_in = body
+            .expires_in
+            .as_deref()
+            .map(crate::infra::cli::parse_duration)
+            .transpose()
+            .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
         self_service::create_token(
             st.directory.as_ref(),
             caller,
-            &name,
+            &body.name,
             scopes,
             expires_in,
             st.clock.now(),

@@ -6,11 +6,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::as_caller;
+use super::api::{as_caller, as_caller_body};
 use super::errors::{ErrorCode, HttpError};
-use super::json::Json;
 use super::AppState;
 use crate::app::administer::{sharing, trash};
+use crate::app::AppError;
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -75,21 +75,21 @@ async fn replace(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
-    body: Json<AclBody>,
+    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let bad = |m: String| HttpError::bad_request(ErrorCode::Unsupported, m);
-    let mut entries = Vec::with_capacity(body.entries.len());
-    for (i, e) in body.entries.iter().enumerate() {
-        let principal: PrincipalRef = e
-            .principal
-            .parse()
-            .map_err(|m: String| bad(format!("entries[{i}].principal: {m}")))?;
-        let access = AccessSet::parse_list(&e.access.join(","))
-            .map_err(|m| bad(format!("entries[{i}].access: {m}")))?;
-        entries.push((principal, access));
-    }
-    as_caller(&state, &req, move |st, actor| {
+    as_caller_body(&state, &req, payload, move |st, actor, body: AclBody| {
+        let bad = AppError::Invalid;
+        let mut entries = Vec::with_capacity(body.entries.len());
+        for (i, e) in body.entries.iter().enumerate() {
+            let principal: PrincipalRef = e
+                .principal
+                .parse()
+                .map_err(|m: String| bad(format!("entries[{i}].principal: {m}")))?;
+            let access = AccessSet::parse_list(&e.access.join(","))
+                .map_err(|m| bad(format!("entries[{i}].access: {m}")))?;
+            entries.push((principal, access));
+        }
         sharing::replace(
             st.directory.as_ref(),
             actor,
