@@ -38,7 +38,8 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .route("/readyz", web::get().to(health::readyz))
         .configure(api::configure)
         .configure(me::configure)
-        .configure(sharing::configure);
+        .configure(sharing::configure)
+        .configure(crate::infra::web::configure);
 }
 
 /// The internal listener of `server.notifications_listen`: what only the registry
