@@ -52,6 +52,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/signin", web::get().to(signin::form))
             .route("/signin", web::post().to(signin::submit))
             .route("/signout", web::post().to(signin::signout))
+            .route("/tokens", web::get().to(tokens::list))
+            .route("/tokens", web::post().to(tokens::create))
+            .route("/tokens/{id}/revoke", web::post().to(tokens::revoke))
+            .route("/logins", web::get().to(logins::list))
+            .route("/logins/{id}/revoke", web::post().to(logins::revoke))
+            .route("/projects", web::get().to(projects::list))
+            .route("/projects", web::post().to(projects::create))
+            .route("/projects/{id}", web::get().to(projects::show))
+            .route("/repository", web::get().to(repository::tags))
+            .route("/repository/history", web::get().to(repository::history))
+            .route("/sharing", web::get().to(sharing::show))
+            .route("/sharing", web::post().to(sharing::replace))
+            .route("/account", web::get().to(account::show))
+            .route("/account/password", web::post().to(account::password))
+            .route("/admin/users", web::get().to(admin::users))
             .default_service(web::to(not_found)),
     );
 }
