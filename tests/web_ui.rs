@@ -2,9 +2,14 @@
 //! unknown user alike, rate limited), sessions (strict cookies, ended by sign-out, by
 //! disabling the user and by a new password), CSRF on every form (a missing or wrong
 //! token is a 403 and changes nothing), the refusals of the use cases as pages, the
-//! security headers.
+//! security headers — and one flow in a real headless Chromium against the real
+//! registry and skopeo.
 
 mod common;
+#[path = "common/webdriver.rs"]
+mod webdriver;
+
+use std::path::PathBuf;
 
 use common::*;
 use reqwest::blocking::{Client, Response};
@@ -761,4 +766,129 @@ fn failed_sign_ins_meet_the_token_endpoints_rate_limit() {
     assert_eq!(r.status(), 429, "even the right password, while limited");
     assert!(r.headers().get("retry-after").is_some());
     assert!(r.text().unwrap().contains("too many failed logins"));
+}
+
+/// Where the browser test leaves its screenshots.
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots")
+}
+
+#[test]
+fn in_a_real_browser_a_token_made_in_the_page_pulls_until_revoked_and_the_tags_show_the_pushed_digest(
+) {
+    // The browser first: without chromium or chromedriver, fail before anything else.
+    let b = webdriver::Browser::start();
+    let stack = Stack::with_registry();
+    stack.add_user("alice", &["--certified"]);
+    let p = stack.add_project("alpha", "alice");
+    let img = tiny_image(stack.dir.path(), "v1", "pushed for the web test");
+    let (push, digest) = stack.push(&img, &format!("{p}/tool:v1"), &format!("alice:{PASSWORD}"));
+    assert!(push.success, "push: {}", push.output);
+    let digest = digest.expect("skopeo wrote the digest");
+
+    let at = |path: &str| b.wait_at(path);
+    let shots = screenshots();
+    let shot = |name: &str| b.screenshot(&shots.join(format!("{name}.png")));
+
+    b.goto(&stack.url("/ui/"));
+    at("/ui/signin");
+    shot("signin");
+    b.type_into("#user", "alice");
+    b.type_into("#password", PASSWORD);
+    b.click("form[action='/ui/signin'] button[type=submit]");
+    at("/ui/tokens");
+    b.wait_titled("My access tokens · regauth");
+
+    // A token with `download` only.
+    b.type_into("#name", "ci-pull");
+    b.click("input[name=scopes][value=view]");
+    assert!(!b.selected("input[name=scopes][value=view]"));
+    assert!(b.selected("input[name=scopes][value=download]"));
+    b.click("form[action='/ui/tokens'] button[type=submit]");
+    b.wait_titled("Token created · regauth");
+    let secret = b.text("#token-secret");
+    assert!(secret.starts_with("rga_"), "{secret}");
+    assert_eq!(
+        b.text("#docker-login"),
+        format!(
+            "echo {secret} | docker login -u alice --password-stdin 127.0.0.1:{}",
+            stack.registry_port
+        )
+    );
+    shot("token-created");
+
+    let pull = stack.pull(&format!("{p}/tool:v1"), Some(&format!("alice:{secret}")));
+    assert!(pull.success, "pull with the page's token: {}", pull.output);
+
+    b.goto(&stack.url("/ui/tokens"));
+    assert!(b.text("td.token-name").contains("ci-pull"));
+    assert!(!b.source().contains(&secret), "shown once only");
+    shot("tokens");
+    b.click("form[action^='/ui/tokens/'] button.danger");
+    b.wait_until("showing the token revoked", |b| {
+        b.source().contains(">revoked<")
+    });
+    at("/ui/tokens");
+    shot("tokens-revoked");
+    let pull = stack.pull(&format!("{p}/tool:v1"), Some(&format!("alice:{secret}")));
+    assert_refused(
+        &pull,
+        Refusal::BadCredentials,
+        "pull with the revoked token",
+    );
+
+    // Projects → project → repository → tags.
+    b.click("a[href='/ui/projects']");
+    b.wait_titled("Projects · regauth");
+    shot("projects");
+    b.click(&format!("td a[href='/ui/projects/{p}']"));
+    b.wait_titled("Project alpha · regauth");
+    shot("project");
+    b.click("td a[href^='/ui/repository?path=']");
+    b.wait_titled(&format!("Repository {p}/tool · regauth"));
+    assert_eq!(
+        b.text("#tags code.digest"),
+        digest,
+        "the digest skopeo pushed"
+    );
+    assert_eq!(b.text("#tags td.tag").lines().next(), Some("v1"));
+    assert_eq!(
+        b.text("#pull-0"),
+        format!(
+            "docker pull 127.0.0.1:{}/{p}/tool@{digest}",
+            stack.registry_port
+        )
+    );
+    let access = b.text("#your-access");
+    assert_eq!(access, "Your access: pull ✓, push ✓", "{access}");
+    assert_eq!(
+        b.find_all("button[data-copy]").len(),
+        1,
+        "one copy button per tag"
+    );
+    // The inline script ran (the policy's hash matches it): it shows the copy buttons.
+    assert!(b.displayed("button[data-copy='pull-0']"));
+    shot("repository");
+    b.click("#tags td.tag a");
+    b.wait_titled(&format!("History of {p}/tool:v1 · regauth"));
+    assert_eq!(b.text("td code.digest"), digest);
+    shot("history");
+    b.goto(&stack.url(&format!("/ui/sharing?entity={p}")));
+    assert!(b.text("#acl").contains("alice"));
+    shot("sharing");
+    b.click("a[href='/ui/logins']");
+    b.wait_titled("My docker logins · regauth");
+    shot("logins");
+    b.click("a[href='/ui/account']");
+    b.wait_titled("My account · regauth");
+    shot("account");
+    b.click("header form button[type=submit]");
+    at("/ui/signin");
+    b.goto(&stack.url("/ui/tokens"));
+    at("/ui/signin");
+
+    for name in ["signin", "tokens", "repository", "history", "sharing"] {
+        let png = std::fs::read(shots.join(format!("{name}.png"))).expect("screenshot");
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}");
+    }
 }
