@@ -367,6 +367,24 @@ impl Authenticator {
         Ok(token)
     }
 
+    /// The caller behind a web session of user `name`, with a password's scopes, read
+    /// afresh (so a disabled or deleted user is refused at once), and a stamp of the
+    /// user's current password: a keyed digest of its hash, so a session can tell that
+    /// the password changed since it began without holding anything that could be
+    /// turned back into the hash. Users without a password have no session.
+    pub fn session_caller(&self, name: &str) -> Result<(Caller, [u8; 32]), AuthError> {
+        let creds = self
+            .store
+            .user_credentials(name)?
+            .ok_or(Refused("unknown user"))?;
+        let phc = creds
+            .password_hash
+            .as_deref()
+            .ok_or(Refused("user has no password"))?;
+        let stamp = self.key(&["\0session"], phc);
+        Ok((self.caller_for(&creds.user, ScopeSet::PASSWORD)?, stamp))
+    }
+
     fn caller_for(&self, user: &User, scopes: ScopeSet) -> Result<Caller, AuthError> {
         check_user(user)?;
         let teams = self.store.teams_of(user.id)?;

@@ -11,3 +11,4 @@ pub mod metrics;
 pub mod sqlite;
 pub mod startup;
 pub mod tls;
+pub mod web;

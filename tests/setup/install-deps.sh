@@ -2,14 +2,15 @@
 # Installs what the test suite needs on a fresh Debian bookworm machine (root):
 # Debian's docker-registry (distribution v2.8), skopeo and umoci (real clients, no daemon),
 # debootstrap (local base images), curl, python3, binutils, wrk and openssl (the bench
-# smoke run), and the Docker engine,
+# smoke run), chromium and chromium-driver (the web pages' browser test, tests/web_ui.rs),
+# and the Docker engine,
 # docker-compose and containerd's ctr if missing.
 # Idempotent: installs only what is absent.
 set -euo pipefail
 need=()
 for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap \
   curl:curl python3:python3 strip:binutils xz:xz-utils ip:iproute2 \
-  wrk:wrk openssl:openssl; do
+  wrk:wrk openssl:openssl chromium:chromium chromedriver:chromium-driver; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -43,7 +43,8 @@ pub fn public_routes(cfg: &mut web::ServiceConfig) {
         .configure(me::configure)
         .configure(sharing::configure)
         .configure(access_requests::configure)
-        .configure(admin::configure);
+        .configure(admin::configure)
+        .configure(crate::infra::web::configure);
 }
 
 /// The internal listener of `server.notifications_listen`: what only the registry

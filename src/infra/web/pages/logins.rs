@@ -1,0 +1,70 @@
+//! My docker logins (`/ui/logins`): the refresh tokens `docker login` keeps, listed
+//! (`self_service::list_logins`) and ended one by one (`self_service::revoke_login`).
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::html;
+
+use super::tokens::id_param;
+use crate::app::self_service;
+use crate::infra::http::AppState;
+use crate::infra::web::errors::{see_other, WebError};
+use crate::infra::web::{form, layout, run, visit};
+
+pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let visit = visit(&state, &req).await?;
+    let logins = run(&state, &visit, |st, caller| {
+        self_service::list_logins(st.directory.as_ref(), caller, st.clock.now())
+    })
+    .await?;
+    let body = html! {
+        h1 { "My docker logins" }
+        p { "Each " code { "docker login" } " (or other client) that signed in with your "
+            "password or a token keeps a login here until it expires or you end it." }
+        @if logins.is_empty() {
+            p.muted { "No docker login is in force." }
+        } @else {
+            div.table { table {
+                thead { tr { th { "Client" } th { "Service" } th { "Scopes" } th { "Created" }
+                             th { "Last used" } th { "Expires" } th { span.muted { "Action" } } } }
+                tbody {
+                    @for l in &logins {
+                        tr {
+                            td { (l.client_id) }
+                            td { (l.service) }
+                            td { (l.scopes) }
+                            td { (layout::when(Some(l.created_at))) }
+                            td { (layout::when(l.last_used_at)) }
+                            td { (layout::when(l.expires_at)) }
+                            td {
+                                form method="post" action={ "/ui/logins/" (l.id) "/revoke" } {
+                                    (layout::csrf_field(&visit.session.csrf))
+                                    button.danger type="submit" aria-label={ "End login " (l.client_id) } { "End" }
+                                }
+                            }
+                        }
+                    }
+                }
+            } }
+        }
+    };
+    Ok(layout::ok(layout::page(
+        Some(&visit.nav()),
+        "My docker logins",
+        body,
+    )))
+}
+
+pub async fn revoke(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let visit = visit(&state, &req).await?;
+    let id = id_param(&req, "login")?;
+    form(&state, &req, payload, &visit).await?;
+    run(&state, &visit, move |st, caller| {
+        self_service::revoke_login(st.directory.as_ref(), caller, id, st.clock.now())
+    })
+    .await?;
+    Ok(see_other("/ui/logins"))
+}

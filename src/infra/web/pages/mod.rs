@@ -1,0 +1,19 @@
+//! The pages, one module per group: signing in and out, my access tokens, my docker
+//! logins, my account, projects, a repository's tags and history, sharing settings,
+//! and the admins' user list.
+
+pub mod account;
+pub mod admin;
+pub mod logins;
+pub mod projects;
+pub mod repository;
+pub mod sharing;
+pub mod signin;
+pub mod tokens;
+
+/// A query string (`path=syn1%2Ftool&tag=v1`) for links.
+pub fn query(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish()
+}
