@@ -887,8 +887,135 @@ fn in_a_real_browser_a_token_made_in_the_page_pulls_until_revoked_and_the_tags_s
     b.goto(&stack.url("/ui/tokens"));
     at("/ui/signin");
 
-    for name in ["signin", "tokens", "repository", "history", "sharing"] {
+    // Access requests: bob sees the project but may not pull; he asks, alice approves
+    // in her inbox, and bob's pull works from then on.
+    stack.add_user("bob", &[]);
+    stack.grant(&p, "bob", "READ");
+    let bobs_pull = || stack.pull(&format!("{p}/tool:v1"), Some(&format!("bob:{PASSWORD}")));
+    assert_refused(
+        &bobs_pull(),
+        Refusal::Denied,
+        "bob's pull before the request",
+    );
+    let sign_in = |user: &str| {
+        b.goto(&stack.url("/ui/signin"));
+        at("/ui/signin");
+        b.type_into("#user", user);
+        b.type_into("#password", PASSWORD);
+        b.click("form[action='/ui/signin'] button[type=submit]");
+        at("/ui/tokens");
+    };
+    sign_in("bob");
+    b.goto(&stack.url(&format!("/ui/repository?path={p}%2Ftool")));
+    b.wait_titled(&format!("Repository {p}/tool · regauth"));
+    assert!(
+        b.text("#your-access").contains("pull ✗"),
+        "{}",
+        b.text("#your-access")
+    );
+    b.click("a[href^='/ui/access?entity=']");
+    b.wait_titled("Access · regauth");
+    b.type_into("#message", "I run the nightly analysis");
+    b.click("form[action='/ui/access'] button[type=submit]");
+    at("/ui/requests");
+    assert!(b.source().contains(">open<"), "the request is open");
+    shot("requests");
+    b.click("header form button[type=submit]");
+    at("/ui/signin");
+    sign_in("alice");
+    b.goto(&stack.url(&format!("/ui/access?entity={p}%2Ftool")));
+    b.wait_titled("Access · regauth");
+    assert!(b.source().contains("I run the nightly analysis"));
+    shot("access-inbox");
+    b.click("form[action$='/approve'] button[type=submit]");
+    b.wait_until("the inbox emptied", |b| {
+        b.source().contains("Open requests (0)")
+    });
+    let pull = bobs_pull();
+    assert!(
+        pull.success,
+        "bob's pull after the approval: {}",
+        pull.output
+    );
+
+    for name in [
+        "signin",
+        "tokens",
+        "repository",
+        "history",
+        "sharing",
+        "requests",
+        "access-inbox",
+    ] {
         let png = std::fs::read(shots.join(format!("{name}.png"))).expect("screenshot");
         assert!(png.starts_with(b"\x89PNG") && png.len() > 1000, "{name}");
     }
+}
+
+#[test]
+fn access_requests_in_the_pages_need_the_csrf_token_and_follow_the_rules() {
+    let (stack, p) = setup();
+    stack.add_user("dora", &[]);
+    stack.grant(&p, "dora", "READ");
+    let dora = signed_in(&stack, "dora");
+    let mine = || {
+        let r = call(
+            &stack,
+            "GET",
+            "/api/v1/me/access-requests",
+            As::Password("dora"),
+            None,
+        );
+        r.json::<Value>().unwrap()["requests"]
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let page = get(&dora, &stack, &format!("/ui/access?entity={p}"));
+    assert_eq!(page.status(), 200);
+    let page = page.text().unwrap();
+    assert!(
+        page.contains("Request access") && !page.contains("Open requests"),
+        "no inbox for dora"
+    );
+    let fields = [("entity", p.as_str()), ("message", "for the paper")];
+    assert_eq!(post(&dora, &stack, "/ui/access", &fields).status(), 403);
+    assert!(mine().is_empty(), "nothing filed without the CSRF token");
+    let csrf = csrf_of(&dora, &stack);
+    let mut with = fields.to_vec();
+    with.push(("csrf", &csrf));
+    let r = post(&dora, &stack, "/ui/access", &with);
+    assert_eq!(r.status(), 303);
+    assert_eq!(location(&r), "/ui/requests");
+    let filed = mine();
+    assert_eq!(filed.len(), 1);
+    let id = filed[0]["id"].as_i64().unwrap();
+    // A second open request is refused with the use case's message.
+    let r = post(&dora, &stack, "/ui/access", &with);
+    assert_eq!(r.status(), 409);
+    // dora may not decide her own request; alice decides only with the token.
+    let approve = format!("/ui/access/{id}/approve");
+    let r = post(&dora, &stack, &approve, &[("csrf", &csrf), ("entity", &p)]);
+    assert_eq!(r.status(), 403);
+    let alice = signed_in(&stack, "alice");
+    let inbox = get(&alice, &stack, &format!("/ui/access?entity={p}"))
+        .text()
+        .unwrap();
+    assert!(inbox.contains("for the paper"), "alice's inbox");
+    assert_eq!(
+        post(&alice, &stack, &approve, &[("entity", &p)]).status(),
+        403
+    );
+    assert_eq!(mine()[0]["state"], "open");
+    let alices = csrf_of(&alice, &stack);
+    let r = post(
+        &alice,
+        &stack,
+        &approve,
+        &[("csrf", &alices), ("entity", &p)],
+    );
+    assert_eq!(r.status(), 303);
+    assert_eq!(mine()[0]["state"], "approved");
+    let list = get(&dora, &stack, "/ui/requests").text().unwrap();
+    assert!(list.contains(">approved<"), "{list}");
 }

@@ -120,6 +120,7 @@ pub fn page(nav: Option<&Nav>, title: &str, body: Markup) -> Markup {
                                 (link(nav, "/ui/tokens", "Access tokens"))
                                 (link(nav, "/ui/logins", "Docker logins"))
                                 (link(nav, "/ui/projects", "Projects"))
+                                (link(nav, "/ui/requests", "Requests"))
                                 (link(nav, "/ui/account", "Account"))
                                 @if nav.admin { (link(nav, "/ui/admin/users", "Users")) }
                             }

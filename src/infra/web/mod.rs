@@ -67,6 +67,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route("/account", web::get().to(account::show))
             .route("/account/password", web::post().to(account::password))
             .route("/admin/users", web::get().to(admin::users))
+            .route("/access", web::get().to(access::show))
+            .route("/access", web::post().to(access::file))
+            .route("/access/{id}/approve", web::post().to(access::approve))
+            .route("/access/{id}/deny", web::post().to(access::deny))
+            .route("/requests", web::get().to(access::mine))
             .default_service(web::to(not_found)),
     );
 }

@@ -1,7 +1,8 @@
 //! The pages, one module per group: signing in and out, my access tokens, my docker
 //! logins, my account, projects, a repository's tags and history, sharing settings,
-//! and the admins' user list.
+//! access requests, and the admins' user list.
 
+pub mod access;
 pub mod account;
 pub mod admin;
 pub mod logins;

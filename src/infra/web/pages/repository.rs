@@ -121,6 +121,8 @@ pub async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             a href={ "/ui/projects/" (path.project()) } { "Project " (path.project()) }
             " · "
             a href={ "/ui/sharing?" (query(&[("entity", path.as_str())])) } { "Sharing settings" }
+            " · "
+            a href={ "/ui/access?" (query(&[("entity", path.as_str())])) } { "Access requests" }
         }
         h2 { "Tags (" (total) ")" }
         @if tags.is_empty() {

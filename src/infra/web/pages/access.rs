@@ -1,0 +1,179 @@
+//! Access requests in the browser: on an entity's page (`/ui/access?entity=…`) a user
+//! who sees it but cannot download asks for access, and its managers find the inbox
+//! there with approve and deny buttons; `/ui/requests` lists one's own requests. The
+//! rules are `app::access_requests`'.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use maud::{html, Markup};
+
+use super::query;
+use super::tokens::id_param;
+use crate::app::{access_requests, Actor, AppError};
+use crate::domain::model::{AccessRequest, EntityRef};
+use crate::infra::http::AppState;
+use crate::infra::web::errors::{see_other, WebError};
+use crate::infra::web::{form, layout, run, visit};
+
+fn entity_of(raw: Option<&str>) -> Result<EntityRef, WebError> {
+    raw.unwrap_or_default()
+        .parse()
+        .map_err(|e: String| WebError::bad_request(format!("entity: {e}")))
+}
+
+fn page_of(raw: &str) -> String {
+    format!("/ui/access?{}", query(&[("entity", raw)]))
+}
+
+/// The entity's access page: the request form, and for its managers the inbox.
+pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let visit = visit(&state, &req).await?;
+    let params = crate::infra::http::form::Params::parse(req.query_string().as_bytes());
+    let raw = params.get("entity").unwrap_or_default().to_string();
+    let entity = entity_of(Some(&raw))?;
+    let inbox = run(&state, &visit, move |st, caller| {
+        let actor = Actor::Caller(caller.clone());
+        match access_requests::inbox(st.directory.as_ref(), &actor, &entity, false) {
+            Ok(list) => Ok(Some(list)),
+            // Not a manager (or it is hidden): only the request form.
+            Err(AppError::Denied(_) | AppError::NotFound(_) | AppError::Hidden) => Ok(None),
+            Err(e) => Err(e),
+        }
+    })
+    .await?;
+    let csrf = &visit.session.csrf;
+    let body = html! {
+        h1 { "Access to " (raw) }
+        h2 { "Request access" }
+        p { "Ask the managers of " code { (raw) } " for READ and DOWNLOAD (to pull)." }
+        form.stack method="post" action="/ui/access" {
+            (layout::csrf_field(csrf))
+            input type="hidden" name="entity" value=(raw);
+            label for="message" { "Why you need it" }
+            input #message type="text" name="message" required maxlength="2000";
+            div { button type="submit" { "Request access" } }
+        }
+        @if let Some(list) = &inbox {
+            h2 { "Open requests (" (list.len()) ")" }
+            @if list.is_empty() { p.muted { "None." } }
+            @for r in list { (decision_row(r, csrf, &raw)) }
+        }
+    };
+    Ok(layout::ok(layout::page(Some(&visit.nav()), "Access", body)))
+}
+
+fn decision_row(r: &AccessRequest, csrf: &str, raw: &str) -> Markup {
+    html! {
+        section.request {
+            p { strong { (r.requester_name) } " asks (" (layout::when(Some(r.created_at))) "): " (r.message) }
+            form method="post" action={ "/ui/access/" (r.id) "/approve" } {
+                (layout::csrf_field(csrf))
+                input type="hidden" name="entity" value=(raw);
+                button type="submit" aria-label={ "Approve " (r.requester_name) } { "Approve" }
+            }
+            form method="post" action={ "/ui/access/" (r.id) "/deny" } {
+                (layout::csrf_field(csrf))
+                input type="hidden" name="entity" value=(raw);
+                label for={ "reason-" (r.id) } { "Reason" }
+                input id={ "reason-" (r.id) } type="text" name="reason" required maxlength="2000";
+                button.danger type="submit" aria-label={ "Deny " (r.requester_name) } { "Deny" }
+            }
+        }
+    }
+}
+
+/// Files a request, then shows the caller's requests.
+pub async fn file(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let visit = visit(&state, &req).await?;
+    let params = form(&state, &req, payload, &visit).await?;
+    let entity = entity_of(params.get("entity"))?;
+    let message = params.get("message").unwrap_or_default().to_string();
+    run(&state, &visit, move |st, caller| {
+        access_requests::file(
+            st.directory.as_ref(),
+            caller,
+            &entity,
+            &message,
+            st.clock.now(),
+        )
+    })
+    .await?;
+    Ok(see_other("/ui/requests"))
+}
+
+/// Approves or denies request `{id}`, then back to the entity's page.
+async fn decide(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+    approve: bool,
+) -> Result<HttpResponse, WebError> {
+    let visit = visit(&state, &req).await?;
+    let id = id_param(&req, "access request")?;
+    let params = form(&state, &req, payload, &visit).await?;
+    let back = page_of(params.get("entity").unwrap_or_default());
+    let reason = params.get("reason").unwrap_or_default().to_string();
+    run(&state, &visit, move |st, caller| {
+        let actor = Actor::Caller(caller.clone());
+        access_requests::decide(
+            st.directory.as_ref(),
+            &actor,
+            id,
+            approve,
+            &reason,
+            st.clock.now(),
+        )
+    })
+    .await?;
+    Ok(see_other(&back))
+}
+
+pub async fn approve(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    decide(state, req, payload, true).await
+}
+
+pub async fn deny(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    decide(state, req, payload, false).await
+}
+
+/// `/ui/requests`: the caller's own requests and where they stand.
+pub async fn mine(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let visit = visit(&state, &req).await?;
+    let list = run(&state, &visit, |st, caller| {
+        access_requests::mine(st.directory.as_ref(), caller)
+    })
+    .await?;
+    let body = html! {
+        h1 { "My access requests" }
+        @if list.is_empty() {
+            p.muted { "You have not asked for access to anything." }
+        } @else {
+            div.table { table {
+                thead { tr { th { "Entity" } th { "Asked" } th { "State" } th { "Reason" } th { "Decided by" } } }
+                tbody { @for r in &list { tr {
+                    td { code { (r.entity_name) } }
+                    td { (layout::when(Some(r.created_at))) }
+                    td { (r.state.as_str()) }
+                    td { (r.reason.as_deref().unwrap_or("")) }
+                    td { (r.decided_by.as_deref().unwrap_or("")) }
+                } } }
+            } }
+        }
+    };
+    Ok(layout::ok(layout::page(
+        Some(&visit.nav()),
+        "My access requests",
+        body,
+    )))
+}
