@@ -384,6 +384,30 @@ check "docker login with erin's HTTP-minted token" login anything "$token_erin"
 check "image erin:v1 made locally" tiny erin "$reg/$erin_p/erin:v1"
 check "push to erin's own project with the token" docker push "$reg/$erin_p/erin:v1"
 docker logout "$reg" >/dev/null 2>&1
+# The web pages through the deployment: erin signs in with her e-mail address, creates
+# a token in the page, and docker logs in with it.
+jar=$work/web-cookies
+csrf_in() { python3 -c 'import re,sys; m=re.search(r"name=\"csrf\" value=\"([^\"]+)\"", sys.stdin.read()); print(m.group(1) if m else "")'; }
+web_sign_in() {
+  local csrf
+  csrf=$(curl -sf -c "$jar" "$api/ui/signin" | csrf_in) && [ -n "$csrf" ] || { echo "no sign-in form"; return 1; }
+  curl -sf -o /dev/null -w '%{http_code} %{redirect_url}\n' -b "$jar" -c "$jar" \
+    --data-urlencode user=erin@example.org --data-urlencode "password=$pw_erin" \
+    --data-urlencode "csrf=$csrf" "$api/ui/signin" | grep -q '^303 .*/ui/tokens$'
+}
+check "erin signs in to the web page (e-mail address)" web_sign_in
+web_token() {
+  local csrf page
+  csrf=$(curl -sf -b "$jar" "$api/ui/tokens" | csrf_in) && [ -n "$csrf" ] || return 1
+  page=$(curl -sf -b "$jar" --data-urlencode name=web-made -d scopes=view -d scopes=download \
+    -d expires_in=1d --data-urlencode "csrf=$csrf" "$api/ui/tokens") || return 1
+  python3 -c 'import re,sys; m=re.search(r"id=\"token-secret\">(rga_[A-Za-z0-9_-]+)<", sys.stdin.read()); print(m.group(1) if m else "")' <<<"$page"
+}
+capture token_web "erin creates an access token in the web page" web_token
+check "docker login with the token made in the web page" login anything "$token_web"
+check "pull erin's image with it" docker pull "$reg/$erin_p/erin:v1"
+docker logout "$reg" >/dev/null 2>&1
+
 explains_push() {
   curl -sf -u "bob:$pw_bob" "$api/api/v1/me/explain?scope=repository:$P/bobs:push" |
     grep -q '"reason":"not_certified"'
