@@ -155,6 +155,10 @@ mod tests {
         assert!(text(" ", true).is_err());
         assert_eq!(text(" ", false), Ok(None));
         assert!(text(&"x".repeat(MAX_TEXT + 1), true).is_err());
+        assert!(
+            text(&"é".repeat(MAX_TEXT), true).is_ok(),
+            "characters, not bytes"
+        );
         assert!(text("a\u{7}b", true).is_err());
         assert_eq!(text("line\nline", true), Ok(Some("line\nline".into())));
     }

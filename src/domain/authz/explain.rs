@@ -290,9 +290,38 @@ mod tests {
     }
 
     #[test]
-    fn every_reason_has_words() {
-        for r in [Refusal::Hidden, Refusal::Because(Reason::NotCertified)] {
-            assert!(!r.words().is_empty() && !r.code().is_empty());
-        }
+    fn every_reason_has_words_of_its_own() {
+        let all = [
+            Reason::MissingDownloadScope,
+            Reason::MissingModifyScope,
+            Reason::MissingViewScope,
+            Reason::InTrash,
+            Reason::RepositoryUnknown,
+            Reason::NoDownloadPermission,
+            Reason::Anonymous,
+            Reason::NotCertified,
+            Reason::NoUpdatePermission,
+            Reason::NoCreatePermission,
+            Reason::NoDeletePermission,
+            Reason::InvalidPath,
+            Reason::ProjectMissing,
+            Reason::NotAProject,
+            Reason::NotAdmin,
+            Reason::UnknownAction,
+            Reason::UnsupportedResource,
+        ];
+        let mut words: Vec<&str> = all.iter().map(|r| Refusal::Because(*r).words()).collect();
+        words.push(Refusal::Hidden.words());
+        let mut distinct = words.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert_eq!(distinct.len(), words.len(), "two reasons read the same");
+        // The hidden answer is the read API's, word for word.
+        assert_eq!(Refusal::Hidden.words(), "not found, or you may not see it");
+        assert_eq!(Refusal::Hidden.code(), "not_found_or_hidden");
+        assert_eq!(
+            Refusal::Because(Reason::NotCertified).words(),
+            "you are not certified: only certified users may push"
+        );
     }
 }
