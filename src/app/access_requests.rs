@@ -5,7 +5,7 @@
 
 use super::administer::refuse;
 use super::audit::admin_record;
-use super::{Actor, AppError, AppResult};
+use super::{signed_in_with, Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::access_requests::{self, FileRefusal};
 use crate::domain::authz::{Caller, EntityFacts};
@@ -24,8 +24,7 @@ pub fn file<S: AccessRequestStore + AuditLog + ?Sized>(
     message: &str,
     now: UnixTime,
 ) -> AppResult<AccessRequest> {
-    let user = caller.user.as_ref().ok_or(AppError::SignInRequired)?;
-    Actor::Caller(caller.clone()).require_scope(ScopeSet::VIEW)?;
+    let user = signed_in_with(caller, ScopeSet::VIEW)?;
     let message = text("message", message, true)?.unwrap_or_default();
     let rule = |facts: &EntityFacts| -> DirResult<()> {
         access_requests::may_file(caller, facts).map_err(|e| {
@@ -67,8 +66,7 @@ pub fn mine<S: AccessRequestStore + ?Sized>(
     store: &S,
     caller: &Caller,
 ) -> AppResult<Vec<AccessRequest>> {
-    let user = caller.user.as_ref().ok_or(AppError::SignInRequired)?;
-    Actor::Caller(caller.clone()).require_scope(ScopeSet::VIEW)?;
+    let user = signed_in_with(caller, ScopeSet::VIEW)?;
     Ok(store.user_access_requests(user.id)?)
 }
 

@@ -23,7 +23,7 @@ use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{
     access_token, check_user, password, refresh_token, secret, Authenticated, Method, Refused,
 };
-use crate::domain::authz::{Caller, CallerUser};
+use crate::domain::authz::Caller;
 use crate::domain::model::{NewRefreshToken, ScopeSet, UsedToken, User, UserCredentials};
 use crate::domain::ports::{Clock, CredentialStore, DirectoryError, RefreshTokenStore};
 
@@ -388,15 +388,6 @@ impl Authenticator {
     fn caller_for(&self, user: &User, scopes: ScopeSet) -> Result<Caller, AuthError> {
         check_user(user)?;
         let teams = self.store.teams_of(user.id)?;
-        Ok(Caller {
-            user: Some(CallerUser {
-                id: user.id,
-                name: user.name.clone(),
-                certified: user.certified,
-                admin: user.admin,
-                teams,
-            }),
-            scopes,
-        })
+        Ok(Caller::of_user(user, teams, scopes))
     }
 }

@@ -5,7 +5,7 @@
 use super::issue_token::gather;
 use super::{Actor, AppError, AppResult};
 use crate::domain::authz::explain::{explain, explain_to_admin, Verdict};
-use crate::domain::authz::{Caller, CallerUser};
+use crate::domain::authz::Caller;
 use crate::domain::model::ScopeSet;
 use crate::domain::ports::{AuthorizationFacts, Directory};
 use crate::domain::scope::{parse_scope_params, ScopeLimits};
@@ -80,15 +80,6 @@ pub fn for_user(
             "user {name} is disabled: every credential is refused"
         )));
     }
-    let caller = Caller {
-        user: Some(CallerUser {
-            id: user.id,
-            teams: store.teams_of(user.id)?,
-            name: user.name,
-            certified: user.certified,
-            admin: user.admin,
-        }),
-        scopes: ScopeSet::PASSWORD,
-    };
+    let caller = Caller::of_user(&user, store.teams_of(user.id)?, ScopeSet::PASSWORD);
     judge(store, &caller, scopes, limits, explain_to_admin)
 }

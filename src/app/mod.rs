@@ -37,7 +37,7 @@ mod test_doubles;
 pub mod token_usage;
 
 use crate::domain::authz::entity_rules::{self, Refusal};
-use crate::domain::authz::{Caller, EntityFacts};
+use crate::domain::authz::{Caller, CallerUser, EntityFacts};
 use crate::domain::model::{AccessSet, ScopeSet};
 use crate::domain::ports::DirectoryError;
 
@@ -115,6 +115,14 @@ impl From<Refusal> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+/// The signed-in user behind `caller`, whose credential carries `scope`: what every
+/// use case acting on the caller's own account needs first.
+pub fn signed_in_with(caller: &Caller, scope: ScopeSet) -> AppResult<&CallerUser> {
+    let user = caller.user.as_ref().ok_or(AppError::SignInRequired)?;
+    entity_rules::require_scope(caller, scope)?;
+    Ok(user)
+}
 
 impl Actor {
     /// The credential scope an API operation needs (operators need none).

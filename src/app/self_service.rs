@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use super::administer::{tokens, users};
 use super::authenticate::{AuthError, Authenticator, Pace};
-use super::{Actor, AppError, AppResult};
+use super::{signed_in_with, Actor, AppError, AppResult};
 use crate::app::audit::admin_record;
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::Method;
@@ -31,17 +31,6 @@ pub struct Me {
     pub scopes: ScopeSet,
 }
 
-/// The signed-in user behind a caller; anonymous callers must sign in.
-pub fn signed_in(caller: &Caller) -> AppResult<&CallerUser> {
-    caller.user.as_ref().ok_or(AppError::SignInRequired)
-}
-
-fn require(caller: &Caller, scope: ScopeSet) -> AppResult<&CallerUser> {
-    let user = signed_in(caller)?;
-    Actor::Caller(caller.clone()).require_scope(scope)?;
-    Ok(user)
-}
-
 fn account<S: UserAdmin + ?Sized>(store: &S, user: &CallerUser) -> AppResult<User> {
     store
         .user_by_name(&user.name)?
@@ -49,7 +38,7 @@ fn account<S: UserAdmin + ?Sized>(store: &S, user: &CallerUser) -> AppResult<Use
 }
 
 pub fn me<S: UserAdmin + ?Sized>(store: &S, caller: &Caller) -> AppResult<Me> {
-    let user = require(caller, ScopeSet::VIEW)?;
+    let user = signed_in_with(caller, ScopeSet::VIEW)?;
     Ok(Me {
         user: account(store, user)?,
         scopes: caller.scopes,
@@ -76,7 +65,8 @@ pub fn change_password<S: UserAdmin + AuditLog + ?Sized>(
     change: PasswordChange,
     now: UnixTime,
 ) -> AppResult<UserUpdated> {
-    let user = signed_in(caller)?;
+    // The current password is the proof here, whatever the credential's scopes.
+    let user = signed_in_with(caller, ScopeSet::empty())?;
     let checked = auth.basic(&user.name, change.current, change.address, Pace::MayBlock);
     match checked {
         Ok(who)
@@ -110,7 +100,7 @@ pub fn list_tokens<S: TokenAdmin + ?Sized>(
     store: &S,
     caller: &Caller,
 ) -> AppResult<Vec<AccessTokenRecord>> {
-    let user = require(caller, ScopeSet::VIEW)?;
+    let user = signed_in_with(caller, ScopeSet::VIEW)?;
     Ok(store.list_access_tokens(user.id)?)
 }
 
@@ -123,7 +113,7 @@ pub fn create_token<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     expires_in: Option<Duration>,
     now: UnixTime,
 ) -> AppResult<tokens::CreatedToken> {
-    let user = require(caller, ScopeSet::AUTHORIZE)?;
+    let user = signed_in_with(caller, ScopeSet::AUTHORIZE)?;
     if !caller.scopes.contains(scopes) {
         return Err(AppError::Invalid(format!(
             "scopes: a token cannot be wider than the credential that mints it ({})",
@@ -152,7 +142,7 @@ pub fn revoke_token<S: TokenAdmin + AuditLog + ?Sized>(
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
-    let user = require(caller, ScopeSet::AUTHORIZE)?;
+    let user = signed_in_with(caller, ScopeSet::AUTHORIZE)?;
     let mine = store
         .list_access_tokens(user.id)?
         .iter()
@@ -170,7 +160,7 @@ pub fn list_logins<S: TokenAdmin + ?Sized>(
     caller: &Caller,
     now: UnixTime,
 ) -> AppResult<Vec<RefreshTokenRecord>> {
-    let user = require(caller, ScopeSet::VIEW)?;
+    let user = signed_in_with(caller, ScopeSet::VIEW)?;
     let mut logins = store.list_refresh_tokens(user.id)?;
     logins.retain(|t| !t.revoked && t.expires_at.is_none_or(|e| e > now));
     Ok(logins)
@@ -183,7 +173,7 @@ pub fn revoke_login<S: TokenAdmin + AuditLog + ?Sized>(
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
-    let user = require(caller, ScopeSet::AUTHORIZE)?;
+    let user = signed_in_with(caller, ScopeSet::AUTHORIZE)?;
     let mine = store
         .list_refresh_tokens(user.id)?
         .iter()

@@ -3,7 +3,7 @@
 //! admins; those a caller may READ for everyone else).
 
 use crate::app::audit::admin_record;
-use crate::app::{Actor, AppError, AppResult};
+use crate::app::{signed_in_with, Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::{sharing, Caller, EntityFacts};
 use crate::domain::model::{AccessSet, EntityId, EntityInfo, ProjectName, ScopeSet, UnixTime};
@@ -44,9 +44,8 @@ pub fn add_own<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
     name: &str,
     now: UnixTime,
 ) -> AppResult<EntityId> {
-    let user = caller.user.as_ref().ok_or(AppError::SignInRequired)?;
+    let user = signed_in_with(caller, ScopeSet::MODIFY)?;
     let actor = Actor::Caller(caller.clone());
-    actor.require_scope(ScopeSet::MODIFY)?;
     let project = ProjectName::parse(name).map_err(|e| AppError::Invalid(format!("name: {e}")))?;
     let id = store.add_project(&project, None, &sharing::owner_acl(user.id), now)?;
     let event = AuditEvent::ProjectAdded {

@@ -1,7 +1,7 @@
 //! The caller as the rules see it: a user (with teams and flags) or nobody, plus the
 //! scopes of the credential it presented.
 
-use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, TeamId, UserId};
+use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, TeamId, User, UserId};
 
 /// The authenticated (or anonymous) caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,21 @@ pub struct CallerUser {
 }
 
 impl Caller {
+    /// `user`, a member of `teams`, presenting a credential with `scopes`. Whether the
+    /// user may sign in at all (not disabled) is `authn::check_user`'s to say first.
+    pub fn of_user(user: &User, teams: Vec<TeamId>, scopes: ScopeSet) -> Caller {
+        Caller {
+            user: Some(CallerUser {
+                id: user.id,
+                name: user.name.clone(),
+                certified: user.certified,
+                admin: user.admin,
+                teams,
+            }),
+            scopes,
+        }
+    }
+
     /// An anonymous caller can only ever read: `view` and `download`.
     pub fn anonymous() -> Caller {
         Caller {
