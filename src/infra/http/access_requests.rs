@@ -5,7 +5,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{as_caller, with_caller, with_caller_body, with_caller_json};
+use super::api::{as_caller, with_caller, with_caller_json, with_caller_optional_json};
 use super::errors::{ErrorCode, HttpError};
 use super::sharing::entity;
 use super::AppState;
@@ -105,8 +105,8 @@ async fn mine(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
     Ok(HttpResponse::Ok().json(list_json(&list)))
 }
 
-/// Approves or denies request `id`: authenticated first, then the body (a reason,
-/// optional for an approval) is read.
+/// Approves or denies request `id`: authenticated first, then the body is read. It may
+/// be absent; whether a reason is needed (a denial) is the use case's to say.
 async fn decide(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -117,11 +117,10 @@ async fn decide(
     let id: i64 = id.parse().map_err(|_| {
         HttpError::bad_request(ErrorCode::Unsupported, "access request id must be a number")
     })?;
-    let decided = with_caller_body(
+    let decided = with_caller_optional_json(
         &state,
         &req,
         payload,
-        approve,
         move |st, caller, body: Option<Reason>| {
             let reason = body.map(|b| b.reason).unwrap_or_default();
             let actor = Actor::Caller(caller.clone());

@@ -11,7 +11,7 @@ use super::auth::caller_from_request;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 use crate::app::administer::{external, projects};
-use crate::app::{browse, Actor, AppError, AppResult};
+use crate::app::{browse, Actor, AppResult};
 use crate::domain::authz::Caller;
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
@@ -109,8 +109,8 @@ where
     .await
 }
 
-/// Authenticates, then reads the JSON body (an unauthenticated request costs no body
-/// read), then runs the use case `f` on the blocking pool as that caller.
+/// Like [`as_caller`], with the request's JSON body, read only once the caller is
+/// authenticated (an unauthenticated request costs no body read).
 pub(super) async fn as_caller_body<B, T, F>(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -122,65 +122,10 @@ where
     F: FnOnce(&AppState, &Actor, B) -> AppResult<T> + Send + 'static,
     T: Send + 'static,
 {
-    with_caller_body(
-        state,
-        req,
-        payload,
-        false,
-        move |st, caller, body: Option<B>| {
-            let body = body.ok_or_else(|| AppError::Invalid("a JSON body is required".into()))?;
-            f(st, &Actor::Caller(caller.clone()), body)
-        },
-    )
+    with_caller_json(state, req, payload, move |st, caller, body| {
+        f(st, &Actor::Caller(caller.clone()), body)
+    })
     .await
-}
-
-/// Like [`as_caller_body`], for use cases that take the caller itself.
-pub(super) async fn with_caller_json<B, T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-    f: F,
-) -> Result<T, HttpError>
-where
-    B: DeserializeOwned + Send + 'static,
-    F: FnOnce(&AppState, &Caller, B) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    with_caller_body(
-        state,
-        req,
-        payload,
-        false,
-        move |st, caller, body: Option<B>| {
-            let body = body.ok_or_else(|| AppError::Invalid("a JSON body is required".into()))?;
-            f(st, caller, body)
-        },
-    )
-    .await
-}
-
-/// Authenticates, reads the JSON body, runs `f` for the caller; with
-/// `optional`, an empty body is `None`.
-pub(super) async fn with_caller_body<B, T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-    optional: bool,
-    f: F,
-) -> Result<T, HttpError>
-where
-    B: DeserializeOwned + Send + 'static,
-    F: FnOnce(&AppState, &Caller, Option<B>) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let caller = caller_from_request(state, req).await?;
-    let body = super::json::read(state, req, payload, optional).await?;
-    let st = state.clone();
-    web::block(move || f(&st, &caller, body))
-        .await
-        .map_err(|_| HttpError::internal())?
-        .map_err(HttpError::from)
 }
 
 /// Authenticates, then runs `f` on the blocking pool for that caller.
@@ -194,6 +139,49 @@ where
     T: Send + 'static,
 {
     let caller = caller_from_request(state, req).await?;
+    run(state, caller, f).await
+}
+
+/// Like [`with_caller`], with the request's JSON body, read after authentication.
+pub(super) async fn with_caller_json<B, T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    f: F,
+) -> Result<T, HttpError>
+where
+    B: DeserializeOwned + Send + 'static,
+    F: FnOnce(&AppState, &Caller, B) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let caller = caller_from_request(state, req).await?;
+    let body: B = super::json::read(state, req, payload).await?;
+    run(state, caller, move |st, c| f(st, c, body)).await
+}
+
+/// Like [`with_caller_json`] for a body that may be absent (`None`).
+pub(super) async fn with_caller_optional_json<B, T, F>(
+    state: &web::Data<AppState>,
+    req: &HttpRequest,
+    payload: web::Payload,
+    f: F,
+) -> Result<T, HttpError>
+where
+    B: DeserializeOwned + Send + 'static,
+    F: FnOnce(&AppState, &Caller, Option<B>) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    let caller = caller_from_request(state, req).await?;
+    let body: Option<B> = super::json::read_optional(state, req, payload).await?;
+    run(state, caller, move |st, c| f(st, c, body)).await
+}
+
+/// Runs use case `f` on the blocking pool as `caller`.
+async fn run<T, F>(state: &web::Data<AppState>, caller: Caller, f: F) -> Result<T, HttpError>
+where
+    F: FnOnce(&AppState, &Caller) -> AppResult<T> + Send + 'static,
+    T: Send + 'static,
+{
     let st = state.clone();
     web::block(move || f(&st, &caller))
         .await

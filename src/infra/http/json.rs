@@ -10,30 +10,55 @@ use serde::de::DeserializeOwned;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 
-/// Reads and decodes an `application/json` body. With `optional`, an empty body (and no
-/// content type) is `None`; anything else must be valid.
+/// Reads and decodes an `application/json` body. The content type is checked before a
+/// byte is read.
 pub async fn read<T: DeserializeOwned>(
     state: &AppState,
     req: &HttpRequest,
     payload: web::Payload,
-    optional: bool,
+) -> Result<T, HttpError> {
+    if !is_json(req) {
+        return Err(not_json());
+    }
+    decode(&body(state, req, payload).await?)
+}
+
+/// Like [`read`], but a request without a content type and with an empty body is
+/// `None`; anything else must be valid JSON.
+pub async fn read_optional<T: DeserializeOwned>(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
 ) -> Result<Option<T>, HttpError> {
-    let content_type = req
-        .headers()
+    if req.headers().get(header::CONTENT_TYPE).is_none() {
+        let body = body(state, req, payload).await?;
+        return if body.iter().all(u8::is_ascii_whitespace) {
+            Ok(None)
+        } else {
+            Err(not_json())
+        };
+    }
+    read(state, req, payload).await.map(Some)
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
         .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"))
+}
+
+fn not_json() -> HttpError {
+    HttpError::bad_request(ErrorCode::Unsupported, "expected an application/json body")
+}
+
+async fn body(
+    state: &AppState,
+    req: &HttpRequest,
+    payload: web::Payload,
+) -> Result<web::Bytes, HttpError> {
     let timeout = state.settings.server.body_timeout;
-    let body = super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await?;
-    if optional && content_type.is_none() && body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    if !content_type.is_some_and(|v| v.starts_with("application/json")) {
-        return Err(HttpError::bad_request(
-            ErrorCode::Unsupported,
-            "expected an application/json body",
-        ));
-    }
-    decode(&body).map(Some)
+    super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await
 }
 
 /// Decodes `body`, naming the field an error is about.
