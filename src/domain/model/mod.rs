@@ -25,7 +25,7 @@ pub use names::{Email, NameError, ProjectName, TeamName, UserName};
 pub use principal::{Acl, Principal, PrincipalRef};
 pub use registry::{EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnknownTagSort};
 pub use scopes::{ScopeSet, UnknownTokenScope};
-pub use time::{rfc3339, UnixTime};
+pub use time::{parse_lifetime, rfc3339, InvalidLifetime, UnixTime};
 pub use tokens::{
     AccessTokenRecord, NewAccessToken, NewRefreshToken, ParentTokenState, RefreshTokenRecord,
     TokenHash, UsedToken,

@@ -1,4 +1,7 @@
-//! Time as the directory stores it: Unix seconds, shown as RFC 3339 UTC.
+//! Time as the directory stores it: Unix seconds, shown as RFC 3339 UTC; and the
+//! lifetimes people type (`30d`), the same grammar for the CLI, the API and the pages.
+
+use std::time::Duration;
 
 /// Seconds since the Unix epoch.
 pub type UnixTime = i64;
@@ -10,4 +13,39 @@ pub fn rfc3339(unix: UnixTime) -> Option<String> {
         .ok()?
         .format(&time::format_description::well_known::Rfc3339)
         .ok()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid duration {0:?}: use e.g. 30d, 12h, 90m")]
+pub struct InvalidLifetime(pub String);
+
+/// A lifetime such as `30d`, `12h`, `90m`, `1h30m` or `2w` (humantime's grammar); zero
+/// is refused, since a token that is expired when made is a typo.
+pub fn parse_lifetime(s: &str) -> Result<Duration, InvalidLifetime> {
+    match humantime::parse_duration(s.trim()) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(InvalidLifetime(s.to_string())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes() {
+        assert_eq!(
+            parse_lifetime("30d").unwrap(),
+            Duration::from_secs(30 * 86_400)
+        );
+        assert_eq!(parse_lifetime("90m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(parse_lifetime("1h30m").unwrap(), Duration::from_secs(5400));
+        assert_eq!(
+            parse_lifetime("2w").unwrap(),
+            Duration::from_secs(14 * 86_400)
+        );
+        for bad in ["", "d", "10", "10x", "-1d", "0h", "99999999999999999999w"] {
+            assert!(parse_lifetime(bad).is_err(), "{bad}");
+        }
+    }
 }

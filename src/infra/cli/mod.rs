@@ -106,14 +106,9 @@ fn serve(settings: Settings) -> CliResult {
         .map_err(CliError::from)
 }
 
-/// A lifetime such as `30d`, `12h`, `90m`, `1h30m` or `2w` (humantime's grammar); zero
-/// is refused, since a token that is expired when made is a typo.
+/// A lifetime as the command line takes it (`domain::model::parse_lifetime`).
 pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
-    let bad = || CliError::Failed(format!("invalid duration {s:?}: use e.g. 30d, 12h, 90m"));
-    match humantime::parse_duration(s.trim()) {
-        Ok(d) if !d.is_zero() => Ok(d),
-        _ => Err(bad()),
-    }
+    crate::domain::model::parse_lifetime(s).map_err(|e| CliError::Failed(e.to_string()))
 }
 
 #[cfg(test)]

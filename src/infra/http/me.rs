@@ -12,7 +12,9 @@ use super::AppState;
 use crate::app::explain;
 use crate::app::self_service::{self, PasswordChange};
 use crate::app::{AppError, AppResult};
-use crate::domain::model::{rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime};
+use crate::domain::model::{
+    parse_lifetime, rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime,
+};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/me", web::get().to(me))
@@ -186,7 +188,7 @@ async fn create_token(
         let expires_in = body
             .expires_in
             .as_deref()
-            .map(crate::infra::cli::parse_duration)
+            .map(parse_lifetime)
             .transpose()
             .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
         self_service::create_token(

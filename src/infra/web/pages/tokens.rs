@@ -12,7 +12,7 @@ use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::{form, layout, registry_host, run, visit, Visit};
 
-/// The expiries offered; any `parse_duration` text (`45d`) is accepted too.
+/// The expiries offered; any `parse_lifetime` text (`45d`) is accepted too.
 const EXPIRIES: [(&str, &str); 6] = [
     ("7d", "7 days"),
     ("30d", "30 days"),
@@ -128,7 +128,7 @@ pub async fn create(
     let expires_in = match params.get("expires_in").unwrap_or("never") {
         "never" => None,
         text => Some(
-            crate::infra::cli::parse_duration(text)
+            crate::domain::model::parse_lifetime(text)
                 .map_err(|e| WebError::bad_request(format!("expires after: {e}")))?,
         ),
     };
