@@ -10,8 +10,9 @@ use super::api::{as_caller, as_caller_body};
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
 use crate::app::administer::{sharing, trash};
-use crate::app::AppError;
-use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
+use crate::app::{Actor, AppError, AppResult};
+use crate::domain::model::{AccessSet, EntityRef, PrincipalRef, UnixTime};
+use crate::domain::ports::Directory;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/entities/{id}/acl", web::get().to(show))
@@ -102,17 +103,33 @@ async fn replace(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// A change to an entity that takes nothing but the entity: 204 when done.
+type EntityChange = fn(&dyn Directory, &Actor, &EntityRef, UnixTime) -> AppResult<()>;
+
+async fn change(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    change: EntityChange,
+) -> Result<HttpResponse, HttpError> {
+    let entity = entity(&id)?;
+    as_caller(&state, &req, move |st, actor| {
+        change(st.directory.as_ref(), actor, &entity, st.clock.now())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Drops a repository's local sharing settings.
 async fn inherit(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let entity = entity(&id)?;
-    as_caller(&state, &req, move |st, actor| {
-        sharing::inherit(st.directory.as_ref(), actor, &entity, st.clock.now())
+    change(state, req, id, |d, a, e, now| {
+        sharing::inherit(d, a, e, now)
     })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    .await
 }
 
 async fn move_to_trash(
@@ -120,12 +137,7 @@ async fn move_to_trash(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let entity = entity(&id)?;
-    as_caller(&state, &req, move |st, actor| {
-        trash::trash(st.directory.as_ref(), actor, &entity, st.clock.now())
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    change(state, req, id, |d, a, e, now| trash::trash(d, a, e, now)).await
 }
 
 async fn restore(
@@ -133,10 +145,5 @@ async fn restore(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let entity = entity(&id)?;
-    as_caller(&state, &req, move |st, actor| {
-        trash::restore(st.directory.as_ref(), actor, &entity, st.clock.now())
-    })
-    .await?;
-    Ok(HttpResponse::NoContent().finish())
+    change(state, req, id, |d, a, e, now| trash::restore(d, a, e, now)).await
 }
