@@ -19,18 +19,7 @@ fn login(stack: &Stack, user: &str, password: &str) -> u16 {
 }
 
 fn pull(stack: &Stack, user: &str, repo: &str) -> Value {
-    let body: Value = Client::new()
-        .get(stack.url("/token"))
-        .query(&[
-            ("service", SERVICE),
-            ("scope", &format!("repository:{repo}:pull")),
-        ])
-        .basic_auth(user, Some("alice's first password"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    jwt(body["token"].as_str().unwrap()).1["access"][0]["actions"].clone()
+    pull_actions(stack, user, "alice's first password", repo)
 }
 
 #[test]

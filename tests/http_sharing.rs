@@ -5,22 +5,10 @@
 mod common;
 
 use common::*;
-use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
 fn pull(stack: &Stack, user: &str, repo: &str) -> Value {
-    let body: Value = Client::new()
-        .get(stack.url("/token"))
-        .query(&[
-            ("service", SERVICE),
-            ("scope", &format!("repository:{repo}:pull")),
-        ])
-        .basic_auth(user, Some(PASSWORD))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    jwt(body["token"].as_str().unwrap()).1["access"][0]["actions"].clone()
+    pull_actions(stack, user, PASSWORD, repo)
 }
 
 fn acl(stack: &Stack, who: As, entity: &str) -> Value {

@@ -368,6 +368,23 @@ pub fn error(r: reqwest::blocking::Response, status: u16) -> String {
         .to_string()
 }
 
+/// The actions a `repository:<repo>:pull` token grants `user` logging in with
+/// `password` (an empty list when refused).
+pub fn pull_actions(stack: &Stack, user: &str, password: &str, repo: &str) -> serde_json::Value {
+    let body: serde_json::Value = reqwest::blocking::Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE),
+            ("scope", &format!("repository:{repo}:pull")),
+        ])
+        .basic_auth(user, Some(password))
+        .send()
+        .expect("GET /token")
+        .json()
+        .expect("token answer");
+    jwt(body["token"].as_str().expect("token")).1["access"][0]["actions"].clone()
+}
+
 /// (header, claims) of a JWT, undecoded signature (the registry tests check that).
 pub fn jwt(token: &str) -> (serde_json::Value, serde_json::Value) {
     let mut parts = token.split('.');
