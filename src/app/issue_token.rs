@@ -311,8 +311,8 @@ pub fn refused(meta: &RequestMeta, error: &IssueError) {
     let status = match error {
         IssueError::BadRequest(_) => 400,
         IssueError::Unauthorized(_) => 401,
+        IssueError::Directory(DirectoryError::Backend(_)) | IssueError::Busy => 503,
         IssueError::Directory(_) | IssueError::Sign(_) => 500,
-        IssueError::Busy => 503,
         IssueError::Limited(_) => 429,
         IssueError::WouldBlock => return,
     };

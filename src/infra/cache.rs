@@ -32,7 +32,7 @@ const CAPACITY: u64 = 20_000;
 
 type Entry<T> = (u64, Arc<T>);
 
-pub struct CachedDirectory<D> {
+pub struct CachedDirectory<D: ?Sized> {
     inner: Arc<D>,
     started: Instant,
     /// The version last read, and when (nanoseconds since `started`, +1 so 0 = never).
@@ -53,7 +53,7 @@ where
     Cache::builder().max_capacity(CAPACITY).build()
 }
 
-impl<D: ChangeVersion> CachedDirectory<D> {
+impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
     pub fn new(inner: Arc<D>) -> CachedDirectory<D> {
         CachedDirectory {
             inner,
@@ -107,7 +107,7 @@ impl<D: ChangeVersion> CachedDirectory<D> {
     }
 }
 
-impl<D: CredentialStore + ChangeVersion> CredentialStore for CachedDirectory<D> {
+impl<D: CredentialStore + ChangeVersion + ?Sized> CredentialStore for CachedDirectory<D> {
     fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
         self.through(&self.users, login.to_string(), || {
             self.inner.user_credentials(login)
@@ -129,7 +129,7 @@ impl<D: CredentialStore + ChangeVersion> CredentialStore for CachedDirectory<D> 
     }
 }
 
-impl<D: AuthorizationFacts + ChangeVersion> AuthorizationFacts for CachedDirectory<D> {
+impl<D: AuthorizationFacts + ChangeVersion + ?Sized> AuthorizationFacts for CachedDirectory<D> {
     fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
         self.through(&self.repositories, path.clone(), || {
             self.inner.repository_facts(path)
@@ -142,7 +142,7 @@ impl<D: AuthorizationFacts + ChangeVersion> AuthorizationFacts for CachedDirecto
     }
 }
 
-impl<D: RefreshTokenStore + ChangeVersion> RefreshTokenStore for CachedDirectory<D> {
+impl<D: RefreshTokenStore + ChangeVersion + ?Sized> RefreshTokenStore for CachedDirectory<D> {
     fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64> {
         self.inner.create_refresh_token(token, now)
     }

@@ -170,8 +170,19 @@ pub struct KeySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DirectorySettings {
-    /// The SQLite file of the embedded directory.
+    /// The SQLite file of the embedded directory (the default backend).
     pub path: PathBuf,
+    /// A PostgreSQL directory instead, `postgres://user:password@host:port/database`,
+    /// shared by every replica; empty = the SQLite file. Never logged.
+    pub url: SecretString,
+    /// PostgreSQL: longest wait for a connection; past it a token request answers 503.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: std::time::Duration,
+    /// PostgreSQL: longest any statement may run.
+    #[serde(with = "humantime_serde")]
+    pub statement_timeout: std::time::Duration,
+    /// PostgreSQL: connections per replica; 0 = four per core.
+    pub pool_size: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -302,6 +313,10 @@ impl Default for DirectorySettings {
     fn default() -> Self {
         DirectorySettings {
             path: PathBuf::from("data/regauth.db"),
+            url: SecretString::from(""),
+            connect_timeout: std::time::Duration::from_secs(3),
+            statement_timeout: std::time::Duration::from_secs(10),
+            pool_size: 0,
         }
     }
 }
@@ -445,6 +460,24 @@ impl Settings {
                 "log.level",
                 "not a tracing filter, e.g. info or regauth=debug",
             );
+        }
+        let url = self.directory.url.expose_secret();
+        if !(url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return invalid(
+                "directory.url",
+                "must be a postgres:// URL (or empty for the SQLite file in directory.path)",
+            );
+        }
+        if !(0.1..=60.0).contains(&secs(self.directory.connect_timeout))
+            || !(0.1..=600.0).contains(&secs(self.directory.statement_timeout))
+        {
+            return invalid(
+                "directory.connect_timeout",
+                "connect_timeout must be between 100ms and 60s, statement_timeout between 100ms and 600s",
+            );
+        }
+        if self.directory.pool_size > 1000 {
+            return invalid("directory.pool_size", "must be at most 1000");
         }
         if self.bootstrap.admin_name.is_empty() {
             return invalid("bootstrap.admin_name", "must not be empty");

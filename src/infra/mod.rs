@@ -5,9 +5,12 @@ pub mod cache;
 pub mod cli;
 pub mod config;
 pub mod crypto;
+#[cfg(test)]
+mod directory_tests;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod postgres;
 pub mod sqlite;
 pub mod startup;
 pub mod tls;

@@ -3,7 +3,7 @@
 //! cases of `app` to their ports. `serve` and the tests build their state here; the CLI
 //! opens the directory here too.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,22 +18,24 @@ use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::app::{secrets, Actor};
 use crate::domain::authn::password;
 use crate::domain::model::UnixTime;
-use crate::domain::ports::{Clock, Directory, DirectoryError};
+use crate::domain::ports::{ChangeVersion, Clock, Directory, DirectoryError};
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
 use crate::infra::config::{ConfigError, Settings};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::http::AppState;
+use crate::infra::postgres::{PgDirectory, PgOptions};
 use crate::infra::sqlite::SqliteDirectory;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
     #[error(transparent)]
     Config(#[from] ConfigError),
-    #[error("directory {path}: {source}")]
+    #[error("directory {place}: {source}")]
     Directory {
-        path: PathBuf,
+        /// The SQLite file, or "on PostgreSQL" (the URL holds a password).
+        place: String,
         source: DirectoryError,
     },
     #[error("keys: {0}")]
@@ -47,21 +49,41 @@ pub enum StartupError {
 /// How long a verified password is remembered (see `app::authenticate`).
 const PASSWORD_CACHE_TTL: Duration = Duration::from_secs(60);
 
-/// Opens the directory file named in the settings.
-pub fn open_directory(settings: &Settings) -> Result<SqliteDirectory, StartupError> {
-    let path = &settings.directory.path;
-    SqliteDirectory::open(path).map_err(|source| StartupError::Directory {
-        path: path.clone(),
+/// A directory backend as the composition root holds it: every port, and the change
+/// version its caches compare.
+pub trait DirectoryBackend: Directory + ChangeVersion {}
+impl<T: Directory + ChangeVersion> DirectoryBackend for T {}
+
+/// Opens the directory the settings name: PostgreSQL when `directory.url` is set (its
+/// schema migrated under an advisory lock), else the SQLite file at `directory.path`.
+pub fn open_directory(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupError> {
+    let d = &settings.directory;
+    if d.url.expose_secret().is_empty() {
+        let dir = SqliteDirectory::open(&d.path).map_err(|source| StartupError::Directory {
+            place: d.path.display().to_string(),
+            source,
+        })?;
+        return Ok(Arc::new(dir));
+    }
+    let options = PgOptions {
+        connect_timeout: d.connect_timeout,
+        statement_timeout: d.statement_timeout,
+        pool_size: d.pool_size,
+    };
+    let dir = PgDirectory::connect(&d.url, &options).map_err(|source| StartupError::Directory {
+        place: "on PostgreSQL".into(),
         source,
-    })
+    })?;
+    Ok(Arc::new(dir))
 }
 
 /// Everything `serve` prepares before it listens.
 pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
-    let sqlite = Arc::new(open_directory(&settings)?);
-    // The token path reads through a cache that re-reads what another process changed.
-    let cached = Arc::new(CachedDirectory::new(sqlite.clone()));
-    let directory: Arc<dyn Directory> = sqlite;
+    let backend = open_directory(&settings)?;
+    // The token path reads through a cache that re-reads what another process (or
+    // replica) changed.
+    let cached = Arc::new(CachedDirectory::new(backend.clone()));
+    let directory: Arc<dyn Directory> = backend;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     bootstrap_admin(directory.as_ref(), &settings, clock.now())?;
     let keyring = load_keys(&settings)?;
@@ -159,8 +181,22 @@ fn stamp_token_use(authenticator: &Arc<Authenticator>, directory: Arc<dyn Direct
 pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
     let dir = &settings.keys.dir;
     if settings.keys.generate && !has_keys(dir) {
-        let files = crypto::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
-        tracing::info!(key = %files.key.display(), cert = %files.cert.display(), "generated a signing key");
+        // Replicas sharing the key directory may start together: the first to hold the
+        // lock generates, the others then find its key.
+        let lock_failed = |source| {
+            StartupError::Keys(KeyError::Io {
+                path: dir.clone(),
+                source,
+            })
+        };
+        std::fs::create_dir_all(dir).map_err(lock_failed)?;
+        let lock = std::fs::File::create(dir.join(".generate.lock")).map_err(lock_failed)?;
+        lock.lock().map_err(lock_failed)?;
+        if !has_keys(dir) {
+            let files = crypto::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
+            tracing::info!(key = %files.key.display(), cert = %files.cert.display(), "generated a signing key");
+        }
+        drop(lock);
     }
     let ring = KeyRing::load(dir)?;
     ring.write_bundle(&settings.keys.bundle)?;
@@ -204,7 +240,12 @@ fn bootstrap_admin(
         admin: true,
         email: None,
     };
-    users::add(dir, &Actor::Operator, admin, now).map_err(|e| failed(&e))?;
+    match users::add(dir, &Actor::Operator, admin, now) {
+        Ok(_) => {}
+        // Another replica, starting at the same time, made the first admin.
+        Err(crate::app::AppError::Conflict(_)) => return Ok(()),
+        Err(e) => return Err(failed(&e)),
+    }
     if generated {
         let file = settings
             .directory

@@ -96,16 +96,7 @@ admin_password = "{PASSWORD}"
         )
         .expect("write config");
 
-        let log = std::fs::File::create(dir.path().join("regauth.log")).expect("log file");
-        let regauth = Command::new(env!("CARGO_BIN_EXE_regauth"))
-            .args(["--config"])
-            .arg(&config)
-            .arg("serve")
-            .env_remove("REGAUTH_CONFIG")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("start regauth");
+        let regauth = spawn_regauth(dir.path(), &config);
         let mut stack = Stack {
             dir,
             config,
@@ -119,6 +110,27 @@ admin_password = "{PASSWORD}"
             stack.start_registry();
         }
         stack
+    }
+
+    /// Stops regauth and starts it again on the PostgreSQL directory at `url` (same
+    /// keys, same port): a replica, or the server after `directory copy`.
+    pub fn restart_on_postgres(&mut self, url: &str) {
+        let _ = self.regauth.kill();
+        let _ = self.regauth.wait();
+        let config = std::fs::read_to_string(&self.config).expect("config");
+        let config = config.replace("[directory]\n", &format!("[directory]\nurl = \"{url}\"\n"));
+        std::fs::write(&self.config, config).expect("write config");
+        self.regauth = spawn_regauth(self.dir.path(), &self.config);
+        self.wait_http(
+            &format!("http://127.0.0.1:{}/readyz", self.regauth_port),
+            200,
+        );
+    }
+
+    /// Stops regauth (the files stay).
+    pub fn stop_regauth(&mut self) {
+        let _ = self.regauth.kill();
+        let _ = self.regauth.wait();
     }
 
     fn start_registry(&mut self) {
@@ -312,6 +324,23 @@ impl Drop for Stack {
         let _ = self.regauth.kill();
         let _ = self.regauth.wait();
     }
+}
+
+fn spawn_regauth(dir: &Path, config: &Path) -> Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("regauth.log"))
+        .expect("log file");
+    Command::new(env!("CARGO_BIN_EXE_regauth"))
+        .args(["--config"])
+        .arg(config)
+        .arg("serve")
+        .env_remove("REGAUTH_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start regauth")
 }
 
 fn b64url_json(part: &str) -> serde_json::Value {

@@ -79,9 +79,12 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
             limit,
             json,
         } => audit(dir, now, user, since, limit, json),
-        Command::Serve | Command::Keys(_) | Command::Certs(_) | Command::Healthcheck { .. } => {
-            Ok(())
-        }
+        Command::Serve
+        | Command::Keys(_)
+        | Command::Certs(_)
+        | Command::Healthcheck { .. }
+        | Command::Migrate
+        | Command::Directory(_) => Ok(()),
     }
 }
 

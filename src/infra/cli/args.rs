@@ -91,6 +91,32 @@ pub enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Bring the configured directory's schema up to date and exit (`serve` does it
+    /// too; replicas starting together take turns).
+    Migrate,
+    /// The directory as a whole: moving it between backends.
+    #[command(subcommand)]
+    Directory(DirectoryCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DirectoryCmd {
+    /// Copy a SQLite directory (users with their password hashes, teams, projects with
+    /// their ids, sharing settings, trash, tokens, repositories, commits, access
+    /// requests, the audit trail) into an empty PostgreSQL database, in one transaction,
+    /// checking every table's row count. Stop the server writing FROM first.
+    Copy {
+        /// The SQLite file (directory.path); its audit trail is read beside it.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL URL, postgres://user:password@host:port/database (better
+        /// given in REGAUTH_COPY_TO than on the command line, which `ps` shows).
+        #[arg(long, env = "REGAUTH_COPY_TO", hide_env_values = true)]
+        to: String,
+        /// Empty a non-empty target first (in the same transaction).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -80,6 +80,10 @@ pub fn run(cli: Cli) -> CliResult {
     // command never loads one.
     let command = match cli.command {
         Command::Certs(cmd) => return keys::certs(cmd),
+        // Needs no configuration: both ends are on the command line.
+        Command::Directory(args::DirectoryCmd::Copy { from, to, replace }) => {
+            return copy_directory(&from, to, replace)
+        }
         other => other,
     };
     let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
@@ -90,11 +94,27 @@ pub fn run(cli: Cli) -> CliResult {
             healthcheck::run(healthcheck::default_probe(&settings))
         }
         Command::Keys(cmd) => keys::keys(&settings, SystemClock.now(), cmd),
+        Command::Migrate => {
+            startup::open_directory(&settings).map_err(CliError::from)?;
+            outln!("the directory's schema is up to date");
+            Ok(())
+        }
         other => {
             let dir = startup::open_directory(&settings).map_err(CliError::from)?;
-            admin::run(&dir, &settings, SystemClock.now(), other)
+            admin::run(dir.as_ref(), &settings, SystemClock.now(), other)
         }
     }
+}
+
+fn copy_directory(from: &std::path::Path, to: String, replace: bool) -> CliResult {
+    let to = secrecy::SecretString::from(to);
+    let counts = crate::infra::postgres::copy::sqlite_to_postgres(from, &to, replace)
+        .map_err(|e| CliError::Failed(format!("directory copy: {e}")))?;
+    for (table, n) in counts {
+        outln!("{table:<17} {n:>9} rows copied and counted");
+    }
+    outln!("copied {} into PostgreSQL", from.display());
+    Ok(())
 }
 
 fn serve(settings: Settings) -> CliResult {

@@ -116,6 +116,20 @@ impl HttpError {
             )
         }
     }
+    /// The directory failed. An unreachable backend (a PostgreSQL server down or over
+    /// its timeouts) is a 503 the client may retry: fail closed, never a token with
+    /// fewer checks. Anything else is a failure of ours, a 500.
+    pub fn directory_failed(e: &crate::domain::ports::DirectoryError) -> HttpError {
+        metrics::counter!("regauth_directory_errors_total").increment(1);
+        tracing::error!(error = %e, "directory failed");
+        match e {
+            crate::domain::ports::DirectoryError::Backend(_) => {
+                HttpError::busy("the directory is unavailable, try again shortly", 2)
+            }
+            _ => HttpError::internal(),
+        }
+    }
+
     pub fn not_found(message: impl Into<String>) -> HttpError {
         HttpError::new(StatusCode::NOT_FOUND, ErrorCode::NameUnknown, message)
     }
@@ -181,9 +195,7 @@ impl From<AppError> for HttpError {
             }
             e @ AppError::Busy => HttpError::busy(e.to_string(), 1),
             AppError::Backend(m) => {
-                metrics::counter!("regauth_directory_errors_total").increment(1);
-                tracing::error!(error = %m, "directory failed");
-                HttpError::internal()
+                HttpError::directory_failed(&crate::domain::ports::DirectoryError::Backend(m))
             }
         }
     }

@@ -23,6 +23,13 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// The directory is across a network (PostgreSQL): a token request never reads it
+    /// from the event loop, where a slow or absent server would stall every connection
+    /// the loop serves; an embedded SQLite file is read in place when warm.
+    pub fn directory_is_remote(&self) -> bool {
+        !secrecy::ExposeSecret::expose_secret(&self.settings.directory.url).is_empty()
+    }
+
     /// The realm advertised in `WWW-Authenticate` on 401s.
     pub fn realm(&self) -> &str {
         &self.settings.token.realm

@@ -164,7 +164,12 @@ async fn issue(
     let started = std::time::Instant::now();
     // On the event loop first: a warm server answers most requests from there. Only a
     // password check or a write (a new refresh token) goes to the blocking pool.
-    let outcome = match state.tokens.issue(&mut meta, &request, Pace::Inline) {
+    let inline = if state.directory_is_remote() {
+        Err(IssueError::WouldBlock)
+    } else {
+        state.tokens.issue(&mut meta, &request, Pace::Inline)
+    };
+    let outcome = match inline {
         Err(IssueError::WouldBlock) => {
             let st = state.clone();
             web::block(move || st.tokens.issue(&mut meta, &request, Pace::MayBlock))
@@ -184,11 +189,7 @@ async fn issue(
         Err(IssueError::Unauthorized(_)) => {
             Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
         }
-        Err(IssueError::Directory(e)) => {
-            metrics::counter!("regauth_directory_errors_total").increment(1);
-            tracing::error!(error = %e, "directory failed");
-            Err(HttpError::internal())
-        }
+        Err(IssueError::Directory(e)) => Err(HttpError::directory_failed(&e)),
         Err(IssueError::Sign(e)) => {
             tracing::error!(error = %e, "signing failed");
             Err(HttpError::internal())

@@ -21,9 +21,6 @@ mod schema;
 mod tokens;
 mod users;
 
-#[cfg(test)]
-mod tests;
-
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::Duration;
@@ -166,6 +163,12 @@ impl SqliteDirectory {
     /// Like [`write`](Self::write), on the audit trail's own connection and file.
     fn write_audit<T>(&self, f: impl FnOnce(&Transaction) -> DirResult<T>) -> DirResult<T> {
         Self::transaction(&self.audit_writer, f)
+    }
+
+    /// Tries to rewrite every audit record (the append-only trigger must refuse).
+    #[cfg(test)]
+    pub fn rewrite_audit_for_test(&self) -> DirResult<usize> {
+        self.write_audit(|tx| Ok(tx.execute("UPDATE audit_events SET actor = 'eve'", [])?))
     }
 
     fn transaction<T>(

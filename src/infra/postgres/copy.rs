@@ -1,0 +1,302 @@
+//! `regauth directory copy`: moves a SQLite directory (and its audit trail) into an
+//! empty PostgreSQL directory, every row with its id, in one transaction whose counts
+//! are checked before it commits: a copy is whole or absent.
+//!
+//! The SQLite file is first brought to the current schema (as any regauth command
+//! does), then read in one read transaction (a consistent snapshot even while a server
+//! writes to it). Ids are kept (project ids are part of repository names; token ids of
+//! the audit trail), and PostgreSQL's id sequences are moved past them.
+
+use std::path::Path;
+
+use rusqlite::types::Value;
+use secrecy::SecretString;
+use tokio_postgres::types::ToSql;
+
+use super::rows::g;
+use super::{PgDirectory, PgOptions, WRITE_LOCK};
+use crate::domain::ports::{DirResult, DirectoryError};
+use crate::infra::sqlite::{audit_path, SqliteDirectory};
+
+/// How a column is stored on each side.
+#[derive(Clone, Copy)]
+enum Col {
+    Int,
+    OptInt,
+    Text,
+    OptText,
+    Bool,
+    Bytes,
+}
+
+use Col::*;
+
+/// A table: its name, its columns, and whether PostgreSQL generates its `id`.
+type Table = (&'static str, &'static [(&'static str, Col)], bool);
+
+/// Tables in an order that satisfies their foreign keys, with their columns, and
+/// whether PostgreSQL generates their `id` (a sequence to move past the copied ids).
+const TABLES: &[Table] = &[
+    (
+        "users",
+        &[
+            ("id", Int),
+            ("name", Text),
+            ("password_hash", OptText),
+            ("certified", Bool),
+            ("admin", Bool),
+            ("disabled", Bool),
+            ("created_at", Int),
+            ("email", OptText),
+        ],
+        true,
+    ),
+    ("teams", &[("id", Int), ("name", Text)], true),
+    ("team_members", &[("team_id", Int), ("user_id", Int)], false),
+    // Parents first: a child's id is always above its parent's (next id = max + 1).
+    (
+        "entities",
+        &[
+            ("id", Int),
+            ("kind", Text),
+            ("name", Text),
+            ("parent_id", OptInt),
+            ("trashed_at", OptInt),
+            ("created_at", Int),
+            ("has_local_acl", Bool),
+        ],
+        false,
+    ),
+    (
+        "acl_entries",
+        &[
+            ("entity_id", Int),
+            ("principal_kind", Text),
+            ("principal_id", Int),
+            ("access_bits", Int),
+        ],
+        false,
+    ),
+    (
+        "access_tokens",
+        &[
+            ("id", Int),
+            ("user_id", Int),
+            ("name", Text),
+            ("hash", Bytes),
+            ("scopes", Int),
+            ("created_at", Int),
+            ("expires_at", OptInt),
+            ("revoked_at", OptInt),
+            ("last_used_at", OptInt),
+        ],
+        true,
+    ),
+    (
+        "refresh_tokens",
+        &[
+            ("id", Int),
+            ("user_id", Int),
+            ("hash", Bytes),
+            ("service", Text),
+            ("client_id", Text),
+            ("scopes", Int),
+            ("access_token_id", OptInt),
+            ("created_at", Int),
+            ("expires_at", OptInt),
+            ("revoked_at", OptInt),
+            ("last_used_at", OptInt),
+        ],
+        true,
+    ),
+    (
+        "commits",
+        &[
+            ("id", Int),
+            ("repository_id", Int),
+            ("tag", OptText),
+            ("digest", Text),
+            ("media_type", Text),
+            ("size", Int),
+            ("pusher", Text),
+            ("pushed_at", Int),
+            ("event_id", Text),
+            ("deleted_at", OptInt),
+        ],
+        true,
+    ),
+    (
+        "processed_events",
+        &[("event_id", Text), ("processed_at", Int)],
+        false,
+    ),
+    (
+        "access_requests",
+        &[
+            ("id", Int),
+            ("entity_id", Int),
+            ("requester_id", Int),
+            ("message", Text),
+            ("state", Text),
+            ("reason", OptText),
+            ("created_at", Int),
+            ("decided_at", OptInt),
+            ("decided_by", OptInt),
+        ],
+        true,
+    ),
+];
+
+/// The audit trail, read from its own file.
+const AUDIT: Table = (
+    "audit_events",
+    &[
+        ("id", Int),
+        ("at", Int),
+        ("kind", Text),
+        ("actor", Text),
+        ("subject", Text),
+        ("client_ip", OptText),
+        ("detail", Text),
+        ("count", Int),
+    ],
+    true,
+);
+
+/// Rows per table, as copied.
+pub type Counts = Vec<(&'static str, usize)>;
+
+/// A value bound for PostgreSQL.
+enum Bound {
+    Int(Option<i64>),
+    Text(Option<String>),
+    Bool(bool),
+    Bytes(Vec<u8>),
+}
+
+impl Bound {
+    fn as_sql(&self) -> &(dyn ToSql + Sync) {
+        match self {
+            Bound::Int(v) => v,
+            Bound::Text(v) => v,
+            Bound::Bool(v) => v,
+            Bound::Bytes(v) => v,
+        }
+    }
+}
+
+fn bind(table: &str, column: &str, col: Col, v: Value) -> DirResult<Bound> {
+    let bad = |v: &Value| {
+        DirectoryError::Invalid(format!("{table}.{column}: unexpected stored value {v:?}"))
+    };
+    Ok(match (col, v) {
+        (Int | OptInt, Value::Integer(i)) => Bound::Int(Some(i)),
+        (OptInt, Value::Null) => Bound::Int(None),
+        (Text | OptText, Value::Text(s)) => Bound::Text(Some(s)),
+        (OptText, Value::Null) => Bound::Text(None),
+        (Bool, Value::Integer(i)) => Bound::Bool(i != 0),
+        (Bytes, Value::Blob(b)) => Bound::Bytes(b),
+        (_, v) => return Err(bad(&v)),
+    })
+}
+
+/// Copies the SQLite directory at `from` into the PostgreSQL database at `to`. A
+/// target holding any user, entity or audit record is refused unless `replace`, which
+/// empties it first (in the same transaction).
+pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirResult<Counts> {
+    if !from.is_file() {
+        return Err(DirectoryError::NotFound(format!(
+            "SQLite directory {}",
+            from.display()
+        )));
+    }
+    // Brings an older file to the current schema, the one the tables above describe.
+    drop(SqliteDirectory::open(from)?);
+    let source = read_all(&from.to_path_buf(), TABLES)?;
+    let audit = read_all(&audit_path(from), &[AUDIT])?;
+    let target = PgDirectory::connect(to, &PgOptions::default())?;
+    target.block_on(async {
+        let mut client = target.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
+            .await?;
+        let all_tables: Vec<&str> = TABLES.iter().chain([&AUDIT]).map(|t| t.0).collect();
+        if replace {
+            tx.batch_execute(&format!("TRUNCATE {} RESTART IDENTITY", all_tables.join(", ")))
+                .await?;
+        } else {
+            for table in ["users", "entities", "audit_events"] {
+                let n: i64 = g(&tx.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).await?, 0)?;
+                if n > 0 {
+                    return Err(DirectoryError::Conflict(format!(
+                        "the target directory: it holds {n} {table} rows (copy into an empty database, or pass --replace)"
+                    )));
+                }
+            }
+        }
+        let mut counts = Counts::new();
+        for ((table, cols, generated), rows) in TABLES.iter().chain([&AUDIT]).zip(source.into_iter().chain(audit)) {
+            let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+            let marks: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+            let stmt = tx
+                .prepare(&format!(
+                    "INSERT INTO {table} ({}) VALUES ({})",
+                    names.join(", "),
+                    marks.join(", ")
+                ))
+                .await?;
+            let n = rows.len();
+            for row in rows {
+                let bound = row
+                    .into_iter()
+                    .zip(cols.iter())
+                    .map(|(v, (name, col))| bind(table, name, *col, v))
+                    .collect::<DirResult<Vec<_>>>()?;
+                let params: Vec<&(dyn ToSql + Sync)> = bound.iter().map(Bound::as_sql).collect();
+                tx.execute(&stmt, &params).await?;
+            }
+            if *generated {
+                tx.execute(
+                    &format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(COALESCE(MAX(id), 0), 1), MAX(id) IS NOT NULL) FROM {table}"),
+                    &[],
+                )
+                .await?;
+            }
+            let copied: i64 = g(&tx.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[]).await?, 0)?;
+            if copied as usize != n {
+                return Err(DirectoryError::Backend(format!(
+                    "{table}: {n} rows read, {copied} in the target: nothing copied"
+                )));
+            }
+            counts.push((*table, n));
+        }
+        tx.commit().await?;
+        Ok(counts)
+    })
+}
+
+/// Every row of `tables`, in one read transaction.
+fn read_all(path: &std::path::PathBuf, tables: &[Table]) -> DirResult<Vec<Vec<Vec<Value>>>> {
+    let mut conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let tx = conn.transaction()?;
+    let mut out = Vec::with_capacity(tables.len());
+    for (table, cols, _) in tables {
+        let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        let order = if cols[0].0 == "id" {
+            " ORDER BY id"
+        } else {
+            ""
+        };
+        let mut stmt = tx.prepare(&format!("SELECT {} FROM {table}{order}", names.join(", ")))?;
+        let rows = stmt
+            .query_map([], |r| {
+                (0..cols.len()).map(|i| r.get::<_, Value>(i)).collect()
+            })?
+            .collect::<Result<Vec<Vec<Value>>, _>>()?;
+        out.push(rows);
+    }
+    Ok(out)
+}

@@ -1,0 +1,237 @@
+//! What the registry's notifications record (repositories created by pushes, tag
+//! commits, deletes, processed event ids) and the listings read from it.
+
+use deadpool_postgres::{GenericClient, Transaction};
+
+use super::rows::{
+    all, entities_by_query, entity_by_id, exec, g, map, next_entity_id, opt, repo_id, tag_info,
+};
+use super::{change, read, PgDirectory};
+use crate::domain::events::{IngestFacts, ProjectPresence};
+use crate::domain::model::{
+    EntityId, EntityInfo, EntityKind, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort,
+    UnixTime,
+};
+use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog, RegistryReader};
+use crate::domain::repo_name::RepoPath;
+
+type Skip<'a> = &'a dyn Fn(&IngestFacts) -> Option<&'static str>;
+
+impl RegistryLog for PgDirectory {
+    fn record_batch(
+        &self,
+        events: &[RegistryEvent<'_>],
+        skip: Skip<'_>,
+        now: UnixTime,
+    ) -> DirResult<Vec<DirResult<EventOutcome>>> {
+        change!(self, |tx| {
+            let mut outcomes = Vec::with_capacity(events.len());
+            for event in events {
+                tx.batch_execute("SAVEPOINT event").await?;
+                let outcome = match event {
+                    RegistryEvent::Push(p) => record_push(tx, p, skip, now).await,
+                    RegistryEvent::Delete(d) => record_delete(tx, d, now).await,
+                };
+                match outcome {
+                    Ok(o) => {
+                        tx.batch_execute("RELEASE event").await?;
+                        outcomes.push(Ok(o));
+                    }
+                    // A backend failure ends the batch: the transaction rolls back.
+                    Err(DirectoryError::Backend(e)) => return Err(DirectoryError::Backend(e)),
+                    Err(e) => {
+                        tx.batch_execute("ROLLBACK TO event; RELEASE event").await?;
+                        outcomes.push(Err(e));
+                    }
+                }
+            }
+            Ok(outcomes)
+        })
+    }
+}
+
+async fn record_push(
+    tx: &Transaction<'_>,
+    push: &ManifestPush,
+    skip: Skip<'_>,
+    now: UnixTime,
+) -> DirResult<EventOutcome> {
+    if seen(tx, &push.event_id).await? {
+        return Ok(EventOutcome::Duplicate);
+    }
+    let project_id = push.path.project().0 as i64;
+    let project = match entity_by_id(tx, project_id).await? {
+        None => ProjectPresence::Missing,
+        Some(p) if p.info.kind != EntityKind::Project => ProjectPresence::NotAProject,
+        Some(p) => ProjectPresence::Project {
+            trashed: p.info.trashed,
+        },
+    };
+    let existing = repo_id(tx, &push.path).await?;
+    let repo_trashed = match existing {
+        Some(id) => Some(entity_by_id(tx, id).await?.is_some_and(|r| r.info.trashed)),
+        None => None,
+    };
+    if let Some(why) = skip(&IngestFacts {
+        project,
+        repo_trashed,
+    }) {
+        return Ok(EventOutcome::Skipped(why));
+    }
+    let repo = match existing {
+        Some(id) => id,
+        None => {
+            let id = next_entity_id(tx).await?;
+            exec(
+                tx,
+                "INSERT INTO entities (id, kind, name, parent_id, created_at) VALUES ($1, 'managed_repository', $2, $3, $4)",
+                &[&id, &push.path.name(), &project_id, &push.pushed_at],
+            )
+            .await?;
+            id
+        }
+    };
+    exec(
+        tx,
+        "INSERT INTO commits (repository_id, tag, digest, media_type, size, pusher, pushed_at, event_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &repo,
+            &push.tag,
+            &push.digest,
+            &push.media_type,
+            &push.size,
+            &push.pusher,
+            &push.pushed_at,
+            &push.event_id,
+        ],
+    )
+    .await?;
+    mark(tx, &push.event_id, now).await?;
+    Ok(EventOutcome::Recorded)
+}
+
+async fn record_delete(
+    tx: &Transaction<'_>,
+    del: &ManifestDelete,
+    now: UnixTime,
+) -> DirResult<EventOutcome> {
+    if seen(tx, &del.event_id).await? {
+        return Ok(EventOutcome::Duplicate);
+    }
+    let Some(repo) = repo_id(tx, &del.path).await? else {
+        return Ok(EventOutcome::Skipped("repository unknown"));
+    };
+    // A late delete never removes a commit pushed after it.
+    match (&del.tag, &del.digest) {
+        (Some(tag), _) => exec(
+            tx,
+            "UPDATE commits SET deleted_at = $1 WHERE repository_id = $2 AND tag = $3 AND deleted_at IS NULL AND pushed_at <= $1",
+            &[&del.deleted_at, &repo, tag],
+        )
+        .await?,
+        (None, Some(digest)) => exec(
+            tx,
+            "UPDATE commits SET deleted_at = $1 WHERE repository_id = $2 AND digest = $3 AND deleted_at IS NULL AND pushed_at <= $1",
+            &[&del.deleted_at, &repo, digest],
+        )
+        .await?,
+        (None, None) => return Ok(EventOutcome::Skipped("delete names neither tag nor digest")),
+    };
+    mark(tx, &del.event_id, now).await?;
+    Ok(EventOutcome::Recorded)
+}
+
+impl RegistryReader for PgDirectory {
+    fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>> {
+        read!(self, |c| {
+            entities_by_query(
+                c,
+                "SELECT id FROM entities WHERE parent_id = $1 AND trashed_at IS NULL ORDER BY name COLLATE \"C\"",
+                &[&(project.0 as i64)],
+            )
+            .await
+        })
+    }
+
+    fn list_tags(
+        &self,
+        repo: &RepoPath,
+        sort: TagSort,
+        offset: usize,
+        limit: usize,
+    ) -> DirResult<(Vec<TagInfo>, usize)> {
+        read!(self, |c| {
+            let id = known_repo(c, repo).await?;
+            // The current commit of a tag: the newest (pushed_at, id) not deleted.
+            let current = "SELECT c.tag, c.digest, c.media_type, c.size, c.pusher, c.pushed_at FROM commits c
+                 WHERE c.repository_id = $1 AND c.tag IS NOT NULL AND c.deleted_at IS NULL AND NOT EXISTS (
+                   SELECT 1 FROM commits n WHERE n.repository_id = c.repository_id AND n.tag = c.tag AND n.deleted_at IS NULL
+                     AND (n.pushed_at > c.pushed_at OR (n.pushed_at = c.pushed_at AND n.id > c.id)))";
+            let total = opt(
+                c,
+                &format!("SELECT COUNT(*) FROM ({current}) AS cur"),
+                &[&id],
+            )
+            .await?
+            .map(|r| g::<i64>(&r, 0))
+            .transpose()?
+            .unwrap_or(0);
+            let order = match sort {
+                TagSort::Tag => "ORDER BY tag COLLATE \"C\"",
+                TagSort::Time => "ORDER BY pushed_at DESC, tag COLLATE \"C\"",
+            };
+            let rows = all(
+                c,
+                &format!("SELECT * FROM ({current}) AS cur {order} LIMIT $2 OFFSET $3"),
+                &[
+                    &id,
+                    &(limit.min(i64::MAX as usize) as i64),
+                    &(offset.min(i64::MAX as usize) as i64),
+                ],
+            )
+            .await?;
+            Ok((map(&rows, tag_info)?, total as usize))
+        })
+    }
+
+    fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>> {
+        read!(self, |c| {
+            let id = known_repo(c, repo).await?;
+            let rows = all(
+                c,
+                "SELECT tag, digest, media_type, size, pusher, pushed_at FROM commits
+                 WHERE repository_id = $1 AND tag = $2 ORDER BY pushed_at DESC, id DESC",
+                &[&id, &tag],
+            )
+            .await?;
+            map(&rows, tag_info)
+        })
+    }
+}
+
+async fn known_repo<C: GenericClient>(c: &C, repo: &RepoPath) -> DirResult<i64> {
+    repo_id(c, repo)
+        .await?
+        .ok_or_else(|| DirectoryError::NotFound(format!("repository {repo}")))
+}
+
+async fn seen<C: GenericClient>(tx: &C, event_id: &str) -> DirResult<bool> {
+    Ok(opt(
+        tx,
+        "SELECT 1 FROM processed_events WHERE event_id = $1",
+        &[&event_id],
+    )
+    .await?
+    .is_some())
+}
+
+async fn mark<C: GenericClient>(tx: &C, event_id: &str, now: UnixTime) -> DirResult<()> {
+    exec(
+        tx,
+        "INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $2)",
+        &[&event_id, &now],
+    )
+    .await?;
+    Ok(())
+}
