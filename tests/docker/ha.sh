@@ -395,8 +395,10 @@ check "the load balancer takes replica 1 back in (tokens from both replicas agai
 wait "$loop_pid"
 loop_pid=""
 kill_secs=$((SECONDS - kill_start))
+# Requests the load balancer sent again to the other replica: httplog's connection counts
+# field (actconn/feconn/beconn/srv_conn/retries) with "+N", N retries that redispatched.
 lb_retried() {
-  docker logs "$lbc" 2>&1 | awk '{for (i = 1; i <= NF; i++) if ($i ~ /^[0-9]+\/[0-9]+\/[0-9]+\/[0-9]+\/\+?[0-9]+$/) { split($i, a, "/"); if (a[5] != "0") n++ }} END {print n + 0}'
+  docker logs "$lbc" 2>&1 | grep -cE ' [0-9]+/[0-9]+/[0-9]+/[0-9]+/\+[0-9]+ '
 }
 n_kill=$(wc -l <"$kill_pulls")
 f_kill=$(pulls_failed "$kill_pulls")
