@@ -4,6 +4,9 @@
 #   local/registry:2        Debian's docker-registry (distribution v2.8) laid out like
 #                           registry:2: config at /etc/docker/registry/config.yml, port 5000
 #   local/regauth:test      the top-level Dockerfile, fed the binary cargo built on this host
+#   local/postgres:15-debian  deploy/ha/postgres.Dockerfile: Debian's postgresql-15, run like
+#                           the official postgres image (the HA suite, tests/docker/ha.sh)
+#   local/haproxy:debian    deploy/ha/haproxy.Dockerfile: Debian's haproxy 2.6 (the HA suite)
 # Each image is rebuilt only when missing (the base) or when its inputs changed (docker's
 # build cache). Usage: build-images.sh PATH/TO/regauth-binary
 set -euo pipefail
@@ -43,4 +46,11 @@ docker build -q -t local/regauth:test \
   --build-arg PREBUILT=dist/regauth . >/dev/null
 # The build stage's image is only a stepping stone; don't let them pile up.
 docker image prune -f --filter label=io.regauth.stage=build >/dev/null
-echo "build-images: $base local/registry:2 local/regauth:test ready"
+
+# The HA deployment's PostgreSQL and load balancer, from Debian's packages: apt inside the
+# build uses the base image's sources, i.e. the archive debootstrap was given above.
+for pair in postgres:local/postgres:15-debian haproxy:local/haproxy:debian; do
+  out=$(docker build -q -t "${pair#*:}" --build-arg BASE_IMAGE="$base" \
+    -f "deploy/ha/${pair%%:*}.Dockerfile" deploy/ha 2>&1) || { printf '%s\n' "$out"; exit 1; }
+done
+echo "build-images: $base local/registry:2 local/regauth:test local/postgres:15-debian local/haproxy:debian ready"
