@@ -3,6 +3,7 @@
 # Debian's docker-registry (distribution v2.8), skopeo and umoci (real clients, no daemon),
 # debootstrap (local base images), curl, python3, binutils, wrk and openssl (the bench
 # smoke run), chromium and chromium-driver (the web pages' browser test, tests/web_ui.rs),
+# postgresql (the directory suite's second backend: the tests initdb a throw-away cluster),
 # and the Docker engine,
 # docker-compose and containerd's ctr if missing.
 # Idempotent: installs only what is absent.
@@ -14,6 +15,7 @@ for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstra
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v ctr >/dev/null 2>&1 || need+=(containerd)
