@@ -8,7 +8,9 @@
 #   - notification ingest (batches of 100, each durable before its 2xx);
 #   - directory size: small, medium and large (seeded by bench/seed.py: 100,000 users,
 #     1,000 teams, 10,000 projects, 100,000 repositories, 1,000,000 ACL entries), with
-#     seeding time, start-to-ready and throughput/p99 relative to the small one.
+#     seeding time, start-to-ready and throughput/p99 relative to the small one;
+#   - the same token scenarios and ingest on the PostgreSQL directory (a throw-away
+#     cluster, tests/setup/postgres.sh), as ratios to /healthz and to SQLite.
 # Usage: [REGAUTH_BIN=path] [SECS=5] bash bench/run.sh [--smoke]
 #   --smoke: one second per scenario and small sizes; fails only on errors (non-2xx,
 #   failed batches, a server that does not start), never on timing. The test command
@@ -26,7 +28,12 @@ if [ -n "${REGAUTH_BIN:-}" ]; then BIN=$REGAUTH_BIN; else
 fi
 WORK=$(mktemp -d)
 PID=""
-cleanup() { [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }; rm -rf "$WORK"; }
+PGDIR=""
+cleanup() {
+  [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+  [ -n "$PGDIR" ] && bash tests/setup/postgres.sh stop "$PGDIR"
+  rm -rf "$WORK"
+}
 trap cleanup EXIT
 ERRORS=0
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -48,6 +55,7 @@ dir = "$dir/keys-$alg"
 bundle = "$dir/keys-$alg/bundle.pem"
 [directory]
 path = "$dir/regauth.db"
+url = "${PG_URL:-}"
 [notifications]
 secret = "bench-notify-secret"
 [log]
@@ -176,6 +184,29 @@ for spec in $SIZES; do
   stop
 done
 
+# ---------------------------------------------------------------- PostgreSQL directory
+PGDIR=$(mktemp -d /tmp/regauth-bench-pg.XXXXXX)
+PG_URL=$(bash tests/setup/postgres.sh start "$PGDIR")
+export PG_URL
+mkdir -p "$WORK/pg"
+start "$WORK/pg" ES256
+seed_user
+post_lua
+U="http://127.0.0.1:$PORT"
+AT="Authorization: Basic $(B64 "x:$TOKEN")"
+curl -sf -H "$PW" "$U/token?$Q" >/dev/null
+load "PostgreSQL: ES256 anonymous pull (public)" 16 "$U/token?service=registry&scope=repository:$P/public:pull"
+load "PostgreSQL: ES256 password pull+push" 16 -H "$PW" "$U/token?$Q"
+load "PostgreSQL: ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
+load "PostgreSQL: ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"
+load "PostgreSQL: ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
+ingest=$(python3 bench/ingest.py "$PORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
+echo "PostgreSQL: $ingest"
+stop
+unset PG_URL
+bash tests/setup/postgres.sh stop "$PGDIR"
+PGDIR=""
+
 # ---------------------------------------------------------------- the table
 python3 - "$WORK/results" "${RSA1:-0}" "${EC1:-0}" <<'PY'
 import sys
@@ -195,6 +226,8 @@ for name, rps, p99, bad, peak in rows:
         ratio = "ceiling"
     else:
         ratio = f"{r / healthz:.0%} of /healthz" if healthz else ""
+    if name.startswith("PostgreSQL: ") and rate(name[len("PostgreSQL: "):]):
+        ratio += f"; {r / rate(name[len('PostgreSQL: '):]):.0%} of SQLite"
     for size in ("medium", "large"):
         if name.endswith(f", {size} directory"):
             base = name.replace(f", {size} directory", "")
