@@ -11,7 +11,7 @@
 #     seeding time, start-to-ready and throughput/p99 relative to the small one;
 #   - the same token scenarios and ingest on the PostgreSQL directory (a throw-away
 #     cluster, tests/setup/postgres.sh), as ratios to /healthz and to SQLite.
-# Usage: [REGAUTH_BIN=path] [SECS=5] bash bench/run.sh [--smoke]
+# Usage: [REGAUTH_BIN=path] [SECS=5] [BENCH_SIZES=""] bash bench/run.sh [--smoke]
 #   --smoke: one second per scenario and small sizes; fails only on errors (non-2xx,
 #   failed batches, a server that does not start), never on timing. The test command
 #   runs it.
@@ -165,6 +165,8 @@ if ((SMOKE)); then
 else
   SIZES="medium:10000:100:1000:10000:100000 large:100000:1000:10000:100000:1000000"
 fi
+# BENCH_SIZES="" skips the directory sizes (e.g. to compare the two backends quickly).
+SIZES=${BENCH_SIZES-$SIZES}
 for spec in $SIZES; do
   IFS=: read -r name users teams projects repos acls <<<"$spec"
   mkdir -p "$WORK/$name"

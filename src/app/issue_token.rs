@@ -93,7 +93,7 @@ pub enum IssueError {
     #[error(transparent)]
     Unauthorized(#[from] Refused),
     #[error(transparent)]
-    Directory(#[from] DirectoryError),
+    Directory(DirectoryError),
     #[error(transparent)]
     Sign(#[from] SignError),
     /// Password checks are saturated: a 503 with `Retry-After`.
@@ -112,11 +112,31 @@ impl From<AuthError> for IssueError {
     fn from(e: AuthError) -> IssueError {
         match e {
             AuthError::Refused(r) => IssueError::Unauthorized(r),
+            AuthError::Directory(DirectoryError::WouldBlock) => IssueError::WouldBlock,
             AuthError::Directory(d) => IssueError::Directory(d),
             AuthError::Busy(_) => IssueError::Busy,
             AuthError::Limited(l) => IssueError::Limited(l),
             AuthError::WouldBlock => IssueError::WouldBlock,
         }
+    }
+}
+
+impl From<DirectoryError> for IssueError {
+    fn from(e: DirectoryError) -> IssueError {
+        match e {
+            DirectoryError::WouldBlock => IssueError::WouldBlock,
+            d => IssueError::Directory(d),
+        }
+    }
+}
+
+impl IssueError {
+    /// Not an answer: the request is to be asked again off the event loop.
+    pub fn would_block(&self) -> bool {
+        matches!(
+            self,
+            IssueError::WouldBlock | IssueError::Directory(DirectoryError::WouldBlock)
+        )
     }
 }
 
@@ -168,7 +188,7 @@ impl TokenIssuer {
     ) -> Result<TokenGrant, IssueError> {
         let outcome = self.issue_inner(meta, req, pace);
         if let Err(e) = &outcome {
-            if !matches!(e, IssueError::WouldBlock) {
+            if !e.would_block() {
                 refused(meta, e);
             }
         }
@@ -309,12 +329,12 @@ fn client_ip(meta: &RequestMeta) -> std::net::IpAddr {
 /// refused before they reach this use case (a malformed form).
 pub fn refused(meta: &RequestMeta, error: &IssueError) {
     let status = match error {
+        IssueError::WouldBlock | IssueError::Directory(DirectoryError::WouldBlock) => return,
         IssueError::BadRequest(_) => 400,
         IssueError::Unauthorized(_) => 401,
         IssueError::Directory(DirectoryError::Backend(_)) | IssueError::Busy => 503,
         IssueError::Directory(_) | IssueError::Sign(_) => 500,
         IssueError::Limited(_) => 429,
-        IssueError::WouldBlock => return,
     };
     refused_with(meta, status, &error.to_string());
 }

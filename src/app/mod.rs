@@ -100,6 +100,7 @@ impl From<DirectoryError> for AppError {
             DirectoryError::Invalid(m) => AppError::Invalid(m),
             DirectoryError::Denied(m) => AppError::Denied(m),
             DirectoryError::Backend(m) => AppError::Backend(m),
+            e @ DirectoryError::WouldBlock => AppError::Backend(e.to_string()),
         }
     }
 }

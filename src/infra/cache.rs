@@ -21,9 +21,36 @@ use crate::domain::model::{
     UserCredentials, UserId,
 };
 use crate::domain::ports::{
-    AuthorizationFacts, ChangeVersion, CredentialStore, DirResult, RefreshTokenStore,
+    AuthorizationFacts, ChangeVersion, CredentialStore, DirResult, DirectoryError,
+    RefreshTokenStore,
 };
 use crate::domain::repo_name::RepoPath;
+
+thread_local! {
+    /// Set while this thread may only be answered from cache (`hits_only`).
+    static HITS_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` with every cache read on this thread limited to what the cache holds at
+/// the current version: a miss, a stale entry or a version due for its check fails
+/// with `DirectoryError::WouldBlock` instead of asking the backend. The HTTP shell runs
+/// a token request this way on the event loop when the directory is across a network,
+/// and again in the blocking pool only when it must: a warm PostgreSQL-backed server
+/// answers most requests without a thread hop, and never waits on the network there.
+pub fn hits_only<T>(f: impl FnOnce() -> T) -> T {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            HITS_ONLY.with(|h| h.set(self.0));
+        }
+    }
+    let _reset = Reset(HITS_ONLY.with(|h| h.replace(true)));
+    f()
+}
+
+fn hits_only_now() -> bool {
+    HITS_ONLY.with(|h| h.get())
+}
 
 /// How long a checked version is trusted.
 const RECHECK: Duration = Duration::from_millis(1);
@@ -76,6 +103,9 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
         if checked != 0 && now.saturating_sub(checked) < RECHECK.as_nanos() as u64 {
             return Some(self.version.load(Ordering::Acquire));
         }
+        if hits_only_now() {
+            return None;
+        }
         let v = self.inner.change_version().ok()?;
         self.version.store(v, Ordering::Release);
         self.checked_at.store(now, Ordering::Release);
@@ -93,13 +123,21 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
         K: std::hash::Hash + Eq + Send + Sync + 'static,
         T: Clone + Send + Sync + 'static,
     {
+        let hits_only = hits_only_now();
         let Some(version) = self.current() else {
-            return read();
+            return if hits_only {
+                Err(DirectoryError::WouldBlock)
+            } else {
+                read()
+            };
         };
         if let Some((at, value)) = cache.get(&key) {
             if at == version {
                 return Ok((*value).clone());
             }
+        }
+        if hits_only {
+            return Err(DirectoryError::WouldBlock);
         }
         let value = read()?;
         cache.insert(key, (version, Arc::new(value.clone())));
@@ -138,12 +176,18 @@ impl<D: AuthorizationFacts + ChangeVersion + ?Sized> AuthorizationFacts for Cach
 
     /// The API's lookups are few: read through.
     fn entity_facts(&self, entity: &EntityRef) -> DirResult<Option<EntityFacts>> {
+        if hits_only_now() {
+            return Err(DirectoryError::WouldBlock);
+        }
         self.inner.entity_facts(entity)
     }
 }
 
 impl<D: RefreshTokenStore + ChangeVersion + ?Sized> RefreshTokenStore for CachedDirectory<D> {
     fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64> {
+        if hits_only_now() {
+            return Err(DirectoryError::WouldBlock);
+        }
         self.inner.create_refresh_token(token, now)
     }
 }
@@ -217,5 +261,27 @@ mod tests {
                 .disabled
         );
         assert_eq!(backend.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn hits_only_answers_from_cache_or_says_would_block_never_asks_the_backend() {
+        let backend = Arc::new(Counting::default());
+        let cached = CachedDirectory::new(backend.clone());
+        let would_block =
+            |r: DirResult<Option<UserCredentials>>| matches!(r, Err(DirectoryError::WouldBlock));
+        assert!(
+            would_block(hits_only(|| cached.user_credentials("alice"))),
+            "a miss"
+        );
+        assert_eq!(backend.reads.load(Ordering::SeqCst), 0);
+        cached.user_credentials("alice").unwrap();
+        let hit = hits_only(|| cached.user_credentials("alice"));
+        assert!(hit.unwrap().is_some(), "a hit at a fresh version");
+        // A version due for its check is not checked from the event loop.
+        std::thread::sleep(RECHECK * 2);
+        assert!(would_block(hits_only(|| cached.user_credentials("alice"))));
+        assert_eq!(backend.reads.load(Ordering::SeqCst), 1);
+        // Outside, the thread may block again.
+        assert!(cached.user_credentials("alice").unwrap().is_some());
     }
 }

@@ -919,6 +919,45 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
     assert_eq!(ids.len(), 40);
 }
 
+fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
+    use crate::domain::ports::RegistryEvent;
+    let (_t, d) = B::open();
+    add_user(&d, "alice", true);
+    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
+    // An external record holds the name a managed repository would take.
+    let ours = vec!["registry.example.org".to_string()];
+    external::add(&d, &OP, p, "quay.io/org/x", &ours, 1).unwrap();
+    let first = push("b1", &format!("{p}/tool"), Some("v1"), "a", 10);
+    let clash = push("b2", &format!("{p}/quay.io/org/x"), Some("v1"), "b", 11);
+    let last = push("b3", &format!("{p}/tool"), Some("v2"), "c", 12);
+    let out = d
+        .record_batch(
+            &[
+                RegistryEvent::Push(&first),
+                RegistryEvent::Push(&clash),
+                RegistryEvent::Push(&last),
+            ],
+            &push_skip,
+            20,
+        )
+        .unwrap();
+    assert_eq!(out.len(), 3);
+    assert!(matches!(out[0], Ok(EventOutcome::Recorded)), "{:?}", out[0]);
+    assert!(
+        matches!(out[1], Err(DirectoryError::Conflict(_))),
+        "{:?}",
+        out[1]
+    );
+    assert!(matches!(out[2], Ok(EventOutcome::Recorded)), "{:?}", out[2]);
+    let tool = RepoPath::parse(&format!("{p}/tool")).unwrap();
+    assert_eq!(d.list_tags(&tool, TagSort::Tag, 0, 10).unwrap().1, 2);
+    // The failed event was not marked processed: the registry's retry is tried again.
+    assert!(matches!(
+        d.record_push(&clash, &push_skip, 21),
+        Err(DirectoryError::Conflict(_))
+    ));
+}
+
 /// Each test of the suite, once per backend.
 macro_rules! on {
     ($backend:ident, $($name:ident),* $(,)?) => {
@@ -942,7 +981,8 @@ mod sqlite {
         refresh_tokens_are_found_listed_and_revoked_one_by_one,
         token_use_is_stamped_without_moving_the_change_version,
         access_requests_are_filed_once_and_decided_with_their_sharing_change,
-        a_second_replica_sees_every_change_and_writers_take_turns
+        a_second_replica_sees_every_change_and_writers_take_turns,
+        an_event_that_cannot_be_stored_is_rolled_back_alone
     );
 }
 
@@ -962,6 +1002,7 @@ mod postgres {
         refresh_tokens_are_found_listed_and_revoked_one_by_one,
         token_use_is_stamped_without_moving_the_change_version,
         access_requests_are_filed_once_and_decided_with_their_sharing_change,
-        a_second_replica_sees_every_change_and_writers_take_turns
+        a_second_replica_sees_every_change_and_writers_take_turns,
+        an_event_that_cannot_be_stored_is_rolled_back_alone
     );
 }

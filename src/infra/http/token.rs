@@ -165,12 +165,12 @@ async fn issue(
     // On the event loop first: a warm server answers most requests from there. Only a
     // password check or a write (a new refresh token) goes to the blocking pool.
     let inline = if state.directory_is_remote() {
-        Err(IssueError::WouldBlock)
+        crate::infra::cache::hits_only(|| state.tokens.issue(&mut meta, &request, Pace::Inline))
     } else {
         state.tokens.issue(&mut meta, &request, Pace::Inline)
     };
     let outcome = match inline {
-        Err(IssueError::WouldBlock) => {
+        Err(e) if e.would_block() => {
             let st = state.clone();
             web::block(move || st.tokens.issue(&mut meta, &request, Pace::MayBlock))
                 .await
@@ -184,6 +184,9 @@ async fn issue(
     metrics::histogram!("regauth_token_request_duration_seconds")
         .record(started.elapsed().as_secs_f64());
     match outcome {
+        // Asked with `Pace::MayBlock` outside `hits_only`: never happens.
+        Err(e) if e.would_block() => Err(HttpError::internal()),
+        Err(IssueError::WouldBlock) => Err(HttpError::internal()),
         Ok(grant) => render(grant),
         Err(IssueError::BadRequest(m)) => Err(bad_request(m)),
         Err(IssueError::Unauthorized(_)) => {
@@ -195,7 +198,6 @@ async fn issue(
             Err(HttpError::internal())
         }
         Err(e @ IssueError::Busy) => Err(HttpError::busy(e.to_string(), 1)),
-        Err(IssueError::WouldBlock) => Err(HttpError::internal()),
         Err(IssueError::Limited(l)) => Err(HttpError::too_many(
             l.to_string(),
             l.retry_after.as_secs_f64().ceil() as u64,

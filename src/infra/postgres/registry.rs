@@ -3,14 +3,11 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::rows::{
-    all, entities_by_query, entity_by_id, exec, g, map, next_entity_id, opt, repo_id, tag_info,
-};
+use super::rows::{all, entities_by_query, exec, g, map, opt, repo_id, tag_info};
 use super::{change, read, PgDirectory};
 use crate::domain::events::{IngestFacts, ProjectPresence};
 use crate::domain::model::{
-    EntityId, EntityInfo, EntityKind, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort,
-    UnixTime,
+    EntityId, EntityInfo, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnixTime,
 };
 use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog, RegistryReader};
 use crate::domain::repo_name::RepoPath;
@@ -27,14 +24,28 @@ impl RegistryLog for PgDirectory {
         change!(self, |tx| {
             let mut outcomes = Vec::with_capacity(events.len());
             for event in events {
-                tx.batch_execute("SAVEPOINT event").await?;
-                let outcome = match event {
+                // Each event costs two round trips: its savepoint goes out with its first
+                // query, its release with its last (a failed write leaves the release
+                // refused and the savepoint in place for the rollback).
+                let (outcome, released) = match event {
                     RegistryEvent::Push(p) => record_push(tx, p, skip, now).await,
-                    RegistryEvent::Delete(d) => record_delete(tx, d, now).await,
+                    RegistryEvent::Delete(d) => {
+                        tx.batch_execute("SAVEPOINT event").await?;
+                        let o = record_delete(tx, d, now).await;
+                        let released = match &o {
+                            Ok(_) => Some(tx.batch_execute("RELEASE event").await),
+                            Err(_) => None,
+                        };
+                        (o, released)
+                    }
                 };
                 match outcome {
                     Ok(o) => {
-                        tx.batch_execute("RELEASE event").await?;
+                        match released {
+                            Some(Err(e)) => return Err(e.into()),
+                            Some(Ok(())) => {}
+                            None => tx.batch_execute("RELEASE event").await?,
+                        }
                         outcomes.push(Ok(o));
                     }
                     // A backend failure ends the batch: the transaction rolls back.
@@ -50,65 +61,108 @@ impl RegistryLog for PgDirectory {
     }
 }
 
+/// Everything the ingest rule decides on, in one statement.
+const PUSH_FACTS: &str = "SELECT EXISTS (SELECT 1 FROM processed_events WHERE event_id = $1),
+        (SELECT kind FROM entities WHERE id = $2),
+        (SELECT trashed_at IS NOT NULL FROM entities WHERE id = $2),
+        r.id, r.trashed_at IS NOT NULL
+     FROM (SELECT 1) AS one
+     LEFT JOIN entities r ON r.parent_id = $2 AND r.name = $3 AND r.kind = 'managed_repository'";
+
+/// The repository (when new: the next entity id, decided under the writers' lock),
+/// the commit and the processed event id, in one statement.
+const PUSH_WRITE: &str = "WITH new_repo AS (
+        INSERT INTO entities (id, kind, name, parent_id, created_at)
+        SELECT GREATEST(1000, COALESCE(MAX(id), 0) + 1), 'managed_repository', $3, $2, $4
+        FROM entities HAVING $5::bigint IS NULL
+        RETURNING id
+     ), commit AS (
+        INSERT INTO commits (repository_id, tag, digest, media_type, size, pusher, pushed_at, event_id)
+        SELECT COALESCE($5::bigint, (SELECT id FROM new_repo)), $6, $7, $8, $9, $10, $4, $1
+     )
+     INSERT INTO processed_events (event_id, processed_at) VALUES ($1, $11)";
+
+/// Returns the outcome and, when the write went out, the answer to its release.
 async fn record_push(
     tx: &Transaction<'_>,
     push: &ManifestPush,
     skip: Skip<'_>,
     now: UnixTime,
-) -> DirResult<EventOutcome> {
-    if seen(tx, &push.event_id).await? {
-        return Ok(EventOutcome::Duplicate);
-    }
+) -> (
+    DirResult<EventOutcome>,
+    Option<Result<(), tokio_postgres::Error>>,
+) {
     let project_id = push.path.project().0 as i64;
-    let project = match entity_by_id(tx, project_id).await? {
-        None => ProjectPresence::Missing,
-        Some(p) if p.info.kind != EntityKind::Project => ProjectPresence::NotAProject,
-        Some(p) => ProjectPresence::Project {
-            trashed: p.info.trashed,
-        },
+    let name = push.path.name();
+    let facts = async {
+        let st = tx.prepare_cached(PUSH_FACTS).await?;
+        Ok::<_, DirectoryError>(
+            tx.query_one(&st, &[&push.event_id, &project_id, &name])
+                .await?,
+        )
     };
-    let existing = repo_id(tx, &push.path).await?;
-    let repo_trashed = match existing {
-        Some(id) => Some(entity_by_id(tx, id).await?.is_some_and(|r| r.info.trashed)),
-        None => None,
-    };
-    if let Some(why) = skip(&IngestFacts {
-        project,
-        repo_trashed,
-    }) {
-        return Ok(EventOutcome::Skipped(why));
+    let (saved, facts) = tokio::join!(tx.batch_execute("SAVEPOINT event"), facts);
+    if let Err(e) = saved {
+        return (Err(e.into()), None);
     }
-    let repo = match existing {
-        Some(id) => id,
-        None => {
-            let id = next_entity_id(tx).await?;
-            exec(
-                tx,
-                "INSERT INTO entities (id, kind, name, parent_id, created_at) VALUES ($1, 'managed_repository', $2, $3, $4)",
-                &[&id, &push.path.name(), &project_id, &push.pushed_at],
-            )
-            .await?;
-            id
-        }
+    let row = match facts {
+        Ok(r) => r,
+        Err(e) => return (Err(e), None),
     };
-    exec(
-        tx,
-        "INSERT INTO commits (repository_id, tag, digest, media_type, size, pusher, pushed_at, event_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        &[
-            &repo,
-            &push.tag,
-            &push.digest,
-            &push.media_type,
-            &push.size,
-            &push.pusher,
-            &push.pushed_at,
-            &push.event_id,
-        ],
-    )
-    .await?;
-    mark(tx, &push.event_id, now).await?;
-    Ok(EventOutcome::Recorded)
+    let decided = (|| -> DirResult<Result<Option<i64>, EventOutcome>> {
+        if g::<bool>(&row, 0)? {
+            return Ok(Err(EventOutcome::Duplicate));
+        }
+        let project = match (g::<Option<&str>>(&row, 1)?, g::<Option<bool>>(&row, 2)?) {
+            (None, _) => ProjectPresence::Missing,
+            (Some("project"), trashed) => ProjectPresence::Project {
+                trashed: trashed.unwrap_or(false),
+            },
+            (Some(_), _) => ProjectPresence::NotAProject,
+        };
+        let existing: Option<i64> = g(&row, 3)?;
+        let repo_trashed: Option<bool> = match existing {
+            Some(_) => g(&row, 4)?,
+            None => None,
+        };
+        if let Some(why) = skip(&IngestFacts {
+            project,
+            repo_trashed,
+        }) {
+            return Ok(Err(EventOutcome::Skipped(why)));
+        }
+        Ok(Ok(existing))
+    })();
+    let existing = match decided {
+        Ok(Ok(existing)) => existing,
+        Ok(Err(outcome)) => return (Ok(outcome), None),
+        Err(e) => return (Err(e), None),
+    };
+    let write = async {
+        let st = tx.prepare_cached(PUSH_WRITE).await?;
+        tx.execute(
+            &st,
+            &[
+                &push.event_id,
+                &project_id,
+                &name,
+                &push.pushed_at,
+                &existing,
+                &push.tag,
+                &push.digest,
+                &push.media_type,
+                &push.size,
+                &push.pusher,
+                &now,
+            ],
+        )
+        .await
+    };
+    let (written, released) = tokio::join!(write, tx.batch_execute("RELEASE event"));
+    match written {
+        Ok(_) => (Ok(EventOutcome::Recorded), Some(released)),
+        Err(e) => (Err(e.into()), None),
+    }
 }
 
 async fn record_delete(
