@@ -82,7 +82,12 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let backend = open_directory(&settings)?;
     // The token path reads through a cache that re-reads what another process (or
     // replica) changed.
-    let cached = Arc::new(CachedDirectory::new(backend.clone()));
+    let recheck = if settings.directory.url.expose_secret().is_empty() {
+        crate::infra::cache::RECHECK
+    } else {
+        crate::infra::cache::REMOTE_RECHECK
+    };
+    let cached = Arc::new(CachedDirectory::new(backend.clone(), recheck));
     let directory: Arc<dyn Directory> = backend;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     bootstrap_admin(directory.as_ref(), &settings, clock.now())?;
