@@ -10,12 +10,14 @@ use std::time::Duration;
 
 use super::audit::Audit;
 use super::authenticate::{AuthError, Authenticator, Pace};
+use super::remote_login::{AsCaller, RemoteAuthority};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
 use crate::domain::authz::{decide, Caller, Target};
 use crate::domain::ports::{
-    AuthorizationFacts, Clock, DirectoryError, SignError, SignedToken, TokenSigner,
+    AuthorizationFacts, Clock, DirectoryError, RemoteIdentity, RemoteRefusal, SignError,
+    SignedToken, TokenSigner,
 };
 use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope, ScopeLimits};
 
@@ -96,6 +98,10 @@ pub enum IssueError {
     Directory(DirectoryError),
     #[error(transparent)]
     Sign(#[from] SignError),
+    /// A remote identity provider refused the credential for a reason the user can act
+    /// on (a lock-out, two-factor authentication): a 401 saying so.
+    #[error(transparent)]
+    Rejected(RemoteRefusal),
     /// Password checks are saturated: a 503 with `Retry-After`.
     #[error("too many logins in progress, retry shortly")]
     Busy,
@@ -151,6 +157,8 @@ pub struct IssuerPorts {
 /// The token endpoint's use case.
 pub struct TokenIssuer {
     authenticator: Arc<Authenticator>,
+    /// Set when a remote identity provider checks credentials and answers the facts.
+    remote: Option<RemoteAuthority>,
     facts: Arc<dyn AuthorizationFacts>,
     signer: Arc<dyn TokenSigner>,
     clock: Arc<dyn Clock>,
@@ -166,12 +174,23 @@ impl TokenIssuer {
     ) -> TokenIssuer {
         TokenIssuer {
             authenticator,
+            remote: None,
             facts: ports.facts,
             signer: ports.signer,
             clock: ports.clock,
             audit: ports.audit,
             policy,
         }
+    }
+
+    /// Credentials and facts come from `remote` instead of the directory.
+    pub fn with_remote(mut self, remote: RemoteAuthority) -> TokenIssuer {
+        self.remote = Some(remote);
+        self
+    }
+
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
     }
 
     pub fn authenticator(&self) -> &Authenticator {
@@ -208,6 +227,22 @@ impl TokenIssuer {
             self.policy.scope_limits,
         )
         .map_err(|e| IssueError::BadRequest(e.to_string()))?;
+        if let Some(remote) = &self.remote {
+            if pace == Pace::Inline {
+                // Every remote answer is a network call: off the event loop.
+                return Err(IssueError::WouldBlock);
+            }
+            let (who, refresh_token, identity) = remote_credential(remote, req)?;
+            if who.caller.user.is_none() && meta.grant == "basic" {
+                meta.grant = "anonymous";
+            }
+            let facts = AsCaller {
+                facts: remote.facts.as_ref(),
+                who: identity.as_ref(),
+            };
+            let decided = authorize(&facts, &who.caller, scopes)?;
+            return self.grant(meta, req, who, refresh_token, decided, unparsed);
+        }
         let auth = self.authenticator.as_ref();
         let (who, refresh_token) = match &req.credential {
             Credential::Anonymous => (Authenticated::anonymous(), None),
@@ -240,7 +275,19 @@ impl TokenIssuer {
             meta.grant = "anonymous";
         }
         let decided = authorize(self.facts.as_ref(), &who.caller, scopes)?;
+        self.grant(meta, req, who, refresh_token, decided, unparsed)
+    }
 
+    /// Signs what was decided, logs and audits it.
+    fn grant(
+        &self,
+        meta: &mut RequestMeta,
+        req: &TokenRequest,
+        who: Authenticated,
+        refresh_token: Option<String>,
+        decided: Vec<Decided>,
+        unparsed: Vec<String>,
+    ) -> Result<TokenGrant, IssueError> {
         // One pass: the signed `access` claim takes the entries, the audit line the rest.
         let mut access = Vec::with_capacity(decided.len());
         let mut requested = Vec::with_capacity(decided.len());
@@ -319,6 +366,36 @@ impl TokenIssuer {
     }
 }
 
+/// Who a remote provider says the caller is; the identity token a `docker login`
+/// keeps is the provider's own token (a login's access token, or the personal access
+/// token given), checked again by the provider on every refresh.
+fn remote_credential(
+    remote: &RemoteAuthority,
+    req: &TokenRequest,
+) -> Result<(Authenticated, Option<String>, Option<RemoteIdentity>), IssueError> {
+    let refused = |e: RemoteRefusal| match e {
+        RemoteRefusal::Refused => IssueError::Unauthorized(Refused("refused by the provider")),
+        RemoteRefusal::Unavailable(why) => IssueError::Directory(DirectoryError::Backend(why)),
+        other => IssueError::Rejected(other),
+    };
+    match &req.credential {
+        Credential::Anonymous => Ok((Authenticated::anonymous(), None, None)),
+        Credential::Malformed(why) => Err(Refused(why).into()),
+        Credential::Basic { user, secret } => {
+            let login = remote.basic(user, secret).map_err(refused)?;
+            let refresh = req
+                .refresh_for_client
+                .as_ref()
+                .map(|_| login.identity.bearer.clone());
+            Ok((login.who, refresh, Some(login.identity)))
+        }
+        Credential::Refresh { token } => {
+            let login = remote.refresh(token).map_err(refused)?;
+            Ok((login.who, Some(token.clone()), Some(login.identity)))
+        }
+    }
+}
+
 /// The address limits are keyed by (unspecified when the shell gave none, as in tests).
 fn client_ip(meta: &RequestMeta) -> std::net::IpAddr {
     meta.client_ip
@@ -331,7 +408,7 @@ pub fn refused(meta: &RequestMeta, error: &IssueError) {
     let status = match error {
         IssueError::WouldBlock | IssueError::Directory(DirectoryError::WouldBlock) => return,
         IssueError::BadRequest(_) => 400,
-        IssueError::Unauthorized(_) => 401,
+        IssueError::Unauthorized(_) | IssueError::Rejected(_) => 401,
         IssueError::Directory(DirectoryError::Backend(_)) | IssueError::Busy => 503,
         IssueError::Directory(_) | IssueError::Sign(_) => 500,
         IssueError::Limited(_) => 429,
@@ -433,5 +510,7 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
+#[cfg(test)]
+mod remote_tests;
 #[cfg(test)]
 mod tests;

@@ -29,6 +29,7 @@ pub mod explain;
 pub mod ingest_events;
 pub mod issue_token;
 pub mod rate_limit;
+pub mod remote_login;
 pub mod secrets;
 pub mod self_service;
 pub mod shared_anonymous_token;

@@ -339,6 +339,61 @@ impl<T> Directory for T where
 {
 }
 
+/// Who an identity provider that checks credentials itself (a Synapse beside regauth)
+/// says a caller is: its user id, the scopes of the credential, and the credential to
+/// present upstream when gathering facts as that caller.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RemoteIdentity {
+    pub user_id: i64,
+    pub scopes: crate::domain::model::ScopeSet,
+    /// The upstream bearer token (a JWT): what facts are asked with, and what a
+    /// `docker login` keeps as its identity token. Never printed.
+    pub bearer: String,
+}
+
+impl std::fmt::Debug for RemoteIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteIdentity")
+            .field("user_id", &self.user_id)
+            .field("scopes", &self.scopes)
+            .field("bearer", &"<redacted>")
+            .finish()
+    }
+}
+
+/// Why an identity provider did not accept a credential.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RemoteRefusal {
+    /// Wrong password, unknown user, a bad, expired or revoked token.
+    #[error("invalid username or password")]
+    Refused,
+    #[error("account temporarily locked after repeated failures, try again later")]
+    Locked,
+    #[error("this account uses two-factor authentication: log in with a personal access token")]
+    TwoFactorRequired,
+    #[error("the password must be reset (see the e-mail), or log in with a personal access token")]
+    PasswordResetRequired,
+    /// The provider could not answer: fail closed.
+    #[error("identity provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Credentials checked by a remote identity provider instead of the directory.
+pub trait RemoteAuthentication: Send + Sync {
+    /// A user name (or e-mail) and password.
+    fn password(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal>;
+    /// A token the provider issued (an access token, a personal access token).
+    fn token(&self, token: &str) -> Result<RemoteIdentity, RemoteRefusal>;
+    /// Whether `secret` has the shape of such a token (else it is a password).
+    fn looks_like_token(&self, secret: &str) -> bool;
+}
+
+/// The facts the rules decide on, as one caller may see them: a provider whose
+/// permissions are per caller (Synapse's `entity/{id}/permissions`) answers these.
+pub trait CallerFacts: Send + Sync {
+    fn repository_facts_as(&self, who: &RemoteIdentity, path: &RepoPath) -> DirResult<RepoFacts>;
+}
+
 /// A registry token, signed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedToken {

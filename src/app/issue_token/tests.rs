@@ -90,14 +90,14 @@ fn issuer_with_clock(dir: MemDirectory) -> (Arc<MemDirectory>, Arc<FixedClock>, 
     (dir, clock, issuer)
 }
 
-type Built = (
+pub(super) type Built = (
     Arc<MemDirectory>,
     Arc<FixedClock>,
     TokenIssuer,
     Arc<MemorySink>,
 );
 
-fn issuer_with_audit(dir: MemDirectory) -> Built {
+pub(super) fn issuer_with_audit(dir: MemDirectory) -> Built {
     let dir = Arc::new(dir);
     let clock = Arc::new(FixedClock::at(NOW));
     let sink = Arc::new(MemorySink::default());
@@ -126,7 +126,7 @@ fn issuer_with_audit(dir: MemDirectory) -> Built {
     (dir, clock, issuer, sink)
 }
 
-fn request(credential: Credential, scopes: &[&str]) -> TokenRequest {
+pub(super) fn request(credential: Credential, scopes: &[&str]) -> TokenRequest {
     TokenRequest {
         service: Some("registry".into()),
         credential,
@@ -145,7 +145,7 @@ fn password_login() -> Credential {
 }
 
 /// The `access` claim the use case asked to sign, as `name -> actions`.
-fn access(grant: &TokenGrant) -> Vec<(String, Vec<String>)> {
+pub(super) fn access(grant: &TokenGrant) -> Vec<(String, Vec<String>)> {
     let claims: serde_json::Value = serde_json::from_str(&grant.signed.token).unwrap();
     claims["access"]
         .as_array()

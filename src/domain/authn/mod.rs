@@ -35,6 +35,9 @@ pub enum Method {
     /// A personal access token, by its id.
     AccessToken(i64),
     RefreshToken,
+    /// A token a remote identity provider issued (a Synapse access or personal access
+    /// token).
+    ProviderToken,
 }
 
 impl Method {
@@ -44,6 +47,7 @@ impl Method {
             Method::Password => "password",
             Method::AccessToken(_) => "access_token",
             Method::RefreshToken => "refresh_token",
+            Method::ProviderToken => "provider_token",
         }
     }
 }

@@ -192,6 +192,9 @@ async fn issue(
         Err(IssueError::Unauthorized(_)) => {
             Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
         }
+        Err(IssueError::Rejected(why)) => {
+            Err(HttpError::unauthorized(why.to_string(), state.realm()))
+        }
         Err(IssueError::Directory(e)) => Err(HttpError::directory_failed(&e)),
         Err(IssueError::Sign(e)) => {
             tracing::error!(error = %e, "signing failed");
