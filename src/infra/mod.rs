@@ -13,5 +13,6 @@ pub mod metrics;
 pub mod postgres;
 pub mod sqlite;
 pub mod startup;
+pub mod synapse;
 pub mod tls;
 pub mod web;
