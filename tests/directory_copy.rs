@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{call, jwt, As, Stack, PASSWORD, SERVICE};
+use common::{call, docker_login, jwt, As, Stack, PASSWORD, SERVICE};
 use regauth::infra::postgres::throwaway;
 use secrecy::ExposeSecret;
 
@@ -99,25 +99,7 @@ fn a_copied_directory_answers_every_token_request_as_before() {
         "{}",
         filed.text().unwrap_or_default()
     );
-    let login: serde_json::Value = reqwest::blocking::Client::new()
-        .post(s.url("/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("service", SERVICE),
-            ("client_id", "docker"),
-            ("access_type", "offline"),
-        ])
-        .send()
-        .expect("login")
-        .json()
-        .expect("json");
-    let refresh = login["refresh_token"]
-        .as_str()
-        .expect("refresh token")
-        .to_string();
-
+    let refresh = docker_login(&s, "alice", PASSWORD);
     let who = [
         Who::Anonymous,
         Who::Basic("alice".into(), PASSWORD.into()),

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Stack, PASSWORD, SERVICE};
+use common::{docker_login, refresh_grant, Stack, PASSWORD, SERVICE};
 use regauth::infra::postgres::throwaway;
 use secrecy::ExposeSecret;
 
@@ -39,32 +39,8 @@ fn replicas_share_logins_and_honour_each_others_revocations_within_a_second() {
     );
 
     // A docker login at A, refreshed at B.
-    let login: serde_json::Value = reqwest::blocking::Client::new()
-        .post(a.url("/token"))
-        .form(&[
-            ("grant_type", "password"),
-            ("username", "alice"),
-            ("password", PASSWORD),
-            ("service", SERVICE),
-            ("client_id", "docker"),
-            ("access_type", "offline"),
-        ])
-        .send()
-        .expect("login")
-        .json()
-        .expect("json");
-    let refresh = login["refresh_token"].as_str().expect("refresh token");
-    let refreshed = reqwest::blocking::Client::new()
-        .post(b.url("/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("service", SERVICE),
-            ("client_id", "docker"),
-            ("scope", scope.as_str()),
-        ])
-        .send()
-        .expect("refresh");
+    let refresh = docker_login(&a, "alice", PASSWORD);
+    let refreshed = refresh_grant(&b, &refresh, &scope);
     assert_eq!(refreshed.status().as_u16(), 200);
 
     // An access token made at A, cached at B, revoked at A: B refuses it within 1 s.
@@ -90,16 +66,6 @@ fn replicas_share_logins_and_honour_each_others_revocations_within_a_second() {
     }
     // And the password login ended at A ends the refresh token at B.
     a.ok(&["user", "set", "alice", "--disabled", "true"]);
-    let after = reqwest::blocking::Client::new()
-        .post(b.url("/token"))
-        .form(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh),
-            ("service", SERVICE),
-            ("client_id", "docker"),
-            ("scope", scope.as_str()),
-        ])
-        .send()
-        .expect("refresh");
+    let after = refresh_grant(&b, &refresh, &scope);
     assert_eq!(after.status().as_u16(), 401);
 }

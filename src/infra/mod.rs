@@ -13,6 +13,7 @@ pub mod metrics;
 pub mod postgres;
 pub mod sqlite;
 pub mod startup;
+pub mod stored;
 pub mod synapse;
 pub mod tls;
 pub mod web;

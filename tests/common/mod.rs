@@ -351,6 +351,43 @@ fn b64url_json(part: &str) -> serde_json::Value {
     serde_json::from_slice(&bytes).expect("json")
 }
 
+/// `docker login`'s OAuth password grant (offline): the identity token docker keeps.
+pub fn docker_login(stack: &Stack, user: &str, password: &str) -> String {
+    let login: serde_json::Value = reqwest::blocking::Client::new()
+        .post(stack.url("/token"))
+        .form(&[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", password),
+            ("service", SERVICE),
+            ("client_id", "docker"),
+            ("access_type", "offline"),
+        ])
+        .send()
+        .expect("login")
+        .json()
+        .expect("json");
+    login["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string()
+}
+
+/// The refresh grant docker sends with that identity token.
+pub fn refresh_grant(stack: &Stack, token: &str, scope: &str) -> reqwest::blocking::Response {
+    reqwest::blocking::Client::new()
+        .post(stack.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", token),
+            ("service", SERVICE),
+            ("client_id", "docker"),
+            ("scope", scope),
+        ])
+        .send()
+        .expect("refresh")
+}
+
 /// Who calls the HTTP API.
 pub enum As<'a> {
     Anonymous,

@@ -18,6 +18,7 @@ use crate::domain::ports::{
     AuthorizationFacts, DirResult, DirectoryError, EntityAdmin, EntityRule,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
+use crate::infra::stored::acl_name_order;
 
 impl AuthorizationFacts for PgDirectory {
     /// On every token request (when not cached): two indexed lookups, plus the ACLs
@@ -181,7 +182,7 @@ impl EntityAdmin for PgDirectory {
                 };
                 out.push((named, *access));
             }
-            out.sort_by(|(a, _), (b, _)| sort_key(a).cmp(&sort_key(b)));
+            out.sort_by(|(a, _), (b, _)| acl_name_order(a).cmp(&acl_name_order(b)));
             Ok(out)
         })
     }
@@ -334,13 +335,4 @@ async fn name_of<C: GenericClient>(c: &C, table: &str, id: i64) -> DirResult<Str
         // An entry for a principal that no longer exists shows its id.
         None => format!("#{id}"),
     })
-}
-
-fn sort_key(p: &PrincipalRef) -> (&'static str, &str) {
-    match p {
-        PrincipalRef::Authenticated => ("authenticated", "authenticated"),
-        PrincipalRef::Public => ("public", "public"),
-        PrincipalRef::Team(n) => ("team", n),
-        PrincipalRef::User(n) => ("user", n),
-    }
 }

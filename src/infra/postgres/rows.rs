@@ -8,11 +8,11 @@ use tokio_postgres::Row;
 use crate::domain::authz::{EntityFacts, ParentFacts};
 use crate::domain::model::{
     AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityKind, EntityRef,
-    ParentTokenState, Principal, PrincipalRef, RefreshTokenRecord, ScopeSet, TagInfo, TeamId, User,
-    UserId,
+    ParentTokenState, Principal, PrincipalRef, RefreshTokenRecord, TagInfo, TeamId, User, UserId,
 };
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::domain::repo_name::RepoPath;
+pub use crate::infra::stored::{entity_kind, principal, principal_key, scopes};
 
 /// A statement parameter.
 pub type P<'a> = &'a (dyn ToSql + Sync);
@@ -111,11 +111,6 @@ pub fn refresh_token_row(r: &Row) -> DirResult<RefreshTokenRecord> {
     })
 }
 
-/// A stored scope mask (unknown bits dropped).
-pub fn scopes(bits: i64) -> ScopeSet {
-    ScopeSet::from_bits_truncate(bits as u8)
-}
-
 pub async fn user_id<C: GenericClient>(c: &C, name: &str) -> DirResult<UserId> {
     match opt(c, "SELECT id FROM users WHERE name = $1", &[&name]).await? {
         Some(r) => Ok(UserId(g(&r, 0)?)),
@@ -136,14 +131,6 @@ pub struct EntityRow {
     pub has_local_acl: bool,
 }
 
-fn kind(s: &str) -> EntityKind {
-    match s {
-        "project" => EntityKind::Project,
-        "managed_repository" => EntityKind::ManagedRepository,
-        _ => EntityKind::ExternalRepository,
-    }
-}
-
 pub async fn entity_by_id<C: GenericClient>(c: &C, id: i64) -> DirResult<Option<EntityRow>> {
     let Some(r) = opt(
         c,
@@ -155,7 +142,7 @@ pub async fn entity_by_id<C: GenericClient>(c: &C, id: i64) -> DirResult<Option<
     else {
         return Ok(None);
     };
-    let kind = kind(g(&r, 1)?);
+    let kind = entity_kind(g(&r, 1)?);
     let parent: Option<i64> = g(&r, 3)?;
     let name: String = g(&r, 2)?;
     // A managed repository is shown by its path, `<project id>/<name>`.
@@ -206,15 +193,6 @@ pub async fn resolve<C: GenericClient>(c: &C, e: &EntityRef) -> DirResult<Entity
         .ok_or_else(|| DirectoryError::NotFound(format!("entity {e}")))
 }
 
-pub fn principal(kind: &str, id: i64) -> Principal {
-    match kind {
-        "user" => Principal::User(UserId(id)),
-        "team" => Principal::Team(TeamId(id)),
-        "public" => Principal::Public,
-        _ => Principal::Authenticated,
-    }
-}
-
 pub async fn acl_of<C: GenericClient>(c: &C, entity: i64) -> DirResult<Acl> {
     let rows = all(
         c,
@@ -257,16 +235,6 @@ pub async fn facts<C: GenericClient>(c: &C, row: EntityRow) -> DirResult<EntityF
         own_acl,
         parent,
     })
-}
-
-/// (kind column, id column) of a principal.
-pub fn principal_key(p: &Principal) -> (&'static str, i64) {
-    match p {
-        Principal::User(u) => ("user", u.0),
-        Principal::Team(t) => ("team", t.0),
-        Principal::Public => ("public", 0),
-        Principal::Authenticated => ("authenticated", 0),
-    }
 }
 
 /// The id behind an operator's name for a principal.

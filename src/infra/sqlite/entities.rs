@@ -18,6 +18,7 @@ use crate::domain::ports::{
     AuthorizationFacts, DirResult, DirectoryError, EntityAdmin, EntityRule,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
+use crate::infra::stored::acl_name_order;
 
 impl AuthorizationFacts for SqliteDirectory {
     /// On every token request: two lean indexed lookups (plus the ACLs that apply), not
@@ -186,7 +187,7 @@ impl EntityAdmin for SqliteDirectory {
                 };
                 out.push((named, *access));
             }
-            out.sort_by(|(a, _), (b, _)| sort_key(a).cmp(&sort_key(b)));
+            out.sort_by(|(a, _), (b, _)| acl_name_order(a).cmp(&acl_name_order(b)));
             Ok(out)
         })
     }
@@ -305,13 +306,4 @@ fn name_of(c: &rusqlite::Connection, table: &str, id: i64) -> DirResult<String> 
             // An entry for a principal that no longer exists shows its id.
             .unwrap_or_else(|| format!("#{id}")),
     )
-}
-
-fn sort_key(p: &PrincipalRef) -> (&'static str, &str) {
-    match p {
-        PrincipalRef::Authenticated => ("authenticated", "authenticated"),
-        PrincipalRef::Public => ("public", "public"),
-        PrincipalRef::Team(n) => ("team", n),
-        PrincipalRef::User(n) => ("user", n),
-    }
 }

@@ -5,11 +5,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::domain::authz::{EntityFacts, ParentFacts};
 use crate::domain::model::{
     AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityKind, EntityRef,
-    ParentTokenState, Principal, PrincipalRef, RefreshTokenRecord, ScopeSet, TagInfo, TeamId, User,
-    UserId,
+    ParentTokenState, Principal, PrincipalRef, RefreshTokenRecord, TagInfo, TeamId, User, UserId,
 };
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::domain::repo_name::RepoPath;
+pub use crate::infra::stored::{entity_kind, principal, principal_key, scopes};
 
 pub const USER_COLS: &str = "id, name, certified, admin, disabled, email";
 
@@ -76,11 +76,6 @@ pub fn refresh_token_row(r: &rusqlite::Row) -> rusqlite::Result<RefreshTokenReco
     })
 }
 
-/// A stored scope mask (unknown bits dropped).
-pub fn scopes(bits: i64) -> ScopeSet {
-    ScopeSet::from_bits_truncate(bits as u8)
-}
-
 pub fn user_id(c: &Connection, name: &str) -> DirResult<UserId> {
     c.prepare_cached("SELECT id FROM users WHERE name = ?1")?
         .query_row([name], |r| r.get(0))
@@ -103,21 +98,13 @@ pub struct EntityRow {
     pub has_local_acl: bool,
 }
 
-fn kind(s: &str) -> EntityKind {
-    match s {
-        "project" => EntityKind::Project,
-        "managed_repository" => EntityKind::ManagedRepository,
-        _ => EntityKind::ExternalRepository,
-    }
-}
-
 pub fn entity_by_id(c: &Connection, id: i64) -> DirResult<Option<EntityRow>> {
     Ok(c.prepare_cached(
         "SELECT e.id, e.kind, e.name, e.parent_id, e.trashed_at, e.created_at, e.has_local_acl
              FROM entities e WHERE e.id = ?1",
     )?
     .query_row([id], |r| {
-        let kind = kind(&r.get::<_, String>(1)?);
+        let kind = entity_kind(&r.get::<_, String>(1)?);
         let parent: Option<i64> = r.get(3)?;
         let name: String = r.get(2)?;
         // A managed repository is shown by its path, `<project id>/<name>`.
@@ -176,12 +163,7 @@ pub fn acl_of(c: &Connection, entity: i64) -> DirResult<Acl> {
         let kind: String = r.get(0)?;
         let id: i64 = r.get(1)?;
         let bits: i64 = r.get(2)?;
-        let p = match kind.as_str() {
-            "user" => Principal::User(UserId(id)),
-            "team" => Principal::Team(TeamId(id)),
-            "public" => Principal::Public,
-            _ => Principal::Authenticated,
-        };
+        let p = principal(&kind, id);
         Ok((p, AccessSet::from_bits_truncate(bits as u8)))
     })?;
     Ok(Acl::new(rows.collect::<Result<_, _>>()?))
@@ -213,16 +195,6 @@ pub fn facts(c: &Connection, row: EntityRow) -> DirResult<EntityFacts> {
         own_acl,
         parent,
     })
-}
-
-/// (kind column, id column) of a principal.
-pub fn principal_key(p: &Principal) -> (&'static str, i64) {
-    match p {
-        Principal::User(u) => ("user", u.0),
-        Principal::Team(t) => ("team", t.0),
-        Principal::Public => ("public", 0),
-        Principal::Authenticated => ("authenticated", 0),
-    }
 }
 
 /// The id behind an operator's name for a principal.
