@@ -228,8 +228,16 @@ impl PgDirectory {
         match self.pool.get().await {
             Ok(c) => Ok(c),
             Err(e) => {
-                if !matches!(e, deadpool_postgres::PoolError::Backend(ref b) if b.code().is_some())
-                {
+                // The server unreachable (no connection could be made), not a pool
+                // that is merely busy (a wait for a free connection timing out).
+                let unreachable = match &e {
+                    deadpool_postgres::PoolError::Backend(b) => b.code().is_none(),
+                    deadpool_postgres::PoolError::Timeout(t) => {
+                        !matches!(t, deadpool_postgres::TimeoutType::Wait)
+                    }
+                    _ => false,
+                };
+                if unreachable {
                     let until = self.started.elapsed() + BACK_OFF;
                     self.down_until
                         .store(until.as_millis() as u64, Ordering::Relaxed);
