@@ -10,6 +10,7 @@ mod directory_tests;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod own_runtime;
 pub mod postgres;
 pub mod sqlite;
 pub mod startup;

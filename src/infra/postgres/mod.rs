@@ -40,6 +40,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio_postgres::error::SqlState;
 
 use crate::domain::ports::{DirResult, DirectoryError};
+use crate::infra::own_runtime::OwnRuntime;
 
 pub use schema::migrate;
 
@@ -78,7 +79,7 @@ impl Default for PgOptions {
 
 pub struct PgDirectory {
     pool: Pool,
-    runtime: Runtime,
+    runtime: OwnRuntime,
     /// Until when (milliseconds since `started`) calls fail at once because the server
     /// could not be reached: during an outage each request would otherwise hold a
     /// thread for the whole connect timeout, and a storm would exhaust the pool of
@@ -89,18 +90,6 @@ pub struct PgDirectory {
 
 /// How long an unreachable server is not asked again.
 const BACK_OFF: Duration = Duration::from_millis(500);
-
-/// The directory's own runtime, shut down without waiting when dropped (dropping a
-/// runtime waits for its tasks otherwise, which a caller on an async thread may not).
-struct Runtime(Option<tokio::runtime::Runtime>);
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
-}
 
 impl From<tokio_postgres::Error> for DirectoryError {
     fn from(e: tokio_postgres::Error) -> DirectoryError {
@@ -151,11 +140,7 @@ impl PgDirectory {
             options.statement_timeout.as_millis()
         ));
         config.application_name("regauth");
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("postgres")
-            .enable_all()
-            .build()
+        let runtime = OwnRuntime::new("postgres")
             .map_err(|e| DirectoryError::Backend(format!("runtime: {e}")))?;
         let manager = Manager::from_config(
             config,
@@ -180,7 +165,7 @@ impl PgDirectory {
             .map_err(|e| DirectoryError::Backend(format!("pool: {e}")))?;
         let dir = PgDirectory {
             pool,
-            runtime: Runtime(Some(runtime)),
+            runtime,
             down_until: AtomicU64::new(0),
             started: Instant::now(),
         };
@@ -191,19 +176,11 @@ impl PgDirectory {
         Ok(dir)
     }
 
-    /// Runs `f` to completion, blocking this thread, whatever thread it is: a plain
-    /// one, the HTTP server's blocking pool, or an event loop of the server's own
-    /// runtime (where tokio's `block_on` refuses to run). The directory's runtime is
-    /// only *entered* (so connections it opens and the timers it sets live there, on
-    /// its own threads); the future is polled here.
+    /// Runs `f` to completion, blocking this thread (see `OwnRuntime`).
     fn block_on<T>(&self, f: impl Future<Output = DirResult<T>>) -> DirResult<T> {
-        match &self.runtime.0 {
-            Some(rt) => {
-                let _entered = rt.handle().enter();
-                futures_executor::block_on(f)
-            }
-            None => Err(DirectoryError::Backend("directory closed".into())),
-        }
+        self.runtime
+            .block_on(f)
+            .unwrap_or_else(|| Err(DirectoryError::Backend("directory closed".into())))
     }
 
     /// Tries to rewrite every audit record (the append-only trigger must refuse).

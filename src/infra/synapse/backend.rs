@@ -28,6 +28,7 @@ use crate::domain::ports::{
     RemoteRefusal,
 };
 use crate::domain::repo_name::RepoPath;
+use crate::infra::own_runtime::OwnRuntime;
 
 /// What the backend needs to know.
 #[derive(Debug, Clone)]
@@ -59,7 +60,7 @@ impl SynapseOptions {
 
 pub struct SynapseBackend {
     client: SynapseClient,
-    runtime: Option<tokio::runtime::Runtime>,
+    runtime: OwnRuntime,
     registry_host: String,
     keys: RwLock<Option<(Arc<JsonWebKeySet>, Instant)>>,
     last_refetch: Mutex<Option<Instant>>,
@@ -77,14 +78,6 @@ const JWKS_TTL: Duration = Duration::from_secs(3600);
 const ISSUER_TTL: Duration = Duration::from_secs(24 * 3600);
 const CAPACITY: u64 = 100_000;
 
-impl Drop for SynapseBackend {
-    fn drop(&mut self) {
-        if let Some(rt) = self.runtime.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 /// A miss shared by concurrent callers.
 #[derive(Debug)]
 enum Miss<T> {
@@ -94,22 +87,17 @@ enum Miss<T> {
 
 impl SynapseBackend {
     pub fn new(options: &SynapseOptions) -> Result<SynapseBackend, Unavailable> {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("synapse")
-            .enable_all()
-            .build()
-            .map_err(|e| Unavailable {
-                endpoint: "runtime",
-                why: e.to_string(),
-            })?;
+        let runtime = OwnRuntime::new("synapse").map_err(|e| Unavailable {
+            endpoint: "runtime",
+            why: e.to_string(),
+        })?;
         let client = {
             let _entered = runtime.enter();
             SynapseClient::new(&options.base_url, options.limits.clone())?
         };
         Ok(SynapseBackend {
             client,
-            runtime: Some(runtime),
+            runtime,
             registry_host: options.registry_host.trim_end_matches('/').to_string(),
             keys: RwLock::new(None),
             last_refetch: Mutex::new(None),
@@ -122,19 +110,12 @@ impl SynapseBackend {
         })
     }
 
-    /// Runs `f` to completion on this thread with the backend's runtime entered (its
-    /// connections and timers live there), from any kind of thread.
+    /// Runs `f` to completion on this thread (see `OwnRuntime`).
     fn block_on<T>(&self, f: impl std::future::Future<Output = T>) -> Result<T, Unavailable> {
-        match &self.runtime {
-            Some(rt) => {
-                let _entered = rt.enter();
-                Ok(futures_executor::block_on(f))
-            }
-            None => Err(Unavailable {
-                endpoint: "runtime",
-                why: "closed".into(),
-            }),
-        }
+        self.runtime.block_on(f).ok_or_else(|| Unavailable {
+            endpoint: "runtime",
+            why: "closed".into(),
+        })
     }
 
     /// Whether Synapse answers its discovery document (for `/readyz`).
