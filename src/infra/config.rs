@@ -309,6 +309,13 @@ impl Default for KeySettings {
     }
 }
 
+impl DirectorySettings {
+    /// The directory is PostgreSQL (`url` set), not the SQLite file.
+    pub fn on_postgres(&self) -> bool {
+        !self.url.expose_secret().is_empty()
+    }
+}
+
 impl Default for DirectorySettings {
     fn default() -> Self {
         DirectorySettings {

@@ -58,7 +58,7 @@ impl<T: Directory + ChangeVersion> DirectoryBackend for T {}
 /// schema migrated under an advisory lock), else the SQLite file at `directory.path`.
 pub fn open_directory(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupError> {
     let d = &settings.directory;
-    if d.url.expose_secret().is_empty() {
+    if !d.on_postgres() {
         let dir = SqliteDirectory::open(&d.path).map_err(|source| StartupError::Directory {
             place: d.path.display().to_string(),
             source,
@@ -82,10 +82,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let backend = open_directory(&settings)?;
     // The token path reads through a cache that re-reads what another process (or
     // replica) changed.
-    let recheck = if settings.directory.url.expose_secret().is_empty() {
-        crate::infra::cache::RECHECK
-    } else {
+    let recheck = if settings.directory.on_postgres() {
         crate::infra::cache::REMOTE_RECHECK
+    } else {
+        crate::infra::cache::RECHECK
     };
     let cached = Arc::new(CachedDirectory::new(backend.clone(), recheck));
     let directory: Arc<dyn Directory> = backend;

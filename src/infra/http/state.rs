@@ -27,8 +27,7 @@ impl AppState {
     /// from the event loop, where a slow or absent server would stall every connection
     /// the loop serves; an embedded SQLite file is read in place when warm.
     pub fn directory_is_remote(&self) -> bool {
-        !secrecy::ExposeSecret::expose_secret(&self.settings.directory.url).is_empty()
-            || self.tokens.is_remote()
+        self.settings.directory.on_postgres() || self.tokens.is_remote()
     }
 
     /// The realm advertised in `WWW-Authenticate` on 401s.

@@ -24,7 +24,6 @@ pub enum Endpoint {
     DockerRepoId,
     Permissions,
     EntityType,
-    Listener,
 }
 
 impl Endpoint {
@@ -37,7 +36,6 @@ impl Endpoint {
             Endpoint::DockerRepoId => "dockerRepo/id",
             Endpoint::Permissions => "permissions",
             Endpoint::EntityType => "type",
-            Endpoint::Listener => "dockerRegistryListener",
         }
     }
 }
@@ -185,10 +183,6 @@ impl SynapseClient {
             open_until: AtomicU64::new(0),
             started: Instant::now(),
         })
-    }
-
-    pub fn base_url(&self) -> &str {
-        &self.base
     }
 
     /// `POST /auth/v1/login2`, sent once: never again after Synapse has answered.
