@@ -35,7 +35,7 @@ pub enum AuthError {
     Refused(#[from] Refused),
     /// The directory failed: not the caller's fault, never a 401.
     #[error(transparent)]
-    Directory(#[from] DirectoryError),
+    Directory(DirectoryError),
     /// Too many password checks running and waiting: a 503, try again shortly.
     #[error(transparent)]
     Busy(#[from] Busy),
@@ -46,6 +46,17 @@ pub enum AuthError {
     /// ask again with `Pace::MayBlock`, off the event loop.
     #[error("needs a password check")]
     WouldBlock,
+}
+
+/// A directory that may only answer from cache (`DirectoryError::WouldBlock`) is the
+/// same "ask again off the event loop" as a password check: one variant, decided here.
+impl From<DirectoryError> for AuthError {
+    fn from(e: DirectoryError) -> AuthError {
+        match e {
+            DirectoryError::WouldBlock => AuthError::WouldBlock,
+            d => AuthError::Directory(d),
+        }
+    }
 }
 
 /// Where a use case runs. On the HTTP event loop (`Inline`) it may read the directory

@@ -118,7 +118,6 @@ impl From<AuthError> for IssueError {
     fn from(e: AuthError) -> IssueError {
         match e {
             AuthError::Refused(r) => IssueError::Unauthorized(r),
-            AuthError::Directory(DirectoryError::WouldBlock) => IssueError::WouldBlock,
             AuthError::Directory(d) => IssueError::Directory(d),
             AuthError::Busy(_) => IssueError::Busy,
             AuthError::Limited(l) => IssueError::Limited(l),
@@ -137,12 +136,10 @@ impl From<DirectoryError> for IssueError {
 }
 
 impl IssueError {
-    /// Not an answer: the request is to be asked again off the event loop.
+    /// Not an answer: the request is to be asked again off the event loop. (Both
+    /// conversions from the directory's errors turn its `WouldBlock` into this.)
     pub fn would_block(&self) -> bool {
-        matches!(
-            self,
-            IssueError::WouldBlock | IssueError::Directory(DirectoryError::WouldBlock)
-        )
+        matches!(self, IssueError::WouldBlock)
     }
 }
 
@@ -406,7 +403,7 @@ fn client_ip(meta: &RequestMeta) -> std::net::IpAddr {
 /// refused before they reach this use case (a malformed form).
 pub fn refused(meta: &RequestMeta, error: &IssueError) {
     let status = match error {
-        IssueError::WouldBlock | IssueError::Directory(DirectoryError::WouldBlock) => return,
+        IssueError::WouldBlock => return,
         IssueError::BadRequest(_) => 400,
         IssueError::Unauthorized(_) | IssueError::Rejected(_) => 401,
         IssueError::Directory(DirectoryError::Backend(_)) | IssueError::Busy => 503,

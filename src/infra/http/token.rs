@@ -185,7 +185,6 @@ async fn issue(
         .record(started.elapsed().as_secs_f64());
     match outcome {
         // Asked with `Pace::MayBlock` outside `hits_only`: never happens.
-        Err(e) if e.would_block() => Err(HttpError::internal()),
         Err(IssueError::WouldBlock) => Err(HttpError::internal()),
         Ok(grant) => render(grant),
         Err(IssueError::BadRequest(m)) => Err(bad_request(m)),
