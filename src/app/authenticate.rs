@@ -156,6 +156,11 @@ impl Authenticator {
         &self.usage
     }
 
+    /// The failed-login limits, also applied in front of a remote identity provider.
+    pub fn failed_logins(&self) -> &FailedLogins {
+        &self.failures
+    }
+
     /// The password-check pool (for metrics).
     pub fn gate(&self) -> &PasswordGate {
         &self.gate

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::audit::Audit;
 use super::authenticate::{AuthError, Authenticator, Pace};
+use super::rate_limit::FailedLogins;
 use super::remote_login::{AsCaller, RemoteAuthority};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
@@ -229,7 +230,8 @@ impl TokenIssuer {
                 // Every remote answer is a network call: off the event loop.
                 return Err(IssueError::WouldBlock);
             }
-            let (who, refresh_token, identity) = remote_credential(remote, req)?;
+            let limits = (self.authenticator.failed_logins(), client_ip(meta));
+            let (who, refresh_token, identity) = remote_credential(remote, req, limits)?;
             if who.caller.user.is_none() && meta.grant == "basic" {
                 meta.grant = "anonymous";
             }
@@ -365,10 +367,13 @@ impl TokenIssuer {
 
 /// Who a remote provider says the caller is; the identity token a `docker login`
 /// keeps is the provider's own token (a login's access token, or the personal access
-/// token given), checked again by the provider on every refresh.
+/// token given), checked again by the provider on every refresh. The failed-login
+/// limits stand in front of the provider as in front of the directory: a client over
+/// them costs no upstream call (and cannot lock a user out at the provider).
 fn remote_credential(
     remote: &RemoteAuthority,
     req: &TokenRequest,
+    (failures, address): (&FailedLogins, std::net::IpAddr),
 ) -> Result<(Authenticated, Option<String>, Option<RemoteIdentity>), IssueError> {
     let refused = |e: RemoteRefusal| match e {
         RemoteRefusal::Refused => IssueError::Unauthorized(Refused("refused by the provider")),
@@ -379,7 +384,13 @@ fn remote_credential(
         Credential::Anonymous => Ok((Authenticated::anonymous(), None, None)),
         Credential::Malformed(why) => Err(Refused(why).into()),
         Credential::Basic { user, secret } => {
-            let login = remote.basic(user, secret).map_err(refused)?;
+            failures.check(user, address)?;
+            let login = remote.basic(user, secret).map_err(|e| {
+                if matches!(e, RemoteRefusal::Refused) {
+                    failures.failed(user, address);
+                }
+                refused(e)
+            })?;
             let refresh = req
                 .refresh_for_client
                 .as_ref()
@@ -387,7 +398,13 @@ fn remote_credential(
             Ok((login.who, refresh, Some(login.identity)))
         }
         Credential::Refresh { token } => {
-            let login = remote.refresh(token).map_err(refused)?;
+            failures.check("", address)?;
+            let login = remote.refresh(token).map_err(|e| {
+                if matches!(e, RemoteRefusal::Refused) {
+                    failures.failed("", address);
+                }
+                refused(e)
+            })?;
             Ok((login.who, Some(token.clone()), Some(login.identity)))
         }
     }

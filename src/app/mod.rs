@@ -91,6 +91,9 @@ pub enum AppError {
     Busy,
     #[error("directory backend failed: {0}")]
     Backend(String),
+    /// The directory does not offer this (beside a Synapse, a change Synapse owns).
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 impl From<DirectoryError> for AppError {
@@ -101,6 +104,7 @@ impl From<DirectoryError> for AppError {
             DirectoryError::Invalid(m) => AppError::Invalid(m),
             DirectoryError::Denied(m) => AppError::Denied(m),
             DirectoryError::Backend(m) => AppError::Backend(m),
+            DirectoryError::Unsupported(m) => AppError::Unsupported(m),
             e @ DirectoryError::WouldBlock => AppError::Backend(e.to_string()),
         }
     }

@@ -41,6 +41,10 @@ pub enum DirectoryError {
     Denied(String),
     #[error("directory backend failed: {0}")]
     Backend(String),
+    /// This directory does not offer the operation (beside a Synapse, changes Synapse
+    /// owns); the message says where to make it.
+    #[error("{0}")]
+    Unsupported(String),
     /// Answering needs the backend, and the caller may only be answered from cache (an
     /// event loop in front of a networked directory): ask again where blocking is fine.
     #[error("the directory must be asked off the event loop")]

@@ -31,6 +31,8 @@ pub struct Settings {
     pub token: TokenSettings,
     pub keys: KeySettings,
     pub directory: DirectorySettings,
+    /// Read only with `directory.backend = "synapse"`.
+    pub synapse: crate::infra::synapse::settings::SynapseSettings,
     pub notifications: NotificationSettings,
     pub log: LogSettings,
     pub bootstrap: BootstrapSettings,
@@ -170,6 +172,11 @@ pub struct KeySettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DirectorySettings {
+    /// `embedded`: users, teams, projects and ACLs live in regauth's own directory.
+    /// `synapse`: a Synapse beside regauth checks credentials and answers permissions
+    /// (the `[synapse]` section); the own directory then keeps only the operators'
+    /// accounts, the audit trail and (without a listener) the pushes.
+    pub backend: Backend,
     /// The SQLite file of the embedded directory (the default backend).
     pub path: PathBuf,
     /// A PostgreSQL directory instead, `postgres://user:password@host:port/database`,
@@ -216,6 +223,17 @@ pub struct BootstrapSettings {
     /// Its password; empty = generate one into `bootstrap-admin-password` beside the
     /// database (mode 0600; only the file's path is logged).
     pub admin_password: SecretString,
+}
+
+/// Who owns users, teams, projects and ACLs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// regauth's own directory (SQLite, or PostgreSQL with `directory.url`).
+    #[default]
+    Embedded,
+    /// A Synapse, asked over its REST API.
+    Synapse,
 }
 
 /// How log lines are written.
@@ -310,6 +328,11 @@ impl Default for KeySettings {
 }
 
 impl DirectorySettings {
+    /// Credentials and permissions come from a Synapse beside regauth.
+    pub fn beside_synapse(&self) -> bool {
+        self.backend == Backend::Synapse
+    }
+
     /// The directory is PostgreSQL (`url` set), not the SQLite file.
     pub fn on_postgres(&self) -> bool {
         !self.url.expose_secret().is_empty()
@@ -319,6 +342,7 @@ impl DirectorySettings {
 impl Default for DirectorySettings {
     fn default() -> Self {
         DirectorySettings {
+            backend: Backend::Embedded,
             path: PathBuf::from("data/regauth.db"),
             url: SecretString::from(""),
             connect_timeout: std::time::Duration::from_secs(3),
@@ -486,6 +510,9 @@ impl Settings {
         if self.directory.pool_size > 1000 {
             return invalid("directory.pool_size", "must be at most 1000");
         }
+        if self.directory.beside_synapse() {
+            self.synapse.validate()?;
+        }
         if self.bootstrap.admin_name.is_empty() {
             return invalid("bootstrap.admin_name", "must not be empty");
         }
@@ -583,6 +610,50 @@ mod tests {
             example.notifications.max_body_bytes,
             d.notifications.max_body_bytes
         );
+        assert_eq!(example.directory.backend, d.directory.backend);
+        let (es, ds) = (&example.synapse, &d.synapse);
+        assert_eq!(es.registry_host, ds.registry_host);
+        assert_eq!(
+            (es.call_timeout, es.request_deadline, es.permission_ttl),
+            (ds.call_timeout, ds.request_deadline, ds.permission_ttl)
+        );
+        assert_eq!(
+            (
+                es.calls_per_user,
+                es.breaker_after,
+                es.breaker_open,
+                es.jwks_refetch
+            ),
+            (
+                ds.calls_per_user,
+                ds.breaker_after,
+                ds.breaker_open,
+                ds.jwks_refetch
+            )
+        );
+    }
+
+    #[test]
+    fn the_synapse_backend_needs_its_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("regauth.toml");
+        std::fs::write(&file, "[directory]\nbackend = \"synapse\"\n").unwrap();
+        match Settings::load(Some(&file)) {
+            Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "synapse.base_url"),
+            other => panic!("{other:?}"),
+        }
+        std::fs::write(
+            &file,
+            "[directory]\nbackend = \"synapse\"\n[synapse]\nbase_url = \"https://repo-prod.prod.sagebase.org\"\n",
+        )
+        .unwrap();
+        assert!(Settings::load(Some(&file))
+            .unwrap()
+            .directory
+            .beside_synapse());
+        std::fs::write(&file, "[directory]\nbackend = \"ldap\"\n").unwrap();
+        let e = Settings::load(Some(&file)).unwrap_err().to_string();
+        assert!(e.contains("backend"), "{e}");
     }
 
     #[test]

@@ -6,7 +6,9 @@
 //! `token_request_duration_seconds` (histogram), `password_checks_total{result}` (argon2
 //! runs), `password_checks_running` / `password_checks_waiting` (the pool),
 //! `rate_limited_total`, `notification_events_total{outcome}`,
-//! `directory_errors_total`, `audit_records_total`, `build_info{version}`.
+//! `directory_errors_total`, `audit_records_total`, `build_info{version}`; beside a
+//! Synapse, `synapse_calls_total{endpoint}`, `synapse_failures_total{endpoint,why}` and
+//! `synapse_cache_total{endpoint,result}` (hit or miss).
 
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};

@@ -14,6 +14,7 @@ use crate::app::audit::Audit;
 use crate::app::authenticate::{AuthLimits, AuthPorts, Authenticator};
 use crate::app::clock::SystemClock;
 use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
+use crate::app::remote_login::RemoteAuthority;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::app::{secrets, Actor};
 use crate::domain::authn::password;
@@ -24,9 +25,13 @@ use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
 use crate::infra::config::{ConfigError, Settings};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
+use crate::infra::http::state::SynapseSide;
 use crate::infra::http::AppState;
 use crate::infra::postgres::{PgDirectory, PgOptions};
 use crate::infra::sqlite::SqliteDirectory;
+use crate::infra::synapse::backend::SynapseBackend;
+use crate::infra::synapse::ledger::SynapseLedger;
+use crate::infra::synapse::listener::Forwarder;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -44,6 +49,8 @@ pub enum StartupError {
     Signer(#[from] crate::infra::crypto::TokenError),
     #[error("bootstrap admin: {0}")]
     Bootstrap(String),
+    #[error("synapse: {0}")]
+    Synapse(String),
 }
 
 /// How long a verified password is remembered (see `app::authenticate`).
@@ -55,8 +62,18 @@ pub trait DirectoryBackend: Directory + ChangeVersion {}
 impl<T: Directory + ChangeVersion> DirectoryBackend for T {}
 
 /// Opens the directory the settings name: PostgreSQL when `directory.url` is set (its
-/// schema migrated under an advisory lock), else the SQLite file at `directory.path`.
+/// schema migrated under an advisory lock), else the SQLite file at `directory.path`;
+/// beside a Synapse, as its ledger (changes Synapse owns refused).
 pub fn open_directory(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupError> {
+    let store = open_store(settings)?;
+    if !settings.directory.beside_synapse() {
+        return Ok(store);
+    }
+    Ok(Arc::new(beside_synapse(store, SystemClock.now())?))
+}
+
+/// The SQLite file or PostgreSQL database itself, whatever the backend.
+fn open_store(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupError> {
     let d = &settings.directory;
     if !d.on_postgres() {
         let dir = SqliteDirectory::open(&d.path).map_err(|source| StartupError::Directory {
@@ -79,7 +96,12 @@ pub fn open_directory(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, 
 
 /// Everything `serve` prepares before it listens.
 pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
-    let backend = open_directory(&settings)?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let mut backend = open_store(&settings)?;
+    bootstrap_admin(backend.as_ref(), &settings, clock.now())?;
+    if settings.directory.beside_synapse() {
+        backend = Arc::new(beside_synapse(backend, clock.now())?);
+    }
     // The token path reads through a cache that re-reads what another process (or
     // replica) changed.
     let recheck = if settings.directory.on_postgres() {
@@ -89,8 +111,6 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     };
     let cached = Arc::new(CachedDirectory::new(backend.clone(), recheck));
     let directory: Arc<dyn Directory> = backend;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    bootstrap_admin(directory.as_ref(), &settings, clock.now())?;
     let keyring = load_keys(&settings)?;
     let signer = Signer::new(
         keyring,
@@ -148,7 +168,14 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         clock: clock.clone(),
         audit,
     };
-    let tokens = TokenIssuer::new(authenticator, ports, policy);
+    let mut tokens = TokenIssuer::new(authenticator, ports, policy);
+    let synapse = synapse_side(&settings)?;
+    if let Some(side) = &synapse {
+        tokens = tokens.with_remote(RemoteAuthority {
+            auth: side.backend.clone(),
+            facts: side.backend.clone(),
+        });
+    }
     Ok(AppState {
         settings,
         directory,
@@ -157,7 +184,45 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         notification_secret,
         audit_writer: writer,
         metrics: crate::infra::metrics::install(),
+        synapse,
     })
+}
+
+/// The own directory as a ledger beside Synapse (see `synapse::ledger`).
+fn beside_synapse(
+    backend: Arc<dyn DirectoryBackend>,
+    now: UnixTime,
+) -> Result<SynapseLedger, StartupError> {
+    SynapseLedger::new(backend, now).map_err(|source| StartupError::Directory {
+        place: "as Synapse's ledger".into(),
+        source,
+    })
+}
+
+/// The Synapse backend and the notification forwarder, when the settings name them.
+fn synapse_side(settings: &Settings) -> Result<Option<SynapseSide>, StartupError> {
+    if !settings.directory.beside_synapse() {
+        return Ok(None);
+    }
+    let s = &settings.synapse;
+    let backend =
+        SynapseBackend::new(&s.options()).map_err(|e| StartupError::Synapse(e.to_string()))?;
+    let forwarder = match s.listener() {
+        Some(listener) => Some(
+            Forwarder::new(listener, s.call_timeout)
+                .map_err(|e| StartupError::Synapse(e.to_string()))?,
+        ),
+        None => None,
+    };
+    tracing::info!(
+        registry_host = %s.registry_host,
+        notifications = if forwarder.is_some() { "forwarded to synapse" } else { "recorded here" },
+        "credentials and permissions come from synapse"
+    );
+    Ok(Some(SynapseSide {
+        backend: Arc::new(backend),
+        forwarder,
+    }))
 }
 
 /// Writes the "last used" stamps `app::token_usage` collects, about once a second, on

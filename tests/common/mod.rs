@@ -27,7 +27,7 @@ pub struct Stack {
     registry: Option<Child>,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -58,15 +58,54 @@ impl Stack {
         Self::start(true)
     }
 
+    /// regauth beside the Synapse at `base_url` (`directory.backend = "synapse"`),
+    /// repository names under `registry_host`; `synapse_extra` adds keys to the
+    /// `[synapse]` section (e.g. the listener's). Short timeouts and TTLs, so tests of
+    /// outages and changes take seconds.
+    /// `registry_port`: start the real registry too, on this port (the registry host
+    /// Synapse's listener accepts events from must be known before it starts).
+    pub fn beside_synapse(
+        base_url: &str,
+        registry_host: &str,
+        registry_port: Option<u16>,
+        synapse_extra: &str,
+    ) -> Stack {
+        let section = format!(
+            r#"
+[synapse]
+base_url = "{base_url}"
+registry_host = "{registry_host}"
+call_timeout = "1s"
+request_deadline = "3s"
+permission_ttl = "1s"
+jwks_refetch = "300ms"
+breaker_after = 5
+breaker_open = "1s"
+{synapse_extra}
+"#
+        );
+        Self::start_with(registry_port.is_some(), registry_port, &|config: String| {
+            config.replace("[directory]\n", "[directory]\nbackend = \"synapse\"\n") + &section
+        })
+    }
+
     fn start(with_registry: bool) -> Stack {
+        Self::start_with(with_registry, None, &|config| config)
+    }
+
+    fn start_with(
+        with_registry: bool,
+        registry_port: Option<u16>,
+        tweak: &dyn Fn(String) -> String,
+    ) -> Stack {
         let dir = tempfile::tempdir().expect("tempdir");
         let regauth_port = free_port();
-        let registry_port = free_port();
+        let registry_port = registry_port.unwrap_or_else(free_port);
         let config = dir.path().join("regauth.toml");
         let d = dir.path().display();
         std::fs::write(
             &config,
-            format!(
+            tweak(format!(
                 r#"
 [server]
 listen = "127.0.0.1:{regauth_port}"
@@ -92,7 +131,7 @@ level = "info,actix_server=warn"
 admin_name = "root"
 admin_password = "{PASSWORD}"
 "#
-            ),
+            )),
         )
         .expect("write config");
 

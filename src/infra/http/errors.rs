@@ -194,6 +194,9 @@ impl From<AppError> for HttpError {
                 HttpError::too_many(l.to_string(), l.retry_after.as_secs_f64().ceil() as u64)
             }
             e @ AppError::Busy => HttpError::busy(e.to_string(), 1),
+            AppError::Unsupported(m) => {
+                HttpError::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::Unsupported, m)
+            }
             AppError::Backend(m) => {
                 HttpError::directory_failed(&crate::domain::ports::DirectoryError::Backend(m))
             }

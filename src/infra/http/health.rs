@@ -1,5 +1,5 @@
 //! `/healthz` (the process answers) and `/readyz` (it can serve tokens: the directory
-//! answers and a signing key is loaded).
+//! answers, a signing key is loaded and, beside a Synapse, Synapse answers).
 
 use actix_web::{web, HttpResponse};
 
@@ -11,11 +11,22 @@ pub async fn healthz() -> HttpResponse {
 
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let st = state.clone();
-    // A real indexed query: proves the file is open and the schema is in place.
-    match web::block(move || st.directory.user_by_name("")).await {
-        Ok(Ok(_)) => HttpResponse::Ok()
+    // A real indexed query: proves the file is open and the schema is in place; then
+    // Synapse's discovery document (cached a day once read).
+    let answered = web::block(move || {
+        st.directory.user_by_name("")?;
+        let synapse_up = st.synapse.as_ref().is_none_or(|s| s.backend.reachable());
+        Ok::<_, crate::domain::ports::DirectoryError>(synapse_up)
+    })
+    .await;
+    match answered {
+        Ok(Ok(true)) => HttpResponse::Ok()
             .content_type("text/plain")
             .body("ready\n"),
+        Ok(Ok(false)) => HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .insert_header(("Retry-After", "2"))
+            .body("synapse unreachable\n"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness check: directory failed");
             HttpResponse::ServiceUnavailable()

@@ -5,6 +5,9 @@
 //! own transaction; a bad event is logged and skipped. The answer is 200 only once
 //! every storable event is durably stored, 503 when the directory failed, so the
 //! registry retries (idempotent by event id).
+//!
+//! Beside a Synapse with its registry listener configured, the batch is handed on to
+//! Synapse instead (see `synapse::listener`): 200 once Synapse took it, 503 otherwise.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -71,6 +74,26 @@ pub async fn receive(
     let body = body::read(&req, payload, limit, state.settings.server.body_timeout).await?;
     let items = parse_envelope(&body)
         .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?;
+    if let Some(forwarder) = state.synapse.as_ref().and_then(|s| s.forwarder.as_ref()) {
+        let received = items.len();
+        return match forwarder.forward(ct, body.to_vec()).await {
+            Ok(()) => {
+                metrics::counter!("regauth_notification_events_total", "outcome" => "forwarded")
+                    .increment(received as u64);
+                Ok(HttpResponse::Ok().json(serde_json::json!({
+                    "received": received,
+                    "forwarded": received,
+                })))
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "notification batch not forwarded; the registry will retry");
+                Err(HttpError::busy(
+                    "synapse's listener unavailable, retry later",
+                    2,
+                ))
+            }
+        };
+    }
     let st = state.clone();
     let counts = web::block(move || ingest(st.directory.as_ref(), st.clock.as_ref(), items))
         .await

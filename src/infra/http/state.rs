@@ -8,6 +8,16 @@ use crate::app::issue_token::TokenIssuer;
 use crate::domain::ports::{Clock, Directory};
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::Settings;
+use crate::infra::synapse::backend::SynapseBackend;
+use crate::infra::synapse::listener::Forwarder;
+
+/// A Synapse beside regauth (`directory.backend = "synapse"`).
+pub struct SynapseSide {
+    /// For `/readyz` (the token use case holds it as its remote authority).
+    pub backend: Arc<SynapseBackend>,
+    /// Set when notifications go to Synapse's registry listener.
+    pub forwarder: Option<Forwarder>,
+}
 
 pub struct AppState {
     pub settings: Settings,
@@ -20,6 +30,7 @@ pub struct AppState {
     pub audit_writer: Arc<AuditWriter>,
     /// What `/metrics` renders; `None` when another recorder was installed first.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    pub synapse: Option<SynapseSide>,
 }
 
 impl AppState {

@@ -172,12 +172,27 @@ async fn issue(
     let outcome = match inline {
         Err(e) if e.would_block() => {
             let st = state.clone();
-            web::block(move || st.tokens.issue(&mut meta, &request, Pace::MayBlock))
-                .await
-                .map_err(|e| {
-                    tracing::error!(error = %e, "blocking pool failed");
-                    HttpError::internal()
-                })?
+            let blocked = web::block(move || st.tokens.issue(&mut meta, &request, Pace::MayBlock));
+            // Beside a Synapse a request makes several upstream calls, each with its own
+            // timeout: the request as a whole answers within `synapse.request_deadline`
+            // (the work left behind ends at its calls' timeouts).
+            let answered = match &state.synapse {
+                Some(_) => {
+                    let deadline = state.settings.synapse.request_deadline;
+                    actix_web::rt::time::timeout(deadline, blocked)
+                        .await
+                        .map_err(|_| {
+                            metrics::counter!("regauth_synapse_failures_total", "endpoint" => "token_request", "why" => "deadline")
+                                .increment(1);
+                            HttpError::busy("synapse did not answer in time, try again shortly", 2)
+                        })?
+                }
+                None => blocked.await,
+            };
+            answered.map_err(|e| {
+                tracing::error!(error = %e, "blocking pool failed");
+                HttpError::internal()
+            })?
         }
         answered => answered,
     };

@@ -10,6 +10,7 @@
 //! entity types an hour, permissions per (user, entity) `permission_ttl`. Concurrent
 //! misses share one call (`try_get_with`); nothing that failed is cached.
 
+use std::cell::Cell;
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,7 @@ pub struct SynapseBackend {
     jwks_refetch: Duration,
     issuer: RwLock<Option<(String, Instant)>>,
     alive: Cache<[u8; 32], ()>,
+    probe: Cache<(), bool>,
     /// Per (user, name): a name's id is only shared with who asked for it (a miss
     /// shared by concurrent callers must be theirs).
     repo_ids: Cache<(String, String), String>,
@@ -104,6 +106,7 @@ impl SynapseBackend {
             jwks_refetch: options.jwks_refetch,
             issuer: RwLock::new(None),
             alive: ttl(Duration::from_secs(60)),
+            probe: ttl(Duration::from_secs(2)),
             repo_ids: ttl(Duration::from_secs(600)),
             types: ttl(Duration::from_secs(3600)),
             permissions: ttl(options.permission_ttl.min(Duration::from_secs(60))),
@@ -118,9 +121,14 @@ impl SynapseBackend {
         })
     }
 
-    /// Whether Synapse answers its discovery document (for `/readyz`).
+    /// Whether Synapse answers its discovery document now (for `/readyz`): asked at
+    /// most every two seconds however often probes come, concurrent probes sharing the
+    /// call; an open circuit breaker counts as unreachable.
     pub fn reachable(&self) -> bool {
-        self.issuer().is_ok()
+        self.probe.get_with((), || {
+            self.block_on(self.client.issuer())
+                .is_ok_and(|answer| answer.is_ok())
+        })
     }
 
     fn issuer(&self) -> Result<String, Unavailable> {
@@ -188,15 +196,23 @@ impl SynapseBackend {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if just_minted {
             self.alive.insert(key, ());
-        } else if self.alive.get(&key).is_none() {
-            let alive = self
-                .block_on(self.client.token_alive(&verified.user_id, token))
-                .map_err(down)?
-                .map_err(down)?;
-            if !alive {
-                return Err(RemoteRefusal::Refused);
+        } else {
+            // Concurrent first uses of one token share one liveness call.
+            let missed = Cell::new(false);
+            let alive = self.alive.try_get_with(key, || {
+                missed.set(true);
+                match self.block_on(self.client.token_alive(&verified.user_id, token)) {
+                    Ok(Ok(true)) => Ok(()),
+                    Ok(Ok(false)) => Err(None),
+                    Ok(Err(e)) | Err(e) => Err(Some(e)),
+                }
+            });
+            counted("authenticatedOn", missed.get());
+            match alive.as_ref().map_err(|e| e.as_ref()) {
+                Ok(()) => {}
+                Err(None) => return Err(RemoteRefusal::Refused),
+                Err(Some(e)) => return Err(down(e.clone())),
             }
-            self.alive.insert(key, ());
         }
         Ok(RemoteIdentity {
             user_id,
@@ -208,12 +224,15 @@ impl SynapseBackend {
     /// `dockerRepo/id` for this caller; a found id kept ten minutes.
     fn repo_id(&self, who: &RemoteIdentity, name: &str) -> Result<Answer<String>, Unavailable> {
         let user = who.user_id.to_string();
-        shared(
-            self.repo_ids
-                .try_get_with((user.clone(), name.to_string()), || {
-                    positive(self.block_on(self.client.docker_repo_id(&user, &who.bearer, name)))
-                }),
-        )
+        let missed = Cell::new(false);
+        let got = self
+            .repo_ids
+            .try_get_with((user.clone(), name.to_string()), || {
+                missed.set(true);
+                positive(self.block_on(self.client.docker_repo_id(&user, &who.bearer, name)))
+            });
+        counted("dockerRepo/id", missed.get());
+        shared(got)
     }
 
     /// `entity/{id}/type` for this caller; kept an hour (types never change).
@@ -223,9 +242,13 @@ impl SynapseBackend {
         id: &str,
     ) -> Result<Answer<EntityHeader>, Unavailable> {
         let user = who.user_id.to_string();
-        shared(self.types.try_get_with((user.clone(), id.to_string()), || {
+        let missed = Cell::new(false);
+        let got = self.types.try_get_with((user.clone(), id.to_string()), || {
+            missed.set(true);
             positive(self.block_on(self.client.entity_type(&user, &who.bearer, id)))
-        }))
+        });
+        counted("type", missed.get());
+        shared(got)
     }
 
     /// `entity/{id}/permissions` for this caller; kept `permission_ttl`.
@@ -235,13 +258,24 @@ impl SynapseBackend {
         id: &str,
     ) -> Result<Answer<Permissions>, Unavailable> {
         let user = who.user_id.to_string();
-        shared(
-            self.permissions
-                .try_get_with((who.user_id, id.to_string()), || {
-                    positive(self.block_on(self.client.permissions(&user, &who.bearer, id)))
-                }),
-        )
+        let missed = Cell::new(false);
+        let got = self
+            .permissions
+            .try_get_with((who.user_id, id.to_string()), || {
+                missed.set(true);
+                positive(self.block_on(self.client.permissions(&user, &who.bearer, id)))
+            });
+        counted("permissions", missed.get());
+        shared(got)
     }
+}
+
+/// Counts a cache lookup for `/metrics` (`regauth_synapse_cache_total{endpoint,result}`);
+/// a caller that waited on another's miss counts as a hit (it made no call).
+fn counted(endpoint: &'static str, missed: bool) {
+    let result = if missed { "miss" } else { "hit" };
+    metrics::counter!("regauth_synapse_cache_total", "endpoint" => endpoint, "result" => result)
+        .increment(1);
 }
 
 /// An upstream answer for `try_get_with`: only a found entity is cached; anything else

@@ -1,0 +1,376 @@
+//! regauth's own directory beside a Synapse: what is left of it when Synapse owns the
+//! users, teams, projects, sharing settings, trash and personal access tokens. It keeps
+//! the operators' accounts (made at start-up by `bootstrap`), the audit trail and the
+//! pushes the registry reports, and refuses every change Synapse owns with
+//! `DirectoryError::Unsupported` (HTTP 405 `UNSUPPORTED`, a one-line CLI message), so no
+//! command or page can make a second, diverging copy of Synapse's world.
+//!
+//! A push to a project regauth has never seen records the project first, under its
+//! Synapse id (Synapse allowed the push: the token said so). Repositories recorded here
+//! are numbered from `LOCAL_IDS_FROM` (a marker project holds that id), far above any
+//! Synapse id, so a later project's id can never be taken by one of them.
+
+use std::sync::Arc;
+
+use crate::domain::audit::{AuditFilter, AuditRecord};
+use crate::domain::authz::sharing::SharingChange;
+use crate::domain::authz::{EntityFacts, RepoFacts};
+use crate::domain::events::IngestFacts;
+use crate::domain::model::{
+    AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
+    EventOutcome, NewAccessToken, NewRefreshToken, NewUser, Principal, PrincipalRef, ProjectName,
+    RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId, TeamName, TokenHash, UnixTime,
+    UsedToken, User, UserCredentials, UserId, UserUpdate,
+};
+use crate::domain::ports::{
+    AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
+    DecisionRule, DirResult, DirectoryError, EndTokens, EntityAdmin, EntityRule, RefreshTokenStore,
+    RegistryEvent, RegistryLog, RegistryReader, TeamAdmin, TokenAdmin, UserAdmin, UserUpdated,
+};
+use crate::domain::repo_name::{ExternalName, RepoPath};
+use crate::infra::startup::DirectoryBackend;
+
+/// The first id regauth gives its own repositories beside a Synapse (2^40; Synapse's
+/// ids are in the tens of millions).
+pub const LOCAL_IDS_FROM: u64 = 1 << 40;
+
+/// The marker project holding `LOCAL_IDS_FROM`.
+pub const MARKER_PROJECT: &str = "(regauth: repositories are numbered from here)";
+
+pub struct SynapseLedger {
+    inner: Arc<dyn DirectoryBackend>,
+}
+
+fn synapses(what: &str) -> DirectoryError {
+    DirectoryError::Unsupported(format!(
+        "{what} belong to Synapse in this mode (directory.backend = \"synapse\"): change them in Synapse"
+    ))
+}
+
+impl SynapseLedger {
+    /// Wraps the directory, placing the marker project when it is not there yet.
+    pub fn new(inner: Arc<dyn DirectoryBackend>, now: UnixTime) -> DirResult<SynapseLedger> {
+        let marker = ProjectName::parse(MARKER_PROJECT)
+            .map_err(|e| DirectoryError::Backend(e.to_string()))?;
+        let placed = inner
+            .list_projects()?
+            .iter()
+            .any(|p| p.id.0 >= LOCAL_IDS_FROM);
+        if !placed {
+            let empty = Acl::new(Vec::new());
+            match inner.add_project(&marker, Some(EntityId(LOCAL_IDS_FROM)), &empty, now) {
+                Ok(_) | Err(DirectoryError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(SynapseLedger { inner })
+    }
+
+    /// Records the project of each push not seen before, under its Synapse id.
+    fn mirror_projects(&self, events: &[RegistryEvent<'_>], now: UnixTime) -> DirResult<()> {
+        let empty = Acl::new(Vec::new());
+        for event in events {
+            let RegistryEvent::Push(push) = event else {
+                continue;
+            };
+            let id = push.path.project();
+            if id.0 >= LOCAL_IDS_FROM {
+                continue;
+            }
+            let entity = EntityRef::Id(id);
+            if self.inner.entity_facts(&entity)?.is_some() {
+                continue;
+            }
+            let name = ProjectName::parse(&format!("syn{}", id.0))
+                .map_err(|e| DirectoryError::Backend(e.to_string()))?;
+            match self.inner.add_project(&name, Some(id), &empty, now) {
+                Ok(_) | Err(DirectoryError::Conflict(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl ChangeVersion for SynapseLedger {
+    fn change_version(&self) -> DirResult<u64> {
+        self.inner.change_version()
+    }
+}
+
+impl CredentialStore for SynapseLedger {
+    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+        self.inner.user_credentials(login)
+    }
+    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
+        self.inner.access_token(hash)
+    }
+    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
+        self.inner.refresh_token(hash)
+    }
+    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
+        self.inner.teams_of(user)
+    }
+}
+
+impl RefreshTokenStore for SynapseLedger {
+    fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64> {
+        self.inner.create_refresh_token(token, now)
+    }
+}
+
+impl AuthorizationFacts for SynapseLedger {
+    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
+        self.inner.repository_facts(path)
+    }
+    fn entity_facts(&self, entity: &EntityRef) -> DirResult<Option<EntityFacts>> {
+        self.inner.entity_facts(entity)
+    }
+}
+
+impl UserAdmin for SynapseLedger {
+    fn add_user(&self, _: &NewUser, _: UnixTime) -> DirResult<User> {
+        Err(synapses("users"))
+    }
+    fn update_user(
+        &self,
+        _: &str,
+        _: &UserUpdate,
+        _: EndTokens,
+        _: UnixTime,
+    ) -> DirResult<UserUpdated> {
+        Err(synapses("users"))
+    }
+    fn user_by_name(&self, name: &str) -> DirResult<Option<User>> {
+        self.inner.user_by_name(name)
+    }
+    fn list_users(&self) -> DirResult<Vec<User>> {
+        self.inner.list_users()
+    }
+}
+
+impl TeamAdmin for SynapseLedger {
+    fn add_team(&self, _: &TeamName) -> DirResult<TeamId> {
+        Err(synapses("teams"))
+    }
+    fn add_team_member(&self, _: &str, _: &str) -> DirResult<()> {
+        Err(synapses("teams"))
+    }
+    fn remove_team_member(&self, _: &str, _: &str) -> DirResult<()> {
+        Err(synapses("teams"))
+    }
+}
+
+impl EntityAdmin for SynapseLedger {
+    fn add_project(
+        &self,
+        _: &ProjectName,
+        _: Option<EntityId>,
+        _: &Acl,
+        _: UnixTime,
+    ) -> DirResult<EntityId> {
+        Err(synapses("projects"))
+    }
+    fn list_projects(&self) -> DirResult<Vec<EntityInfo>> {
+        self.inner.list_projects()
+    }
+    fn projects_shared_with(&self, principals: &[Principal]) -> DirResult<Vec<(EntityInfo, Acl)>> {
+        self.inner.projects_shared_with(principals)
+    }
+    fn resolve_principal(&self, principal: &PrincipalRef) -> DirResult<Principal> {
+        self.inner.resolve_principal(principal)
+    }
+    fn name_acl(&self, acl: &Acl) -> DirResult<Vec<(PrincipalRef, AccessSet)>> {
+        self.inner.name_acl(acl)
+    }
+    fn change_sharing(&self, _: &EntityRef, _: EntityRule<SharingChange>) -> DirResult<()> {
+        Err(synapses("sharing settings"))
+    }
+    fn set_trashed(&self, _: &EntityRef, _: bool, _: EntityRule<()>, _: UnixTime) -> DirResult<()> {
+        Err(synapses("the trash and its entities"))
+    }
+    fn add_external_repository(
+        &self,
+        _: EntityId,
+        _: &ExternalName,
+        _: EntityRule<()>,
+        _: UnixTime,
+    ) -> DirResult<EntityInfo> {
+        Err(synapses("repositories"))
+    }
+    fn delete_external_repository(&self, _: EntityId) -> DirResult<()> {
+        Err(synapses("repositories"))
+    }
+}
+
+impl AccessRequestStore for SynapseLedger {
+    fn file_access_request(
+        &self,
+        _: &EntityRef,
+        _: UserId,
+        _: &str,
+        _: EntityRule<()>,
+        _: UnixTime,
+    ) -> DirResult<AccessRequest> {
+        Err(synapses("access requests"))
+    }
+    fn entity_access_requests(
+        &self,
+        entity: &EntityRef,
+        all: bool,
+        rule: EntityRule<()>,
+    ) -> DirResult<Vec<AccessRequest>> {
+        self.inner.entity_access_requests(entity, all, rule)
+    }
+    fn user_access_requests(&self, requester: UserId) -> DirResult<Vec<AccessRequest>> {
+        self.inner.user_access_requests(requester)
+    }
+    fn decide_access_request(
+        &self,
+        _: i64,
+        _: &RequestDecision,
+        _: DecisionRule,
+        _: UnixTime,
+    ) -> DirResult<AccessRequest> {
+        Err(synapses("access requests"))
+    }
+}
+
+impl TokenAdmin for SynapseLedger {
+    fn create_access_token(&self, _: &NewAccessToken, _: UnixTime) -> DirResult<AccessTokenRecord> {
+        Err(synapses("personal access tokens"))
+    }
+    fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>> {
+        self.inner.list_access_tokens(user)
+    }
+    fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
+        self.inner.revoke_access_token(id, now)
+    }
+    fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize> {
+        self.inner.revoke_refresh_tokens(user, now)
+    }
+    fn list_refresh_tokens(&self, user: UserId) -> DirResult<Vec<RefreshTokenRecord>> {
+        self.inner.list_refresh_tokens(user)
+    }
+    fn revoke_refresh_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
+        self.inner.revoke_refresh_token(id, now)
+    }
+    fn record_token_use(&self, uses: &[(UsedToken, UnixTime)]) -> DirResult<()> {
+        self.inner.record_token_use(uses)
+    }
+}
+
+impl RegistryLog for SynapseLedger {
+    fn record_batch(
+        &self,
+        events: &[RegistryEvent<'_>],
+        skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+        now: UnixTime,
+    ) -> DirResult<Vec<DirResult<EventOutcome>>> {
+        self.mirror_projects(events, now)?;
+        self.inner.record_batch(events, skip, now)
+    }
+}
+
+impl RegistryReader for SynapseLedger {
+    fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>> {
+        self.inner.list_repositories(project)
+    }
+    fn list_tags(
+        &self,
+        repo: &RepoPath,
+        sort: TagSort,
+        offset: usize,
+        limit: usize,
+    ) -> DirResult<(Vec<TagInfo>, usize)> {
+        self.inner.list_tags(repo, sort, offset, limit)
+    }
+    fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>> {
+        self.inner.tag_history(repo, tag)
+    }
+}
+
+impl AuditLog for SynapseLedger {
+    fn append_counted(&self, records: &[(AuditRecord, u64)]) -> DirResult<()> {
+        self.inner.append_counted(records)
+    }
+    fn query(&self, filter: &AuditFilter) -> DirResult<Vec<AuditEntry>> {
+        self.inner.query(filter)
+    }
+    fn prune(&self, before: UnixTime) -> DirResult<usize> {
+        self.inner.prune(before)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::ManifestPush;
+    use crate::infra::sqlite::SqliteDirectory;
+
+    fn ledger() -> (tempfile::TempDir, SynapseLedger) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = SqliteDirectory::open(&dir.path().join("ledger.db")).unwrap();
+        let ledger = SynapseLedger::new(Arc::new(db), 1_000).unwrap();
+        (dir, ledger)
+    }
+
+    fn push(project: u64, name: &str, tag: &str, event: &str) -> ManifestPush {
+        ManifestPush {
+            event_id: event.into(),
+            path: RepoPath::parse(&format!("syn{project}/{name}")).unwrap(),
+            tag: Some(tag.into()),
+            digest: format!("sha256:{:064x}", event.len()),
+            media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+            size: 10,
+            pusher: "3350396".into(),
+            pushed_at: 2_000,
+        }
+    }
+
+    #[test]
+    fn changes_synapse_owns_are_refused_and_say_where_to_make_them() {
+        let (_d, l) = ledger();
+        let e = l.add_team(&TeamName::parse("t").unwrap()).unwrap_err();
+        assert!(matches!(e, DirectoryError::Unsupported(_)), "{e:?}");
+        assert!(e.to_string().contains("change them in Synapse"), "{e}");
+        let name = ProjectName::parse("p").unwrap();
+        let e = l
+            .add_project(&name, None, &Acl::new(Vec::new()), 1)
+            .unwrap_err();
+        assert!(
+            e.to_string().starts_with("projects belong to Synapse"),
+            "{e}"
+        );
+        assert_eq!(l.list_projects().unwrap().len(), 1, "only the marker");
+    }
+
+    #[test]
+    fn pushes_record_their_project_under_its_synapse_id_and_repositories_number_far_above() {
+        let (_d, l) = ledger();
+        let first = push(3_000_123, "tool", "v1", "ev-1");
+        let next_project = push(3_000_124, "other", "v1", "ev-2");
+        let outcomes = l
+            .record_batch(
+                &[
+                    RegistryEvent::Push(&first),
+                    RegistryEvent::Push(&next_project),
+                ],
+                &crate::domain::events::push_skip,
+                3_000,
+            )
+            .unwrap();
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Ok(EventOutcome::Recorded))));
+        let repos = l.list_repositories(EntityId(3_000_123)).unwrap();
+        assert_eq!(repos.len(), 1);
+        assert!(repos[0].id.0 > LOCAL_IDS_FROM, "{:?}", repos[0].id);
+        let (tags, n) = l.list_tags(&first.path, TagSort::Tag, 0, 10).unwrap();
+        assert_eq!((n, tags[0].tag.as_str()), (1, "v1"));
+        assert_eq!(l.list_repositories(EntityId(3_000_124)).unwrap().len(), 1);
+        // A restart finds its marker and places no second one.
+        let again = SynapseLedger::new(l.inner.clone(), 4_000).unwrap();
+        assert_eq!(again.list_projects().unwrap().len(), 3);
+    }
+}

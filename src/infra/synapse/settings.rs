@@ -1,0 +1,243 @@
+//! The `[synapse]` section: where the Synapse beside regauth is, how long and how often
+//! it may be asked, and where the registry's notifications go in that mode. Read only
+//! when `directory.backend = "synapse"`.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+use super::backend::SynapseOptions;
+use super::client::ClientLimits;
+use crate::infra::config::ConfigError;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SynapseSettings {
+    /// Synapse's REST root, e.g. `https://repo-prod.prod.sagebase.org` (no path).
+    pub base_url: String,
+    /// The host part of repository names as Synapse knows them (`docker.synapse.org`):
+    /// `<project>/<name>` is asked as `<registry_host>/<project>/<name>`.
+    pub registry_host: String,
+    /// Longest one upstream call may take, its one retry included.
+    #[serde(with = "humantime_serde")]
+    pub call_timeout: Duration,
+    /// Longest a token request may take in all; past it a 503 `UNAVAILABLE`. Keep it
+    /// well under the docker client's own timeout.
+    #[serde(with = "humantime_serde")]
+    pub request_deadline: Duration,
+    /// Upstream calls in flight per user at most (Synapse throttles at three).
+    pub calls_per_user: usize,
+    /// Consecutive upstream failures that open the circuit breaker ...
+    pub breaker_after: u32,
+    /// ... and how long it then fails calls at once.
+    #[serde(with = "humantime_serde")]
+    pub breaker_open: Duration,
+    /// How long a caller's permissions on an entity are reused (at most 60 s).
+    #[serde(with = "humantime_serde")]
+    pub permission_ttl: Duration,
+    /// Least time between two key-set fetches caused by an unknown `kid`.
+    #[serde(with = "humantime_serde")]
+    pub jwks_refetch: Duration,
+    /// Synapse's registry listener (`<base>/dockerRegistryListener/v1/events`): when
+    /// set, the registry's notifications are forwarded there (Synapse then records the
+    /// pushes); empty = recorded in regauth's own directory for its read API.
+    pub listener_url: String,
+    /// The key and secret Synapse's listener expects as Basic credentials (held in
+    /// Synapse's stack configuration: the Synapse operator must hand them out).
+    pub listener_key: String,
+    pub listener_secret: SecretString,
+}
+
+impl Default for SynapseSettings {
+    fn default() -> Self {
+        SynapseSettings {
+            base_url: String::new(),
+            registry_host: "docker.synapse.org".into(),
+            call_timeout: Duration::from_secs(5),
+            request_deadline: Duration::from_secs(10),
+            calls_per_user: 2,
+            breaker_after: 5,
+            breaker_open: Duration::from_secs(5),
+            permission_ttl: Duration::from_secs(60),
+            jwks_refetch: Duration::from_secs(60),
+            listener_url: String::new(),
+            listener_key: String::new(),
+            listener_secret: SecretString::from(""),
+        }
+    }
+}
+
+impl SynapseSettings {
+    /// Refuses what would make the backend unsafe or useless, naming the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, message: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                message: message.to_string(),
+            })
+        };
+        if !is_http_root(&self.base_url) {
+            return invalid(
+                "synapse.base_url",
+                "must be an https:// (or http://) URL without a path, e.g. https://repo-prod.prod.sagebase.org",
+            );
+        }
+        let host = &self.registry_host;
+        if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+            return invalid(
+                "synapse.registry_host",
+                "must be a host name (with an optional :port), e.g. docker.synapse.org",
+            );
+        }
+        let secs = |d: Duration| d.as_secs_f64();
+        if !(0.1..=60.0).contains(&secs(self.call_timeout))
+            || !(0.1..=120.0).contains(&secs(self.request_deadline))
+        {
+            return invalid(
+                "synapse.call_timeout",
+                "call_timeout must be between 100ms and 60s, request_deadline between 100ms and 120s",
+            );
+        }
+        if !(1..=2).contains(&self.calls_per_user) {
+            return invalid(
+                "synapse.calls_per_user",
+                "must be 1 or 2 (Synapse throttles a user at 3 concurrent calls)",
+            );
+        }
+        if self.breaker_after == 0 || self.breaker_open > Duration::from_secs(300) {
+            return invalid(
+                "synapse.breaker_after",
+                "breaker_after must be at least 1 and breaker_open at most 300s",
+            );
+        }
+        if !(1.0..=60.0).contains(&secs(self.permission_ttl)) {
+            return invalid(
+                "synapse.permission_ttl",
+                "must be between 1s and 60s (Synapse's own docker tokens live 120 s)",
+            );
+        }
+        if !(0.1..=3600.0).contains(&secs(self.jwks_refetch)) {
+            return invalid("synapse.jwks_refetch", "must be between 100ms and 1h");
+        }
+        if !self.listener_url.is_empty() {
+            if !self.listener_url.starts_with("https://")
+                && !self.listener_url.starts_with("http://")
+            {
+                return invalid("synapse.listener_url", "must be an https:// URL, or empty");
+            }
+            if self.listener_key.is_empty() || self.listener_secret.expose_secret().is_empty() {
+                return invalid(
+                    "synapse.listener_key",
+                    "listener_key and listener_secret are needed with listener_url",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The backend's options.
+    pub fn options(&self) -> SynapseOptions {
+        let mut o = SynapseOptions::new(&self.base_url, &self.registry_host);
+        o.limits = ClientLimits {
+            deadline: self.call_timeout,
+            per_user: self.calls_per_user,
+            breaker_after: self.breaker_after,
+            breaker_open: self.breaker_open,
+        };
+        o.permission_ttl = self.permission_ttl;
+        o.jwks_refetch = self.jwks_refetch;
+        o
+    }
+
+    /// Where notifications are forwarded, when they are.
+    pub fn listener(&self) -> Option<Listener> {
+        (!self.listener_url.is_empty()).then(|| Listener {
+            url: self.listener_url.clone(),
+            key: self.listener_key.clone(),
+            secret: self.listener_secret.clone(),
+        })
+    }
+}
+
+/// Synapse's registry listener and its Basic credentials.
+#[derive(Debug, Clone)]
+pub struct Listener {
+    pub url: String,
+    pub key: String,
+    pub secret: SecretString,
+}
+
+/// `https://host[:port]` with nothing after it (a trailing slash allowed).
+fn is_http_root(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(rest) => {
+            let host = rest.trim_end_matches('/');
+            !host.is_empty() && !host.contains('/') && !host.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> SynapseSettings {
+        SynapseSettings {
+            base_url: "https://repo-prod.prod.sagebase.org".into(),
+            ..SynapseSettings::default()
+        }
+    }
+
+    #[test]
+    fn a_base_url_is_needed_and_each_bad_value_names_its_key() {
+        assert!(valid().validate().is_ok());
+        type Spoil = fn(&mut SynapseSettings);
+        let cases: [(&str, Spoil); 8] = [
+            ("synapse.base_url", |s| s.base_url.clear()),
+            ("synapse.base_url", |s| {
+                s.base_url = "https://h/repo/v1".into()
+            }),
+            ("synapse.base_url", |s| s.base_url = "ftp://h".into()),
+            ("synapse.registry_host", |s| s.registry_host = "a/b".into()),
+            ("synapse.calls_per_user", |s| s.calls_per_user = 3),
+            ("synapse.permission_ttl", |s| {
+                s.permission_ttl = Duration::from_secs(120)
+            }),
+            ("synapse.listener_key", |s| {
+                s.listener_url = "https://h/dockerRegistryListener/v1/events".into()
+            }),
+            ("synapse.call_timeout", |s| {
+                s.request_deadline = Duration::from_secs(600)
+            }),
+        ];
+        for (want, spoil) in cases {
+            let mut s = valid();
+            spoil(&mut s);
+            match s.validate() {
+                Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, want),
+                other => panic!("{want}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_listener_is_used_only_when_configured_and_its_secret_never_prints() {
+        assert!(valid().listener().is_none());
+        let mut s = valid();
+        s.listener_url = "https://h/dockerRegistryListener/v1/events".into();
+        s.listener_key = "regauth".into();
+        s.listener_secret = SecretString::from("listener-s3cret");
+        assert!(s.validate().is_ok());
+        let l = s.listener().expect("configured");
+        assert_eq!(l.key, "regauth");
+        assert!(!format!("{s:?}{l:?}").contains("listener-s3cret"));
+        let o = s.options();
+        assert_eq!(o.limits.per_user, 2);
+        assert_eq!(o.registry_host, "docker.synapse.org");
+    }
+}
