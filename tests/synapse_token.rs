@@ -440,6 +440,17 @@ fn a_hundred_parallel_requests_make_one_call_per_endpoint_and_changes_show_after
         assert_eq!(f.calls(endpoint), 1, "{endpoint:?}");
     }
     assert_eq!(one(&w.stack, Some(("x", &pat)), &tool), set(&["pull"]));
+    let metrics = reqwest::blocking::get(w.stack.url("/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    for series in [
+        "regauth_synapse_calls_total{endpoint=\"permissions\"} 1",
+        "regauth_synapse_cache_total{endpoint=\"permissions\",result=\"miss\"} 1",
+        "regauth_synapse_cache_total{endpoint=\"permissions\",result=\"hit\"} 100",
+    ] {
+        assert!(metrics.contains(series), "{series} in\n{metrics}");
+    }
     // Synapse takes bob's download away: honoured once the 1 s permission TTL passed.
     f.grant(&w.p, w.bob, &["READ"]);
     let gone = common::eventually(5, || {
@@ -494,4 +505,46 @@ fn the_own_directory_refuses_what_synapse_owns_and_records_pushes_for_the_read_a
     drop(fake);
     let down = common::eventually(10, || (ready(&stack) == 503).then_some(()));
     assert!(down.is_some(), "readyz stays 200 with Synapse gone");
+}
+
+#[test]
+fn a_storm_against_a_hanging_synapse_is_answered_503_within_the_deadline() {
+    let w = world();
+    let pat = w.fake.pat(w.alice, &["view", "download"]);
+    assert_eq!(
+        one(&w.stack, Some(("x", &pat)), &repo(&w.p, "tool", "pull")),
+        set(&["pull"])
+    );
+    w.fake.fail(Endpoint::DockerRepoId, Failure::Hang);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..60)
+        .map(|i| {
+            let url = w.stack.url("/token");
+            let (pat, scope) = (pat.clone(), repo(&w.p, &format!("storm{i}"), "pull"));
+            std::thread::spawn(move || {
+                let r = reqwest::blocking::Client::new()
+                    .get(url)
+                    .query(&[("service", SERVICE), ("scope", &scope)])
+                    .basic_auth("x", Some(pat))
+                    .send()
+                    .expect("answered");
+                (r.status().as_u16(), r.headers().contains_key("retry-after"))
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap(), (503, true));
+    }
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(4), "the storm took {took:?}");
+    assert!(
+        w.fake.max_in_flight_for(w.alice) <= 2,
+        "calls in flight for one user: {}",
+        w.fake.max_in_flight_for(w.alice)
+    );
+    assert!(
+        w.fake.calls(Endpoint::DockerRepoId) < 20,
+        "the breaker spared Synapse: {} calls",
+        w.fake.calls(Endpoint::DockerRepoId)
+    );
 }

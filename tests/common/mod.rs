@@ -85,7 +85,10 @@ breaker_open = "1s"
 "#
         );
         Self::start_with(registry_port.is_some(), registry_port, &|config: String| {
-            config.replace("[directory]\n", "[directory]\nbackend = \"synapse\"\n") + &section
+            config
+                .replace("[directory]\n", "[directory]\nbackend = \"synapse\"\n")
+                .replace("[server]\n", "[server]\npublic_metrics = true\n")
+                + &section
         })
     }
 
