@@ -10,7 +10,10 @@
 #     1,000 teams, 10,000 projects, 100,000 repositories, 1,000,000 ACL entries), with
 #     seeding time, start-to-ready and throughput/p99 relative to the small one;
 #   - the same token scenarios and ingest on the PostgreSQL directory (a throw-away
-#     cluster, tests/setup/postgres.sh), as ratios to /healthz and to SQLite.
+#     cluster, tests/setup/postgres.sh), as ratios to /healthz and to SQLite;
+#   - beside a Synapse (the contract server of tests/synapse as a process,
+#     bench/fake_synapse.rs): a personal access token (warm caches: no upstream call)
+#     and a password (one login2 each), as ratios to the embedded directory's.
 # Usage: [REGAUTH_BIN=path] [SECS=5] [BENCH_SIZES=""] bash bench/run.sh [--smoke]
 #   --smoke: one second per scenario and small sizes; fails only on errors (non-2xx,
 #   failed batches, a server that does not start), never on timing. The test command
@@ -26,11 +29,14 @@ if [ -n "${REGAUTH_BIN:-}" ]; then BIN=$REGAUTH_BIN; else
   cargo build --release --quiet
   BIN=$PWD/target/release/regauth
 fi
+cargo build --release --quiet --example fake-synapse
 WORK=$(mktemp -d)
 PID=""
 PGDIR=""
+FAKE=""
 cleanup() {
   [ -n "$PID" ] && { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; }
+  [ -n "$FAKE" ] && { kill "$FAKE" 2>/dev/null || true; wait "$FAKE" 2>/dev/null || true; }
   [ -n "$PGDIR" ] && bash tests/setup/postgres.sh stop "$PGDIR"
   rm -rf "$WORK"
 }
@@ -63,6 +69,11 @@ level = "error"
 [bootstrap]
 admin_password = "bench-admin-password"
 TOML
+  if [ -n "${SYNAPSE_URL:-}" ]; then
+    sed -i 's|^\[directory\]$|[directory]\nbackend = "synapse"|' "$dir/regauth.toml"
+    printf '[synapse]\nbase_url = "%s"\nregistry_host = "docker.synapse.test"\n' \
+      "$SYNAPSE_URL" >>"$dir/regauth.toml"
+  fi
   export REGAUTH_CONFIG=$dir/regauth.toml
   t0=$(date +%s%N)
   "$BIN" serve 2>>"$dir/log" &
@@ -209,6 +220,25 @@ unset PG_URL
 bash tests/setup/postgres.sh stop "$PGDIR"
 PGDIR=""
 
+# ---------------------------------------------------------------- beside a Synapse
+target/release/examples/fake-synapse >"$WORK/fake-synapse" 2>>"$WORK/fake-synapse.log" &
+FAKE=$!
+for _ in $(seq 200); do [ -s "$WORK/fake-synapse" ] && break; sleep 0.05; done
+read -r SYNAPSE_URL SP PAT <"$WORK/fake-synapse" || { echo "bench: the fake Synapse did not start"; exit 1; }
+export SYNAPSE_URL
+mkdir -p "$WORK/synapse"
+start "$WORK/synapse" ES256
+U="http://127.0.0.1:$PORT"
+SQ="service=registry&scope=repository:$SP/tool:pull,push"
+SAT="Authorization: Basic $(B64 "x:$PAT")"
+SPW="Authorization: Basic $(B64 "alice:bench password")"
+curl -sf -H "$SAT" "$U/token?$SQ" >/dev/null || ERRORS=$((ERRORS + 1))
+load "Synapse: ES256 access token pull+push" 16 -H "$SAT" "$U/token?$SQ"
+load "Synapse: ES256 password pull+push" 16 -H "$SPW" "$U/token?$SQ"
+stop
+unset SYNAPSE_URL
+kill "$FAKE" 2>/dev/null || true; wait "$FAKE" 2>/dev/null || true; FAKE=""
+
 # ---------------------------------------------------------------- the table
 python3 - "$WORK/results" "${RSA1:-0}" "${EC1:-0}" <<'PY'
 import sys
@@ -228,8 +258,9 @@ for name, rps, p99, bad, peak in rows:
         ratio = "ceiling"
     else:
         ratio = f"{r / healthz:.0%} of /healthz" if healthz else ""
-    if name.startswith("PostgreSQL: ") and rate(name[len("PostgreSQL: "):]):
-        ratio += f"; {r / rate(name[len('PostgreSQL: '):]):.0%} of SQLite"
+    for prefix, of in (("PostgreSQL: ", "SQLite"), ("Synapse: ", "embedded")):
+        if name.startswith(prefix) and rate(name[len(prefix):]):
+            ratio += f"; {r / rate(name[len(prefix):]):.0%} of {of}"
     for size in ("medium", "large"):
         if name.endswith(f", {size} directory"):
             base = name.replace(f", {size} directory", "")

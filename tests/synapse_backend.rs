@@ -22,6 +22,7 @@ fn backend(fake: &FakeSynapse) -> SynapseBackend {
     o.limits = ClientLimits {
         deadline: Duration::from_secs(2),
         per_user: 2,
+        total: 64,
         breaker_after: 5,
         breaker_open: Duration::from_secs(1),
     };
@@ -334,4 +335,39 @@ fn calls_in_flight_per_user_stay_below_synapses_limit() {
         "{}",
         w.fake.max_in_flight_for(w.alice)
     );
+}
+
+#[test]
+fn calls_in_flight_in_all_stay_within_their_bound() {
+    let w = world();
+    let users: Vec<String> = (0..6)
+        .map(|i| {
+            let name = format!("u{i}");
+            let id = w.fake.add_user(&name, "a password");
+            w.fake.grant(&w.p, id, &["READ", "DOWNLOAD"]);
+            name
+        })
+        .collect();
+    let mut o = SynapseOptions::new(&w.fake.base_url(), w.fake.registry_host());
+    o.limits.deadline = Duration::from_secs(3);
+    o.limits.total = 2;
+    let b = Arc::new(SynapseBackend::new(&o).expect("backend"));
+    let who: Vec<_> = users
+        .iter()
+        .map(|u| b.password(u, "a password").unwrap())
+        .collect();
+    w.fake
+        .delay(Endpoint::DockerRepoId, Duration::from_millis(200));
+    let tool = path(&w.p, "tool");
+    let threads: Vec<_> = who
+        .into_iter()
+        .map(|who| {
+            let (b, tool) = (b.clone(), tool.clone());
+            std::thread::spawn(move || b.repository_facts_as(&who, &tool).unwrap())
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(w.fake.max_in_flight(Endpoint::DockerRepoId), 2);
 }

@@ -115,6 +115,9 @@ pub struct ClientLimits {
     pub deadline: Duration,
     /// Calls in flight per user at most (Synapse throttles at three).
     pub per_user: usize,
+    /// Calls in flight at most in all: a storm of token requests waits for a place
+    /// (within the deadline, then 503) instead of becoming a storm on Synapse.
+    pub total: usize,
     /// Consecutive failures that open the breaker, and how long it stays open.
     pub breaker_after: u32,
     pub breaker_open: Duration,
@@ -125,17 +128,25 @@ impl Default for ClientLimits {
         ClientLimits {
             deadline: Duration::from_secs(5),
             per_user: 2,
+            total: 64,
             breaker_after: 5,
             breaker_open: Duration::from_secs(5),
         }
     }
 }
 
+/// Held while a call is in flight: the user's place and the global one.
+struct Slot(
+    #[allow(dead_code)] tokio::sync::OwnedSemaphorePermit,
+    #[allow(dead_code)] tokio::sync::OwnedSemaphorePermit,
+);
+
 pub struct SynapseClient {
     http: reqwest::Client,
     base: String,
     limits: ClientLimits,
     per_user: Mutex<HashMap<String, Arc<Semaphore>>>,
+    total: Arc<Semaphore>,
     failures: AtomicU32,
     /// Milliseconds since `started` until which the breaker is open (0 = closed).
     open_until: AtomicU64,
@@ -177,8 +188,9 @@ impl SynapseClient {
         Ok(SynapseClient {
             http,
             base: base.trim_end_matches('/').to_string(),
-            limits,
+            total: Arc::new(Semaphore::new(limits.total.max(1))),
             per_user: Mutex::new(HashMap::new()),
+            limits,
             failures: AtomicU32::new(0),
             open_until: AtomicU64::new(0),
             started: Instant::now(),
@@ -403,12 +415,9 @@ impl SynapseClient {
         Err(self.failed(ep, last))
     }
 
-    /// A place among the user's calls in flight (waits for one within the deadline).
-    async fn slot(
-        &self,
-        ep: Endpoint,
-        user: &str,
-    ) -> Result<tokio::sync::OwnedSemaphorePermit, Unavailable> {
+    /// A place among the user's calls in flight, then among all calls in flight (waits
+    /// for both within the deadline).
+    async fn slot(&self, ep: Endpoint, user: &str) -> Result<Slot, Unavailable> {
         let sem = {
             let mut map = self.per_user.lock().unwrap_or_else(|p| p.into_inner());
             // Bounded: idle users' entries go when the map grows large.
@@ -419,11 +428,16 @@ impl SynapseClient {
                 .or_insert_with(|| Arc::new(Semaphore::new(self.limits.per_user)))
                 .clone()
         };
-        match tokio::time::timeout(self.limits.deadline, sem.acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
+        let both = async {
+            let mine = sem.acquire_owned().await.ok()?;
+            let all = self.total.clone().acquire_owned().await.ok()?;
+            Some(Slot(mine, all))
+        };
+        match tokio::time::timeout(self.limits.deadline, both).await {
+            Ok(Some(slot)) => Ok(slot),
             _ => Err(Unavailable {
                 endpoint: ep.as_str(),
-                why: "too many calls in flight for this user".into(),
+                why: "too many calls in flight".into(),
             }),
         }
     }

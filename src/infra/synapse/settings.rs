@@ -28,6 +28,8 @@ pub struct SynapseSettings {
     pub request_deadline: Duration,
     /// Upstream calls in flight per user at most (Synapse throttles at three).
     pub calls_per_user: usize,
+    /// Upstream calls in flight at most in all; more wait (within `call_timeout`).
+    pub calls_in_flight: usize,
     /// Consecutive upstream failures that open the circuit breaker ...
     pub breaker_after: u32,
     /// ... and how long it then fails calls at once.
@@ -57,6 +59,7 @@ impl Default for SynapseSettings {
             call_timeout: Duration::from_secs(5),
             request_deadline: Duration::from_secs(10),
             calls_per_user: 2,
+            calls_in_flight: 64,
             breaker_after: 5,
             breaker_open: Duration::from_secs(5),
             permission_ttl: Duration::from_secs(60),
@@ -105,6 +108,9 @@ impl SynapseSettings {
                 "must be 1 or 2 (Synapse throttles a user at 3 concurrent calls)",
             );
         }
+        if !(1..=4096).contains(&self.calls_in_flight) {
+            return invalid("synapse.calls_in_flight", "must be between 1 and 4096");
+        }
         if self.breaker_after == 0 || self.breaker_open > Duration::from_secs(300) {
             return invalid(
                 "synapse.breaker_after",
@@ -142,6 +148,7 @@ impl SynapseSettings {
         o.limits = ClientLimits {
             deadline: self.call_timeout,
             per_user: self.calls_per_user,
+            total: self.calls_in_flight,
             breaker_after: self.breaker_after,
             breaker_open: self.breaker_open,
         };
