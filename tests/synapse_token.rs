@@ -142,6 +142,29 @@ fn credentials_are_checked_by_synapse_and_never_fall_back_to_anonymous() {
     // A password: login2 once, every scope.
     assert_eq!(one(s, alice, &tool), set(&["pull"]));
     assert_eq!(w.fake.calls(Endpoint::Login), 1);
+    // Remembered a minute (keyed digest): a client sending its password with every
+    // request, 20 at once here, costs no further login2; failures are never remembered.
+    let threads: Vec<_> = (0..20)
+        .map(|_| {
+            let (url, tool) = (s.url("/token"), tool.clone());
+            std::thread::spawn(move || {
+                reqwest::blocking::Client::new()
+                    .get(url)
+                    .query(&[("service", SERVICE), ("scope", &tool)])
+                    .basic_auth("alice", Some("alice's password"))
+                    .send()
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap().unwrap(), 200);
+    }
+    assert_eq!(w.fake.calls(Endpoint::Login), 1);
+    for _ in 0..2 {
+        refused(ask(s, Some(("alice", "not it")), &[&tool]), 401);
+    }
+    assert_eq!(w.fake.calls(Endpoint::Login), 3);
     // A personal access token in the password field (the user field is ignored); it
     // has no `exp`, and its scopes bound the grant.
     let pat = w.fake.pat(w.alice, &["view", "download"]);
@@ -283,6 +306,13 @@ fn pushes_need_certification_the_right_scopes_and_a_live_project() {
     assert_eq!(one(s, alice, &repo(p, "gone", "push,pull")), set(&[]));
     // delete (ours) with DELETE and certification; `*` only when all three are given.
     assert_eq!(one(s, alice, &repo(p, "tool", "delete")), set(&["delete"]));
+    let no_modify = f.pat(w.alice, &["view", "download"]);
+    assert_eq!(
+        one(s, Some(("x", &no_modify)), &repo(p, "tool", "delete")),
+        set(&[])
+    );
+    assert_eq!(one(s, alice, &repo(p, "never-pushed", "delete")), set(&[]));
+    assert_eq!(one(s, carol, &repo(p, "tool", "delete")), set(&[]));
     assert_eq!(one(s, alice, &repo(p, "tool", "*")), set(&["*"]));
     assert_eq!(one(s, carol, &repo(p, "tool", "*")), set(&["pull"]));
     // An unknown action is ignored and the rest served; the catalog and other

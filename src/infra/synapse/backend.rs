@@ -6,7 +6,7 @@
 //!
 //! Caching follows the reference's §4: JWKS an hour (a refetch on an unknown `kid` at
 //! most once a minute, the last good set kept when a refresh fails), the issuer a day,
-//! a token's liveness at most a minute, name → id ten minutes (positive answers only),
+//! a token's liveness and a verified password at most a minute, name → id ten minutes (positive answers only),
 //! entity types an hour, permissions per (user, entity) `permission_ttl`. Concurrent
 //! misses share one call (`try_get_with`); nothing that failed is cached.
 
@@ -68,6 +68,9 @@ pub struct SynapseBackend {
     jwks_refetch: Duration,
     issuer: RwLock<Option<(String, Instant)>>,
     alive: Cache<[u8; 32], ()>,
+    /// Verified passwords by keyed digest (`login_key`, made at start).
+    logins: Cache<[u8; 32], RemoteIdentity>,
+    login_key: [u8; 32],
     probe: Cache<(), bool>,
     /// Per (user, name): a name's id is only shared with who asked for it (a miss
     /// shared by concurrent callers must be theirs).
@@ -106,6 +109,8 @@ impl SynapseBackend {
             jwks_refetch: options.jwks_refetch,
             issuer: RwLock::new(None),
             alive: ttl(Duration::from_secs(60)),
+            logins: ttl(Duration::from_secs(60)),
+            login_key: crate::app::secrets::new_key(),
             probe: ttl(Duration::from_secs(2)),
             repo_ids: ttl(Duration::from_secs(600)),
             types: ttl(Duration::from_secs(3600)),
@@ -299,7 +304,36 @@ fn shared<T: Clone>(got: Result<T, Arc<Miss<T>>>) -> Result<Answer<T>, Unavailab
 }
 
 impl RemoteAuthentication for SynapseBackend {
+    /// A password checked by login2, a success remembered a minute under a keyed
+    /// digest (never the password; never a failure: Synapse counts those), so a client
+    /// sending its password with every request, or many at once, costs one login2.
     fn password(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal> {
+        let mut h = Sha256::new();
+        h.update(self.login_key);
+        h.update((login.len() as u64).to_le_bytes());
+        h.update(login.as_bytes());
+        h.update(password.as_bytes());
+        let key: [u8; 32] = h.finalize().into();
+        let missed = Cell::new(false);
+        let got = self.logins.try_get_with(key, || {
+            missed.set(true);
+            self.login2(login, password)
+        });
+        counted("login2", missed.get());
+        got.map_err(|e| (*e).clone())
+    }
+
+    fn token(&self, token: &str) -> Result<RemoteIdentity, RemoteRefusal> {
+        self.verified(token, false)
+    }
+
+    fn looks_like_token(&self, secret: &str) -> bool {
+        jwt::looks_like_jwt(secret)
+    }
+}
+
+impl SynapseBackend {
+    fn login2(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal> {
         let down = |e: Unavailable| RemoteRefusal::Unavailable(e.to_string());
         match self
             .block_on(self.client.login(login, password))
@@ -312,14 +346,6 @@ impl RemoteAuthentication for SynapseBackend {
             Login::TwoFactorRequired => Err(RemoteRefusal::TwoFactorRequired),
             Login::PasswordResetRequired => Err(RemoteRefusal::PasswordResetRequired),
         }
-    }
-
-    fn token(&self, token: &str) -> Result<RemoteIdentity, RemoteRefusal> {
-        self.verified(token, false)
-    }
-
-    fn looks_like_token(&self, secret: &str) -> bool {
-        jwt::looks_like_jwt(secret)
     }
 }
 
