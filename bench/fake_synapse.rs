@@ -14,11 +14,7 @@ fn main() {
     fake.set_certified(alice, true);
     let project = fake.add_project("bench");
     fake.set_owner(&project, alice);
-    fake.grant(
-        &project,
-        alice,
-        &["READ", "DOWNLOAD", "UPDATE", "CREATE", "DELETE"],
-    );
+    fake.grant(&project, alice, &synapse::EVERY_ACCESS);
     fake.add_docker_repo(&project, "tool");
     let pat = fake.pat(alice, &["view", "download", "modify"]);
     let mut out = std::io::stdout();

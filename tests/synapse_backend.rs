@@ -65,18 +65,7 @@ fn world() -> World {
     fake.set_certified(alice, true);
     let p = fake.add_project("tools");
     fake.set_owner(&p, alice);
-    fake.grant(
-        &p,
-        alice,
-        &[
-            "READ",
-            "DOWNLOAD",
-            "UPDATE",
-            "CREATE",
-            "DELETE",
-            "CHANGE_PERMISSIONS",
-        ],
-    );
+    fake.grant(&p, alice, &synapse::EVERY_ACCESS);
     fake.add_docker_repo(&p, "tool");
     World { fake, alice, p }
 }

@@ -73,15 +73,7 @@ fn password_push_reaches_synapse_and_pat_scopes_and_certification_decide() {
     let bob = fake.add_user("bob", BOB_PW);
     let p = fake.add_project("tools");
     fake.set_owner(&p, alice);
-    let all = [
-        "READ",
-        "DOWNLOAD",
-        "UPDATE",
-        "CREATE",
-        "DELETE",
-        "CHANGE_PERMISSIONS",
-    ];
-    fake.grant(&p, alice, &all);
+    fake.grant(&p, alice, &synapse::EVERY_ACCESS);
     fake.grant(&p, bob, &["READ", "DOWNLOAD", "UPDATE", "CREATE"]);
 
     let listener = format!(

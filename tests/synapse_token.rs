@@ -16,15 +16,6 @@ use common::{Stack, SERVICE};
 use serde_json::Value;
 use synapse::{Endpoint, Failure, FakeSynapse, UserId, AUTHENTICATED, PUBLIC};
 
-const EVERYTHING: [&str; 6] = [
-    "READ",
-    "DOWNLOAD",
-    "UPDATE",
-    "CREATE",
-    "DELETE",
-    "CHANGE_PERMISSIONS",
-];
-
 /// alice (certified) owns project `p` with repository `tool`; bob (certified) has no
 /// access to `p`; carol (not certified) may edit and download `p`; dave (certified)
 /// may only read `p`; erin is in a team that may download `p`.
@@ -48,7 +39,7 @@ fn world() -> World {
     }
     let p = fake.add_project("tools");
     fake.set_owner(&p, alice);
-    fake.grant(&p, alice, &EVERYTHING);
+    fake.grant(&p, alice, &synapse::EVERY_ACCESS);
     fake.grant(&p, carol, &["READ", "DOWNLOAD", "UPDATE"]);
     fake.grant(&p, dave, &["READ"]);
     let team = fake.add_team();
@@ -240,7 +231,7 @@ fn pulls_follow_the_callers_download_permission() {
     assert_eq!(one(s, None, &repo(&r, "app", "pull")), set(&[]));
     // A repository's own sharing settings replace its project's.
     let own = f.add_docker_repo(p, "private");
-    f.grant(&own, w.alice, &EVERYTHING);
+    f.grant(&own, w.alice, &synapse::EVERY_ACCESS);
     let erin = Some(("erin", "erin's password"));
     assert_eq!(one(s, erin, &repo(p, "private", "pull")), set(&[]));
     // Unknown, trashed repository, trashed project: nothing.
@@ -250,7 +241,7 @@ fn pulls_follow_the_callers_download_permission() {
     f.trash(&gone, true);
     assert_eq!(one(s, alice, &repo(p, "gone", "pull")), set(&[]));
     let binned = f.add_project("binned");
-    f.grant(&binned, w.alice, &EVERYTHING);
+    f.grant(&binned, w.alice, &synapse::EVERY_ACCESS);
     f.add_docker_repo(&binned, "app");
     f.trash(&binned, true);
     assert_eq!(one(s, alice, &repo(&binned, "app", "pull")), set(&[]));
@@ -291,7 +282,7 @@ fn pushes_need_certification_the_right_scopes_and_a_live_project() {
     // A missing project, an entity that is not a project, a project in the trash.
     let not_a_project = f.add_docker_repo(p, "nested");
     let binned = f.add_project("binned");
-    f.grant(&binned, w.alice, &EVERYTHING);
+    f.grant(&binned, w.alice, &synapse::EVERY_ACCESS);
     f.trash(&binned, true);
     for project in ["syn99999999", not_a_project.as_str(), binned.as_str()] {
         assert_eq!(

@@ -44,6 +44,15 @@ pub const REGISTRY_HOST: &str = "docker.synapse.test";
 /// The registry listener's Basic credentials (§1.9).
 pub const LISTENER_KEY: &str = "regauth";
 pub const LISTENER_SECRET: &str = "listener-secret";
+/// Every access type an entity's owner holds (as `grant` takes them).
+pub const EVERY_ACCESS: [&str; 6] = [
+    "READ",
+    "DOWNLOAD",
+    "UPDATE",
+    "CREATE",
+    "DELETE",
+    "CHANGE_PERMISSIONS",
+];
 /// Synapse's concurrent-request limit per user on `/repo/v1/*` (§5).
 pub const CONCURRENT_REQUESTS_PER_USER: usize = 3;
 
