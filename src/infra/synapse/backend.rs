@@ -67,7 +67,8 @@ pub struct SynapseBackend {
     last_refetch: Mutex<Option<Instant>>,
     jwks_refetch: Duration,
     issuer: RwLock<Option<(String, Instant)>>,
-    alive: Cache<[u8; 32], ()>,
+    /// Tokens verified and confirmed alive in the last minute, by SHA-256.
+    alive: Cache<[u8; 32], Known>,
     /// Verified passwords by keyed digest (`login_key`, made at start).
     logins: Cache<[u8; 32], RemoteIdentity>,
     login_key: [u8; 32],
@@ -82,6 +83,14 @@ pub struct SynapseBackend {
 const JWKS_TTL: Duration = Duration::from_secs(3600);
 const ISSUER_TTL: Duration = Duration::from_secs(24 * 3600);
 const CAPACITY: u64 = 100_000;
+
+/// A token verified here and confirmed alive by Synapse.
+#[derive(Clone)]
+struct Known {
+    who: RemoteIdentity,
+    /// `exp`, checked again on every use (a PAT has none).
+    expires_at: Option<i64>,
+}
 
 /// A miss shared by concurrent callers.
 #[derive(Debug)]
@@ -182,48 +191,63 @@ impl SynapseBackend {
         Ok(set)
     }
 
-    /// A Synapse JWT, verified here and confirmed alive by Synapse (cached a minute).
+    /// A Synapse JWT, verified here and confirmed alive by Synapse. A token verified
+    /// and confirmed in the last minute is taken from cache (until its `exp`), so a
+    /// warm request costs no RSA verification and no call.
     fn verified(&self, token: &str, just_minted: bool) -> Result<RemoteIdentity, RemoteRefusal> {
         let down = |e: Unavailable| RemoteRefusal::Unavailable(e.to_string());
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let now = crate::app::clock::SystemClock.now();
+        if let Some(known) = self.alive.get(&key) {
+            // The same leeway as the verification that admitted it.
+            let leeway = Acceptance::DEFAULT_LEEWAY.as_secs() as i64;
+            if known.expires_at.is_none_or(|exp| exp > now - leeway) {
+                counted("authenticatedOn", false);
+                return Ok(known.who);
+            }
+        }
         let kid = jwt::key_id(token).map_err(|_| RemoteRefusal::Refused)?;
         let keys = self
             .keys_for(&kid)
             .map_err(down)?
             .ok_or(RemoteRefusal::Refused)?;
         let acceptance = Acceptance::new(vec![self.issuer().map_err(down)?]);
-        let now = crate::app::clock::SystemClock.now();
         let verified =
             jwt::verify(token, &keys, &acceptance, now).map_err(|_| RemoteRefusal::Refused)?;
         let user_id: i64 = verified
             .user_id
             .parse()
             .map_err(|_| RemoteRefusal::Refused)?;
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let known = Known {
+            who: RemoteIdentity {
+                user_id,
+                scopes: scopes(&verified.scopes),
+                bearer: token.to_string(),
+            },
+            expires_at: verified.expires_at,
+        };
         if just_minted {
-            self.alive.insert(key, ());
-        } else {
-            // Concurrent first uses of one token share one liveness call.
-            let missed = Cell::new(false);
-            let alive = self.alive.try_get_with(key, || {
-                missed.set(true);
-                match self.block_on(self.client.token_alive(&verified.user_id, token)) {
-                    Ok(Ok(true)) => Ok(()),
-                    Ok(Ok(false)) => Err(None),
-                    Ok(Err(e)) | Err(e) => Err(Some(e)),
-                }
-            });
-            counted("authenticatedOn", missed.get());
-            match alive.as_ref().map_err(|e| e.as_ref()) {
-                Ok(()) => {}
-                Err(None) => return Err(RemoteRefusal::Refused),
-                Err(Some(e)) => return Err(down(e.clone())),
-            }
+            self.alive.insert(key, known.clone());
+            return Ok(known.who);
         }
-        Ok(RemoteIdentity {
-            user_id,
-            scopes: scopes(&verified.scopes),
-            bearer: token.to_string(),
-        })
+        // Concurrent first uses of one token share one liveness call.
+        let missed = Cell::new(false);
+        let alive = self.alive.try_get_with(key, || {
+            missed.set(true);
+            match self.block_on(self.client.token_alive(&verified.user_id, token)) {
+                Ok(Ok(true)) => Ok(known.clone()),
+                Ok(Ok(false)) => Err(None),
+                Ok(Err(e)) | Err(e) => Err(Some(e)),
+            }
+        });
+        counted("authenticatedOn", missed.get());
+        match alive {
+            Ok(known) => Ok(known.who),
+            Err(e) => match e.as_ref() {
+                None => Err(RemoteRefusal::Refused),
+                Some(e) => Err(down(e.clone())),
+            },
+        }
     }
 
     /// `dockerRepo/id` for this caller; a found id kept ten minutes.
