@@ -226,10 +226,9 @@ impl TokenIssuer {
         )
         .map_err(|e| IssueError::BadRequest(e.to_string()))?;
         if let Some(remote) = &self.remote {
-            if pace == Pace::Inline {
-                // Every remote answer is a network call: off the event loop.
-                return Err(IssueError::WouldBlock);
-            }
+            // Inline, the provider's ports answer from their caches only (the shell
+            // runs the request under `cache::hits_only`) and say `WouldBlock` for
+            // anything that needs a call.
             let limits = (self.authenticator.failed_logins(), client_ip(meta));
             let (who, refresh_token, identity) = remote_credential(remote, req, limits)?;
             if who.caller.user.is_none() && meta.grant == "basic" {
@@ -378,6 +377,7 @@ fn remote_credential(
     let refused = |e: RemoteRefusal| match e {
         RemoteRefusal::Refused => IssueError::Unauthorized(Refused("refused by the provider")),
         RemoteRefusal::Unavailable(why) => IssueError::Directory(DirectoryError::Backend(why)),
+        RemoteRefusal::WouldBlock => IssueError::WouldBlock,
         other => IssueError::Rejected(other),
     };
     match &req.credential {

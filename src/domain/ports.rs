@@ -380,6 +380,10 @@ pub enum RemoteRefusal {
     /// The provider could not answer: fail closed.
     #[error("identity provider unavailable: {0}")]
     Unavailable(String),
+    /// Answering needs the provider, and the caller may only be answered from cache:
+    /// ask again where blocking is fine.
+    #[error("the identity provider must be asked off the event loop")]
+    WouldBlock,
 }
 
 /// Credentials checked by a remote identity provider instead of the directory.

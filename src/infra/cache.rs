@@ -49,7 +49,9 @@ pub fn hits_only<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
-fn hits_only_now() -> bool {
+/// Whether this thread may only be answered from cache (see `hits_only`); the Synapse
+/// backend's caches honour it too.
+pub fn hits_only_now() -> bool {
     HITS_ONLY.with(|h| h.get())
 }
 

@@ -29,6 +29,7 @@ use crate::domain::ports::{
     RemoteRefusal,
 };
 use crate::domain::repo_name::RepoPath;
+use crate::infra::cache::hits_only_now;
 use crate::infra::own_runtime::OwnRuntime;
 
 /// What the backend needs to know.
@@ -195,7 +196,7 @@ impl SynapseBackend {
     /// and confirmed in the last minute is taken from cache (until its `exp`), so a
     /// warm request costs no RSA verification and no call.
     fn verified(&self, token: &str, just_minted: bool) -> Result<RemoteIdentity, RemoteRefusal> {
-        let down = |e: Unavailable| RemoteRefusal::Unavailable(e.to_string());
+        let down = refusal;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = crate::app::clock::SystemClock.now();
         if let Some(known) = self.alive.get(&key) {
@@ -205,6 +206,9 @@ impl SynapseBackend {
                 counted("authenticatedOn", false);
                 return Ok(known.who);
             }
+        }
+        if hits_only_now() {
+            return Err(RemoteRefusal::WouldBlock);
         }
         let kid = jwt::key_id(token).map_err(|_| RemoteRefusal::Refused)?;
         let keys = self
@@ -253,6 +257,13 @@ impl SynapseBackend {
     /// `dockerRepo/id` for this caller; a found id kept ten minutes.
     fn repo_id(&self, who: &RemoteIdentity, name: &str) -> Result<Answer<String>, Unavailable> {
         let user = who.user_id.to_string();
+        if hits_only_now() {
+            return hit(
+                "dockerRepo/id",
+                &self.repo_ids,
+                &(user.clone(), name.to_string()),
+            );
+        }
         let missed = Cell::new(false);
         let got = self
             .repo_ids
@@ -271,6 +282,9 @@ impl SynapseBackend {
         id: &str,
     ) -> Result<Answer<EntityHeader>, Unavailable> {
         let user = who.user_id.to_string();
+        if hits_only_now() {
+            return hit("type", &self.types, &(user.clone(), id.to_string()));
+        }
         let missed = Cell::new(false);
         let got = self.types.try_get_with((user.clone(), id.to_string()), || {
             missed.set(true);
@@ -287,6 +301,13 @@ impl SynapseBackend {
         id: &str,
     ) -> Result<Answer<Permissions>, Unavailable> {
         let user = who.user_id.to_string();
+        if hits_only_now() {
+            return hit(
+                "permissions",
+                &self.permissions,
+                &(who.user_id, id.to_string()),
+            );
+        }
         let missed = Cell::new(false);
         let got = self
             .permissions
@@ -296,6 +317,27 @@ impl SynapseBackend {
             });
         counted("permissions", missed.get());
         shared(got)
+    }
+}
+
+/// In `cache::hits_only` (a token request on the event loop): what the cache holds,
+/// else `would_block`, so the request moves to the blocking pool before any call.
+/// A hit is counted here; a miss is counted where it is then asked.
+fn hit<K, V>(endpoint: &'static str, cache: &Cache<K, V>, key: &K) -> Result<Answer<V>, Unavailable>
+where
+    K: std::hash::Hash + Eq + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    let found = cache.get(key).ok_or_else(Unavailable::would_block)?;
+    counted(endpoint, false);
+    Ok(Answer::Found(found))
+}
+
+/// An upstream failure as the credential ports say it.
+fn refusal(e: Unavailable) -> RemoteRefusal {
+    match e.is_would_block() {
+        true => RemoteRefusal::WouldBlock,
+        false => RemoteRefusal::Unavailable(e.to_string()),
     }
 }
 
@@ -338,6 +380,11 @@ impl RemoteAuthentication for SynapseBackend {
         h.update(login.as_bytes());
         h.update(password.as_bytes());
         let key: [u8; 32] = h.finalize().into();
+        if hits_only_now() {
+            let found = self.logins.get(&key).ok_or(RemoteRefusal::WouldBlock)?;
+            counted("login2", false);
+            return Ok(found);
+        }
         let missed = Cell::new(false);
         let got = self.logins.try_get_with(key, || {
             missed.set(true);
@@ -358,7 +405,7 @@ impl RemoteAuthentication for SynapseBackend {
 
 impl SynapseBackend {
     fn login2(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal> {
-        let down = |e: Unavailable| RemoteRefusal::Unavailable(e.to_string());
+        let down = refusal;
         match self
             .block_on(self.client.login(login, password))
             .map_err(down)?
@@ -388,7 +435,10 @@ impl CallerFacts for SynapseBackend {
     /// one's project, when it is one, with `canAddChild` → CREATE; a name Synapse says
     /// is in the trash can is a trashed repository, never a new one.
     fn repository_facts_as(&self, who: &RemoteIdentity, path: &RepoPath) -> DirResult<RepoFacts> {
-        let down = |e: Unavailable| DirectoryError::Backend(e.to_string());
+        let down = |e: Unavailable| match e.is_would_block() {
+            true => DirectoryError::WouldBlock,
+            false => DirectoryError::Backend(e.to_string()),
+        };
         let live_project = |acl| ProjectFacts::Project {
             trashed: false,
             acl,
