@@ -631,6 +631,10 @@ mod tests {
                 ds.jwks_refetch
             )
         );
+        assert_eq!(
+            (es.calls_in_flight, es.cache_entries),
+            (ds.calls_in_flight, ds.cache_entries)
+        );
     }
 
     #[test]

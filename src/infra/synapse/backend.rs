@@ -45,6 +45,8 @@ pub struct SynapseOptions {
     /// Least time between two JWKS fetches caused by an unknown `kid` (the reference
     /// asks at most one a minute; tests shorten it).
     pub jwks_refetch: Duration,
+    /// Entries each cache (tokens, passwords, names, types, permissions) holds at most.
+    pub cache_entries: u64,
 }
 
 impl SynapseOptions {
@@ -56,6 +58,7 @@ impl SynapseOptions {
             limits: ClientLimits::default(),
             permission_ttl: Duration::from_secs(60),
             jwks_refetch: Duration::from_secs(60),
+            cache_entries: 100_000,
         }
     }
 }
@@ -83,7 +86,6 @@ pub struct SynapseBackend {
 
 const JWKS_TTL: Duration = Duration::from_secs(3600);
 const ISSUER_TTL: Duration = Duration::from_secs(24 * 3600);
-const CAPACITY: u64 = 100_000;
 
 /// A token verified here and confirmed alive by Synapse.
 #[derive(Clone)]
@@ -110,6 +112,7 @@ impl SynapseBackend {
             let _entered = runtime.enter();
             SynapseClient::new(&options.base_url, options.limits.clone())?
         };
+        let n = options.cache_entries.max(1);
         Ok(SynapseBackend {
             client,
             runtime,
@@ -118,13 +121,13 @@ impl SynapseBackend {
             last_refetch: Mutex::new(None),
             jwks_refetch: options.jwks_refetch,
             issuer: RwLock::new(None),
-            alive: ttl(Duration::from_secs(60)),
-            logins: ttl(Duration::from_secs(60)),
+            alive: ttl(n, Duration::from_secs(60)),
+            logins: ttl(n, Duration::from_secs(60)),
             login_key: crate::app::secrets::new_key(),
-            probe: ttl(Duration::from_secs(2)),
-            repo_ids: ttl(Duration::from_secs(600)),
-            types: ttl(Duration::from_secs(3600)),
-            permissions: ttl(options.permission_ttl.min(Duration::from_secs(60))),
+            probe: ttl(1, Duration::from_secs(2)),
+            repo_ids: ttl(n, Duration::from_secs(600)),
+            types: ttl(n, Duration::from_secs(3600)),
+            permissions: ttl(n, options.permission_ttl.min(Duration::from_secs(60))),
         })
     }
 
@@ -509,13 +512,14 @@ impl CallerFacts for SynapseBackend {
     }
 }
 
-fn ttl<K, V>(d: Duration) -> Cache<K, V>
+/// A cache of at most `entries` entries, each kept at most `d`.
+fn ttl<K, V>(entries: u64, d: Duration) -> Cache<K, V>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     Cache::builder()
-        .max_capacity(CAPACITY)
+        .max_capacity(entries)
         .time_to_live(d)
         .build()
 }

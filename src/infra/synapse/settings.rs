@@ -41,6 +41,9 @@ pub struct SynapseSettings {
     /// Least time between two key-set fetches caused by an unknown `kid`.
     #[serde(with = "humantime_serde")]
     pub jwks_refetch: Duration,
+    /// Entries each cache holds at most (verified tokens, verified passwords, names,
+    /// types, permissions); the least recently useful go first.
+    pub cache_entries: u64,
     /// Synapse's registry listener (`<base>/dockerRegistryListener/v1/events`): when
     /// set, the registry's notifications are forwarded there (Synapse then records the
     /// pushes); empty = recorded in regauth's own directory for its read API.
@@ -64,6 +67,7 @@ impl Default for SynapseSettings {
             breaker_open: Duration::from_secs(5),
             permission_ttl: Duration::from_secs(60),
             jwks_refetch: Duration::from_secs(60),
+            cache_entries: 100_000,
             listener_url: String::new(),
             listener_key: String::new(),
             listener_secret: SecretString::from(""),
@@ -126,6 +130,9 @@ impl SynapseSettings {
         if !(0.1..=3600.0).contains(&secs(self.jwks_refetch)) {
             return invalid("synapse.jwks_refetch", "must be between 100ms and 1h");
         }
+        if !(100..=10_000_000).contains(&self.cache_entries) {
+            return invalid("synapse.cache_entries", "must be between 100 and 10000000");
+        }
         if !self.listener_url.is_empty() {
             if !self.listener_url.starts_with("https://")
                 && !self.listener_url.starts_with("http://")
@@ -154,6 +161,7 @@ impl SynapseSettings {
         };
         o.permission_ttl = self.permission_ttl;
         o.jwks_refetch = self.jwks_refetch;
+        o.cache_entries = self.cache_entries;
         o
     }
 
@@ -204,7 +212,7 @@ mod tests {
     fn a_base_url_is_needed_and_each_bad_value_names_its_key() {
         assert!(valid().validate().is_ok());
         type Spoil = fn(&mut SynapseSettings);
-        let cases: [(&str, Spoil); 8] = [
+        let cases: [(&str, Spoil); 9] = [
             ("synapse.base_url", |s| s.base_url.clear()),
             ("synapse.base_url", |s| {
                 s.base_url = "https://h/repo/v1".into()
@@ -212,6 +220,7 @@ mod tests {
             ("synapse.base_url", |s| s.base_url = "ftp://h".into()),
             ("synapse.registry_host", |s| s.registry_host = "a/b".into()),
             ("synapse.calls_per_user", |s| s.calls_per_user = 3),
+            ("synapse.cache_entries", |s| s.cache_entries = 0),
             ("synapse.permission_ttl", |s| {
                 s.permission_ttl = Duration::from_secs(120)
             }),
