@@ -79,8 +79,8 @@ pub struct SynapseBackend {
     probe: Cache<(), bool>,
     /// Per (user, name): a name's id is only shared with who asked for it (a miss
     /// shared by concurrent callers must be theirs).
-    repo_ids: Cache<(String, String), String>,
-    types: Cache<(String, String), EntityHeader>,
+    repo_ids: Cache<(i64, String), String>,
+    types: Cache<(i64, String), EntityHeader>,
     permissions: Cache<(i64, String), Permissions>,
 }
 
@@ -259,23 +259,9 @@ impl SynapseBackend {
 
     /// `dockerRepo/id` for this caller; a found id kept ten minutes.
     fn repo_id(&self, who: &RemoteIdentity, name: &str) -> Result<Answer<String>, Unavailable> {
-        let user = who.user_id.to_string();
-        if hits_only_now() {
-            return hit(
-                "dockerRepo/id",
-                &self.repo_ids,
-                &(user.clone(), name.to_string()),
-            );
-        }
-        let missed = Cell::new(false);
-        let got = self
-            .repo_ids
-            .try_get_with((user.clone(), name.to_string()), || {
-                missed.set(true);
-                positive(self.block_on(self.client.docker_repo_id(&user, &who.bearer, name)))
-            });
-        counted("dockerRepo/id", missed.get());
-        shared(got)
+        self.asked("dockerRepo/id", &self.repo_ids, who, name, |user| {
+            self.block_on(self.client.docker_repo_id(user, &who.bearer, name))
+        })
     }
 
     /// `entity/{id}/type` for this caller; kept an hour (types never change).
@@ -284,17 +270,9 @@ impl SynapseBackend {
         who: &RemoteIdentity,
         id: &str,
     ) -> Result<Answer<EntityHeader>, Unavailable> {
-        let user = who.user_id.to_string();
-        if hits_only_now() {
-            return hit("type", &self.types, &(user.clone(), id.to_string()));
-        }
-        let missed = Cell::new(false);
-        let got = self.types.try_get_with((user.clone(), id.to_string()), || {
-            missed.set(true);
-            positive(self.block_on(self.client.entity_type(&user, &who.bearer, id)))
-        });
-        counted("type", missed.get());
-        shared(got)
+        self.asked("type", &self.types, who, id, |user| {
+            self.block_on(self.client.entity_type(user, &who.bearer, id))
+        })
     }
 
     /// `entity/{id}/permissions` for this caller; kept `permission_ttl`.
@@ -303,22 +281,35 @@ impl SynapseBackend {
         who: &RemoteIdentity,
         id: &str,
     ) -> Result<Answer<Permissions>, Unavailable> {
-        let user = who.user_id.to_string();
+        self.asked("permissions", &self.permissions, who, id, |user| {
+            self.block_on(self.client.permissions(user, &who.bearer, id))
+        })
+    }
+
+    /// One answer about `key` for this caller through its cache: a hit (all that is
+    /// asked under `cache::hits_only`), else one call shared by concurrent misses, a
+    /// found answer kept and anything else handed to the callers waiting on it.
+    fn asked<V>(
+        &self,
+        endpoint: &'static str,
+        cache: &Cache<(i64, String), V>,
+        who: &RemoteIdentity,
+        key: &str,
+        call: impl FnOnce(&str) -> Result<Result<Answer<V>, Unavailable>, Unavailable>,
+    ) -> Result<Answer<V>, Unavailable>
+    where
+        V: Clone + Send + Sync + 'static,
+    {
+        let key = (who.user_id, key.to_string());
         if hits_only_now() {
-            return hit(
-                "permissions",
-                &self.permissions,
-                &(who.user_id, id.to_string()),
-            );
+            return hit(endpoint, cache, &key);
         }
         let missed = Cell::new(false);
-        let got = self
-            .permissions
-            .try_get_with((who.user_id, id.to_string()), || {
-                missed.set(true);
-                positive(self.block_on(self.client.permissions(&user, &who.bearer, id)))
-            });
-        counted("permissions", missed.get());
+        let got = cache.try_get_with(key, || {
+            missed.set(true);
+            positive(call(&who.user_id.to_string()))
+        });
+        counted(endpoint, missed.get());
         shared(got)
     }
 }
