@@ -56,19 +56,27 @@ impl SynapseLedger {
             .list_projects()?
             .iter()
             .any(|p| p.id.0 >= LOCAL_IDS_FROM);
+        let ledger = SynapseLedger { inner };
         if !placed {
-            let empty = Acl::new(Vec::new());
-            match inner.add_project(&marker, Some(EntityId(LOCAL_IDS_FROM)), &empty, now) {
-                Ok(_) | Err(DirectoryError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
+            ledger.place_project(&marker, EntityId(LOCAL_IDS_FROM), now)?;
         }
-        Ok(SynapseLedger { inner })
+        Ok(ledger)
+    }
+
+    /// A project without ACL under `id`, unless one is there already (another replica,
+    /// or a batch retried, may have placed it first).
+    fn place_project(&self, name: &ProjectName, id: EntityId, now: UnixTime) -> DirResult<()> {
+        match self
+            .inner
+            .add_project(name, Some(id), &Acl::new(Vec::new()), now)
+        {
+            Ok(_) | Err(DirectoryError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     /// Records the project of each push not seen before, under its Synapse id.
     fn mirror_projects(&self, events: &[RegistryEvent<'_>], now: UnixTime) -> DirResult<()> {
-        let empty = Acl::new(Vec::new());
         for event in events {
             let RegistryEvent::Push(push) = event else {
                 continue;
@@ -83,10 +91,7 @@ impl SynapseLedger {
             }
             let name = ProjectName::parse(&format!("syn{}", id.0))
                 .map_err(|e| DirectoryError::Backend(e.to_string()))?;
-            match self.inner.add_project(&name, Some(id), &empty, now) {
-                Ok(_) | Err(DirectoryError::Conflict(_)) => {}
-                Err(e) => return Err(e),
-            }
+            self.place_project(&name, id, now)?;
         }
         Ok(())
     }
