@@ -54,11 +54,19 @@ fn external_repositories_need_update_and_refuse_our_own_host() {
     let del = |user: &str| {
         c.delete(stack.url(&format!("/api/v1/external-repositories/{id}")))
             .basic_auth(user, Some(PASSWORD))
+            .header("content-type", "application/json")
             .send()
             .expect("delete")
             .status()
             .as_u16()
     };
+    // A body-less change must still declare JSON (what no cross-site form can send).
+    let untyped = c
+        .delete(stack.url(&format!("/api/v1/external-repositories/{id}")))
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .expect("delete");
+    assert_eq!(untyped.status(), 415);
     assert_eq!(del("bob"), 404);
     assert_eq!(del("alice"), 204);
     assert_eq!(del("alice"), 404);
@@ -116,7 +124,7 @@ fn malformed_bodies_queries_and_unknown_routes_get_errcode_json() {
         .body(r#"{"name":"quay.io/a/b"}"#)
         .send()
         .expect("post");
-    assert_eq!(errcode(no_type), (400, "UNSUPPORTED".to_string()));
+    assert_eq!(errcode(no_type), (415, "UNSUPPORTED".to_string()));
     let bad_query = c
         .get(stack.url("/api/v1/repository/tags?path=syn1/x&limit=many"))
         .basic_auth("alice", Some(PASSWORD))

@@ -5,11 +5,13 @@
 
 use super::administer::refuse;
 use super::audit::admin_record;
-use super::{signed_in_with, Actor, AppError, AppResult};
+use super::operations::{AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests};
+use super::permit::Permit;
+use super::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::access_requests::{self, FileRefusal};
-use crate::domain::authz::{Caller, EntityFacts};
-use crate::domain::model::{AccessRequest, EntityRef, RequestDecision, ScopeSet, UnixTime};
+use crate::domain::authz::EntityFacts;
+use crate::domain::model::{AccessRequest, EntityRef, RequestDecision, UnixTime};
 use crate::domain::ports::{AccessRequestStore, AuditLog, DirResult};
 
 fn text(field: &str, s: &str, required: bool) -> AppResult<Option<String>> {
@@ -19,12 +21,13 @@ fn text(field: &str, s: &str, required: bool) -> AppResult<Option<String>> {
 /// Files a request for READ and DOWNLOAD on `entity`.
 pub fn file<S: AccessRequestStore + AuditLog + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<FileAccessRequest>,
     entity: &EntityRef,
     message: &str,
     now: UnixTime,
 ) -> AppResult<AccessRequest> {
-    let user = signed_in_with(caller, ScopeSet::VIEW)?;
+    let user = permit.user()?;
+    let caller = permit.caller().ok_or(AppError::SignInRequired)?;
     let message = text("message", message, true)?.unwrap_or_default();
     let rule = |facts: &EntityFacts| -> DirResult<()> {
         access_requests::may_file(caller, facts).map_err(|e| {
@@ -41,7 +44,7 @@ pub fn file<S: AccessRequestStore + AuditLog + ?Sized>(
     };
     admin_record(
         store,
-        &Actor::Caller(caller.clone()),
+        permit.actor(),
         &filed.entity_name,
         event,
         now,
@@ -52,34 +55,33 @@ pub fn file<S: AccessRequestStore + AuditLog + ?Sized>(
 /// The requests on `entity` its managers see (open ones unless `all`).
 pub fn inbox<S: AccessRequestStore + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<AccessRequestInbox>,
     entity: &EntityRef,
     all: bool,
 ) -> AppResult<Vec<AccessRequest>> {
-    actor.require_scope(ScopeSet::VIEW)?;
-    let rule = |facts: &EntityFacts| -> DirResult<()> { may_decide(actor, facts) };
+    let rule = |facts: &EntityFacts| -> DirResult<()> { may_decide(permit.actor(), facts) };
     Ok(store.entity_access_requests(entity, all, &rule)?)
 }
 
 /// The caller's own requests, newest first.
 pub fn mine<S: AccessRequestStore + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<MyAccessRequests>,
 ) -> AppResult<Vec<AccessRequest>> {
-    let user = signed_in_with(caller, ScopeSet::VIEW)?;
+    let user = permit.user()?;
     Ok(store.user_access_requests(user.id)?)
 }
 
 /// Approves (granting READ and DOWNLOAD) or denies (a reason required) an open request.
 pub fn decide<S: AccessRequestStore + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<DecideAccessRequest>,
     id: i64,
     approve: bool,
     reason: &str,
     now: UnixTime,
 ) -> AppResult<AccessRequest> {
-    actor.require_scope(ScopeSet::AUTHORIZE)?;
+    let actor = permit.actor();
     let reason = text("reason", reason, !approve)?;
     let decided_by = match actor {
         Actor::Operator => None,

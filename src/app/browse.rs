@@ -1,32 +1,40 @@
 //! The read API's listings (and the CLI's): a project's repositories, a repository, its
-//! tags and a tag's history. The credential needs `view`; the caller needs READ in the
-//! ACL that applies (`authz::entity_rules`). A missing entity and one the caller may
-//! not see are the same answer to an API caller.
+//! tags and a tag's history. Each operation declares `view` and READ in the ACL that
+//! applies (`app::operations`); a missing entity and one the caller may not see are the
+//! same answer to an API caller.
 
+use super::operations::{
+    ListProjectRepositories, ListTags, Operation, ShowRepository, TagHistory,
+};
+use super::permit::Permit;
 use super::{Actor, AppError, AppResult};
 use crate::domain::authz::EntityFacts;
-use crate::domain::model::{
-    AccessSet, EntityId, EntityInfo, EntityKind, EntityRef, ScopeSet, TagInfo, TagSort,
-};
+use crate::domain::model::{EntityId, EntityInfo, EntityKind, EntityRef, TagInfo, TagSort};
 use crate::domain::ports::{AuthorizationFacts, RegistryReader};
 use crate::domain::repo_name::RepoPath;
 
-/// The facts of an entity `actor` may use with `access`. An operator asking for a
-/// missing one hears "not found"; an API caller hears the same as for a hidden one.
-pub fn visible<S: AuthorizationFacts + ?Sized>(
+/// The facts of an entity the permit's holder may use as its operation declares. An
+/// operator asking for a missing one hears "not found"; an API caller hears the same
+/// as for a hidden one.
+pub fn visible<S: AuthorizationFacts + ?Sized, O: Operation>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<O>,
     entity: &EntityRef,
-    access: AccessSet,
 ) -> AppResult<EntityFacts> {
     let Some(facts) = store.entity_facts(entity)? else {
-        return Err(match actor {
-            Actor::Operator => not_found(entity),
-            Actor::Caller(_) => AppError::Hidden,
-        });
+        return Err(hidden(permit.actor(), || not_found(entity)));
     };
-    actor.require(&facts, access)?;
+    permit.require_entity(&facts)?;
     Ok(facts)
+}
+
+/// What `actor` is told of a missing entity: the operator the truth (`missing`), an API
+/// caller the one answer hidden entities get.
+pub fn hidden(actor: &Actor, missing: impl FnOnce() -> AppError) -> AppError {
+    match actor {
+        Actor::Operator => missing(),
+        Actor::Caller(_) => AppError::Hidden,
+    }
 }
 
 /// How an operator is told an entity does not exist.
@@ -40,17 +48,14 @@ pub fn not_found(entity: &EntityRef) -> AppError {
 /// A project's repositories, managed and external (trashed ones excluded).
 pub fn project_repositories<S: AuthorizationFacts + RegistryReader + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ListProjectRepositories>,
     project: EntityId,
 ) -> AppResult<Vec<EntityInfo>> {
-    actor.require_scope(ScopeSet::VIEW)?;
-    let entity = EntityRef::Id(project);
-    let facts = visible(store, actor, &entity, AccessSet::READ)?;
+    let facts = visible(store, permit, &EntityRef::Id(project))?;
     if facts.info.kind != EntityKind::Project {
-        return Err(match actor {
-            Actor::Operator => AppError::Invalid(format!("{project} is not a project")),
-            Actor::Caller(_) => AppError::Hidden,
-        });
+        return Err(hidden(permit.actor(), || {
+            AppError::Invalid(format!("{project} is not a project"))
+        }));
     }
     Ok(store.list_repositories(project)?)
 }
@@ -58,45 +63,32 @@ pub fn project_repositories<S: AuthorizationFacts + RegistryReader + ?Sized>(
 /// One managed repository.
 pub fn repository<S: AuthorizationFacts + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ShowRepository>,
     path: RepoPath,
 ) -> AppResult<EntityInfo> {
-    actor.require_scope(ScopeSet::VIEW)?;
-    Ok(visible(store, actor, &EntityRef::Repository(path), AccessSet::READ)?.info)
+    Ok(visible(store, permit, &EntityRef::Repository(path))?.info)
 }
 
 /// The current digest per tag, paged, and the number of tags.
 pub fn tags<S: AuthorizationFacts + RegistryReader + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ListTags>,
     path: &RepoPath,
     sort: TagSort,
     offset: usize,
     limit: usize,
 ) -> AppResult<(Vec<TagInfo>, usize)> {
-    actor.require_scope(ScopeSet::VIEW)?;
-    visible(
-        store,
-        actor,
-        &EntityRef::Repository(path.clone()),
-        AccessSet::READ,
-    )?;
+    visible(store, permit, &EntityRef::Repository(path.clone()))?;
     Ok(store.list_tags(path, sort, offset, limit)?)
 }
 
 /// Every commit of a tag, newest first.
 pub fn history<S: AuthorizationFacts + RegistryReader + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<TagHistory>,
     path: &RepoPath,
     tag: &str,
 ) -> AppResult<Vec<TagInfo>> {
-    actor.require_scope(ScopeSet::VIEW)?;
-    visible(
-        store,
-        actor,
-        &EntityRef::Repository(path.clone()),
-        AccessSet::READ,
-    )?;
+    visible(store, permit, &EntityRef::Repository(path.clone()))?;
     Ok(store.tag_history(path, tag)?)
 }

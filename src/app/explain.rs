@@ -3,7 +3,9 @@
 //! would be judged). The words are `domain::authz::explain`'s.
 
 use super::issue_token::gather;
-use super::{Actor, AppError, AppResult};
+use super::operations::{ExplainForUser, ExplainOwnAccess};
+use super::permit::Permit;
+use super::{AppError, AppResult};
 use crate::domain::authz::explain::{explain, explain_to_admin, Verdict};
 use crate::domain::authz::Caller;
 use crate::domain::model::ScopeSet;
@@ -18,13 +20,16 @@ pub struct ScopeExplanation {
     pub verdicts: Vec<Verdict>,
 }
 
-/// Explains each of `scopes` (the values of `scope` parameters) for `caller`.
+/// Explains each of `scopes` (the values of `scope` parameters) for the permit's holder,
+/// as its own credential would be judged.
 pub fn for_caller(
     facts: &dyn AuthorizationFacts,
-    caller: &Caller,
+    permit: &Permit<ExplainOwnAccess>,
     scopes: &[String],
     limits: ScopeLimits,
 ) -> AppResult<Vec<ScopeExplanation>> {
+    let anonymous = Caller::anonymous();
+    let caller = permit.caller().unwrap_or(&anonymous);
     judge(facts, caller, scopes, limits, explain)
 }
 
@@ -65,12 +70,11 @@ fn judge(
 /// told the real reason even where the user would be told "not found").
 pub fn for_user(
     store: &dyn Directory,
-    actor: &Actor,
+    _: &Permit<ExplainForUser>,
     name: &str,
     scopes: &[String],
     limits: ScopeLimits,
 ) -> AppResult<Vec<ScopeExplanation>> {
-    actor.require_admin()?;
     let user = store
         .user_credentials(name)?
         .ok_or_else(|| AppError::NotFound(format!("user {name}")))?

@@ -6,6 +6,8 @@
 //! - `admission`: the bounded, single-flight pool password checks run on;
 //! - `rate_limit`: failed-login limits per (user, address) and per address;
 //! - `audit`: where the audit trail's records go (batched on the token path);
+//! - `operations` and `permit`: what every operation needs from its caller, declared
+//!   once, and the proof (`Permit<Op>`) a use case takes that the one check passed;
 //! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
 //! - `shared_anonymous_token`: one signature per second for identical anonymous tokens;
 //! - `token_usage`: "last used" of tokens, stamped once a minute off the request path;
@@ -28,6 +30,8 @@ pub mod clock;
 pub mod explain;
 pub mod ingest_events;
 pub mod issue_token;
+pub mod operations;
+pub mod permit;
 pub mod rate_limit;
 pub mod remote_login;
 pub mod secrets;
@@ -37,8 +41,8 @@ pub mod shared_anonymous_token;
 mod test_doubles;
 pub mod token_usage;
 
-use crate::domain::authz::entity_rules::{self, Refusal};
-use crate::domain::authz::{Caller, CallerUser, EntityFacts};
+use crate::domain::authz::entity_rules::Refusal;
+use crate::domain::authz::Caller;
 use crate::domain::model::{AccessSet, ScopeSet};
 use crate::domain::ports::DirectoryError;
 
@@ -121,52 +125,3 @@ impl From<Refusal> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
-
-/// The signed-in user behind `caller`, whose credential carries `scope`: what every
-/// use case acting on the caller's own account needs first.
-pub fn signed_in_with(caller: &Caller, scope: ScopeSet) -> AppResult<&CallerUser> {
-    let user = caller.user.as_ref().ok_or(AppError::SignInRequired)?;
-    entity_rules::require_scope(caller, scope)?;
-    Ok(user)
-}
-
-impl Actor {
-    /// The credential scope an API operation needs (operators need none).
-    pub fn require_scope(&self, needed: ScopeSet) -> AppResult<()> {
-        match self {
-            Actor::Operator => Ok(()),
-            Actor::Caller(c) => Ok(entity_rules::require_scope(c, needed)?),
-        }
-    }
-
-    /// `access` on an entity, per `entity_rules::may` (operators pass).
-    pub fn require(&self, facts: &EntityFacts, access: AccessSet) -> AppResult<()> {
-        match self {
-            Actor::Operator => Ok(()),
-            Actor::Caller(c) => Ok(entity_rules::may(c, facts, access)?),
-        }
-    }
-
-    /// A change needing `access` on the entity, per `entity_rules::may_change`
-    /// (operators pass).
-    pub fn require_to_change(
-        &self,
-        facts: &EntityFacts,
-        access: AccessSet,
-        in_trash_ok: bool,
-    ) -> AppResult<()> {
-        match self {
-            Actor::Operator => Ok(()),
-            Actor::Caller(c) => Ok(entity_rules::may_change(c, facts, access, in_trash_ok)?),
-        }
-    }
-
-    /// Operations with no rule for ordinary users yet: operators and admins only.
-    pub fn require_admin(&self) -> AppResult<()> {
-        match self {
-            Actor::Operator => Ok(()),
-            Actor::Caller(c) if c.is_admin() => Ok(()),
-            Actor::Caller(_) => Err(AppError::AdminOnly),
-        }
-    }
-}

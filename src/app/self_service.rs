@@ -12,11 +12,16 @@ use std::time::Duration;
 
 use super::administer::{tokens, users};
 use super::authenticate::{AuthError, Authenticator, Pace};
-use super::{signed_in_with, Actor, AppError, AppResult};
+use super::operations::{
+    ChangeOwnPassword, ListOwnLogins, ListOwnTokens, MintOwnToken, RevokeOwnLogin,
+    RevokeOwnToken, ShowMe,
+};
+use super::permit::Permit;
+use super::{AppError, AppResult};
 use crate::app::audit::admin_record;
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::Method;
-use crate::domain::authz::{Caller, CallerUser};
+use crate::domain::authz::CallerUser;
 use crate::domain::model::{AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime, User};
 use crate::domain::ports::{AuditLog, TokenAdmin, UserAdmin, UserUpdated};
 
@@ -37,11 +42,11 @@ fn account<S: UserAdmin + ?Sized>(store: &S, user: &CallerUser) -> AppResult<Use
         .ok_or_else(|| AppError::NotFound(format!("user {}", user.name)))
 }
 
-pub fn me<S: UserAdmin + ?Sized>(store: &S, caller: &Caller) -> AppResult<Me> {
-    let user = signed_in_with(caller, ScopeSet::VIEW)?;
+pub fn me<S: UserAdmin + ?Sized>(store: &S, permit: &Permit<ShowMe>) -> AppResult<Me> {
+    let user = permit.user()?;
     Ok(Me {
         user: account(store, user)?,
-        scopes: caller.scopes,
+        scopes: permit.caller().map_or(ScopeSet::PASSWORD, |c| c.scopes),
     })
 }
 
@@ -61,12 +66,12 @@ pub struct PasswordChange<'a> {
 pub fn change_password<S: UserAdmin + AuditLog + ?Sized>(
     store: &S,
     auth: &Authenticator,
-    caller: &Caller,
+    permit: &Permit<ChangeOwnPassword>,
     change: PasswordChange,
     now: UnixTime,
 ) -> AppResult<UserUpdated> {
     // The current password is the proof here, whatever the credential's scopes.
-    let user = signed_in_with(caller, ScopeSet::empty())?;
+    let user = permit.user()?;
     let checked = auth.basic(&user.name, change.current, change.address, Pace::MayBlock);
     match checked {
         Ok(who)
@@ -86,38 +91,32 @@ pub fn change_password<S: UserAdmin + AuditLog + ?Sized>(
         revoke_access_tokens: change.revoke_tokens,
         ..Default::default()
     };
-    users::apply(
-        store,
-        &Actor::Caller(caller.clone()),
-        &user.name,
-        changes,
-        now,
-    )
+    users::apply(store, permit, &user.name, changes, now)
 }
 
 /// The caller's access tokens, newest last.
 pub fn list_tokens<S: TokenAdmin + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<ListOwnTokens>,
 ) -> AppResult<Vec<AccessTokenRecord>> {
-    let user = signed_in_with(caller, ScopeSet::VIEW)?;
+    let user = permit.user()?;
     Ok(store.list_access_tokens(user.id)?)
 }
 
 /// Mints an access token for the caller, never wider than the caller's credential.
 pub fn create_token<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<MintOwnToken>,
     name: &str,
     scopes: ScopeSet,
     expires_in: Option<Duration>,
     now: UnixTime,
 ) -> AppResult<tokens::CreatedToken> {
-    let user = signed_in_with(caller, ScopeSet::AUTHORIZE)?;
-    if !caller.scopes.contains(scopes) {
+    let user = permit.user()?;
+    let held = permit.caller().map_or(ScopeSet::PASSWORD, |c| c.scopes);
+    if !held.contains(scopes) {
         return Err(AppError::Invalid(format!(
-            "scopes: a token cannot be wider than the credential that mints it ({})",
-            caller.scopes
+            "scopes: a token cannot be wider than the credential that mints it ({held})"
         )));
     }
     let live = store
@@ -131,18 +130,17 @@ pub fn create_token<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
         )));
     }
     let owner = account(store, user)?;
-    let actor = Actor::Caller(caller.clone());
-    tokens::mint(store, &actor, &owner, name, scopes, expires_in, now)
+    tokens::mint(store, permit, &owner, name, scopes, expires_in, now)
 }
 
 /// Revokes one of the caller's access tokens.
 pub fn revoke_token<S: TokenAdmin + AuditLog + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<RevokeOwnToken>,
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
-    let user = signed_in_with(caller, ScopeSet::AUTHORIZE)?;
+    let user = permit.user()?;
     let mine = store
         .list_access_tokens(user.id)?
         .iter()
@@ -150,17 +148,16 @@ pub fn revoke_token<S: TokenAdmin + AuditLog + ?Sized>(
     if !mine {
         return Err(AppError::NotFound(format!("access token {id}")));
     }
-    let actor = Actor::Caller(caller.clone());
-    tokens::revoke_unchecked(store, &actor, id, now)
+    tokens::revoke_unchecked(store, permit, id, now)
 }
 
 /// The caller's `docker login`s still in force, oldest first.
 pub fn list_logins<S: TokenAdmin + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<ListOwnLogins>,
     now: UnixTime,
 ) -> AppResult<Vec<RefreshTokenRecord>> {
-    let user = signed_in_with(caller, ScopeSet::VIEW)?;
+    let user = permit.user()?;
     let mut logins = store.list_refresh_tokens(user.id)?;
     logins.retain(|t| !t.revoked && t.expires_at.is_none_or(|e| e > now));
     Ok(logins)
@@ -169,11 +166,11 @@ pub fn list_logins<S: TokenAdmin + ?Sized>(
 /// Ends one of the caller's `docker login`s.
 pub fn revoke_login<S: TokenAdmin + AuditLog + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<RevokeOwnLogin>,
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
-    let user = signed_in_with(caller, ScopeSet::AUTHORIZE)?;
+    let user = permit.user()?;
     let mine = store
         .list_refresh_tokens(user.id)?
         .iter()
@@ -186,7 +183,6 @@ pub fn revoke_login<S: TokenAdmin + AuditLog + ?Sized>(
         count: 1,
         why: format!("login {id} revoked"),
     };
-    let actor = Actor::Caller(caller.clone());
-    admin_record(store, &actor, user.name.as_str(), event, now);
+    admin_record(store, permit.actor(), user.name.as_str(), event, now);
     Ok(())
 }

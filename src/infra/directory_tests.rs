@@ -4,7 +4,7 @@
 //! calls, with the SQL that stores it; `sqlite::` and `postgres::` name the two runs.
 
 use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
-use crate::app::Actor;
+use crate::app::permit::operator;
 use crate::domain::authz::{ProjectFacts, RepoState};
 use crate::domain::events::push_skip;
 use crate::domain::model::{
@@ -69,7 +69,6 @@ impl Backend for Postgres {
     }
 }
 
-const OP: Actor = Actor::Operator;
 
 fn push(id: &str, path: &str, tag: Option<&str>, digest_byte: &str, at: i64) -> ManifestPush {
     ManifestPush {
@@ -91,7 +90,7 @@ fn record(d: &impl Directory, p: &ManifestPush) -> EventOutcome {
 fn add_user(d: &impl Directory, name: &str, certified: bool) {
     users::add(
         d,
-        &OP,
+        &operator(),
         users::UserRequest {
             name,
             password: None,
@@ -109,7 +108,7 @@ fn migrations_and_data_survive_reopen<B: Backend>() {
     {
         users::add(
             &d,
-            &OP,
+            &operator(),
             users::UserRequest {
                 name: "alice",
                 password: Some("a long password"),
@@ -134,7 +133,7 @@ fn migrations_and_data_survive_reopen<B: Backend>() {
 fn repository_facts_cover_every_state<B: Backend>() {
     let (_t, d) = B::open();
     add_user(&d, "alice", true);
-    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
+    let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
     let f = d.repository_facts(&path).unwrap();
     assert!(matches!(
@@ -174,7 +173,7 @@ fn repository_facts_cover_every_state<B: Backend>() {
     let e = EntityRef::Repository(path.clone());
     sharing::grant(
         &d,
-        &OP,
+        &operator(),
         &e,
         &PrincipalRef::User("bob".into()),
         AccessSet::DOWNLOAD,
@@ -188,27 +187,27 @@ fn repository_facts_cover_every_state<B: Backend>() {
         } => assert_eq!(acl.entries.len(), 2),
         other => panic!("{other:?}"),
     }
-    sharing::inherit(&d, &OP, &e, 3).unwrap();
-    assert_eq!(sharing::show(&d, &OP, &e).unwrap().inherited_from, Some(p));
+    sharing::inherit(&d, &operator(), &e, 3).unwrap();
+    assert_eq!(sharing::show(&d, &operator(), &e).unwrap().inherited_from, Some(p));
 
-    trash::trash(&d, &OP, &EntityRef::Id(p), 5).unwrap();
+    trash::trash(&d, &operator(), &EntityRef::Id(p), 5).unwrap();
     assert!(matches!(
         d.repository_facts(&path).unwrap().project,
         ProjectFacts::Project { trashed: true, .. }
     ));
     // The repository is not itself in the trash: restoring it is refused.
-    assert!(trash::restore(&d, &OP, &e, 6).is_err());
-    trash::trash(&d, &OP, &e, 7).unwrap();
-    let err = trash::restore(&d, &OP, &e, 8).unwrap_err().to_string();
+    assert!(trash::restore(&d, &operator(), &e, 6).is_err());
+    trash::trash(&d, &operator(), &e, 7).unwrap();
+    let err = trash::restore(&d, &operator(), &e, 8).unwrap_err().to_string();
     assert_eq!(err, format!("restore its project {p} first"));
-    trash::restore(&d, &OP, &EntityRef::Id(p), 9).unwrap();
-    trash::restore(&d, &OP, &e, 10).unwrap();
+    trash::restore(&d, &operator(), &EntityRef::Id(p), 9).unwrap();
+    trash::restore(&d, &operator(), &e, 10).unwrap();
 }
 
 fn events_are_idempotent_ordered_and_keep_history<B: Backend>() {
     let (_t, d) = B::open();
     add_user(&d, "alice", true);
-    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
+    let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     let path = format!("{p}/tool");
     let repo = RepoPath::parse(&path).unwrap();
     assert_eq!(
@@ -256,7 +255,7 @@ fn events_are_idempotent_ordered_and_keep_history<B: Backend>() {
         EventOutcome::Skipped(_)
     ));
     // Nor into a trashed repository.
-    trash::trash(&d, &OP, &EntityRef::Repository(repo.clone()), 2).unwrap();
+    trash::trash(&d, &operator(), &EntityRef::Repository(repo.clone()), 2).unwrap();
     assert_eq!(
         record(&d, &push("e7", &path, Some("v2"), "e", 60)),
         EventOutcome::Skipped("repository in trash")
@@ -268,7 +267,7 @@ fn admin_errors_are_specific_and_nothing_is_half_written<B: Backend>() {
     assert!(matches!(
         users::add(
             &d,
-            &OP,
+            &operator(),
             users::UserRequest {
                 name: "public",
                 password: None,
@@ -295,20 +294,20 @@ fn admin_errors_are_specific_and_nothing_is_half_written<B: Backend>() {
         Err(DirectoryError::Conflict(_))
     ));
     assert!(matches!(
-        projects::add(&d, &OP, "x", "ghost", None, 1),
+        projects::add(&d, &operator(), "x", "ghost", None, 1),
         Err(crate::app::AppError::NotFound(_))
     ));
-    assert!(projects::list(&d, &OP).unwrap().is_empty());
-    let p = projects::add(&d, &OP, "x", "alice", Some(EntityId(5)), 1).unwrap();
+    assert!(projects::list(&d, &operator()).unwrap().is_empty());
+    let p = projects::add(&d, &operator(), "x", "alice", Some(EntityId(5)), 1).unwrap();
     assert_eq!(p, EntityId(5));
     assert!(matches!(
-        projects::add(&d, &OP, "y", "alice", Some(EntityId(5)), 1),
+        projects::add(&d, &operator(), "y", "alice", Some(EntityId(5)), 1),
         Err(crate::app::AppError::Conflict(_))
     ));
     assert!(matches!(
         sharing::grant(
             &d,
-            &OP,
+            &operator(),
             &EntityRef::Id(p),
             &PrincipalRef::Team("nope".into()),
             AccessSet::READ,
@@ -317,7 +316,7 @@ fn admin_errors_are_specific_and_nothing_is_half_written<B: Backend>() {
         Err(crate::app::AppError::NotFound(_))
     ));
     assert!(matches!(
-        tokens::revoke(&d, &OP, 99, 1),
+        tokens::revoke(&d, &operator(), 99, 1),
         Err(crate::app::AppError::NotFound(_))
     ));
     // A revoke that finds no entry leaves the repository's settings untouched (the copy
@@ -326,36 +325,36 @@ fn admin_errors_are_specific_and_nothing_is_half_written<B: Backend>() {
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
     record(&d, &push("e1", path.as_str(), Some("v1"), "a", 10));
     let e = EntityRef::Repository(path.clone());
-    let err = sharing::revoke(&d, &OP, &e, &PrincipalRef::User("bob".into()), None, 1).unwrap_err();
+    let err = sharing::revoke(&d, &operator(), &e, &PrincipalRef::User("bob".into()), None, 1).unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("an ACL entry for bob on {path} not found")
     );
-    assert_eq!(sharing::show(&d, &OP, &e).unwrap().inherited_from, Some(p));
+    assert_eq!(sharing::show(&d, &operator(), &e).unwrap().inherited_from, Some(p));
 }
 
 fn users_teams_and_tokens<B: Backend>() {
     let (_t, d) = B::open();
     add_user(&d, "alice", false);
-    teams::add(&d, &OP, "devs", 1).unwrap();
-    assert!(teams::add(&d, &OP, "devs", 1).is_err());
-    teams::add_member(&d, &OP, "devs", "alice", 1).unwrap();
+    teams::add(&d, &operator(), "devs", 1).unwrap();
+    assert!(teams::add(&d, &operator(), "devs", 1).is_err());
+    teams::add_member(&d, &operator(), "devs", "alice", 1).unwrap();
     let alice = d.user_by_name("alice").unwrap().unwrap();
     assert_eq!(d.teams_of(alice.id).unwrap().len(), 1);
-    teams::remove_member(&d, &OP, "devs", "alice", 1).unwrap();
-    assert!(teams::remove_member(&d, &OP, "devs", "alice", 1).is_err());
+    teams::remove_member(&d, &operator(), "devs", "alice", 1).unwrap();
+    assert!(teams::remove_member(&d, &operator(), "devs", "alice", 1).is_err());
 
-    let t = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
+    let t = tokens::create(&d, &operator(), "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let hash = crate::domain::authn::secret::hash_token(&t.secret);
     assert_eq!(d.access_token(&hash).unwrap().unwrap().id, t.record.id);
-    assert_eq!(tokens::list(&d, &OP, "alice").unwrap().len(), 1);
-    tokens::revoke(&d, &OP, t.record.id, 2).unwrap();
+    assert_eq!(tokens::list(&d, &operator(), "alice").unwrap().len(), 1);
+    tokens::revoke(&d, &operator(), t.record.id, 2).unwrap();
     assert!(d.access_token(&hash).unwrap().unwrap().revoked);
 
     // Disabling ends refresh tokens in the same transaction.
     let done = users::set(
         &d,
-        &OP,
+        &operator(),
         "alice",
         users::UserChanges {
             disabled: Some(true),
@@ -366,30 +365,30 @@ fn users_teams_and_tokens<B: Backend>() {
     .unwrap();
     assert!(done.user.disabled);
     assert_eq!(done.refresh_tokens_ended, 0);
-    assert!(users::set(&d, &OP, "alice", users::UserChanges::default(), 4).is_err());
+    assert!(users::set(&d, &operator(), "alice", users::UserChanges::default(), 4).is_err());
 }
 
 fn external_repositories_need_a_live_project_and_a_foreign_host<B: Backend>() {
     let (_t, d) = B::open();
     add_user(&d, "alice", false);
-    let p = projects::add(&d, &OP, "x", "alice", None, 1).unwrap();
+    let p = projects::add(&d, &operator(), "x", "alice", None, 1).unwrap();
     let ours = vec!["registry.example.org".to_string()];
-    let info = external::add(&d, &OP, p, "quay.io/org/x", &ours, 1).unwrap();
+    let info = external::add(&d, &operator(), p, "quay.io/org/x", &ours, 1).unwrap();
     assert_eq!(info.name, "quay.io/org/x");
     assert!(matches!(
-        external::add(&d, &OP, p, "quay.io/org/x", &ours, 1),
+        external::add(&d, &operator(), p, "quay.io/org/x", &ours, 1),
         Err(crate::app::AppError::Conflict(_))
     ));
-    let own = external::add(&d, &OP, p, "registry.example.org/a/b", &ours, 1).unwrap_err();
+    let own = external::add(&d, &operator(), p, "registry.example.org/a/b", &ours, 1).unwrap_err();
     assert!(own.to_string().contains("is this registry"), "{own}");
-    trash::trash(&d, &OP, &EntityRef::Id(p), 2).unwrap();
+    trash::trash(&d, &operator(), &EntityRef::Id(p), 2).unwrap();
     assert!(matches!(
-        external::add(&d, &OP, p, "quay.io/org/y", &ours, 1),
+        external::add(&d, &operator(), p, "quay.io/org/y", &ours, 1),
         Err(crate::app::AppError::NotFound(_))
     ));
-    trash::restore(&d, &OP, &EntityRef::Id(p), 3).unwrap();
-    external::delete(&d, &OP, info.id, 4).unwrap();
-    assert!(external::delete(&d, &OP, info.id, 4).is_err());
+    trash::restore(&d, &operator(), &EntityRef::Id(p), 3).unwrap();
+    external::delete(&d, &operator(), info.id, 4).unwrap();
+    assert!(external::delete(&d, &operator(), info.id, 4).is_err());
 }
 
 fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Backend>() {
@@ -398,7 +397,7 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     let (_t, d) = B::open();
     users::add(
         &d,
-        &OP,
+        &operator(),
         users::UserRequest {
             name: "alice",
             password: Some("first password"),
@@ -421,13 +420,13 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     };
     d.create_refresh_token(&refresh(1), 1).unwrap();
     d.create_refresh_token(&refresh(2), 1).unwrap();
-    let t = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
+    let t = tokens::create(&d, &operator(), "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let token_hash = crate::domain::authn::secret::hash_token(&t.secret);
 
     // Certifying ends nothing.
     let done = users::set(
         &d,
-        &OP,
+        &operator(),
         "alice",
         users::UserChanges {
             certified: Some(true),
@@ -442,7 +441,7 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     // A new password ends every refresh token, not the access token.
     let done = users::set(
         &d,
-        &OP,
+        &operator(),
         "alice",
         users::UserChanges {
             password: Some("second password".into()),
@@ -459,7 +458,7 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     // --revoke-tokens ends the access tokens too.
     let done = users::set(
         &d,
-        &OP,
+        &operator(),
         "alice",
         users::UserChanges {
             revoke_access_tokens: true,
@@ -479,7 +478,7 @@ fn administration_is_audited_append_only_and_pruned<B: Backend>() {
     add_user(&d, "alice", false);
     users::set(
         &d,
-        &OP,
+        &operator(),
         "alice",
         users::UserChanges {
             certified: Some(true),
@@ -489,17 +488,17 @@ fn administration_is_audited_append_only_and_pruned<B: Backend>() {
         100,
     )
     .unwrap();
-    let p = projects::add(&d, &OP, "alpha", "alice", None, 200).unwrap();
+    let p = projects::add(&d, &operator(), "alpha", "alice", None, 200).unwrap();
     sharing::grant(
         &d,
-        &OP,
+        &operator(),
         &EntityRef::Id(p),
         &PrincipalRef::Public,
         AccessSet::READ,
         300,
     )
     .unwrap();
-    trash::trash(&d, &OP, &EntityRef::Id(p), 400).unwrap();
+    trash::trash(&d, &operator(), &EntityRef::Id(p), 400).unwrap();
     let all = d
         .query(&AuditFilter {
             limit: 100,
@@ -570,7 +569,7 @@ fn an_email_address_logs_in_in_place_of_the_name_and_is_unique<B: Backend>() {
     let add = |name: &'static str, email: Option<&'static str>| {
         users::add(
             &d,
-            &OP,
+            &operator(),
             users::UserRequest {
                 name,
                 email,
@@ -607,7 +606,7 @@ fn an_email_address_logs_in_in_place_of_the_name_and_is_unique<B: Backend>() {
     let change = |name: &str, email: Option<Option<String>>| {
         users::set(
             &d,
-            &OP,
+            &operator(),
             name,
             users::UserChanges {
                 email,
@@ -633,13 +632,13 @@ fn projects_shared_with_reads_only_the_entries_of_those_principals<B: Backend>()
     add_user(&d, "alice", true);
     add_user(&d, "bob", false);
     let team = d.add_team(&TeamName::parse("lab").unwrap()).unwrap();
-    let mine = projects::add(&d, &OP, "alice's", "alice", None, 1).unwrap();
-    let teams = projects::add(&d, &OP, "the lab's", "alice", None, 1).unwrap();
-    let public = projects::add(&d, &OP, "open", "alice", None, 1).unwrap();
+    let mine = projects::add(&d, &operator(), "alice's", "alice", None, 1).unwrap();
+    let teams = projects::add(&d, &operator(), "the lab's", "alice", None, 1).unwrap();
+    let public = projects::add(&d, &operator(), "open", "alice", None, 1).unwrap();
     let p = |id| EntityRef::Id(id);
     sharing::grant(
         &d,
-        &OP,
+        &operator(),
         &p(teams),
         &"team:lab".parse().unwrap(),
         AccessSet::READ,
@@ -648,7 +647,7 @@ fn projects_shared_with_reads_only_the_entries_of_those_principals<B: Backend>()
     .unwrap();
     sharing::grant(
         &d,
-        &OP,
+        &operator(),
         &p(public),
         &"public".parse().unwrap(),
         AccessSet::READ,
@@ -695,7 +694,7 @@ fn refresh_tokens_are_found_listed_and_revoked_one_by_one<B: Backend>() {
     let (_t, d) = B::open();
     add_user(&d, "alice", true);
     let alice = d.user_by_name("alice").unwrap().unwrap();
-    let pat = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
+    let pat = tokens::create(&d, &operator(), "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let new = |hash: u8, via: Option<i64>| NewRefreshToken {
         user: alice.id,
         hash: [hash; 32],
@@ -762,7 +761,7 @@ fn token_use_is_stamped_without_moving_the_change_version<B: Backend>() {
     use crate::domain::ports::TokenAdmin;
     let (_t, d) = B::open();
     add_user(&d, "alice", true);
-    let t = tokens::create(&d, &OP, "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
+    let t = tokens::create(&d, &operator(), "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let hash = crate::domain::authn::secret::hash_token(&t.secret);
     let before = d.change_version().unwrap();
     d.record_token_use(&[(UsedToken::Access(t.record.id), 500)])
@@ -779,7 +778,7 @@ fn token_use_is_stamped_without_moving_the_change_version<B: Backend>() {
         before,
         "a stamp is not a change"
     );
-    tokens::revoke(&d, &OP, t.record.id, 600).unwrap();
+    tokens::revoke(&d, &operator(), t.record.id, 600).unwrap();
     assert!(d.change_version().unwrap() > before, "a revocation is");
 }
 
@@ -791,7 +790,7 @@ fn access_requests_are_filed_once_and_decided_with_their_sharing_change<B: Backe
     add_user(&d, "alice", true);
     add_user(&d, "bob", false);
     let bob = d.user_by_name("bob").unwrap().unwrap().id;
-    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
+    let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     let e = EntityRef::Id(p);
     let accept = |_: &_| Ok(());
     let filed = d
@@ -873,7 +872,7 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
     );
     users::set(
         &two,
-        &OP,
+        &operator(),
         "alice",
         users::UserChanges {
             disabled: Some(true),
@@ -902,7 +901,7 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
             let d = if i % 2 == 0 { one.clone() } else { two.clone() };
             std::thread::spawn(move || {
                 for n in 0..10 {
-                    projects::add(d.as_ref(), &OP, &format!("p{i}-{n}"), "alice", None, 3).unwrap();
+                    projects::add(d.as_ref(), &operator(), &format!("p{i}-{n}"), "alice", None, 3).unwrap();
                 }
             })
         })
@@ -910,7 +909,7 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
     for t in threads {
         t.join().unwrap();
     }
-    let mut ids: Vec<_> = projects::list(one.as_ref(), &OP)
+    let mut ids: Vec<_> = projects::list(one.as_ref(), &operator())
         .unwrap()
         .iter()
         .map(|p| p.id)
@@ -923,10 +922,10 @@ fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
     use crate::domain::ports::RegistryEvent;
     let (_t, d) = B::open();
     add_user(&d, "alice", true);
-    let p = projects::add(&d, &OP, "alpha", "alice", None, 1).unwrap();
+    let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     // An external record holds the name a managed repository would take.
     let ours = vec!["registry.example.org".to_string()];
-    external::add(&d, &OP, p, "quay.io/org/x", &ours, 1).unwrap();
+    external::add(&d, &operator(), p, "quay.io/org/x", &ours, 1).unwrap();
     let first = push("b1", &format!("{p}/tool"), Some("v1"), "a", 10);
     let clash = push("b2", &format!("{p}/quay.io/org/x"), Some("v1"), "b", 11);
     let last = push("b3", &format!("{p}/tool"), Some("v2"), "c", 12);

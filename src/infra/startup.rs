@@ -16,7 +16,7 @@ use crate::app::clock::SystemClock;
 use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
 use crate::app::remote_login::RemoteAuthority;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
-use crate::app::{secrets, Actor};
+use crate::app::secrets;
 use crate::domain::authn::password;
 use crate::domain::model::UnixTime;
 use crate::domain::ports::{ChangeVersion, Clock, Directory, DirectoryError};
@@ -310,7 +310,7 @@ fn bootstrap_admin(
         admin: true,
         email: None,
     };
-    match users::add(dir, &Actor::Operator, admin, now) {
+    match users::add(dir, &crate::app::permit::operator(), admin, now) {
         Ok(_) => {}
         // Another replica, starting at the same time, made the first admin.
         Err(crate::app::AppError::Conflict(_)) => return Ok(()),

@@ -1,9 +1,10 @@
 //! Administration: the one place the CLI and the HTTP API change the directory.
 //!
-//! Every function takes the `Actor` asking: the operator (the CLI at the server's shell)
-//! may do everything; an HTTP caller only what the rules of `domain::authz` allow (and,
-//! where no rule for ordinary users exists yet, only an admin). Each change is one
-//! directory transaction, so a refused or failed change leaves nothing half-written.
+//! Every function takes the permit of its operation (`app::permit`): proof that the
+//! caller passed what the operation declares (`app::operations`); the operator (the CLI
+//! at the server's shell) passes everything. Entity access is checked inside the
+//! change's transaction, from the same declaration. Each change is one directory
+//! transaction, so a refused or failed change leaves nothing half-written.
 
 pub mod external;
 pub mod projects;
@@ -13,7 +14,7 @@ pub mod tokens;
 pub mod trash;
 pub mod users;
 
-use super::{Actor, AppError};
+use super::AppError;
 use crate::domain::ports::DirectoryError;
 
 /// Carries a use case's refusal out of a rule run inside a backend transaction.
@@ -28,13 +29,4 @@ pub(crate) fn refuse(e: AppError) -> DirectoryError {
         }
         other => DirectoryError::Invalid(other.to_string()),
     }
-}
-
-/// Rules inside a transaction see the actor too.
-fn require_in_rule(
-    actor: &Actor,
-    facts: &crate::domain::authz::EntityFacts,
-    access: crate::domain::model::AccessSet,
-) -> Result<(), DirectoryError> {
-    actor.require(facts, access).map_err(refuse)
 }

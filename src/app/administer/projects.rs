@@ -3,22 +3,23 @@
 //! admins; those a caller may READ for everyone else).
 
 use crate::app::audit::admin_record;
-use crate::app::{signed_in_with, Actor, AppError, AppResult};
+use crate::app::operations::{AddProjectFor, CreateOwnProject, ListAllProjects, ListProjects};
+use crate::app::permit::Permit;
+use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
-use crate::domain::authz::{sharing, Caller, EntityFacts};
-use crate::domain::model::{AccessSet, EntityId, EntityInfo, ProjectName, ScopeSet, UnixTime};
+use crate::domain::authz::{entity_rules, sharing, EntityFacts};
+use crate::domain::model::{AccessSet, EntityId, EntityInfo, ProjectName, UnixTime};
 use crate::domain::ports::{AuditLog, EntityAdmin, UserAdmin};
 
 /// Creates a project owned by `owner`; `id` when given (`synN`), else the next free one.
 pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<AddProjectFor>,
     name: &str,
     owner: &str,
     id: Option<EntityId>,
     now: UnixTime,
 ) -> AppResult<EntityId> {
-    actor.require_admin()?;
     let project = ProjectName::parse(name).map_err(|e| AppError::Invalid(e.to_string()))?;
     let owner_user = store
         .user_by_name(owner)?
@@ -28,41 +29,41 @@ pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
         name: name.into(),
         owner: owner.into(),
     };
-    admin_record(store, actor, id.to_string(), event, now);
+    admin_record(store, permit.actor(), id.to_string(), event, now);
     Ok(id)
 }
 
-pub fn list<S: EntityAdmin + ?Sized>(store: &S, actor: &Actor) -> AppResult<Vec<EntityInfo>> {
-    actor.require_admin()?;
+pub fn list<S: EntityAdmin + ?Sized>(
+    store: &S,
+    _: &Permit<ListAllProjects>,
+) -> AppResult<Vec<EntityInfo>> {
     Ok(store.list_projects()?)
 }
 
-/// Creates a project owned by the signed-in caller (the credential needs `modify`).
+/// Creates a project owned by the signed-in caller.
 pub fn add_own<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
     store: &S,
-    caller: &Caller,
+    permit: &Permit<CreateOwnProject>,
     name: &str,
     now: UnixTime,
 ) -> AppResult<EntityId> {
-    let user = signed_in_with(caller, ScopeSet::MODIFY)?;
-    let actor = Actor::Caller(caller.clone());
+    let user = permit.user()?;
     let project = ProjectName::parse(name).map_err(|e| AppError::Invalid(format!("name: {e}")))?;
     let id = store.add_project(&project, None, &sharing::owner_acl(user.id), now)?;
     let event = AuditEvent::ProjectAdded {
         name: name.into(),
         owner: user.name.clone(),
     };
-    admin_record(store, &actor, id.to_string(), event, now);
+    admin_record(store, permit.actor(), id.to_string(), event, now);
     Ok(id)
 }
 
 /// The projects `actor` may READ, not in the trash (admins: every one).
 pub fn list_visible<S: EntityAdmin + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ListProjects>,
 ) -> AppResult<Vec<EntityInfo>> {
-    actor.require_scope(ScopeSet::VIEW)?;
-    let caller = match actor {
+    let caller = match permit.actor() {
         Actor::Caller(c) if !c.is_admin() => c,
         // Admins and the operator see every project out of the trash.
         _ => {
@@ -79,7 +80,8 @@ pub fn list_visible<S: EntityAdmin + ?Sized>(
             own_acl: Some(acl),
             parent: None,
         };
-        if actor.require(&facts, AccessSet::READ).is_ok() {
+        // A filter, not a gate: the listing shows what READ lets the caller see.
+        if entity_rules::may(caller, &facts, AccessSet::READ).is_ok() {
             visible.push(facts.info);
         }
     }

@@ -8,11 +8,15 @@ use std::sync::Mutex;
 
 use super::refuse;
 use crate::app::audit::admin_record;
-use crate::app::{Actor, AppError, AppResult};
+use crate::app::operations::{
+    GrantAccess, InheritSharing, Operation, ReplaceSharing, RevokeAccess, ShowSharing,
+};
+use crate::app::permit::Permit;
+use crate::app::{AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::sharing::{self, SharingChange, SharingError};
 use crate::domain::authz::EntityFacts;
-use crate::domain::model::{AccessSet, Acl, EntityId, EntityRef, PrincipalRef, ScopeSet, UnixTime};
+use crate::domain::model::{AccessSet, Acl, EntityId, EntityRef, PrincipalRef, UnixTime};
 use crate::domain::ports::{AuditLog, AuthorizationFacts, DirResult, DirectoryError, EntityAdmin};
 
 /// An entity's effective ACL as operators read it.
@@ -28,15 +32,14 @@ pub struct AclView {
 /// Grants `access` to `principal` on `entity`.
 pub fn grant<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<GrantAccess>,
     entity: &EntityRef,
     principal: &PrincipalRef,
     access: AccessSet,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_scope(ScopeSet::AUTHORIZE)?;
     let who = store.resolve_principal(principal)?;
-    change(store, actor, entity, now, &|facts| {
+    change(store, permit, entity, now, &|facts| {
         Ok(sharing::grant(facts, who, access))
     })
 }
@@ -44,15 +47,14 @@ pub fn grant<S: EntityAdmin + AuditLog + ?Sized>(
 /// Removes `access` (everything, when `None`) from `principal` on `entity`.
 pub fn revoke<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<RevokeAccess>,
     entity: &EntityRef,
     principal: &PrincipalRef,
     access: Option<AccessSet>,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_scope(ScopeSet::AUTHORIZE)?;
     let who = store.resolve_principal(principal)?;
-    change(store, actor, entity, now, &|facts| {
+    change(store, permit, entity, now, &|facts| {
         sharing::revoke(facts, who, access).map_err(|e| match e {
             SharingError::NoEntry => {
                 AppError::NotFound(format!("an ACL entry for {principal} on {entity}"))
@@ -65,12 +67,11 @@ pub fn revoke<S: EntityAdmin + AuditLog + ?Sized>(
 /// Drops a repository's local sharing settings so it inherits its project's again.
 pub fn inherit<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<InheritSharing>,
     entity: &EntityRef,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_scope(ScopeSet::AUTHORIZE)?;
-    change(store, actor, entity, now, &|facts| {
+    change(store, permit, entity, now, &|facts| {
         sharing::inherit(facts).map_err(|_| {
             AppError::Invalid(format!(
                 "{entity} is not a repository; only repositories inherit"
@@ -83,12 +84,11 @@ pub fn inherit<S: EntityAdmin + AuditLog + ?Sized>(
 /// settings from now on), keeping someone able to share it again.
 pub fn replace<S: EntityAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ReplaceSharing>,
     entity: &EntityRef,
     entries: &[(PrincipalRef, AccessSet)],
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_scope(ScopeSet::AUTHORIZE)?;
     let mut acl = Vec::with_capacity(entries.len());
     for (principal, access) in entries {
         let who = store.resolve_principal(principal).map_err(|e| match e {
@@ -100,7 +100,7 @@ pub fn replace<S: EntityAdmin + AuditLog + ?Sized>(
         acl.push((who, *access));
     }
     let acl = Acl::new(acl);
-    change(store, actor, entity, now, &|_| {
+    change(store, permit, entity, now, &|_| {
         sharing::replace(acl.clone()).map_err(|e| AppError::Invalid(format!("entries: {e}")))
     })
 }
@@ -108,14 +108,13 @@ pub fn replace<S: EntityAdmin + AuditLog + ?Sized>(
 /// The ACL that applies to `entity`, with principals named (READ needed).
 pub fn show<S: EntityAdmin + AuthorizationFacts + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ShowSharing>,
     entity: &EntityRef,
 ) -> AppResult<AclView> {
-    actor.require_scope(ScopeSet::VIEW)?;
     let facts = store
         .entity_facts(entity)?
         .ok_or_else(|| crate::app::browse::not_found(entity))?;
-    actor.require(&facts, AccessSet::READ)?;
+    permit.require_entity(&facts)?;
     let effective = sharing::effective(&facts);
     let entries = store.name_acl(effective.acl)?;
     Ok(AclView {
@@ -127,18 +126,16 @@ pub fn show<S: EntityAdmin + AuthorizationFacts + ?Sized>(
 
 /// Runs `rule` in the store's transaction, then records the ACL that applied before and
 /// the one that applies after.
-fn change<S: EntityAdmin + AuditLog + ?Sized>(
+fn change<S: EntityAdmin + AuditLog + ?Sized, O: Operation>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<O>,
     entity: &EntityRef,
     now: UnixTime,
     rule: &dyn Fn(&EntityFacts) -> AppResult<SharingChange>,
 ) -> AppResult<()> {
     let seen: Mutex<Option<(Acl, Acl)>> = Mutex::new(None);
     let in_tx = |facts: &EntityFacts| -> DirResult<SharingChange> {
-        actor
-            .require_to_change(facts, AccessSet::CHANGE_PERMISSIONS, false)
-            .map_err(refuse)?;
+        permit.require_entity(facts).map_err(refuse)?;
         let change = rule(facts).map_err(refuse)?;
         let before = sharing::effective(facts).acl.clone();
         let after = match &change {
@@ -159,7 +156,7 @@ fn change<S: EntityAdmin + AuditLog + ?Sized>(
             before: describe(store, &before),
             after: describe(store, &after),
         };
-        admin_record(store, actor, entity.to_string(), event, now);
+        admin_record(store, permit.actor(), entity.to_string(), event, now);
     }
     Ok(())
 }

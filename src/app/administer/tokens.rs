@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::app::audit::admin_record;
-use crate::app::{secrets, Actor, AppError, AppResult};
+use crate::app::operations::{EndLoginsOf, ListTokensOf, MintTokenFor, Operation, RevokeAnyToken};
+use crate::app::permit::Permit;
+use crate::app::{secrets, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::secret;
 use crate::domain::model::{AccessTokenRecord, NewAccessToken, ScopeSet, UnixTime, User};
@@ -19,22 +21,21 @@ pub struct CreatedToken {
 /// Creates an access token for `user` with `scopes`, expiring after `expires_in`.
 pub fn create<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<MintTokenFor>,
     user: &str,
     name: &str,
     scopes: ScopeSet,
     expires_in: Option<Duration>,
     now: UnixTime,
 ) -> AppResult<CreatedToken> {
-    actor.require_admin()?;
     let owner = user_named(store, user)?;
-    mint(store, actor, &owner, name, scopes, expires_in, now)
+    mint(store, permit, &owner, name, scopes, expires_in, now)
 }
 
-/// Creates an access token for `owner`, whom the caller already may mint for.
-pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
+/// Creates an access token for `owner`, whom the permit's holder already may mint for.
+pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized, O: Operation>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<O>,
     owner: &User,
     name: &str,
     scopes: ScopeSet,
@@ -73,7 +74,7 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
         scopes: record.scopes.to_string(),
         expires_at: record.expires_at,
     };
-    admin_record(store, actor, owner.name.as_str(), event, now);
+    admin_record(store, permit.actor(), owner.name.as_str(), event, now);
     Ok(CreatedToken {
         secret: token,
         record,
@@ -82,52 +83,49 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
 
 pub fn list<S: UserAdmin + TokenAdmin + ?Sized>(
     store: &S,
-    actor: &Actor,
+    _: &Permit<ListTokensOf>,
     user: &str,
 ) -> AppResult<Vec<AccessTokenRecord>> {
-    actor.require_admin()?;
     let owner = user_named(store, user)?;
     Ok(store.list_access_tokens(owner.id)?)
 }
 
 pub fn revoke<S: TokenAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<RevokeAnyToken>,
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
-    actor.require_admin()?;
-    revoke_unchecked(store, actor, id, now)
+    revoke_unchecked(store, permit, id, now)
 }
 
-/// Revokes a token the caller already may revoke.
-pub(crate) fn revoke_unchecked<S: TokenAdmin + AuditLog + ?Sized>(
+/// Revokes a token the permit's holder already may revoke.
+pub(crate) fn revoke_unchecked<S: TokenAdmin + AuditLog + ?Sized, O: Operation>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<O>,
     id: i64,
     now: UnixTime,
 ) -> AppResult<()> {
     store.revoke_access_token(id, now)?;
     let event = AuditEvent::AccessTokenRevoked { token_id: id };
-    admin_record(store, actor, format!("access token {id}"), event, now);
+    admin_record(store, permit.actor(), format!("access token {id}"), event, now);
     Ok(())
 }
 
 /// Revokes every refresh (identity) token of `user`; returns how many.
 pub fn revoke_refresh<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<EndLoginsOf>,
     user: &str,
     now: UnixTime,
 ) -> AppResult<usize> {
-    actor.require_admin()?;
     let owner = user_named(store, user)?;
     let count = store.revoke_refresh_tokens(owner.id, now)?;
     let event = AuditEvent::RefreshTokensRevoked {
         count,
         why: "asked".into(),
     };
-    admin_record(store, actor, user, event, now);
+    admin_record(store, permit.actor(), user, event, now);
     Ok(count)
 }
 

@@ -2,7 +2,9 @@
 //! the same transaction; `revoke_access_tokens` ends its access tokens too), list.
 
 use crate::app::audit::admin_record;
-use crate::app::{secrets, Actor, AppError, AppResult};
+use crate::app::operations::{AddUser, ChangeUser, ListUsers, Operation};
+use crate::app::permit::Permit;
+use crate::app::{secrets, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::refresh_token;
 use crate::domain::model::{Email, NewUser, UnixTime, User, UserName, UserUpdate};
@@ -36,11 +38,10 @@ pub struct UserRequest<'a> {
 /// Adds a user.
 pub fn add<S: UserAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<AddUser>,
     request: UserRequest,
     now: UnixTime,
 ) -> AppResult<User> {
-    actor.require_admin()?;
     let UserRequest {
         name,
         password,
@@ -63,7 +64,7 @@ pub fn add<S: UserAdmin + AuditLog + ?Sized>(
     )?;
     admin_record(
         store,
-        actor,
+        permit.actor(),
         &user.name,
         AuditEvent::UserAdded { certified, admin },
         now,
@@ -74,20 +75,19 @@ pub fn add<S: UserAdmin + AuditLog + ?Sized>(
 /// Changes a user; returns it and how many tokens the change ended.
 pub fn set<S: UserAdmin + AuditLog + ?Sized>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<ChangeUser>,
     name: &str,
     changes: UserChanges,
     now: UnixTime,
 ) -> AppResult<UserUpdated> {
-    actor.require_admin()?;
-    apply(store, actor, name, changes, now)
+    apply(store, permit, name, changes, now)
 }
 
-/// Changes a user whom the caller already may change (an admin: anyone; a user: itself,
-/// see `app::self_service`), with the same audit records and token endings.
-pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized>(
+/// Changes a user whom the permit's holder already may change (an admin: anyone; a
+/// user: itself, see `app::self_service`), with the same audit records and token endings.
+pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized, O: Operation>(
     store: &S,
-    actor: &Actor,
+    permit: &Permit<O>,
     name: &str,
     changes: UserChanges,
     now: UnixTime,
@@ -113,6 +113,7 @@ pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized>(
         refresh_tokens: refresh_token::ends_refresh_tokens(&update),
         access_tokens: changes.revoke_access_tokens,
     };
+    let actor = permit.actor();
     let before = store.user_by_name(name)?;
     let done = store.update_user(name, &update, ends, now)?;
     let why = if update.password_hash.is_some() {
@@ -153,8 +154,7 @@ pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized>(
     Ok(done)
 }
 
-pub fn list<S: UserAdmin + ?Sized>(store: &S, actor: &Actor) -> AppResult<Vec<User>> {
-    actor.require_admin()?;
+pub fn list<S: UserAdmin + ?Sized>(store: &S, _: &Permit<ListUsers>) -> AppResult<Vec<User>> {
     Ok(store.list_users()?)
 }
 

@@ -6,6 +6,7 @@
 //! - `sharing`: which ACL applies (local sharing settings or the project's), trash
 //!   inheritance, and how grants, revocations and "inherit again" change an ACL;
 //! - `entity_rules`: who may read or change an entity through the API;
+//! - `needs`: what an operation needs from its caller (declared once) and the one check;
 //! - `access_requests`: who may file and decide access requests, what approval grants;
 //! - `explain`: each refused action's reason in words, without revealing what is hidden;
 //! - `target`: what a requested scope names (a repository path, the catalog, nothing).
@@ -15,6 +16,7 @@
 pub mod access_requests;
 mod caller;
 pub mod entity_rules;
+pub mod needs;
 pub mod explain;
 mod facts;
 pub mod sharing;

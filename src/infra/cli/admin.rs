@@ -1,5 +1,6 @@
 //! The administration commands: each parses its arguments, calls the one use case in
-//! `app` that the HTTP API calls too (as the operator), and prints the result.
+//! `app` that the HTTP API calls too (with the operator's permit: the shell's owner
+//! passes every check), and prints the result.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -7,7 +8,8 @@ use super::args::{AclCmd, Command, MemberCmd, ProjectCmd, RepoCmd, TeamCmd, Toke
 use super::outln;
 use super::{CliError, CliResult};
 use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
-use crate::app::{browse, explain, Actor};
+use crate::app::permit::operator;
+use crate::app::{browse, explain};
 use crate::domain::audit::AuditFilter;
 use crate::domain::model::{
     rfc3339, AccessSet, EntityId, EntityRef, PrincipalRef, ScopeSet, UnixTime,
@@ -16,33 +18,32 @@ use crate::domain::ports::Directory;
 use crate::domain::repo_name::RepoPath;
 use crate::infra::config::Settings;
 
-const OP: &Actor = &Actor::Operator;
 
 /// Runs an administration command against the directory.
 pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Command) -> CliResult {
     match command {
         Command::User(cmd) => user(dir, now, cmd),
         Command::Team(TeamCmd::Add { name }) => {
-            teams::add(dir, OP, &name, now)?;
+            teams::add(dir, &operator(), &name, now)?;
             Ok(())
         }
         Command::Team(TeamCmd::Member(MemberCmd::Add { team, user })) => {
-            Ok(teams::add_member(dir, OP, &team, &user, now)?)
+            Ok(teams::add_member(dir, &operator(), &team, &user, now)?)
         }
         Command::Team(TeamCmd::Member(MemberCmd::Remove { team, user })) => {
-            Ok(teams::remove_member(dir, OP, &team, &user, now)?)
+            Ok(teams::remove_member(dir, &operator(), &team, &user, now)?)
         }
         Command::Project(ProjectCmd::Add { name, owner, id }) => {
             let id = id
                 .map(|s| s.parse::<EntityId>())
                 .transpose()
                 .map_err(CliError::from)?;
-            let id = projects::add(dir, OP, &name, &owner, id, now)?;
+            let id = projects::add(dir, &operator(), &name, &owner, id, now)?;
             outln!("{id}");
             Ok(())
         }
         Command::Project(ProjectCmd::List) => {
-            for p in projects::list(dir, OP)? {
+            for p in projects::list(dir, &operator())? {
                 outln!(
                     "{}\t{}{}",
                     p.id,
@@ -54,15 +55,15 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         }
         Command::Acl(cmd) => acl(dir, now, cmd),
         Command::Token(cmd) => token(dir, now, cmd),
-        Command::Trash { entity } => Ok(trash::trash(dir, OP, &entity_ref(&entity)?, now)?),
-        Command::Restore { entity } => Ok(trash::restore(dir, OP, &entity_ref(&entity)?, now)?),
+        Command::Trash { entity } => Ok(trash::trash(dir, &operator(), &entity_ref(&entity)?, now)?),
+        Command::Restore { entity } => Ok(trash::restore(dir, &operator(), &entity_ref(&entity)?, now)?),
         Command::Repo(cmd) => repo(dir, settings, now, cmd),
         Command::Explain { user, scope } => {
             let limits = crate::domain::scope::ScopeLimits {
                 max_scopes: settings.token.max_scopes,
                 ..Default::default()
             };
-            for s in explain::for_user(dir, OP, &user, &scope, limits)? {
+            for s in explain::for_user(dir, &operator(), &user, &scope, limits)? {
                 outln!("{}", s.scope);
                 for v in s.verdicts {
                     match v.refusal {
@@ -109,7 +110,7 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                 admin,
                 email: email.as_deref(),
             };
-            users::add(dir, OP, request, now)?;
+            users::add(dir, &operator(), request, now)?;
             Ok(())
         }
         UserCmd::Set {
@@ -139,7 +140,7 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                 },
                 revoke_access_tokens: revoke_tokens,
             };
-            let done = users::set(dir, OP, &name, changes, now)?;
+            let done = users::set(dir, &operator(), &name, changes, now)?;
             if done.refresh_tokens_ended > 0 || disabled == Some(true) || password_stdin {
                 eprintln!("revoked {} refresh token(s)", done.refresh_tokens_ended);
             }
@@ -149,7 +150,7 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
             Ok(())
         }
         UserCmd::List => {
-            for u in users::list(dir, OP)? {
+            for u in users::list(dir, &operator())? {
                 let mut flags = Vec::new();
                 if u.certified {
                     flags.push("certified");
@@ -179,7 +180,7 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
         } => {
             let access = AccessSet::parse_list(&perms).map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::grant(dir, OP, &entity, &principal, access, now)?)
+            Ok(sharing::grant(dir, &operator(), &entity, &principal, access, now)?)
         }
         AclCmd::Revoke {
             entity,
@@ -191,11 +192,11 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
                 .transpose()
                 .map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::revoke(dir, OP, &entity, &principal, access, now)?)
+            Ok(sharing::revoke(dir, &operator(), &entity, &principal, access, now)?)
         }
-        AclCmd::Inherit { entity } => Ok(sharing::inherit(dir, OP, &entity_ref(&entity)?, now)?),
+        AclCmd::Inherit { entity } => Ok(sharing::inherit(dir, &operator(), &entity_ref(&entity)?, now)?),
         AclCmd::Show { entity } => {
-            let view = sharing::show(dir, OP, &entity_ref(&entity)?)?;
+            let view = sharing::show(dir, &operator(), &entity_ref(&entity)?)?;
             match &view.inherited_from {
                 Some(p) => outln!("{} (inherits from {p})", view.entity),
                 None => outln!("{} (local sharing settings)", view.entity),
@@ -221,12 +222,12 @@ fn token(dir: &dyn Directory, now: UnixTime, cmd: TokenCmd) -> CliResult {
                 .as_deref()
                 .map(super::parse_duration)
                 .transpose()?;
-            let created = tokens::create(dir, OP, &user, &name, scopes, expires_in, now)?;
+            let created = tokens::create(dir, &operator(), &user, &name, scopes, expires_in, now)?;
             outln!("{}", created.secret);
             Ok(())
         }
         TokenCmd::List { user } => {
-            for t in tokens::list(dir, OP, &user)? {
+            for t in tokens::list(dir, &operator(), &user)? {
                 let state = if t.revoked {
                     "revoked".to_string()
                 } else {
@@ -240,9 +241,9 @@ fn token(dir: &dyn Directory, now: UnixTime, cmd: TokenCmd) -> CliResult {
             }
             Ok(())
         }
-        TokenCmd::Revoke { id } => Ok(tokens::revoke(dir, OP, id, now)?),
+        TokenCmd::Revoke { id } => Ok(tokens::revoke(dir, &operator(), id, now)?),
         TokenCmd::RevokeRefresh { user } => {
-            let n = tokens::revoke_refresh(dir, OP, &user, now)?;
+            let n = tokens::revoke_refresh(dir, &operator(), &user, now)?;
             outln!("{n}");
             Ok(())
         }
@@ -253,14 +254,14 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
     match cmd {
         RepoCmd::List { project } => {
             let id: EntityId = project.parse().map_err(CliError::from)?;
-            for r in browse::project_repositories(dir, OP, id)? {
+            for r in browse::project_repositories(dir, &operator(), id)? {
                 outln!("{}\t{}\t{}", r.id, r.kind.as_str(), r.name);
             }
             Ok(())
         }
         RepoCmd::Tags { repo, sort } => {
             let path = RepoPath::parse(&repo).map_err(CliError::from)?;
-            let (tags, _) = browse::tags(dir, OP, &path, sort, 0, usize::MAX >> 1)?;
+            let (tags, _) = browse::tags(dir, &operator(), &path, sort, 0, usize::MAX >> 1)?;
             for t in tags {
                 outln!(
                     "{}\t{}\t{}\t{}",
@@ -274,7 +275,7 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
         }
         RepoCmd::History { repo, tag } => {
             let path = RepoPath::parse(&repo).map_err(CliError::from)?;
-            for t in browse::history(dir, OP, &path, &tag)? {
+            for t in browse::history(dir, &operator(), &path, &tag)? {
                 outln!(
                     "{}\t{}\t{}",
                     rfc3339(t.pushed_at).unwrap_or_default(),
@@ -287,7 +288,7 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
         RepoCmd::AddExternal { project, name } => {
             let id: EntityId = project.parse().map_err(CliError::from)?;
             let hosts = &settings.notifications.registry_hosts;
-            let info = external::add(dir, OP, id, &name, hosts, now)?;
+            let info = external::add(dir, &operator(), id, &name, hosts, now)?;
             outln!("{}", info.id);
             Ok(())
         }

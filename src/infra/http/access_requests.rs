@@ -5,29 +5,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{as_caller, with_caller, with_caller_json, with_caller_optional_json};
 use super::errors::{ErrorCode, HttpError};
+use super::gate::Authorized;
 use super::sharing::entity;
-use super::AppState;
-use crate::app::{access_requests, Actor};
+use crate::app::access_requests;
+use crate::app::operations::{
+    AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests,
+};
 use crate::domain::model::{rfc3339, AccessRequest};
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v1/entities/{id}/access-requests",
-        web::post().to(file),
-    )
-    .route(
-        "/api/v1/entities/{id}/access-requests",
-        web::get().to(inbox),
-    )
-    .route("/api/v1/me/access-requests", web::get().to(mine))
-    .route(
-        "/api/v1/access-requests/{id}/approve",
-        web::post().to(approve),
-    )
-    .route("/api/v1/access-requests/{id}/deny", web::post().to(deny));
-}
 
 pub fn request_json(r: &AccessRequest) -> Value {
     json!({"id": r.id, "entity": r.entity, "entity_name": r.entity_name,
@@ -54,28 +39,29 @@ struct Reason {
 }
 
 #[derive(Deserialize)]
-struct InboxQuery {
+pub struct InboxQuery {
     state: Option<String>,
 }
 
-async fn file(
-    state: web::Data<AppState>,
+pub async fn file(
+    call: Authorized<FileAccessRequest>,
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let filed = with_caller_json(&state, &req, payload, move |st, caller, body: Message| {
-        let now = st.clock.now();
-        access_requests::file(st.directory.as_ref(), caller, &entity, &body.message, now)
-    })
-    .await?;
+    let body: Message = super::json::read(&call.state, &req, payload).await?;
+    let filed = call
+        .run(move |st, permit| {
+            let now = st.clock.now();
+            access_requests::file(st.directory.as_ref(), permit, &entity, &body.message, now)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(request_json(&filed)))
 }
 
-async fn inbox(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn inbox(
+    call: Authorized<AccessRequestInbox>,
     id: web::Path<String>,
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, HttpError> {
@@ -90,25 +76,23 @@ async fn inbox(
             ))
         }
     };
-    let list = as_caller(&state, &req, move |st, actor| {
-        access_requests::inbox(st.directory.as_ref(), actor, &entity, all)
-    })
-    .await?;
+    let list = call
+        .run(move |st, permit| access_requests::inbox(st.directory.as_ref(), permit, &entity, all))
+        .await?;
     Ok(HttpResponse::Ok().json(list_json(&list)))
 }
 
-async fn mine(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let list = with_caller(&state, &req, |st, caller| {
-        access_requests::mine(st.directory.as_ref(), caller)
-    })
-    .await?;
+pub async fn mine(call: Authorized<MyAccessRequests>) -> Result<HttpResponse, HttpError> {
+    let list = call
+        .run(|st, permit| access_requests::mine(st.directory.as_ref(), permit))
+        .await?;
     Ok(HttpResponse::Ok().json(list_json(&list)))
 }
 
 /// Approves or denies request `id`: authenticated first, then the body is read. It may
 /// be absent; whether a reason is needed (a denial) is the use case's to say.
 async fn decide(
-    state: web::Data<AppState>,
+    call: Authorized<DecideAccessRequest>,
     req: HttpRequest,
     id: &str,
     approve: bool,
@@ -117,41 +101,37 @@ async fn decide(
     let id: i64 = id.parse().map_err(|_| {
         HttpError::bad_request(ErrorCode::Unsupported, "access request id must be a number")
     })?;
-    let decided = with_caller_optional_json(
-        &state,
-        &req,
-        payload,
-        move |st, caller, body: Option<Reason>| {
+    let body: Option<Reason> = super::json::read_optional(&call.state, &req, payload).await?;
+    let decided = call
+        .run(move |st, permit| {
             let reason = body.map(|b| b.reason).unwrap_or_default();
-            let actor = Actor::Caller(caller.clone());
             access_requests::decide(
                 st.directory.as_ref(),
-                &actor,
+                permit,
                 id,
                 approve,
                 &reason,
                 st.clock.now(),
             )
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(request_json(&decided)))
 }
 
-async fn approve(
-    state: web::Data<AppState>,
+pub async fn approve(
+    call: Authorized<DecideAccessRequest>,
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    decide(state, req, &id, true, payload).await
+    decide(call, req, &id, true, payload).await
 }
 
-async fn deny(
-    state: web::Data<AppState>,
+pub async fn deny(
+    call: Authorized<DecideAccessRequest>,
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    decide(state, req, &id, false, payload).await
+    decide(call, req, &id, false, payload).await
 }

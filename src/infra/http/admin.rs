@@ -1,44 +1,26 @@
 //! Administration over HTTP (admins only): users and teams. The same use cases as the
-//! CLI (`app::administer`), which refuse anyone but an admin.
+//! CLI (`app::administer`); the operations declare an admin, and `view` to read or
+//! `authorize` to change (`app::operations`).
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use super::api::{as_caller, as_caller_body};
 use super::errors::HttpError;
-use super::AppState;
+use super::gate::Authorized;
 use crate::app::administer::{teams, users};
+use crate::app::operations::{AddTeam, AddTeamMember, AddUser, ChangeUser, ListUsers, RemoveTeamMember};
 use crate::domain::model::User;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/users", web::get().to(list_users))
-        .route("/api/v1/users", web::post().to(add_user))
-        .route("/api/v1/users/{name}", web::patch().to(change_user))
-        .route("/api/v1/teams", web::post().to(add_team))
-        .route(
-            "/api/v1/teams/{team}/members/{user}",
-            web::put().to(add_member),
-        )
-        .route(
-            "/api/v1/teams/{team}/members/{user}",
-            web::delete().to(remove_member),
-        );
-}
 
 pub fn user_json(u: &User) -> Value {
     json!({"name": u.name, "email": u.email, "certified": u.certified,
            "admin": u.admin, "disabled": u.disabled})
 }
 
-async fn list_users(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, HttpError> {
-    let list = as_caller(&state, &req, |st, actor| {
-        users::list(st.directory.as_ref(), actor)
-    })
-    .await?;
+pub async fn list_users(call: Authorized<ListUsers>) -> Result<HttpResponse, HttpError> {
+    let list = call
+        .run(|st, permit| users::list(st.directory.as_ref(), permit))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({"users": list.iter().map(user_json).collect::<Vec<_>>()})))
 }
 
@@ -55,12 +37,13 @@ struct NewUser {
     email: Option<String>,
 }
 
-async fn add_user(
-    state: web::Data<AppState>,
+pub async fn add_user(
+    call: Authorized<AddUser>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let user = as_caller_body(&state, &req, payload, |st, actor, b: NewUser| {
+    let b: NewUser = super::json::read(&call.state, &req, payload).await?;
+    let user = call.run(move |st, permit| {
         let request = users::UserRequest {
             name: &b.name,
             password: b.password.as_deref(),
@@ -68,7 +51,7 @@ async fn add_user(
             admin: b.admin,
             email: b.email.as_deref(),
         };
-        users::add(st.directory.as_ref(), actor, request, st.clock.now())
+        users::add(st.directory.as_ref(), permit, request, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::Created().json(user_json(&user)))
@@ -93,14 +76,15 @@ struct UserPatch {
     revoke_tokens: bool,
 }
 
-async fn change_user(
-    state: web::Data<AppState>,
+pub async fn change_user(
+    call: Authorized<ChangeUser>,
     req: HttpRequest,
     name: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let name = name.into_inner();
-    let done = as_caller_body(&state, &req, payload, move |st, actor, b: UserPatch| {
+    let b: UserPatch = super::json::read(&call.state, &req, payload).await?;
+    let done = call.run(move |st, permit| {
         let changes = users::UserChanges {
             certified: b.certified,
             admin: b.admin,
@@ -109,7 +93,7 @@ async fn change_user(
             email: b.email,
             revoke_access_tokens: b.revoke_tokens,
         };
-        users::set(st.directory.as_ref(), actor, &name, changes, st.clock.now())
+        users::set(st.directory.as_ref(), permit, &name, changes, st.clock.now())
     })
     .await?;
     let mut answer = user_json(&done.user);
@@ -124,40 +108,40 @@ struct NewTeam {
     name: String,
 }
 
-async fn add_team(
-    state: web::Data<AppState>,
+pub async fn add_team(
+    call: Authorized<AddTeam>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let name = as_caller_body(&state, &req, payload, |st, actor, b: NewTeam| {
-        teams::add(st.directory.as_ref(), actor, &b.name, st.clock.now())?;
-        Ok(b.name)
-    })
-    .await?;
+    let b: NewTeam = super::json::read(&call.state, &req, payload).await?;
+    let name = call
+        .run(move |st, permit| {
+            teams::add(st.directory.as_ref(), permit, &b.name, st.clock.now())?;
+            Ok(b.name)
+        })
+        .await?;
     Ok(HttpResponse::Created().json(json!({ "name": name })))
 }
 
-async fn add_member(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn add_member(
+    call: Authorized<AddTeamMember>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (team, user) = path.into_inner();
-    as_caller(&state, &req, move |st, actor| {
-        teams::add_member(st.directory.as_ref(), actor, &team, &user, st.clock.now())
+    call.run(move |st, permit| {
+        teams::add_member(st.directory.as_ref(), permit, &team, &user, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn remove_member(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn remove_member(
+    call: Authorized<RemoveTeamMember>,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (team, user) = path.into_inner();
-    as_caller(&state, &req, move |st, actor| {
-        teams::remove_member(st.directory.as_ref(), actor, &team, &user, st.clock.now())
+    call.run(move |st, permit| {
+        teams::remove_member(st.directory.as_ref(), permit, &team, &user, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -1,56 +1,36 @@
-//! The read API (a project's repositories, a repository, its tags and their history)
-//! and external repository records. Authenticated like the token endpoint; the rules
-//! (`view`/`modify` scopes, READ/UPDATE, the same 404 for hidden and missing) are the
-//! use cases' in `app::browse` and `app::administer::external`.
+//! The read API (a project's repositories, a repository, its tags and their history),
+//! projects and external repository records. Each handler is admitted by
+//! `Authorized<Op>` (`gate`); the rules (READ/UPDATE, the same 404 for hidden and
+//! missing) are the use cases' in `app::browse` and `app::administer`.
 
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::caller_from_request;
 use super::errors::{ErrorCode, HttpError};
-use super::AppState;
+use super::gate::Authorized;
 use crate::app::administer::{external, projects};
-use crate::app::{browse, Actor, AppResult};
-use crate::domain::authz::Caller;
+use crate::app::browse;
+use crate::app::operations::{
+    AddExternalRepository, CreateOwnProject, DeleteExternalRepository, ListProjectRepositories,
+    ListProjects, ListTags, ShowRepository, TagHistory,
+};
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
-use serde::de::DeserializeOwned;
 
 /// Longest page of tags.
 const MAX_LIMIT: usize = 1000;
 const DEFAULT_LIMIT: usize = 100;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route(
-        "/api/v1/projects/{id}/repositories",
-        web::get().to(project_repositories),
-    )
-    .route("/api/v1/repository", web::get().to(repository))
-    .route("/api/v1/repository/tags", web::get().to(tags))
-    .route("/api/v1/repository/history", web::get().to(history))
-    .route(
-        "/api/v1/projects/{id}/external-repositories",
-        web::post().to(add_external),
-    )
-    .route(
-        "/api/v1/external-repositories/{id}",
-        web::delete().to(delete_external),
-    )
-    .route("/api/v1/projects", web::get().to(list_projects))
-    .route("/api/v1/projects", web::post().to(add_project));
-}
-
 #[derive(Deserialize)]
-struct PageQuery {
+pub struct PageQuery {
     offset: Option<usize>,
     limit: Option<usize>,
 }
 
 /// `?offset=&limit=` (100 by default, at most 1000), by project id.
-async fn list_projects(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn list_projects(
+    call: Authorized<ListProjects>,
     page: web::Query<PageQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let limit = page.limit.unwrap_or(DEFAULT_LIMIT);
@@ -61,10 +41,9 @@ async fn list_projects(
         ));
     }
     let offset = page.offset.unwrap_or(0);
-    let projects = as_caller(&state, &req, |st, actor| {
-        projects::list_visible(st.directory.as_ref(), actor)
-    })
-    .await?;
+    let projects = call
+        .run(|st, permit| projects::list_visible(st.directory.as_ref(), permit))
+        .await?;
     let shown: Vec<_> = projects
         .iter()
         .skip(offset)
@@ -81,112 +60,18 @@ struct NewProject {
     name: String,
 }
 
-async fn add_project(
-    state: web::Data<AppState>,
+pub async fn add_project(
+    call: Authorized<CreateOwnProject>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let id = with_caller_json(&state, &req, payload, |st, caller, body: NewProject| {
-        projects::add_own(st.directory.as_ref(), caller, &body.name, st.clock.now())
-    })
-    .await?;
+    let body: NewProject = super::json::read(&call.state, &req, payload).await?;
+    let id = call
+        .run(move |st, permit| {
+            projects::add_own(st.directory.as_ref(), permit, &body.name, st.clock.now())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(json!({"id": id})))
-}
-
-/// Authenticates, then runs the use case `f` on the blocking pool as that caller.
-pub(super) async fn as_caller<T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    f: F,
-) -> Result<T, HttpError>
-where
-    F: FnOnce(&AppState, &Actor) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    with_caller(state, req, move |st, caller| {
-        f(st, &Actor::Caller(caller.clone()))
-    })
-    .await
-}
-
-/// Like [`as_caller`], with the request's JSON body, read only once the caller is
-/// authenticated (an unauthenticated request costs no body read).
-pub(super) async fn as_caller_body<B, T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-    f: F,
-) -> Result<T, HttpError>
-where
-    B: DeserializeOwned + Send + 'static,
-    F: FnOnce(&AppState, &Actor, B) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    with_caller_json(state, req, payload, move |st, caller, body| {
-        f(st, &Actor::Caller(caller.clone()), body)
-    })
-    .await
-}
-
-/// Authenticates, then runs `f` on the blocking pool for that caller.
-pub(super) async fn with_caller<T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    f: F,
-) -> Result<T, HttpError>
-where
-    F: FnOnce(&AppState, &Caller) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let caller = caller_from_request(state, req).await?;
-    run(state, caller, f).await
-}
-
-/// Like [`with_caller`], with the request's JSON body, read after authentication.
-pub(super) async fn with_caller_json<B, T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-    f: F,
-) -> Result<T, HttpError>
-where
-    B: DeserializeOwned + Send + 'static,
-    F: FnOnce(&AppState, &Caller, B) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let caller = caller_from_request(state, req).await?;
-    let body: B = super::json::read(state, req, payload).await?;
-    run(state, caller, move |st, c| f(st, c, body)).await
-}
-
-/// Like [`with_caller_json`] for a body that may be absent (`None`).
-pub(super) async fn with_caller_optional_json<B, T, F>(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-    f: F,
-) -> Result<T, HttpError>
-where
-    B: DeserializeOwned + Send + 'static,
-    F: FnOnce(&AppState, &Caller, Option<B>) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let caller = caller_from_request(state, req).await?;
-    let body: Option<B> = super::json::read_optional(state, req, payload).await?;
-    run(state, caller, move |st, c| f(st, c, body)).await
-}
-
-/// Runs use case `f` on the blocking pool as `caller`.
-async fn run<T, F>(state: &web::Data<AppState>, caller: Caller, f: F) -> Result<T, HttpError>
-where
-    F: FnOnce(&AppState, &Caller) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let st = state.clone();
-    web::block(move || f(&st, &caller))
-        .await
-        .map_err(|_| HttpError::internal())?
-        .map_err(HttpError::from)
 }
 
 fn tag_json(t: &TagInfo) -> serde_json::Value {
@@ -232,34 +117,31 @@ fn entity_id(raw: &str) -> Result<EntityId, HttpError> {
     })
 }
 
-async fn project_repositories(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn project_repositories(
+    call: Authorized<ListProjectRepositories>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    let repos = as_caller(&state, &req, move |st, actor| {
-        browse::project_repositories(st.directory.as_ref(), actor, id)
-    })
-    .await?;
+    let repos = call
+        .run(move |st, permit| browse::project_repositories(st.directory.as_ref(), permit, id))
+        .await?;
     Ok(HttpResponse::Ok().json(
         json!({"project": id, "repositories": repos.iter().map(entity_json).collect::<Vec<_>>()}),
     ))
 }
 
-async fn repository(
-    state: web::Data<AppState>,
+pub async fn repository(
+    call: Authorized<ShowRepository>,
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
     let path = path_param(&req)?;
-    let info = as_caller(&state, &req, move |st, actor| {
-        browse::repository(st.directory.as_ref(), actor, path)
-    })
-    .await?;
+    let info = call
+        .run(move |st, permit| browse::repository(st.directory.as_ref(), permit, path))
+        .await?;
     Ok(HttpResponse::Ok().json(entity_json(&info)))
 }
 
-async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub async fn tags(call: Authorized<ListTags>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
     let path = path_param(&req)?;
     let q = web::Query::<TagsQuery>::from_query(req.query_string()).map_err(|_| {
         HttpError::bad_request(
@@ -281,26 +163,29 @@ async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRespon
         ));
     }
     let shown = path.clone();
-    let (tags, total) = as_caller(&state, &req, move |st, actor| {
-        browse::tags(st.directory.as_ref(), actor, &path, sort, offset, limit)
-    })
-    .await?;
+    let (tags, total) = call
+        .run(move |st, permit| {
+            browse::tags(st.directory.as_ref(), permit, &path, sort, offset, limit)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(
         json!({"repository": shown.as_str(), "total": total, "offset": offset, "limit": limit,
                "tags": tags.iter().map(tag_json).collect::<Vec<_>>()}),
     ))
 }
 
-async fn history(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub async fn history(
+    call: Authorized<TagHistory>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     let path = path_param(&req)?;
     let q = web::Query::<HistoryQuery>::from_query(req.query_string())
         .map_err(|_| HttpError::bad_request(ErrorCode::TagInvalid, "give the tag as ?tag=NAME"))?;
     let tag = q.into_inner().tag;
     let (shown, shown_tag) = (path.clone(), tag.clone());
-    let commits = as_caller(&state, &req, move |st, actor| {
-        browse::history(st.directory.as_ref(), actor, &path, &tag)
-    })
-    .await?;
+    let commits = call
+        .run(move |st, permit| browse::history(st.directory.as_ref(), permit, &path, &tag))
+        .await?;
     Ok(HttpResponse::Ok().json(
         json!({"repository": shown.as_str(), "tag": shown_tag, "commits": commits.iter().map(tag_json).collect::<Vec<_>>()}),
     ))
@@ -311,40 +196,36 @@ struct ExternalBody {
     name: String,
 }
 
-async fn add_external(
-    state: web::Data<AppState>,
+pub async fn add_external(
+    call: Authorized<AddExternalRepository>,
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    let info = as_caller_body(
-        &state,
-        &req,
-        payload,
-        move |st, actor, body: ExternalBody| {
+    let body: ExternalBody = super::json::read(&call.state, &req, payload).await?;
+    let info = call
+        .run(move |st, permit| {
             let hosts = &st.settings.notifications.registry_hosts;
             external::add(
                 st.directory.as_ref(),
-                actor,
+                permit,
                 id,
                 &body.name,
                 hosts,
                 st.clock.now(),
             )
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(HttpResponse::Created().json(entity_json(&info)))
 }
-async fn delete_external(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn delete_external(
+    call: Authorized<DeleteExternalRepository>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    as_caller(&state, &req, move |st, actor| {
-        external::delete(st.directory.as_ref(), actor, id, st.clock.now())
+    call.run(move |st, permit| {
+        external::delete(st.directory.as_ref(), permit, id, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

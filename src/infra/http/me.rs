@@ -6,26 +6,18 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::api::{with_caller, with_caller_json};
 use super::errors::{ErrorCode, HttpError};
-use super::AppState;
+use super::gate::Authorized;
 use crate::app::explain;
+use crate::app::operations::{
+    ChangeOwnPassword, ExplainOwnAccess, ListOwnLogins, ListOwnTokens, MintOwnToken,
+    RevokeOwnLogin, RevokeOwnToken, ShowMe,
+};
 use crate::app::self_service::{self, PasswordChange};
 use crate::app::{AppError, AppResult};
 use crate::domain::model::{
     parse_lifetime, rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime,
 };
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/me", web::get().to(me))
-        .route("/api/v1/me/password", web::put().to(change_password))
-        .route("/api/v1/me/tokens", web::get().to(list_tokens))
-        .route("/api/v1/me/tokens", web::post().to(create_token))
-        .route("/api/v1/me/tokens/{id}", web::delete().to(revoke_token))
-        .route("/api/v1/me/logins", web::get().to(list_logins))
-        .route("/api/v1/me/logins/{id}", web::delete().to(revoke_login))
-        .route("/api/v1/me/explain", web::get().to(explain));
-}
 
 fn time(t: Option<UnixTime>) -> Value {
     t.and_then(rfc3339).map_or(Value::Null, Value::String)
@@ -58,16 +50,18 @@ fn id_param(raw: &str, what: &str) -> Result<i64, HttpError> {
 
 /// `?scope=repository:P/R:pull,push` (repeatable): each action granted or refused
 /// with its reason, for the credential of this very request (anonymous too).
-async fn explain(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
+pub async fn explain(
+    call: Authorized<ExplainOwnAccess>,
+    req: HttpRequest,
+) -> Result<HttpResponse, HttpError> {
     let scopes = super::form::Params::parse(req.query_string().as_bytes()).all("scope");
     let limits = crate::domain::scope::ScopeLimits {
-        max_scopes: state.settings.token.max_scopes,
+        max_scopes: call.state.settings.token.max_scopes,
         ..Default::default()
     };
-    let explained = with_caller(&state, &req, move |st, caller| {
-        explain::for_caller(st.directory.as_ref(), caller, &scopes, limits)
-    })
-    .await?;
+    let explained = call
+        .run(move |st, permit| explain::for_caller(st.directory.as_ref(), permit, &scopes, limits))
+        .await?;
     let scopes: Vec<Value> = explained
         .iter()
         .map(|s| {
@@ -86,11 +80,10 @@ async fn explain(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(json!({ "scopes": scopes })))
 }
 
-async fn me(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, HttpError> {
-    let me = with_caller(&state, &req, |st, caller| {
-        self_service::me(st.directory.as_ref(), caller)
-    })
-    .await?;
+pub async fn me(call: Authorized<ShowMe>) -> Result<HttpResponse, HttpError> {
+    let me = call
+        .run(|st, permit| self_service::me(st.directory.as_ref(), permit))
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "name": me.user.name, "email": me.user.email, "certified": me.user.certified,
         "admin": me.user.admin, "scopes": scopes_json(me.scopes),
@@ -106,17 +99,15 @@ struct PasswordBody {
     revoke_tokens: bool,
 }
 
-async fn change_password(
-    state: web::Data<AppState>,
+pub async fn change_password(
+    call: Authorized<ChangeOwnPassword>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let address = super::client_ip::client_ip(&req, &state.settings.server.trusted_proxies);
-    let done = with_caller_json(
-        &state,
-        &req,
-        payload,
-        move |st, caller, body: PasswordBody| {
+    let address = super::client_ip::client_ip(&req, &call.state.settings.server.trusted_proxies);
+    let body: PasswordBody = super::json::read(&call.state, &req, payload).await?;
+    let done = call
+        .run(move |st, permit| {
             let change = PasswordChange {
                 current: &body.current_password,
                 new: &body.new_password,
@@ -126,27 +117,22 @@ async fn change_password(
             self_service::change_password(
                 st.directory.as_ref(),
                 st.tokens.authenticator(),
-                caller,
+                permit,
                 change,
                 st.clock.now(),
             )
-        },
-    )
-    .await?;
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(json!({
         "refresh_tokens_revoked": done.refresh_tokens_ended,
         "access_tokens_revoked": done.access_tokens_ended,
     })))
 }
 
-async fn list_tokens(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, HttpError> {
-    let tokens = with_caller(&state, &req, |st, caller| {
-        self_service::list_tokens(st.directory.as_ref(), caller)
-    })
-    .await?;
+pub async fn list_tokens(call: Authorized<ListOwnTokens>) -> Result<HttpResponse, HttpError> {
+    let tokens = call
+        .run(|st, permit| self_service::list_tokens(st.directory.as_ref(), permit))
+        .await?;
     Ok(HttpResponse::Ok()
         .json(json!({"tokens": tokens.iter().map(token_json).collect::<Vec<_>>()})))
 }
@@ -178,12 +164,14 @@ impl ScopesField {
     }
 }
 
-async fn create_token(
-    state: web::Data<AppState>,
+pub async fn create_token(
+    call: Authorized<MintOwnToken>,
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let created = with_caller_json(&state, &req, payload, |st, caller, body: NewTokenBody| {
+    let body: NewTokenBody = super::json::read(&call.state, &req, payload).await?;
+    let state = call.state.clone();
+    let created = call.run(move |st, permit| {
         let scopes = body.scopes.parse()?;
         let expires_in = body
             .expires_in
@@ -193,7 +181,7 @@ async fn create_token(
             .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
         self_service::create_token(
             st.directory.as_ref(),
-            caller,
+            permit,
             &body.name,
             scopes,
             expires_in,
@@ -219,39 +207,33 @@ async fn create_token(
         .json(answer))
 }
 
-async fn revoke_token(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn revoke_token(
+    call: Authorized<RevokeOwnToken>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = id_param(&id, "token")?;
-    with_caller(&state, &req, move |st, caller| {
-        self_service::revoke_token(st.directory.as_ref(), caller, id, st.clock.now())
+    call.run(move |st, permit| {
+        self_service::revoke_token(st.directory.as_ref(), permit, id, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn list_logins(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, HttpError> {
-    let logins = with_caller(&state, &req, |st, caller| {
-        self_service::list_logins(st.directory.as_ref(), caller, st.clock.now())
-    })
-    .await?;
+pub async fn list_logins(call: Authorized<ListOwnLogins>) -> Result<HttpResponse, HttpError> {
+    let logins = call
+        .run(|st, permit| self_service::list_logins(st.directory.as_ref(), permit, st.clock.now()))
+        .await?;
     Ok(HttpResponse::Ok()
         .json(json!({"logins": logins.iter().map(login_json).collect::<Vec<_>>()})))
 }
 
-async fn revoke_login(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn revoke_login(
+    call: Authorized<RevokeOwnLogin>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = id_param(&id, "login")?;
-    with_caller(&state, &req, move |st, caller| {
-        self_service::revoke_login(st.directory.as_ref(), caller, id, st.clock.now())
+    call.run(move |st, permit| {
+        self_service::revoke_login(st.directory.as_ref(), permit, id, st.clock.now())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

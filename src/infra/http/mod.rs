@@ -3,8 +3,10 @@
 //!
 //! Handlers parse the wire format, call a use case of `app` on the blocking pool and
 //! render its answer (errcode JSON for every error); they hold no rules of their own.
-//! `state` is what handlers share, `auth` turns an `Authorization` header into a
-//! caller, `errors` maps use-case errors to status codes, `server` binds the listeners.
+//! `routes` is the one table of every route and the operation it runs, `gate` admits a
+//! request for its operation before the handler runs, `state` is what handlers share,
+//! `auth` turns an `Authorization` header into a caller, `errors` maps use-case errors
+//! to status codes, `server` binds the listeners.
 
 pub mod access_requests;
 pub mod admin;
@@ -15,10 +17,12 @@ pub mod client_ip;
 pub mod errcode_stream;
 pub mod errors;
 pub mod form;
+pub mod gate;
 pub mod health;
 pub mod json;
 pub mod me;
 pub mod notifications;
+pub mod routes;
 pub mod server;
 pub mod sharing;
 pub mod state;
@@ -27,44 +31,6 @@ pub mod token;
 use actix_web::web;
 
 pub use state::AppState;
-
-/// Every route regauth serves on one listener.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(public_routes).configure(notifications_route);
-}
-
-/// What clients reach: the token endpoint, the read API, health.
-pub fn public_routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/token", web::get().to(token::get_token))
-        .route("/token", web::post().to(token::post_token))
-        .route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .configure(api::configure)
-        .configure(me::configure)
-        .configure(sharing::configure)
-        .configure(access_requests::configure)
-        .configure(admin::configure)
-        .configure(crate::infra::web::configure);
-}
-
-/// The internal listener of `server.notifications_listen`: what only the registry
-/// calls, plus `/healthz` so `regauth healthcheck` can probe it in plain HTTP even when
-/// the public listener speaks TLS.
-pub fn notification_routes(cfg: &mut web::ServiceConfig) {
-    cfg.configure(notifications_route)
-        .route("/healthz", web::get().to(health::healthz))
-        .configure(metrics_route);
-}
-
-/// `/metrics` (Prometheus text): on the internal listener, and on the public one only
-/// when `server.public_metrics` says so.
-pub fn metrics_route(cfg: &mut web::ServiceConfig) {
-    cfg.route("/metrics", web::get().to(crate::infra::metrics::scrape));
-}
-
-fn notifications_route(cfg: &mut web::ServiceConfig) {
-    cfg.route("/notifications", web::post().to(notifications::receive));
-}
 
 /// Makes the framework's own refusals speak the errcode format too: a body or query
 /// that does not parse (400) and a route that does not exist (404). Every listener's

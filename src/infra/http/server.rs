@@ -14,9 +14,8 @@ use actix_web::{middleware, web, App};
 
 use super::errcode_stream::ErrcodeStream;
 
-use super::{
-    errcode_everywhere, metrics_route, notification_routes, public_routes, routes, AppState,
-};
+use super::routes::{self, Listener};
+use super::{errcode_everywhere, AppState};
 use crate::infra::config::Settings;
 use crate::infra::startup::{self, StartupError};
 use crate::infra::tls::{self, TlsError};
@@ -55,19 +54,18 @@ pub async fn run(settings: Settings) -> Result<(), ServeError> {
         .transpose()?;
     let https = tls.is_some();
     let state = web::Data::new(startup::prepare(settings)?);
-    let public: fn(&mut web::ServiceConfig) = if internal.is_none() {
-        routes
+    let public = if internal.is_none() {
+        Listener::PublicWithWebhook
     } else {
-        public_routes
+        Listener::Public
     };
-    let public_metrics = state.settings.server.public_metrics;
-    let main = listen(&state, addr, workers, public, public_metrics, tls)?;
+    let main = listen(&state, addr, workers, public, tls)?;
     tracing::info!(listen = %addr, tls = https, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
     match internal {
         None => main.await?,
         Some(internal) => {
             // The webhook sees little traffic: one worker is plenty.
-            let hook = listen(&state, internal, 1, notification_routes, false, None)?;
+            let hook = listen(&state, internal, 1, Listener::Internal, None)?;
             tracing::info!(listen = %internal, "notifications served on their own listener");
             let (a, b) = tokio::join!(main, hook);
             a?;
@@ -85,22 +83,17 @@ fn listen(
     state: &web::Data<AppState>,
     addr: SocketAddr,
     workers: usize,
-    routes: fn(&mut web::ServiceConfig),
-    metrics: bool,
+    listener: Listener,
     tls: Option<rustls::ServerConfig>,
 ) -> Result<actix_server::Server, ServeError> {
     let app_state = state.clone();
     let limits = state.settings.server.clone();
+    let public_metrics = limits.public_metrics;
     let app = move || {
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-            .configure(routes)
-            .configure(|cfg| {
-                if metrics {
-                    metrics_route(cfg)
-                }
-            })
+            .configure(|cfg| routes::mount(cfg, listener, public_metrics))
             .configure(errcode_everywhere)
     };
     // A request's head must arrive within this, a body within `body_timeout` (read by

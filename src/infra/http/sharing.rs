@@ -6,21 +6,14 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::api::{as_caller, as_caller_body};
 use super::errors::{ErrorCode, HttpError};
-use super::AppState;
+use super::gate::Authorized;
 use crate::app::administer::{sharing, trash};
-use crate::app::{Actor, AppError, AppResult};
-use crate::domain::model::{AccessSet, EntityRef, PrincipalRef, UnixTime};
-use crate::domain::ports::Directory;
-
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/entities/{id}/acl", web::get().to(show))
-        .route("/api/v1/entities/{id}/acl", web::put().to(replace))
-        .route("/api/v1/entities/{id}/acl", web::delete().to(inherit))
-        .route("/api/v1/entities/{id}/trash", web::post().to(move_to_trash))
-        .route("/api/v1/entities/{id}/restore", web::post().to(restore));
-}
+use crate::app::operations::{
+    InheritSharing, MoveToTrash, ReplaceSharing, RestoreFromTrash, ShowSharing,
+};
+use crate::app::AppError;
+use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
 
 /// The entity a path names; `%2F` may reach us still encoded.
 pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {
@@ -35,16 +28,14 @@ pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {
         })
 }
 
-async fn show(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn show(
+    call: Authorized<ShowSharing>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let view = as_caller(&state, &req, move |st, actor| {
-        sharing::show(st.directory.as_ref(), actor, &entity)
-    })
-    .await?;
+    let view = call
+        .run(move |st, permit| sharing::show(st.directory.as_ref(), permit, &entity))
+        .await?;
     let entries: Vec<_> = view
         .entries
         .iter()
@@ -72,14 +63,15 @@ struct EntryBody {
     access: Vec<String>,
 }
 
-async fn replace(
-    state: web::Data<AppState>,
+pub async fn replace(
+    call: Authorized<ReplaceSharing>,
     req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    as_caller_body(&state, &req, payload, move |st, actor, body: AclBody| {
+    let body: AclBody = super::json::read(&call.state, &req, payload).await?;
+    call.run(move |st, permit| {
         let bad = AppError::Invalid;
         let mut entries = Vec::with_capacity(body.entries.len());
         for (i, e) in body.entries.iter().enumerate() {
@@ -93,7 +85,7 @@ async fn replace(
         }
         sharing::replace(
             st.directory.as_ref(),
-            actor,
+            permit,
             &entity,
             &entries,
             st.clock.now(),
@@ -103,47 +95,33 @@ async fn replace(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A change to an entity that takes nothing but the entity: 204 when done.
-type EntityChange = fn(&dyn Directory, &Actor, &EntityRef, UnixTime) -> AppResult<()>;
-
-async fn change(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+/// Drops a repository's local sharing settings.
+pub async fn inherit(
+    call: Authorized<InheritSharing>,
     id: web::Path<String>,
-    change: EntityChange,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    as_caller(&state, &req, move |st, actor| {
-        change(st.directory.as_ref(), actor, &entity, st.clock.now())
-    })
-    .await?;
+    call.run(move |st, permit| sharing::inherit(st.directory.as_ref(), permit, &entity, st.clock.now()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Drops a repository's local sharing settings.
-async fn inherit(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn move_to_trash(
+    call: Authorized<MoveToTrash>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    change(state, req, id, |d, a, e, now| {
-        sharing::inherit(d, a, e, now)
-    })
-    .await
+    let entity = entity(&id)?;
+    call.run(move |st, permit| trash::trash(st.directory.as_ref(), permit, &entity, st.clock.now()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
-async fn move_to_trash(
-    state: web::Data<AppState>,
-    req: HttpRequest,
+pub async fn restore(
+    call: Authorized<RestoreFromTrash>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    change(state, req, id, |d, a, e, now| trash::trash(d, a, e, now)).await
-}
-
-async fn restore(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    id: web::Path<String>,
-) -> Result<HttpResponse, HttpError> {
-    change(state, req, id, |d, a, e, now| trash::restore(d, a, e, now)).await
+    let entity = entity(&id)?;
+    call.run(move |st, permit| trash::restore(st.directory.as_ref(), permit, &entity, st.clock.now()))
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -4,16 +4,17 @@
 //!
 //! `session` keeps who is signed in, `csrf` guards every form, `cookies` reads and
 //! writes the two cookies, `layout` is the page shell and the security headers,
-//! `errors` renders refusals, `pages` holds one module per group of pages. This module
-//! wires the routes and the plumbing each handler uses: `visit` (the live session and
-//! its caller, re-read on every request), `run` (a use case on the blocking pool) and
-//! `form` (a bounded form body whose CSRF token was checked).
+//! `errors` renders refusals, `gate` admits a request for its operation (`Page<O>`,
+//! `Form<O>`), `pages` holds one module per group of pages (mounted by
+//! `http::routes`). This module holds the plumbing: `visit` (the live session and its
+//! caller, re-read on every request) and `read_form` (a bounded form body).
 
 pub mod cookies;
 pub mod csrf;
 pub mod errors;
+pub mod gate;
 pub mod layout;
-mod pages;
+pub mod pages;
 pub mod session;
 
 use std::sync::{Arc, LazyLock};
@@ -25,7 +26,6 @@ use actix_web::{web, HttpRequest};
 use self::errors::WebError;
 use self::session::{Session, SessionLimits, SessionStore};
 use crate::app::authenticate::AuthError;
-use crate::app::AppResult;
 use crate::domain::authz::Caller;
 use crate::infra::http::form::Params;
 use crate::infra::http::AppState;
@@ -41,42 +41,8 @@ fn sessions() -> &'static SessionStore {
     &SESSIONS
 }
 
-/// The `/ui` routes, on the public listener.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    use pages::*;
-    cfg.service(
-        web::scope("/ui")
-            .wrap(layout::headers())
-            .route("", web::get().to(signin::home))
-            .route("/", web::get().to(signin::home))
-            .route("/signin", web::get().to(signin::form))
-            .route("/signin", web::post().to(signin::submit))
-            .route("/signout", web::post().to(signin::signout))
-            .route("/tokens", web::get().to(tokens::list))
-            .route("/tokens", web::post().to(tokens::create))
-            .route("/tokens/{id}/revoke", web::post().to(tokens::revoke))
-            .route("/logins", web::get().to(logins::list))
-            .route("/logins/{id}/revoke", web::post().to(logins::revoke))
-            .route("/projects", web::get().to(projects::list))
-            .route("/projects", web::post().to(projects::create))
-            .route("/projects/{id}", web::get().to(projects::show))
-            .route("/repository", web::get().to(repository::tags))
-            .route("/repository/history", web::get().to(repository::history))
-            .route("/sharing", web::get().to(sharing::show))
-            .route("/sharing", web::post().to(sharing::replace))
-            .route("/account", web::get().to(account::show))
-            .route("/account/password", web::post().to(account::password))
-            .route("/admin/users", web::get().to(admin::users))
-            .route("/access", web::get().to(access::show))
-            .route("/access", web::post().to(access::file))
-            .route("/access/{id}/approve", web::post().to(access::approve))
-            .route("/access/{id}/deny", web::post().to(access::deny))
-            .route("/requests", web::get().to(access::mine))
-            .default_service(web::to(not_found)),
-    );
-}
-
-async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
+/// A path under `/ui` that is no page.
+pub(crate) async fn not_found() -> Result<actix_web::HttpResponse, WebError> {
     Err(WebError::new(
         actix_web::http::StatusCode::NOT_FOUND,
         "no such page",
@@ -146,20 +112,6 @@ pub async fn visit(state: &web::Data<AppState>, req: &HttpRequest) -> Result<Vis
     }
 }
 
-/// Runs use case `f` on the blocking pool as the visit's caller.
-pub async fn run<T, F>(state: &web::Data<AppState>, visit: &Visit, f: F) -> Result<T, WebError>
-where
-    F: FnOnce(&AppState, &Caller) -> AppResult<T> + Send + 'static,
-    T: Send + 'static,
-{
-    let st = state.clone();
-    let caller = visit.caller.clone();
-    web::block(move || f(&st, &caller))
-        .await
-        .map_err(|_| WebError::internal())?
-        .map_err(WebError::from)
-}
-
 /// A form body (`application/x-www-form-urlencoded`, bounded in size and time).
 pub async fn read_form(
     state: &web::Data<AppState>,
@@ -177,22 +129,6 @@ pub async fn read_form(
     let timeout = state.settings.server.body_timeout;
     let body = crate::infra::http::body::read(req, payload, FORM_LIMIT, timeout).await?;
     Ok(Params::parse(&body))
-}
-
-/// A signed-in user's form, refused (403, before anything is done) unless it carries
-/// the session's CSRF token.
-pub async fn form(
-    state: &web::Data<AppState>,
-    req: &HttpRequest,
-    payload: web::Payload,
-    visit: &Visit,
-) -> Result<Params, WebError> {
-    let params = read_form(state, req, payload).await?;
-    if !csrf::matches(&visit.session.csrf, params.get(csrf::FIELD)) {
-        tracing::warn!(user = %visit.user(), path = req.path(), "web form refused: CSRF token missing or wrong");
-        return Err(WebError::csrf());
-    }
-    Ok(params)
 }
 
 /// Whether cookies must be `Secure` (the public listener speaks HTTPS).

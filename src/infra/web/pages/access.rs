@@ -3,16 +3,19 @@
 //! there with approve and deny buttons; `/ui/requests` lists one's own requests. The
 //! rules are `app::access_requests`'.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::query;
 use super::tokens::id_param;
-use crate::app::{access_requests, Actor, AppError};
+use crate::app::operations::{
+    AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests, ShowAccessPage,
+};
+use crate::app::{access_requests, AppError};
 use crate::domain::model::{AccessRequest, EntityRef};
-use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
-use crate::infra::web::{form, layout, run, visit};
+use crate::infra::web::gate::{Form, Page};
+use crate::infra::web::layout;
 
 fn entity_of(raw: Option<&str>) -> Result<EntityRef, WebError> {
     raw.unwrap_or_default()
@@ -25,21 +28,22 @@ fn page_of(raw: &str) -> String {
 }
 
 /// The entity's access page: the request form, and for its managers the inbox.
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn show(page: Page<ShowAccessPage>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let visit = &page.visit;
     let params = crate::infra::http::form::Params::parse(req.query_string().as_bytes());
     let raw = params.get("entity").unwrap_or_default().to_string();
     let entity = entity_of(Some(&raw))?;
-    let inbox = run(&state, &visit, move |st, caller| {
-        let actor = Actor::Caller(caller.clone());
-        match access_requests::inbox(st.directory.as_ref(), &actor, &entity, false) {
-            Ok(list) => Ok(Some(list)),
-            // Not a manager (or it is hidden): only the request form.
-            Err(AppError::Denied(_) | AppError::NotFound(_) | AppError::Hidden) => Ok(None),
-            Err(e) => Err(e),
-        }
-    })
-    .await?;
+    let inbox = page
+        .run(move |st, permit| {
+            let inbox = permit.also::<AccessRequestInbox>()?;
+            match access_requests::inbox(st.directory.as_ref(), &inbox, &entity, false) {
+                Ok(list) => Ok(Some(list)),
+                // Not a manager (or it is hidden): only the request form.
+                Err(AppError::Denied(_) | AppError::NotFound(_) | AppError::Hidden) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await?;
     let csrf = &visit.session.csrf;
     let body = html! {
         h1 { "Access to " (raw) }
@@ -82,19 +86,14 @@ fn decision_row(r: &AccessRequest, csrf: &str, raw: &str) -> Markup {
 }
 
 /// Files a request, then shows the caller's requests.
-pub async fn file(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let params = form(&state, &req, payload, &visit).await?;
+pub async fn file(form: Form<FileAccessRequest>) -> Result<HttpResponse, WebError> {
+    let Form { page, params } = form;
     let entity = entity_of(params.get("entity"))?;
     let message = params.get("message").unwrap_or_default().to_string();
-    run(&state, &visit, move |st, caller| {
+    page.run(move |st, permit| {
         access_requests::file(
             st.directory.as_ref(),
-            caller,
+            permit,
             &entity,
             &message,
             st.clock.now(),
@@ -106,21 +105,18 @@ pub async fn file(
 
 /// Approves or denies request `{id}`, then back to the entity's page.
 async fn decide(
-    state: web::Data<AppState>,
+    form: Form<DecideAccessRequest>,
     req: HttpRequest,
-    payload: web::Payload,
     approve: bool,
 ) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
     let id = id_param(&req, "access request")?;
-    let params = form(&state, &req, payload, &visit).await?;
+    let Form { page, params } = form;
     let back = page_of(params.get("entity").unwrap_or_default());
     let reason = params.get("reason").unwrap_or_default().to_string();
-    run(&state, &visit, move |st, caller| {
-        let actor = Actor::Caller(caller.clone());
+    page.run(move |st, permit| {
         access_requests::decide(
             st.directory.as_ref(),
-            &actor,
+            permit,
             id,
             approve,
             &reason,
@@ -132,28 +128,22 @@ async fn decide(
 }
 
 pub async fn approve(
-    state: web::Data<AppState>,
+    form: Form<DecideAccessRequest>,
     req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    decide(state, req, payload, true).await
+    decide(form, req, true).await
 }
 
-pub async fn deny(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    decide(state, req, payload, false).await
+pub async fn deny(form: Form<DecideAccessRequest>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    decide(form, req, false).await
 }
 
 /// `/ui/requests`: the caller's own requests and where they stand.
-pub async fn mine(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let list = run(&state, &visit, |st, caller| {
-        access_requests::mine(st.directory.as_ref(), caller)
-    })
-    .await?;
+pub async fn mine(page: Page<MyAccessRequests>) -> Result<HttpResponse, WebError> {
+    let list = page
+        .run(|st, permit| access_requests::mine(st.directory.as_ref(), permit))
+        .await?;
+    let visit = &page.visit;
     let body = html! {
         h1 { "My access requests" }
         @if list.is_empty() {

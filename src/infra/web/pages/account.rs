@@ -7,21 +7,21 @@
 use std::time::Instant;
 
 use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
+use crate::app::operations::{ChangeOwnPassword, ShowMe};
 use crate::app::self_service::{self, PasswordChange};
-use crate::infra::http::AppState;
 use crate::infra::web::errors::WebError;
+use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::session::NewSession;
-use crate::infra::web::{cookies, form, layout, run, secure_cookies, sessions, visit};
+use crate::infra::web::{cookies, layout, secure_cookies, sessions};
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let me = run(&state, &visit, |st, caller| {
-        self_service::me(st.directory.as_ref(), caller)
-    })
-    .await?;
+pub async fn show(page: Page<ShowMe>) -> Result<HttpResponse, WebError> {
+    let me = page
+        .run(|st, permit| self_service::me(st.directory.as_ref(), permit))
+        .await?;
+    let visit = &page.visit;
     let body = html! {
         h1 { "My account" }
         dl {
@@ -52,12 +52,11 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
 }
 
 pub async fn password(
-    state: web::Data<AppState>,
+    form: Form<ChangeOwnPassword>,
     req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let params = form(&state, &req, payload, &visit).await?;
+    let Form { page, params } = form;
+    let (visit, state) = (&page.visit, &page.state);
     let current = params.owned("current_password").unwrap_or_default();
     let new = params.owned("new_password").unwrap_or_default();
     if params.get("confirm_password") != Some(new.as_str()) {
@@ -66,8 +65,8 @@ pub async fn password(
         ));
     }
     let revoke_tokens = params.get("revoke_tokens").is_some();
-    let address = crate::infra::web::client_ip(&state, &req);
-    let (done, stamp) = run(&state, &visit, move |st, caller| {
+    let address = crate::infra::web::client_ip(state, &req);
+    let (done, stamp) = page.run(move |st, permit| {
         let change = PasswordChange {
             current: &current,
             new: &new,
@@ -77,7 +76,7 @@ pub async fn password(
         let done = self_service::change_password(
             st.directory.as_ref(),
             st.tokens.authenticator(),
-            caller,
+            permit,
             change,
             st.clock.now(),
         )?;
@@ -117,7 +116,7 @@ pub async fn password(
     Ok(layout::respond(
         HttpResponse::Ok().insert_header((
             header::SET_COOKIE,
-            cookies::set(cookies::SESSION, &id, None, secure_cookies(&state)),
+            cookies::set(cookies::SESSION, &id, None, secure_cookies(state)),
         )),
         layout::page(Some(&nav), "Password changed", body),
     ))

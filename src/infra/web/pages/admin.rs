@@ -1,14 +1,14 @@
-//! The admins' list of users (`/ui/admin/users`, `users::list`): anyone else gets the
-//! use case's refusal, a 403 page.
+//! The admins' list of users (`/ui/admin/users`, `users::list`): anyone else is refused
+//! at the door (`ListUsers` is an admin read), a 403 page.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpResponse;
 use maud::html;
 
 use crate::app::administer::users;
-use crate::app::Actor;
-use crate::infra::http::AppState;
+use crate::app::operations::ListUsers;
 use crate::infra::web::errors::WebError;
-use crate::infra::web::{layout, run, visit};
+use crate::infra::web::gate::Page;
+use crate::infra::web::layout;
 
 fn yes(b: bool) -> &'static str {
     if b {
@@ -18,12 +18,11 @@ fn yes(b: bool) -> &'static str {
     }
 }
 
-pub async fn users(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let list = run(&state, &visit, |st, caller| {
-        users::list(st.directory.as_ref(), &Actor::Caller(caller.clone()))
-    })
-    .await?;
+pub async fn users(page: Page<ListUsers>) -> Result<HttpResponse, WebError> {
+    let list = page
+        .run(|st, permit| users::list(st.directory.as_ref(), permit))
+        .await?;
+    let visit = &page.visit;
     let body = html! {
         h1 { "Users" }
         p.muted { "Users are added and changed with the " code { "regauth user" } " command." }

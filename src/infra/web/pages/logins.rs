@@ -1,21 +1,21 @@
 //! My docker logins (`/ui/logins`): the refresh tokens `docker login` keeps, listed
 //! (`self_service::list_logins`) and ended one by one (`self_service::revoke_login`).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::tokens::id_param;
+use crate::app::operations::{ListOwnLogins, RevokeOwnLogin};
 use crate::app::self_service;
-use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
-use crate::infra::web::{form, layout, run, visit};
+use crate::infra::web::gate::{Form, Page};
+use crate::infra::web::layout;
 
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let logins = run(&state, &visit, |st, caller| {
-        self_service::list_logins(st.directory.as_ref(), caller, st.clock.now())
-    })
-    .await?;
+pub async fn list(page: Page<ListOwnLogins>) -> Result<HttpResponse, WebError> {
+    let logins = page
+        .run(|st, permit| self_service::list_logins(st.directory.as_ref(), permit, st.clock.now()))
+        .await?;
+    let visit = &page.visit;
     let body = html! {
         h1 { "My docker logins" }
         p { "Each " code { "docker login" } " (or other client) that signed in with your "
@@ -54,17 +54,12 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     )))
 }
 
-pub async fn revoke(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn revoke(form: Form<RevokeOwnLogin>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "login")?;
-    form(&state, &req, payload, &visit).await?;
-    run(&state, &visit, move |st, caller| {
-        self_service::revoke_login(st.directory.as_ref(), caller, id, st.clock.now())
-    })
-    .await?;
+    form.page
+        .run(move |st, permit| {
+            self_service::revoke_login(st.directory.as_ref(), permit, id, st.clock.now())
+        })
+        .await?;
     Ok(see_other("/ui/logins"))
 }

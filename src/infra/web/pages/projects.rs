@@ -2,23 +2,23 @@
 //! to create one owned by the user (`projects::add_own`), and a project's repositories
 //! (`/ui/projects/{id}`, `browse::project_repositories`).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::html;
 
 use super::query;
 use crate::app::administer::projects;
-use crate::app::{browse, Actor};
-use crate::domain::model::{AccessSet, EntityId, EntityKind, EntityRef};
-use crate::infra::http::AppState;
+use crate::app::browse;
+use crate::app::operations::{CreateOwnProject, ListProjectRepositories, ListProjects};
+use crate::domain::model::{EntityId, EntityKind, EntityRef};
 use crate::infra::web::errors::{see_other, WebError};
-use crate::infra::web::{form, layout, run, visit};
+use crate::infra::web::gate::{Form, Page};
+use crate::infra::web::layout;
 
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let list = run(&state, &visit, |st, caller| {
-        projects::list_visible(st.directory.as_ref(), &Actor::Caller(caller.clone()))
-    })
-    .await?;
+pub async fn list(page: Page<ListProjects>) -> Result<HttpResponse, WebError> {
+    let list = page
+        .run(|st, permit| projects::list_visible(st.directory.as_ref(), permit))
+        .await?;
+    let visit = &page.visit;
     let body = html! {
         h1 { "Projects" }
         @if list.is_empty() {
@@ -53,36 +53,32 @@ pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     )))
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let params = form(&state, &req, payload, &visit).await?;
-    let name = params.owned("name").unwrap_or_default();
-    let id = run(&state, &visit, move |st, caller| {
-        projects::add_own(st.directory.as_ref(), caller, &name, st.clock.now())
-    })
-    .await?;
+pub async fn create(form: Form<CreateOwnProject>) -> Result<HttpResponse, WebError> {
+    let name = form.params.owned("name").unwrap_or_default();
+    let id = form
+        .page
+        .run(move |st, permit| projects::add_own(st.directory.as_ref(), permit, &name, st.clock.now()))
+        .await?;
     Ok(see_other(&format!("/ui/projects/{id}")))
 }
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn show(
+    page: Page<ListProjectRepositories>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     let id: EntityId = req
         .match_info()
         .get("id")
         .and_then(|s| s.parse().ok())
         .ok_or_else(|| WebError::bad_request("a project id looks like syn123"))?;
-    let (name, repos) = run(&state, &visit, move |st, caller| {
-        let actor = Actor::Caller(caller.clone());
-        let repos = browse::project_repositories(st.directory.as_ref(), &actor, id)?;
-        let entity = EntityRef::Id(id);
-        let facts = browse::visible(st.directory.as_ref(), &actor, &entity, AccessSet::READ)?;
-        Ok((facts.info.name, repos))
-    })
-    .await?;
+    let (name, repos) = page
+        .run(move |st, permit| {
+            let repos = browse::project_repositories(st.directory.as_ref(), permit, id)?;
+            let facts = browse::visible(st.directory.as_ref(), permit, &EntityRef::Id(id))?;
+            Ok((facts.info.name, repos))
+        })
+        .await?;
+    let visit = &page.visit;
     let title = format!("Project {name}");
     let body = html! {
         h1 { (title) }

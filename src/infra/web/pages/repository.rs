@@ -3,19 +3,20 @@
 //! tag's history (`/ui/repository/history?path=P&tag=T`, `browse::history`), and what
 //! the user's own password may do there, in `explain::for_caller`'s words.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::query;
+use crate::app::browse;
 use crate::app::explain::{self, ScopeExplanation};
-use crate::app::{browse, Actor};
+use crate::app::operations::{ExplainOwnAccess, ListTags, ShowRepository, TagHistory};
 use crate::domain::model::{TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
 use crate::domain::scope::ScopeLimits;
 use crate::infra::http::form::Params;
-use crate::infra::http::AppState;
 use crate::infra::web::errors::WebError;
-use crate::infra::web::{layout, registry_host, run, visit};
+use crate::infra::web::gate::Page;
+use crate::infra::web::{layout, registry_host};
 
 /// Tags per page.
 const PAGE: usize = 50;
@@ -77,8 +78,8 @@ fn tag_rows(tags: &[TagInfo], host: &str, path: &RepoPath) -> Markup {
     }
 }
 
-pub async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn tags(page_of: Page<ListTags>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let (visit, state) = (&page_of.visit, &page_of.state);
     let params = Params::parse(req.query_string().as_bytes());
     let path = path_param(&params)?;
     let page: usize = match params.get("page") {
@@ -94,18 +95,19 @@ pub async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
         ..Default::default()
     };
     let p = path.clone();
-    let (tags, total, explained) = run(&state, &visit, move |st, caller| {
-        let actor = Actor::Caller(caller.clone());
-        let store = st.directory.as_ref();
-        browse::repository(store, &actor, p.clone())?;
-        let offset = (page - 1).saturating_mul(PAGE);
-        let (tags, total) = browse::tags(store, &actor, &p, TagSort::Time, offset, PAGE)?;
-        let scope = format!("repository:{p}:pull,push");
-        let explained = explain::for_caller(store, caller, &[scope], limits)?;
-        Ok((tags, total, explained))
-    })
-    .await?;
-    let host = registry_host(&state, &req);
+    let (tags, total, explained) = page_of
+        .run(move |st, permit| {
+            let store = st.directory.as_ref();
+            browse::repository(store, &permit.also::<ShowRepository>()?, p.clone())?;
+            let offset = (page - 1).saturating_mul(PAGE);
+            let (tags, total) = browse::tags(store, permit, &p, TagSort::Time, offset, PAGE)?;
+            let scope = format!("repository:{p}:pull,push");
+            let own = permit.also::<ExplainOwnAccess>()?;
+            let explained = explain::for_caller(store, &own, &[scope], limits)?;
+            Ok((tags, total, explained))
+        })
+        .await?;
+    let host = registry_host(state, &req);
     let pages = total.div_ceil(PAGE).max(1);
     let link = |n: usize| {
         format!(
@@ -141,26 +143,17 @@ pub async fn tags(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     Ok(layout::ok(layout::page(Some(&visit.nav()), &title, body)))
 }
 
-pub async fn history(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn history(page: Page<TagHistory>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let params = Params::parse(req.query_string().as_bytes());
     let path = path_param(&params)?;
     let tag = params
         .owned("tag")
         .ok_or_else(|| WebError::bad_request("give the tag as &tag=NAME"))?;
     let (p, t) = (path.clone(), tag.clone());
-    let commits = run(&state, &visit, move |st, caller| {
-        browse::history(
-            st.directory.as_ref(),
-            &Actor::Caller(caller.clone()),
-            &p,
-            &t,
-        )
-    })
-    .await?;
+    let commits = page
+        .run(move |st, permit| browse::history(st.directory.as_ref(), permit, &p, &t))
+        .await?;
+    let visit = &page.visit;
     let title = format!("History of {path}:{tag}");
     let body = html! {
         h1 { (title) }

@@ -4,17 +4,17 @@
 //! principal with a checkbox per access type; a row with no principal or no box ticked
 //! is dropped. A refusal is the use case's own message.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use super::query;
 use crate::app::administer::sharing::{self, AclView};
-use crate::app::Actor;
-use crate::domain::model::{AccessSet, EntityRef, PrincipalRef, ScopeSet};
+use crate::app::operations::{ReplaceSharing, ShowSharing};
+use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
 use crate::infra::http::form::Params;
-use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
-use crate::infra::web::{form, layout, run, visit, Visit};
+use crate::infra::web::gate::{Form, Page};
+use crate::infra::web::{layout, Visit};
 
 /// Empty rows offered for new entries.
 const BLANK_ROWS: usize = 3;
@@ -72,26 +72,29 @@ fn edit_form(visit: &Visit, entity: &str, view: &AclView) -> Markup {
     }
 }
 
-pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn show(page: Page<ShowSharing>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let visit = &page.visit;
     let params = Params::parse(req.query_string().as_bytes());
     let entity = entity_param(params.get("entity"))?;
     let saved = params.get("saved").is_some();
     let e = entity.clone();
-    let (view, may_change) = run(&state, &visit, move |st, caller| {
-        let actor = Actor::Caller(caller.clone());
-        let store = st.directory.as_ref();
-        let view = sharing::show(store, &actor, &e)?;
-        // Whether to offer the form at all: the use case's own checks, asked ahead.
-        let may_change = actor.require_scope(ScopeSet::AUTHORIZE).is_ok()
-            && store.entity_facts(&e)?.is_some_and(|facts| {
-                actor
-                    .require_to_change(&facts, AccessSet::CHANGE_PERMISSIONS, false)
-                    .is_ok()
-            });
-        Ok((view, may_change))
-    })
-    .await?;
+    let (view, may_change) = page
+        .run(move |st, permit| {
+            let store = st.directory.as_ref();
+            let view = sharing::show(store, permit, &e)?;
+            // Whether to offer the form at all: the change's own checks, asked ahead.
+            let change = permit.also::<ReplaceSharing>();
+            let may_change = st.synapse.is_none()
+                && change.is_ok_and(|change| {
+                    store
+                        .entity_facts(&e)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|facts| change.require_entity(&facts).is_ok())
+                });
+            Ok((view, may_change))
+        })
+        .await?;
     let entity_text = entity.to_string();
     let title = format!("Sharing settings of {}", view.entity);
     let body = html! {
@@ -109,7 +112,7 @@ pub async fn show(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
             }
         } }
         @if may_change {
-            (edit_form(&visit, &entity_text, &view))
+            (edit_form(visit, &entity_text, &view))
         } @else {
             p.muted { "You may not change these sharing settings." }
         }
@@ -141,19 +144,13 @@ fn entries(params: &Params) -> Result<Vec<(PrincipalRef, AccessSet)>, WebError> 
     Ok(entries)
 }
 
-pub async fn replace(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let params = form(&state, &req, payload, &visit).await?;
+pub async fn replace(form: Form<ReplaceSharing>) -> Result<HttpResponse, WebError> {
+    let Form { page, params } = form;
     let entity = entity_param(params.get("entity"))?;
     let entries = entries(&params)?;
     let e = entity.clone();
-    run(&state, &visit, move |st, caller| {
-        let actor = Actor::Caller(caller.clone());
-        sharing::replace(st.directory.as_ref(), &actor, &e, &entries, st.clock.now())
+    page.run(move |st, permit| {
+        sharing::replace(st.directory.as_ref(), permit, &e, &entries, st.clock.now())
     })
     .await?;
     Ok(see_other(&format!(

@@ -11,6 +11,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
 use crate::app::authenticate::{AuthError, Pace};
+use crate::app::operations::SignOut;
+use crate::infra::web::gate::Form;
 use crate::domain::authn::Method;
 use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
@@ -81,6 +83,7 @@ pub async fn submit(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
+    crate::infra::http::gate::same_origin(&req)?;
     let params = read_form(&state, &req, payload).await?;
     let Some(token) = cookies::get(&req, csrf::SIGNIN_COOKIE).map(str::to_string) else {
         return Err(WebError::csrf());
@@ -182,13 +185,8 @@ fn refusal(e: AuthError) -> WebError {
 }
 
 /// Ends the session (its form must carry the session's token).
-pub async fn signout(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    crate::infra::web::form(&state, &req, payload, &visit).await?;
+pub async fn signout(form: Form<SignOut>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let (visit, state) = (&form.page.visit, &form.page.state);
     if let Some(cookie) = cookies::get(&req, cookies::SESSION) {
         sessions().end(cookie);
     }
@@ -197,7 +195,7 @@ pub async fn signout(
         .insert_header((header::LOCATION, "/ui/signin"))
         .insert_header((
             header::SET_COOKIE,
-            cookies::clear(cookies::SESSION, secure_cookies(&state)),
+            cookies::clear(cookies::SESSION, secure_cookies(state)),
         ))
         .finish())
 }

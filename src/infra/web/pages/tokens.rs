@@ -3,14 +3,15 @@
 //! `docker login` line, and a revoke button per token (`self_service::revoke_token`).
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse};
 use maud::{html, Markup};
 
+use crate::app::operations::{ListOwnTokens, MintOwnToken, RevokeOwnToken};
 use crate::app::self_service;
 use crate::domain::model::{AccessTokenRecord, ScopeSet};
-use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
-use crate::infra::web::{form, layout, registry_host, run, visit, Visit};
+use crate::infra::web::gate::{Form, Page};
+use crate::infra::web::{layout, registry_host, Visit};
 
 /// The expiries offered; any `parse_lifetime` text (`45d`) is accepted too.
 const EXPIRIES: [(&str, &str); 6] = [
@@ -105,23 +106,17 @@ fn list_page(visit: &Visit, tokens: &[AccessTokenRecord], now: i64) -> Markup {
     layout::page(Some(&visit.nav()), "My access tokens", body)
 }
 
-pub async fn list(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let tokens = run(&state, &visit, |st, caller| {
-        self_service::list_tokens(st.directory.as_ref(), caller)
-    })
-    .await?;
-    Ok(layout::ok(list_page(&visit, &tokens, state.clock.now())))
+pub async fn list(page: Page<ListOwnTokens>) -> Result<HttpResponse, WebError> {
+    let tokens = page
+        .run(|st, permit| self_service::list_tokens(st.directory.as_ref(), permit))
+        .await?;
+    let now = page.state.clock.now();
+    Ok(layout::ok(list_page(&page.visit, &tokens, now)))
 }
 
 /// Mints a token and shows its secret, once (this answer is never cached).
-pub async fn create(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
-    let params = form(&state, &req, payload, &visit).await?;
+pub async fn create(form: Form<MintOwnToken>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+    let Form { page, params } = form;
     let name = params.owned("name").unwrap_or_default();
     let scopes = ScopeSet::parse_list(&params.all("scopes").join(","))
         .map_err(|e| WebError::bad_request(format!("scopes: {e} (tick at least one)")))?;
@@ -132,22 +127,22 @@ pub async fn create(
                 .map_err(|e| WebError::bad_request(format!("expires after: {e}")))?,
         ),
     };
-    let created = run(&state, &visit, move |st, caller| {
-        self_service::create_token(
-            st.directory.as_ref(),
-            caller,
-            &name,
-            scopes,
-            expires_in,
-            st.clock.now(),
-        )
-    })
-    .await?;
-    let host = registry_host(&state, &req);
-    let login = format!(
-        "echo {} | docker login -u {} --password-stdin {host}",
-        created.secret, created.record.user.name
-    );
+    let created = page
+        .run(move |st, permit| {
+            self_service::create_token(
+                st.directory.as_ref(),
+                permit,
+                &name,
+                scopes,
+                expires_in,
+                st.clock.now(),
+            )
+        })
+        .await?;
+    let host = registry_host(&page.state, &req);
+    // The secret never goes on the command line (where the shell's history keeps it):
+    // docker asks for it, and the token is pasted at its prompt.
+    let login = format!("docker login -u {} {host}", created.record.user.name);
     let body = html! {
         h1 { "Token created" }
         p.notice role="status" {
@@ -162,11 +157,13 @@ pub async fn create(
         (layout::copyable("token-secret", &created.secret))
         h2 { "Log in with it" }
         (layout::copyable("docker-login", &login))
+        p.muted { "Paste the token at docker's " code { "Password:" } " prompt. In a script, pipe it from a secret store or an environment variable into "
+            code { "docker login --password-stdin" } ", never from the command line." }
         p { a href="/ui/tokens" { "Back to my access tokens" } }
     };
     Ok(layout::respond(
         &mut HttpResponse::build(StatusCode::CREATED),
-        layout::page(Some(&visit.nav()), "Token created", body),
+        layout::page(Some(&page.visit.nav()), "Token created", body),
     ))
 }
 
@@ -178,17 +175,12 @@ pub(super) fn id_param(req: &HttpRequest, what: &str) -> Result<i64, WebError> {
         .ok_or_else(|| WebError::bad_request(format!("{what} id must be a number")))
 }
 
-pub async fn revoke(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, WebError> {
-    let visit = visit(&state, &req).await?;
+pub async fn revoke(form: Form<RevokeOwnToken>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "token")?;
-    form(&state, &req, payload, &visit).await?;
-    run(&state, &visit, move |st, caller| {
-        self_service::revoke_token(st.directory.as_ref(), caller, id, st.clock.now())
-    })
-    .await?;
+    form.page
+        .run(move |st, permit| {
+            self_service::revoke_token(st.directory.as_ref(), permit, id, st.clock.now())
+        })
+        .await?;
     Ok(see_other("/ui/tokens"))
 }
