@@ -5,7 +5,9 @@
 
 use super::administer::refuse;
 use super::audit::admin_record;
-use super::operations::{AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests};
+use super::operations::{
+    AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests,
+};
 use super::permit::Permit;
 use super::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
@@ -42,13 +44,7 @@ pub fn file<S: AccessRequestStore + AuditLog + ?Sized>(
     let event = AuditEvent::AccessRequested {
         request_id: filed.id,
     };
-    admin_record(
-        store,
-        permit.actor(),
-        &filed.entity_name,
-        event,
-        now,
-    );
+    admin_record(store, permit.actor(), &filed.entity_name, event, now);
     Ok(filed)
 }
 

@@ -3,9 +3,7 @@
 //! applies (`app::operations`); a missing entity and one the caller may not see are the
 //! same answer to an API caller.
 
-use super::operations::{
-    ListProjectRepositories, ListTags, Operation, ShowRepository, TagHistory,
-};
+use super::operations::{ListProjectRepositories, ListTags, Operation, ShowRepository, TagHistory};
 use super::permit::Permit;
 use super::{Actor, AppError, AppResult};
 use crate::domain::authz::EntityFacts;

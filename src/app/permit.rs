@@ -172,10 +172,7 @@ mod tests {
         assert!(Permit::<AddUser>::admit(&Actor::Operator).is_ok());
         let me = Permit::<ShowMe>::admit(&caller(false, ScopeSet::VIEW)).unwrap();
         assert_eq!(me.user().unwrap().name, "alice");
-        assert!(matches!(
-            me.also::<AddUser>(),
-            Err(AppError::AdminOnly)
-        ));
+        assert!(matches!(me.also::<AddUser>(), Err(AppError::AdminOnly)));
         assert!(matches!(
             operator::<ShowMe>().user(),
             Err(AppError::SignInRequired)

@@ -13,8 +13,8 @@ use std::time::Duration;
 use super::administer::{tokens, users};
 use super::authenticate::{AuthError, Authenticator, Pace};
 use super::operations::{
-    ChangeOwnPassword, ListOwnLogins, ListOwnTokens, MintOwnToken, RevokeOwnLogin,
-    RevokeOwnToken, ShowMe,
+    ChangeOwnPassword, ListOwnLogins, ListOwnTokens, MintOwnToken, RevokeOwnLogin, RevokeOwnToken,
+    ShowMe,
 };
 use super::permit::Permit;
 use super::{AppError, AppResult};

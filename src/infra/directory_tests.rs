@@ -69,7 +69,6 @@ impl Backend for Postgres {
     }
 }
 
-
 fn push(id: &str, path: &str, tag: Option<&str>, digest_byte: &str, at: i64) -> ManifestPush {
     ManifestPush {
         event_id: id.into(),
@@ -188,7 +187,10 @@ fn repository_facts_cover_every_state<B: Backend>() {
         other => panic!("{other:?}"),
     }
     sharing::inherit(&d, &operator(), &e, 3).unwrap();
-    assert_eq!(sharing::show(&d, &operator(), &e).unwrap().inherited_from, Some(p));
+    assert_eq!(
+        sharing::show(&d, &operator(), &e).unwrap().inherited_from,
+        Some(p)
+    );
 
     trash::trash(&d, &operator(), &EntityRef::Id(p), 5).unwrap();
     assert!(matches!(
@@ -198,7 +200,9 @@ fn repository_facts_cover_every_state<B: Backend>() {
     // The repository is not itself in the trash: restoring it is refused.
     assert!(trash::restore(&d, &operator(), &e, 6).is_err());
     trash::trash(&d, &operator(), &e, 7).unwrap();
-    let err = trash::restore(&d, &operator(), &e, 8).unwrap_err().to_string();
+    let err = trash::restore(&d, &operator(), &e, 8)
+        .unwrap_err()
+        .to_string();
     assert_eq!(err, format!("restore its project {p} first"));
     trash::restore(&d, &operator(), &EntityRef::Id(p), 9).unwrap();
     trash::restore(&d, &operator(), &e, 10).unwrap();
@@ -325,12 +329,23 @@ fn admin_errors_are_specific_and_nothing_is_half_written<B: Backend>() {
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
     record(&d, &push("e1", path.as_str(), Some("v1"), "a", 10));
     let e = EntityRef::Repository(path.clone());
-    let err = sharing::revoke(&d, &operator(), &e, &PrincipalRef::User("bob".into()), None, 1).unwrap_err();
+    let err = sharing::revoke(
+        &d,
+        &operator(),
+        &e,
+        &PrincipalRef::User("bob".into()),
+        None,
+        1,
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         format!("an ACL entry for bob on {path} not found")
     );
-    assert_eq!(sharing::show(&d, &operator(), &e).unwrap().inherited_from, Some(p));
+    assert_eq!(
+        sharing::show(&d, &operator(), &e).unwrap().inherited_from,
+        Some(p)
+    );
 }
 
 fn users_teams_and_tokens<B: Backend>() {
@@ -901,7 +916,15 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
             let d = if i % 2 == 0 { one.clone() } else { two.clone() };
             std::thread::spawn(move || {
                 for n in 0..10 {
-                    projects::add(d.as_ref(), &operator(), &format!("p{i}-{n}"), "alice", None, 3).unwrap();
+                    projects::add(
+                        d.as_ref(),
+                        &operator(),
+                        &format!("p{i}-{n}"),
+                        "alice",
+                        None,
+                        3,
+                    )
+                    .unwrap();
                 }
             })
         })

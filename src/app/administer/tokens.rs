@@ -108,7 +108,13 @@ pub(crate) fn revoke_unchecked<S: TokenAdmin + AuditLog + ?Sized, O: Operation>(
 ) -> AppResult<()> {
     store.revoke_access_token(id, now)?;
     let event = AuditEvent::AccessTokenRevoked { token_id: id };
-    admin_record(store, permit.actor(), format!("access token {id}"), event, now);
+    admin_record(
+        store,
+        permit.actor(),
+        format!("access token {id}"),
+        event,
+        now,
+    );
     Ok(())
 }
 

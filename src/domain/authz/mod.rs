@@ -16,9 +16,9 @@
 pub mod access_requests;
 mod caller;
 pub mod entity_rules;
-pub mod needs;
 pub mod explain;
 mod facts;
+pub mod needs;
 pub mod sharing;
 pub mod target;
 mod token_rules;

@@ -199,9 +199,7 @@ pub fn admit(caller: &Caller, needs: &Needs) -> Result<(), GateRefusal> {
         // asked to admit an API caller.
         Who::Public | Who::Protocol(_) => return Ok(()),
         Who::Anyone => {}
-        Who::SignedIn | Who::Admin if caller.user.is_none() => {
-            return Err(GateRefusal::SignIn)
-        }
+        Who::SignedIn | Who::Admin if caller.user.is_none() => return Err(GateRefusal::SignIn),
         Who::SignedIn => {}
         Who::Admin if caller.is_admin() => {}
         Who::Admin => return Err(GateRefusal::AdminOnly),

@@ -18,7 +18,6 @@ use crate::domain::ports::Directory;
 use crate::domain::repo_name::RepoPath;
 use crate::infra::config::Settings;
 
-
 /// Runs an administration command against the directory.
 pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Command) -> CliResult {
     match command {
@@ -55,8 +54,15 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         }
         Command::Acl(cmd) => acl(dir, now, cmd),
         Command::Token(cmd) => token(dir, now, cmd),
-        Command::Trash { entity } => Ok(trash::trash(dir, &operator(), &entity_ref(&entity)?, now)?),
-        Command::Restore { entity } => Ok(trash::restore(dir, &operator(), &entity_ref(&entity)?, now)?),
+        Command::Trash { entity } => {
+            Ok(trash::trash(dir, &operator(), &entity_ref(&entity)?, now)?)
+        }
+        Command::Restore { entity } => Ok(trash::restore(
+            dir,
+            &operator(),
+            &entity_ref(&entity)?,
+            now,
+        )?),
         Command::Repo(cmd) => repo(dir, settings, now, cmd),
         Command::Explain { user, scope } => {
             let limits = crate::domain::scope::ScopeLimits {
@@ -180,7 +186,14 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
         } => {
             let access = AccessSet::parse_list(&perms).map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::grant(dir, &operator(), &entity, &principal, access, now)?)
+            Ok(sharing::grant(
+                dir,
+                &operator(),
+                &entity,
+                &principal,
+                access,
+                now,
+            )?)
         }
         AclCmd::Revoke {
             entity,
@@ -192,9 +205,21 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
                 .transpose()
                 .map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::revoke(dir, &operator(), &entity, &principal, access, now)?)
+            Ok(sharing::revoke(
+                dir,
+                &operator(),
+                &entity,
+                &principal,
+                access,
+                now,
+            )?)
         }
-        AclCmd::Inherit { entity } => Ok(sharing::inherit(dir, &operator(), &entity_ref(&entity)?, now)?),
+        AclCmd::Inherit { entity } => Ok(sharing::inherit(
+            dir,
+            &operator(),
+            &entity_ref(&entity)?,
+            now,
+        )?),
         AclCmd::Show { entity } => {
             let view = sharing::show(dir, &operator(), &entity_ref(&entity)?)?;
             match &view.inherited_from {

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use super::errors::HttpError;
 use super::gate::Authorized;
 use crate::app::administer::{teams, users};
-use crate::app::operations::{AddTeam, AddTeamMember, AddUser, ChangeUser, ListUsers, RemoveTeamMember};
+use crate::app::operations::{
+    AddTeam, AddTeamMember, AddUser, ChangeUser, ListUsers, RemoveTeamMember,
+};
 use crate::domain::model::User;
 
 pub fn user_json(u: &User) -> Value {
@@ -43,17 +45,18 @@ pub async fn add_user(
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let b: NewUser = super::json::read(&call.state, &req, payload).await?;
-    let user = call.run(move |st, permit| {
-        let request = users::UserRequest {
-            name: &b.name,
-            password: b.password.as_deref(),
-            certified: b.certified,
-            admin: b.admin,
-            email: b.email.as_deref(),
-        };
-        users::add(st.directory.as_ref(), permit, request, st.clock.now())
-    })
-    .await?;
+    let user = call
+        .run(move |st, permit| {
+            let request = users::UserRequest {
+                name: &b.name,
+                password: b.password.as_deref(),
+                certified: b.certified,
+                admin: b.admin,
+                email: b.email.as_deref(),
+            };
+            users::add(st.directory.as_ref(), permit, request, st.clock.now())
+        })
+        .await?;
     Ok(HttpResponse::Created().json(user_json(&user)))
 }
 
@@ -84,18 +87,25 @@ pub async fn change_user(
 ) -> Result<HttpResponse, HttpError> {
     let name = name.into_inner();
     let b: UserPatch = super::json::read(&call.state, &req, payload).await?;
-    let done = call.run(move |st, permit| {
-        let changes = users::UserChanges {
-            certified: b.certified,
-            admin: b.admin,
-            disabled: b.disabled,
-            password: b.password,
-            email: b.email,
-            revoke_access_tokens: b.revoke_tokens,
-        };
-        users::set(st.directory.as_ref(), permit, &name, changes, st.clock.now())
-    })
-    .await?;
+    let done = call
+        .run(move |st, permit| {
+            let changes = users::UserChanges {
+                certified: b.certified,
+                admin: b.admin,
+                disabled: b.disabled,
+                password: b.password,
+                email: b.email,
+                revoke_access_tokens: b.revoke_tokens,
+            };
+            users::set(
+                st.directory.as_ref(),
+                permit,
+                &name,
+                changes,
+                st.clock.now(),
+            )
+        })
+        .await?;
     let mut answer = user_json(&done.user);
     answer["refresh_tokens_revoked"] = done.refresh_tokens_ended.into();
     answer["access_tokens_revoked"] = done.access_tokens_ended.into();

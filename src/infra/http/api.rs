@@ -224,9 +224,7 @@ pub async fn delete_external(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    call.run(move |st, permit| {
-        external::delete(st.directory.as_ref(), permit, id, st.clock.now())
-    })
-    .await?;
+    call.run(move |st, permit| external::delete(st.directory.as_ref(), permit, id, st.clock.now()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

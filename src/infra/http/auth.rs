@@ -39,7 +39,7 @@ fn reason(e: BasicError) -> &'static str {
 
 /// Authenticates a request with Basic credentials (password or access token) and
 /// returns the caller; no header means anonymous. Bad credentials are a 401 with the
-/// registry error body.
+/// registry error body and no challenge (see `HttpError::sign_in_required`).
 pub async fn caller_from_request(
     state: &web::Data<AppState>,
     req: &HttpRequest,
@@ -70,7 +70,7 @@ pub async fn caller_from_request(
         Ok(who) => Ok(who.caller),
         Err(AuthError::Refused(why)) => {
             tracing::info!(reason = why.0, "authentication failed");
-            Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
+            Err(HttpError::sign_in_required(INVALID_CREDENTIALS))
         }
         Err(AuthError::Directory(e)) => {
             tracing::error!(error = %e, "directory failed");

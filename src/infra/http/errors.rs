@@ -93,6 +93,13 @@ impl HttpError {
         }
     }
 
+    /// 401 from the API: no challenge. A `WWW-Authenticate: Basic` would make a browser
+    /// ask for credentials, keep them and replay them on every later request to this
+    /// host, cross-site ones included; API clients send their credentials unasked.
+    pub fn sign_in_required(message: impl Into<String>) -> HttpError {
+        HttpError::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthorized, message)
+    }
+
     /// 503: a bounded resource is full; come back after `retry_after` seconds.
     pub fn busy(message: impl Into<String>, retry_after: u64) -> HttpError {
         HttpError {
@@ -189,7 +196,7 @@ impl From<AppError> for HttpError {
             | AppError::AdminOnly
             | AppError::Lacks(_)
             | AppError::Denied(_)) => HttpError::denied(e.to_string()),
-            e @ AppError::SignInRequired => HttpError::unauthorized(e.to_string(), "regauth"),
+            e @ AppError::SignInRequired => HttpError::sign_in_required(e.to_string()),
             AppError::Limited(l) => {
                 HttpError::too_many(l.to_string(), l.retry_after.as_secs_f64().ceil() as u64)
             }

@@ -95,10 +95,12 @@ impl<O: Operation> Default for Open<O> {
 }
 
 pub(crate) fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, HttpError> {
-    req.app_data::<web::Data<AppState>>().cloned().ok_or_else(|| {
-        tracing::error!("application state missing");
-        HttpError::internal()
-    })
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| {
+            tracing::error!("application state missing");
+            HttpError::internal()
+        })
 }
 
 /// Whether a request changes something (every method but the safe ones).
@@ -124,7 +126,10 @@ pub fn same_origin(req: &HttpRequest) -> Result<(), HttpError> {
         }
     };
     if foreign || fetched_cross_site {
-        tracing::warn!(path = req.path(), "state-changing request from another origin refused");
+        tracing::warn!(
+            path = req.path(),
+            "state-changing request from another origin refused"
+        );
         return Err(HttpError::denied(
             "cross-origin request refused: send it from this site, or without an Origin header",
         ));
@@ -215,7 +220,11 @@ mod tests {
             .insert_header((header::CONTENT_TYPE, "application/json; charset=utf-8"))
             .to_http_request();
         assert!(json_declared(&ok).is_ok());
-        for ct in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("application/x-www-form-urlencoded"),
+        ] {
             let mut r = TestRequest::post();
             if let Some(ct) = ct {
                 r = r.insert_header((header::CONTENT_TYPE, ct));

@@ -171,24 +171,25 @@ pub async fn create_token(
 ) -> Result<HttpResponse, HttpError> {
     let body: NewTokenBody = super::json::read(&call.state, &req, payload).await?;
     let state = call.state.clone();
-    let created = call.run(move |st, permit| {
-        let scopes = body.scopes.parse()?;
-        let expires_in = body
-            .expires_in
-            .as_deref()
-            .map(parse_lifetime)
-            .transpose()
-            .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
-        self_service::create_token(
-            st.directory.as_ref(),
-            permit,
-            &body.name,
-            scopes,
-            expires_in,
-            st.clock.now(),
-        )
-    })
-    .await?;
+    let created = call
+        .run(move |st, permit| {
+            let scopes = body.scopes.parse()?;
+            let expires_in = body
+                .expires_in
+                .as_deref()
+                .map(parse_lifetime)
+                .transpose()
+                .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
+            self_service::create_token(
+                st.directory.as_ref(),
+                permit,
+                &body.name,
+                scopes,
+                expires_in,
+                st.clock.now(),
+            )
+        })
+        .await?;
     let host = state
         .settings
         .notifications

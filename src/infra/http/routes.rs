@@ -99,7 +99,12 @@ where
 
 /// A route of an operation that takes no API credential (`Open` refuses, at compile
 /// time, an operation declared to need one).
-fn open<O: Operation, H, Args>(front: Front, method: Method, path: &'static str, handler: H) -> Route
+fn open<O: Operation, H, Args>(
+    front: Front,
+    method: Method,
+    path: &'static str,
+    handler: H,
+) -> Route
 where
     H: Handler<Args>,
     Args: FromRequest + 'static,
@@ -122,36 +127,90 @@ fn web_route(method: Method) -> actix_web::Route {
 /// Every route, in the order README lists them.
 pub fn table() -> Vec<Route> {
     use Front::{Probe as P, Registry as R};
-    let (get, post, put, patch, delete) =
-        (Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE);
+    let (get, post, put, patch, delete) = (
+        Method::GET,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+    );
     vec![
         open::<IssueToken, _, _>(R, get.clone(), "/token", token::get_token),
         open::<IssueToken, _, _>(R, post.clone(), "/token", token::post_token),
-        open::<ReceiveNotifications, _, _>(R, post.clone(), "/notifications", notifications::receive),
+        open::<ReceiveNotifications, _, _>(
+            R,
+            post.clone(),
+            "/notifications",
+            notifications::receive,
+        ),
         open::<Probe, _, _>(P, get.clone(), "/healthz", health::healthz),
         open::<Probe, _, _>(P, get.clone(), "/readyz", health::readyz),
         open::<Probe, _, _>(P, get.clone(), "/metrics", crate::infra::metrics::scrape),
         // The read API and projects.
         gated(get.clone(), "/api/v1/projects", api::list_projects),
         gated(post.clone(), "/api/v1/projects", api::add_project),
-        gated(get.clone(), "/api/v1/projects/{id}/repositories", api::project_repositories),
+        gated(
+            get.clone(),
+            "/api/v1/projects/{id}/repositories",
+            api::project_repositories,
+        ),
         gated(get.clone(), "/api/v1/repository", api::repository),
         gated(get.clone(), "/api/v1/repository/tags", api::tags),
         gated(get.clone(), "/api/v1/repository/history", api::history),
-        gated(post.clone(), "/api/v1/projects/{id}/external-repositories", api::add_external),
-        gated(delete.clone(), "/api/v1/external-repositories/{id}", api::delete_external),
+        gated(
+            post.clone(),
+            "/api/v1/projects/{id}/external-repositories",
+            api::add_external,
+        ),
+        gated(
+            delete.clone(),
+            "/api/v1/external-repositories/{id}",
+            api::delete_external,
+        ),
         // Sharing and the trash.
         gated(get.clone(), "/api/v1/entities/{id}/acl", sharing::show),
         gated(put.clone(), "/api/v1/entities/{id}/acl", sharing::replace),
-        gated(delete.clone(), "/api/v1/entities/{id}/acl", sharing::inherit),
-        gated(post.clone(), "/api/v1/entities/{id}/trash", sharing::move_to_trash),
-        gated(post.clone(), "/api/v1/entities/{id}/restore", sharing::restore),
+        gated(
+            delete.clone(),
+            "/api/v1/entities/{id}/acl",
+            sharing::inherit,
+        ),
+        gated(
+            post.clone(),
+            "/api/v1/entities/{id}/trash",
+            sharing::move_to_trash,
+        ),
+        gated(
+            post.clone(),
+            "/api/v1/entities/{id}/restore",
+            sharing::restore,
+        ),
         // Access requests.
-        gated(post.clone(), "/api/v1/entities/{id}/access-requests", access_requests::file),
-        gated(get.clone(), "/api/v1/entities/{id}/access-requests", access_requests::inbox),
-        gated(get.clone(), "/api/v1/me/access-requests", access_requests::mine),
-        gated(post.clone(), "/api/v1/access-requests/{id}/approve", access_requests::approve),
-        gated(post.clone(), "/api/v1/access-requests/{id}/deny", access_requests::deny),
+        gated(
+            post.clone(),
+            "/api/v1/entities/{id}/access-requests",
+            access_requests::file,
+        ),
+        gated(
+            get.clone(),
+            "/api/v1/entities/{id}/access-requests",
+            access_requests::inbox,
+        ),
+        gated(
+            get.clone(),
+            "/api/v1/me/access-requests",
+            access_requests::mine,
+        ),
+        gated(
+            post.clone(),
+            "/api/v1/access-requests/{id}/approve",
+            access_requests::approve,
+        ),
+        gated(
+            post.clone(),
+            "/api/v1/access-requests/{id}/deny",
+            access_requests::deny,
+        ),
         // One's own account.
         gated(get.clone(), "/api/v1/me", me::me),
         gated(put.clone(), "/api/v1/me/password", me::change_password),
@@ -166,32 +225,65 @@ pub fn table() -> Vec<Route> {
         gated(post.clone(), "/api/v1/users", admin::add_user),
         gated(patch, "/api/v1/users/{name}", admin::change_user),
         gated(post.clone(), "/api/v1/teams", admin::add_team),
-        gated(put, "/api/v1/teams/{team}/members/{user}", admin::add_member),
-        gated(delete, "/api/v1/teams/{team}/members/{user}", admin::remove_member),
+        gated(
+            put,
+            "/api/v1/teams/{team}/members/{user}",
+            admin::add_member,
+        ),
+        gated(
+            delete,
+            "/api/v1/teams/{team}/members/{user}",
+            admin::remove_member,
+        ),
         // The web pages.
         open::<SignIn, _, _>(Front::Web, get.clone(), "/ui", pages::signin::home),
         open::<SignIn, _, _>(Front::Web, get.clone(), "/ui/", pages::signin::home),
         open::<SignIn, _, _>(Front::Web, get.clone(), "/ui/signin", pages::signin::form),
-        open::<SignIn, _, _>(Front::Web, post.clone(), "/ui/signin", pages::signin::submit),
+        open::<SignIn, _, _>(
+            Front::Web,
+            post.clone(),
+            "/ui/signin",
+            pages::signin::submit,
+        ),
         gated(post.clone(), "/ui/signout", pages::signin::signout),
         gated(get.clone(), "/ui/tokens", pages::tokens::list),
         gated(post.clone(), "/ui/tokens", pages::tokens::create),
-        gated(post.clone(), "/ui/tokens/{id}/revoke", pages::tokens::revoke),
+        gated(
+            post.clone(),
+            "/ui/tokens/{id}/revoke",
+            pages::tokens::revoke,
+        ),
         gated(get.clone(), "/ui/logins", pages::logins::list),
-        gated(post.clone(), "/ui/logins/{id}/revoke", pages::logins::revoke),
+        gated(
+            post.clone(),
+            "/ui/logins/{id}/revoke",
+            pages::logins::revoke,
+        ),
         gated(get.clone(), "/ui/projects", pages::projects::list),
         gated(post.clone(), "/ui/projects", pages::projects::create),
         gated(get.clone(), "/ui/projects/{id}", pages::projects::show),
         gated(get.clone(), "/ui/repository", pages::repository::tags),
-        gated(get.clone(), "/ui/repository/history", pages::repository::history),
+        gated(
+            get.clone(),
+            "/ui/repository/history",
+            pages::repository::history,
+        ),
         gated(get.clone(), "/ui/sharing", pages::sharing::show),
         gated(post.clone(), "/ui/sharing", pages::sharing::replace),
         gated(get.clone(), "/ui/account", pages::account::show),
-        gated(post.clone(), "/ui/account/password", pages::account::password),
+        gated(
+            post.clone(),
+            "/ui/account/password",
+            pages::account::password,
+        ),
         gated(get.clone(), "/ui/admin/users", pages::admin::users),
         gated(get.clone(), "/ui/access", pages::access::show),
         gated(post.clone(), "/ui/access", pages::access::file),
-        gated(post.clone(), "/ui/access/{id}/approve", pages::access::approve),
+        gated(
+            post.clone(),
+            "/ui/access/{id}/approve",
+            pages::access::approve,
+        ),
         gated(post, "/ui/access/{id}/deny", pages::access::deny),
         gated(get, "/ui/requests", pages::access::mine),
     ]
@@ -213,7 +305,9 @@ impl Route {
     /// when `public_metrics` says so).
     pub fn served_on(&self, listener: Listener, public_metrics: bool) -> bool {
         match (listener, self.path) {
-            (Listener::Internal, path) => matches!(path, "/notifications" | "/healthz" | "/metrics"),
+            (Listener::Internal, path) => {
+                matches!(path, "/notifications" | "/healthz" | "/metrics")
+            }
             (Listener::Public, "/notifications") => false,
             (_, "/metrics") => public_metrics,
             _ => true,
@@ -315,13 +409,21 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).expect("readable");
-                for needle in [".route(", "web::resource(", "web::scope(", ".default_service("] {
+                for needle in [
+                    ".route(",
+                    "web::resource(",
+                    "web::scope(",
+                    ".default_service(",
+                ] {
                     if text.contains(needle) && !path.ends_with("http/mod.rs") {
                         offenders.push(format!("{}: {needle}", path.display()));
                     }
                 }
             }
         }
-        assert!(offenders.is_empty(), "routes mounted outside routes.rs: {offenders:?}");
+        assert!(
+            offenders.is_empty(),
+            "routes mounted outside routes.rs: {offenders:?}"
+        );
     }
 }

@@ -101,8 +101,10 @@ pub async fn inherit(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| sharing::inherit(st.directory.as_ref(), permit, &entity, st.clock.now()))
-        .await?;
+    call.run(move |st, permit| {
+        sharing::inherit(st.directory.as_ref(), permit, &entity, st.clock.now())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -111,8 +113,10 @@ pub async fn move_to_trash(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| trash::trash(st.directory.as_ref(), permit, &entity, st.clock.now()))
-        .await?;
+    call.run(move |st, permit| {
+        trash::trash(st.directory.as_ref(), permit, &entity, st.clock.now())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -121,7 +125,9 @@ pub async fn restore(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| trash::restore(st.directory.as_ref(), permit, &entity, st.clock.now()))
-        .await?;
+    call.run(move |st, permit| {
+        trash::restore(st.directory.as_ref(), permit, &entity, st.clock.now())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -58,8 +58,8 @@ impl<O: Operation> FromRequest for Form<O> {
             same_origin(&req)?;
             let state = app_state(&req)?;
             let visit = visit(&state, &req).await?;
-            let params = read_form(&state, &req, body.await.map_err(|_| WebError::internal())?)
-                .await?;
+            let params =
+                read_form(&state, &req, body.await.map_err(|_| WebError::internal())?).await?;
             if !csrf::matches(&visit.session.csrf, params.get(csrf::FIELD)) {
                 tracing::warn!(user = %visit.user(), path = req.path(), "web form refused: CSRF token missing or wrong");
                 return Err(WebError::csrf());

@@ -134,7 +134,10 @@ pub async fn approve(
     decide(form, req, true).await
 }
 
-pub async fn deny(form: Form<DecideAccessRequest>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+pub async fn deny(
+    form: Form<DecideAccessRequest>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     decide(form, req, false).await
 }
 

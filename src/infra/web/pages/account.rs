@@ -66,29 +66,30 @@ pub async fn password(
     }
     let revoke_tokens = params.get("revoke_tokens").is_some();
     let address = crate::infra::web::client_ip(state, &req);
-    let (done, stamp) = page.run(move |st, permit| {
-        let change = PasswordChange {
-            current: &current,
-            new: &new,
-            revoke_tokens,
-            address,
-        };
-        let done = self_service::change_password(
-            st.directory.as_ref(),
-            st.tokens.authenticator(),
-            permit,
-            change,
-            st.clock.now(),
-        )?;
-        let stamp = st
-            .tokens
-            .authenticator()
-            .session_caller(&done.user.name)
-            .map(|(_, stamp)| stamp)
-            .map_err(|e| crate::app::AppError::Backend(e.to_string()))?;
-        Ok((done, stamp))
-    })
-    .await?;
+    let (done, stamp) = page
+        .run(move |st, permit| {
+            let change = PasswordChange {
+                current: &current,
+                new: &new,
+                revoke_tokens,
+                address,
+            };
+            let done = self_service::change_password(
+                st.directory.as_ref(),
+                st.tokens.authenticator(),
+                permit,
+                change,
+                st.clock.now(),
+            )?;
+            let stamp = st
+                .tokens
+                .authenticator()
+                .session_caller(&done.user.name)
+                .map(|(_, stamp)| stamp)
+                .map_err(|e| crate::app::AppError::Backend(e.to_string()))?;
+            Ok((done, stamp))
+        })
+        .await?;
     // This browser goes on in a new session; the old one, like every other, is over.
     if let Some(old) = cookies::get(&req, cookies::SESSION) {
         sessions().end(old);

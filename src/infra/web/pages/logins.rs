@@ -54,7 +54,10 @@ pub async fn list(page: Page<ListOwnLogins>) -> Result<HttpResponse, WebError> {
     )))
 }
 
-pub async fn revoke(form: Form<RevokeOwnLogin>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+pub async fn revoke(
+    form: Form<RevokeOwnLogin>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "login")?;
     form.page
         .run(move |st, permit| {

@@ -57,7 +57,9 @@ pub async fn create(form: Form<CreateOwnProject>) -> Result<HttpResponse, WebErr
     let name = form.params.owned("name").unwrap_or_default();
     let id = form
         .page
-        .run(move |st, permit| projects::add_own(st.directory.as_ref(), permit, &name, st.clock.now()))
+        .run(move |st, permit| {
+            projects::add_own(st.directory.as_ref(), permit, &name, st.clock.now())
+        })
         .await?;
     Ok(see_other(&format!("/ui/projects/{id}")))
 }

@@ -12,10 +12,10 @@ use maud::{html, Markup};
 
 use crate::app::authenticate::{AuthError, Pace};
 use crate::app::operations::SignOut;
-use crate::infra::web::gate::Form;
 use crate::domain::authn::Method;
 use crate::infra::http::AppState;
 use crate::infra::web::errors::{see_other, WebError};
+use crate::infra::web::gate::Form;
 use crate::infra::web::session::{random_token, NewSession};
 use crate::infra::web::{cookies, csrf, layout, read_form, secure_cookies, sessions, visit};
 

@@ -175,7 +175,10 @@ pub(super) fn id_param(req: &HttpRequest, what: &str) -> Result<i64, WebError> {
         .ok_or_else(|| WebError::bad_request(format!("{what} id must be a number")))
 }
 
-pub async fn revoke(form: Form<RevokeOwnToken>, req: HttpRequest) -> Result<HttpResponse, WebError> {
+pub async fn revoke(
+    form: Form<RevokeOwnToken>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "token")?;
     form.page
         .run(move |st, permit| {
