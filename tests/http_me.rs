@@ -39,7 +39,13 @@ fn me_names_the_account_and_the_credential_scopes() {
     assert_eq!(r.status(), 401);
     // No Basic challenge: a browser would keep the credentials and replay them.
     assert!(r.headers().get("www-authenticate").is_none());
-    let r = call(&stack, "GET", "/api/v1/me", As::Token("rga_not-a-token"), None);
+    let r = call(
+        &stack,
+        "GET",
+        "/api/v1/me",
+        As::Token("rga_not-a-token"),
+        None,
+    );
     assert_eq!(r.status(), 401);
     assert!(r.headers().get("www-authenticate").is_none());
     let r = call(&stack, "GET", "/api/v1/me", As::Password("alice"), None);

@@ -18,6 +18,7 @@ pub mod errcode_stream;
 pub mod errors;
 pub mod form;
 pub mod gate;
+pub mod head_limit;
 pub mod health;
 pub mod json;
 pub mod me;

@@ -92,6 +92,7 @@ fn listen(
     let app = move || {
         App::new()
             .app_data(app_state.clone())
+            .wrap(middleware::from_fn(super::head_limit::limit))
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .configure(|cfg| routes::mount(cfg, listener, public_metrics))
             .configure(errcode_everywhere)
