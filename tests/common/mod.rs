@@ -53,6 +53,11 @@ impl Stack {
         Self::start(false)
     }
 
+    /// regauth alone with `extra` appended to its configuration (whole sections).
+    pub fn regauth_with(extra: &str) -> Stack {
+        Self::start_with(false, None, &|config| config + extra)
+    }
+
     /// regauth and the real registry, wired together.
     pub fn with_registry() -> Stack {
         Self::start(true)

@@ -391,6 +391,27 @@ mod tests {
         }
     }
 
+    /// README's table of who may call what is this table's: a change of route or of
+    /// an operation's needs changes README in the same commit.
+    #[test]
+    fn readme_shows_every_route_with_its_declared_needs() {
+        let readme = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"),
+        )
+        .expect("README.md");
+        let (begin, end) = ("<!-- routes:begin -->\n", "<!-- routes:end -->");
+        let shown = readme
+            .split_once(begin)
+            .and_then(|(_, rest)| rest.split_once(end))
+            .map(|(table, _)| table)
+            .expect("README.md has the routes markers");
+        assert!(
+            shown == markdown(),
+            "README.md's routes table is stale; put this between the markers:\n{}",
+            markdown()
+        );
+    }
+
     /// No route is mounted anywhere but from the table: a handler added with
     /// `cfg.route` elsewhere would escape the authority test.
     #[test]
