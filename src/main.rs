@@ -7,7 +7,12 @@ fn main() {
         Ok(()) => {}
         Err(regauth::infra::cli::CliError::StdoutClosed) => std::process::exit(141),
         Err(e) => {
-            eprintln!("regauth: error: {e}");
+            // One line, whatever the error quotes (a name from the directory, input).
+            let message = e.to_string();
+            eprintln!(
+                "regauth: error: {}",
+                regauth::infra::shown::escape(&message)
+            );
             std::process::exit(1);
         }
     }

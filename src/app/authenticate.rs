@@ -142,6 +142,8 @@ impl Authenticator {
             },
             AuthError::Busy(_) | AuthError::Directory(_) | AuthError::WouldBlock => return,
         };
+        // A secret typed into the user-name field is never stored.
+        let account = crate::domain::authn::secret::recorded_login(account);
         self.audit.record(AuditRecord {
             at: self.clock.now(),
             actor: account.to_string(),

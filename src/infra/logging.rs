@@ -15,6 +15,7 @@ use tracing_subscriber::fmt::format::{self, Writer};
 use tracing_subscriber::EnvFilter;
 
 use super::config::LogFormat;
+use super::shown::escape;
 
 /// Installs the global subscriber; a second call (tests) is a no-op.
 pub fn init(format: LogFormat, level: &str) {
@@ -52,42 +53,50 @@ fn escaping_fields() -> impl for<'w> format::FormatFields<'w> + Send + Sync + 's
     .delimited(" ")
 }
 
-/// `text` with every control character (newline, carriage return, ESC, NUL, ...) and
-/// every other non-printing one written as a `\u{..}` escape; printable text untouched.
-pub fn escape(text: &str) -> String {
-    if !text.chars().any(needs_escape) {
-        return text.to_string();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        if needs_escape(c) {
-            let _ = write!(out, "\\u{{{:x}}}", c as u32);
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infra::shown::HOSTILE;
+    use std::sync::{Arc, Mutex};
 
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("lock").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The human format, fed the hostile strings as a field and as the message: each
+    /// event stays one line with no control character in it.
     #[test]
-    fn control_characters_cannot_forge_lines_or_drive_terminals() {
-        assert_eq!(escape("alice"), "alice");
-        assert_eq!(escape("zoë ✓"), "zoë ✓");
-        let forged = "x\nINFO regauth::token: token issued user=admin";
-        let e = escape(forged);
-        assert!(!e.contains('\n'), "{e}");
-        assert!(e.starts_with("x\\u{a}INFO"), "{e}");
-        assert_eq!(escape("\u{1b}[31mred"), "\\u{1b}[31mred");
-        assert_eq!(escape("a\rb\0c\u{7f}"), "a\\u{d}b\\u{0}c\\u{7f}");
-        assert_eq!(escape("rtl\u{202e}gpj.exe"), "rtl\\u{202e}gpj.exe");
+    fn the_human_format_escapes_every_hostile_value() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .fmt_fields(escaping_fields())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            for h in HOSTILE {
+                tracing::info!(user = %h, "login refused for {h}");
+            }
+        });
+        let out = String::from_utf8(captured.0.lock().expect("lock").clone()).expect("utf-8");
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines.len(), HOSTILE.len(), "{out}");
+        for line in lines {
+            assert!(!line.chars().any(char::is_control), "{line:?}");
+            assert!(
+                !line.contains('\u{202e}') && !line.contains('\u{2028}'),
+                "{line:?}"
+            );
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod logging;
 pub mod metrics;
 pub mod own_runtime;
 pub mod postgres;
+pub mod shown;
 pub mod sqlite;
 pub mod startup;
 pub mod stored;

@@ -48,7 +48,12 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized, O: Operation>(
         ));
     }
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+    if name.is_empty()
+        || name.chars().count() > 100
+        || name
+            .chars()
+            .any(crate::domain::model::names::invisible_or_control)
+    {
         return Err(AppError::Invalid(
             "name: give a token name of 1-100 printable characters".into(),
         ));

@@ -52,6 +52,38 @@ pub fn looks_like_refresh_token(s: &str) -> bool {
     has_shape(s, REFRESH_TOKEN_PREFIX)
 }
 
+/// How a login name is recorded (audit trail, logs): as given, unless it has the shape
+/// of a secret — one of our access or refresh tokens (even cut short), a web session's
+/// random token, a JWT — typed into the user-name field by mistake. Such a name is
+/// recorded as `<token>` with at most its public prefix, never the secret.
+pub fn recorded_login(name: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in [ACCESS_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX] {
+        if name.len() > prefix.len() + 8 && name.starts_with(prefix) {
+            return format!("<token {prefix}>").into();
+        }
+    }
+    let url_safe = |s: &str| {
+        !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
+    // 32 random bytes in base64url (a session, a CSRF token): mixed case and digits,
+    // which no one picks for a user name of that length.
+    let random = name.len() == TOKEN_BODY_LEN
+        && url_safe(name)
+        && name.bytes().any(|b| b.is_ascii_uppercase())
+        && name.bytes().any(|b| b.is_ascii_lowercase())
+        && name.bytes().any(|b| b.is_ascii_digit());
+    let jwt = name.len() > 40 && {
+        let parts: Vec<&str> = name.split('.').collect();
+        parts.len() == 3 && parts.iter().all(|p| url_safe(p))
+    };
+    if random || jwt {
+        return "<token>".into();
+    }
+    name.into()
+}
+
 /// Constant-time equality (the time depends on the lengths only).
 pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
@@ -60,6 +92,28 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secrets_typed_as_a_user_name_are_recorded_as_token_only() {
+        let access = generate_token(ACCESS_TOKEN_PREFIX);
+        assert_eq!(recorded_login(&access), "<token rga_>");
+        assert_eq!(recorded_login(&access[..20]), "<token rga_>", "cut short");
+        let refresh = generate_token(REFRESH_TOKEN_PREFIX);
+        assert_eq!(recorded_login(&refresh), "<token rgr_>");
+        let session = &access[ACCESS_TOKEN_PREFIX.len()..];
+        assert_eq!(recorded_login(session), "<token>");
+        let jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJlLWJ5dGVz";
+        assert_eq!(recorded_login(jwt), "<token>");
+        for name in [
+            "alice",
+            "alice@example.org",
+            "rga_",
+            "build-bot-2",
+            &"a".repeat(43),
+        ] {
+            assert_eq!(recorded_login(name), name);
+        }
+    }
     use std::collections::HashSet;
 
     fn generate_token(prefix: &str) -> String {

@@ -9,7 +9,7 @@ use std::fmt;
 pub enum NameError {
     #[error("invalid {kind} name {name:?}: use 1-64 letters, digits, '.', '_' or '-' (not public/authenticated)")]
     Principal { kind: &'static str, name: String },
-    #[error("project name must be 1-256 characters")]
+    #[error("project name must be 1-256 characters, none of them a control character")]
     Project,
     #[error("invalid e-mail address: give one like alice@example.org (at most 254 characters)")]
     Email,
@@ -57,13 +57,21 @@ impl TeamName {
     }
 }
 
-/// A valid project name: free text, but not blank and not a novel.
+/// Characters no name a person sets may hold: control characters (newline, ESC, ...)
+/// and the invisible ones that reorder or break text (bidi overrides, line separators):
+/// listings and logs would otherwise show something else than what is stored.
+pub fn invisible_or_control(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{2028}' | '\u{2029}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// A valid project name: free text, but not blank, not a novel, and nothing invisible.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ProjectName(String);
 
 impl ProjectName {
     pub fn parse(name: &str) -> Result<ProjectName, NameError> {
-        if name.trim().is_empty() || name.len() > 256 {
+        if name.trim().is_empty() || name.len() > 256 || name.chars().any(invisible_or_control) {
             return Err(NameError::Project);
         }
         Ok(ProjectName(name.to_string()))

@@ -17,6 +17,7 @@ use crate::domain::model::{
 use crate::domain::ports::Directory;
 use crate::domain::repo_name::RepoPath;
 use crate::infra::config::Settings;
+use crate::infra::shown::Shown;
 
 /// Runs an administration command against the directory.
 pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Command) -> CliResult {
@@ -46,7 +47,7 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
                 outln!(
                     "{}\t{}{}",
                     p.id,
-                    p.name,
+                    Shown(&p.name),
                     if p.trashed { "\t(in trash)" } else { "" }
                 );
             }
@@ -70,11 +71,16 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
                 ..Default::default()
             };
             for s in explain::for_user(dir, &operator(), &user, &scope, limits)? {
-                outln!("{}", s.scope);
+                outln!("{}", Shown(&s.scope));
                 for v in s.verdicts {
                     match v.refusal {
-                        None => outln!("  {}: granted", v.action),
-                        Some(r) => outln!("  {}: refused, {} ({})", v.action, r.words(), r.code()),
+                        None => outln!("  {}: granted", Shown(&v.action)),
+                        Some(r) => outln!(
+                            "  {}: refused, {} ({})",
+                            Shown(&v.action),
+                            r.words(),
+                            r.code()
+                        ),
                     }
                 }
             }
@@ -168,8 +174,10 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
                     flags.push("disabled");
                 }
                 match &u.email {
-                    Some(email) => outln!("{}\t{}\t{email}", u.name, flags.join(",")),
-                    None => outln!("{}\t{}", u.name, flags.join(",")),
+                    Some(email) => {
+                        outln!("{}\t{}\t{}", Shown(&u.name), flags.join(","), Shown(email))
+                    }
+                    None => outln!("{}\t{}", Shown(&u.name), flags.join(",")),
                 }
             }
             Ok(())
@@ -223,11 +231,11 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
         AclCmd::Show { entity } => {
             let view = sharing::show(dir, &operator(), &entity_ref(&entity)?)?;
             match &view.inherited_from {
-                Some(p) => outln!("{} (inherits from {p})", view.entity),
-                None => outln!("{} (local sharing settings)", view.entity),
+                Some(p) => outln!("{} (inherits from {p})", Shown(&view.entity)),
+                None => outln!("{} (local sharing settings)", Shown(&view.entity)),
             }
             for (principal, access) in &view.entries {
-                outln!("  {principal}\t{access}");
+                outln!("  {}\t{access}", Shown(principal));
             }
             Ok(())
         }
@@ -262,7 +270,7 @@ fn token(dir: &dyn Directory, now: UnixTime, cmd: TokenCmd) -> CliResult {
                         None => "no expiry".into(),
                     }
                 };
-                outln!("{}\t{}\t{}\t{}", t.id, t.name, t.scopes, state);
+                outln!("{}\t{}\t{}\t{}", t.id, Shown(&t.name), t.scopes, state);
             }
             Ok(())
         }
@@ -280,7 +288,7 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
         RepoCmd::List { project } => {
             let id: EntityId = project.parse().map_err(CliError::from)?;
             for r in browse::project_repositories(dir, &operator(), id)? {
-                outln!("{}\t{}\t{}", r.id, r.kind.as_str(), r.name);
+                outln!("{}\t{}\t{}", r.id, r.kind.as_str(), Shown(&r.name));
             }
             Ok(())
         }
@@ -290,10 +298,10 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
             for t in tags {
                 outln!(
                     "{}\t{}\t{}\t{}",
-                    t.tag,
-                    t.digest,
+                    Shown(&t.tag),
+                    Shown(&t.digest),
                     rfc3339(t.pushed_at).unwrap_or_default(),
-                    t.pusher
+                    Shown(&t.pusher)
                 );
             }
             Ok(())
@@ -304,8 +312,8 @@ fn repo(dir: &dyn Directory, settings: &Settings, now: UnixTime, cmd: RepoCmd) -
                 outln!(
                     "{}\t{}\t{}",
                     rfc3339(t.pushed_at).unwrap_or_default(),
-                    t.digest,
-                    t.pusher
+                    Shown(&t.digest),
+                    Shown(&t.pusher)
                 );
             }
             Ok(())
@@ -340,7 +348,7 @@ fn audit(
             outln!("{line}");
         } else {
             let at = rfc3339(e.at).unwrap_or_default();
-            let ip = e.client_ip.as_deref().unwrap_or("-");
+            let ip = Shown(e.client_ip.as_deref().unwrap_or("-"));
             let times = if e.count > 1 {
                 format!(" x{}", e.count)
             } else {
@@ -348,10 +356,10 @@ fn audit(
             };
             outln!(
                 "{at}\t{}{times}\t{}\t{}\t{ip}\t{}",
-                e.kind,
-                or_dash(&e.actor),
-                or_dash(&e.subject),
-                e.detail
+                Shown(&e.kind),
+                Shown(or_dash(&e.actor)),
+                Shown(or_dash(&e.subject)),
+                Shown(&e.detail)
             );
         }
     }

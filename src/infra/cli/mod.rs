@@ -49,11 +49,15 @@ impl From<AppError> for CliError {
     }
 }
 
-/// Writes one line to standard output; a closed stdout is `StdoutClosed`, any other
-/// write failure a one-line error.
+/// Writes one line to standard output, control characters escaped; a closed stdout is
+/// `StdoutClosed`, any other write failure a one-line error.
 pub(crate) fn write_line(line: std::fmt::Arguments<'_>) -> Result<(), CliError> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
+    // The fields were escaped where the line was made (`Shown`); whatever else reached
+    // it escaped here, but for the listing's own tab separators.
+    let line = line.to_string();
+    let line = crate::infra::shown::escape_line(&line);
     match writeln!(out, "{line}").and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(CliError::StdoutClosed),

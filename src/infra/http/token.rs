@@ -15,6 +15,7 @@ use crate::app::authenticate::Pace;
 use crate::app::issue_token::{
     refused_with, Credential, IssueError, RequestMeta, TokenGrant, TokenRequest,
 };
+use crate::domain::authn::secret::recorded_login;
 use crate::domain::authn::INVALID_CREDENTIALS;
 
 /// `GET /token?service=S&scope=A&scope=B&account=U&offline_token=true&client_id=C`.
@@ -28,7 +29,7 @@ pub async fn get_token(
         http_method: "GET",
         grant: "basic",
         client_id: client_id.clone(),
-        account: params.owned("account").unwrap_or_default(),
+        account: recorded_login(params.get("account").unwrap_or_default()).into_owned(),
         service: String::new(),
         client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
     };
@@ -83,7 +84,7 @@ pub async fn post_token(
         http_method: "POST",
         grant: "unknown",
         client_id: params.owned("client_id").unwrap_or_default(),
-        account: params.owned("username").unwrap_or_default(),
+        account: recorded_login(params.get("username").unwrap_or_default()).into_owned(),
         service: String::new(),
         client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
     };
