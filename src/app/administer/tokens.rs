@@ -28,10 +28,12 @@ pub fn create<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
 ) -> AppResult<CreatedToken> {
     actor.require_admin()?;
     let owner = user_named(store, user)?;
-    mint(store, actor, &owner, name, scopes, expires_in, now)
+    mint(store, actor, &owner, name, scopes, expires_in, None, now)
 }
 
-/// Creates an access token for `owner`, whom the caller already may mint for.
+/// Creates an access token for `owner`, whom the caller already may mint for; the store
+/// refuses it when `owner` already has `max_live` tokens in force.
+#[allow(clippy::too_many_arguments)] // until the app wiring of `parent` reshapes it
 pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
     store: &S,
     actor: &Actor,
@@ -39,6 +41,7 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
     name: &str,
     scopes: ScopeSet,
     expires_in: Option<Duration>,
+    max_live: Option<usize>,
     now: UnixTime,
 ) -> AppResult<CreatedToken> {
     if scopes.is_empty() {
@@ -64,7 +67,9 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized>(
             hash: secret::hash_token(&token),
             scopes,
             expires_at,
+            parent: None,
         },
+        max_live,
         now,
     )?;
     let event = AuditEvent::AccessTokenCreated {

@@ -77,6 +77,7 @@ const TABLES: &[Table] = &[
         ],
         false,
     ),
+    // In id order a minting token comes before what it minted (it existed first).
     (
         "access_tokens",
         &[
@@ -89,6 +90,7 @@ const TABLES: &[Table] = &[
             ("expires_at", OptInt),
             ("revoked_at", OptInt),
             ("last_used_at", OptInt),
+            ("parent_id", OptInt),
         ],
         true,
     ),
