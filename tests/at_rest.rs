@@ -156,3 +156,20 @@ fn database_files_an_older_version_left_open_are_tightened_with_a_warning() {
     let r = call(&stack, "GET", "/api/v1/me", As::Password("alice"), None);
     assert_eq!(r.status(), 200);
 }
+
+#[test]
+fn a_generated_admin_password_is_written_private_under_umask_000() {
+    let stack = Stack::regauth_only_with_umask(0o000, &|config| {
+        data_dir(config).replace(&format!("admin_password = \"{PASSWORD}\"\n"), "")
+    });
+    let file = stack.dir.path().join("data/bootstrap-admin-password");
+    assert_eq!(octal(&file), "600");
+    let password = fs::read_to_string(&file).unwrap();
+    let login = reqwest::blocking::Client::new()
+        .get(stack.url("/token"))
+        .query(&[("service", SERVICE)])
+        .basic_auth("root", Some(password.trim()))
+        .send()
+        .unwrap();
+    assert_eq!(login.status(), 200);
+}

@@ -356,6 +356,12 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    // A file left there before (mode given only on creation) is made private first.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(crypto::PRIVATE_FILE))?;
+    }
     f.write_all(content.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()
