@@ -602,3 +602,119 @@ fn minting_is_bounded_and_wrong_current_passwords_are_rate_limited() {
     assert!(r.headers().get("retry-after").is_some());
     assert_eq!(guess(PASSWORD).status(), 429);
 }
+
+/// A token minted by a token: expires no later than its parent (a child asked for
+/// "never" gets the parent's expiry), ends when the parent is revoked, and so do the
+/// tokens it minted in turn.
+#[test]
+fn a_token_minted_by_a_token_never_outlives_it() {
+    let (stack, p) = setup();
+    let mint = |who: As, body: Value| {
+        let r = call(&stack, "POST", "/api/v1/me/tokens", who, Some(body));
+        assert_eq!(r.status(), 201);
+        r.json::<Value>().unwrap()
+    };
+    let scopes = json!(["view", "download", "authorize"]);
+    let parent = mint(
+        As::Password("alice"),
+        json!({"name": "one hour", "scopes": scopes, "expires_in": "1h"}),
+    );
+    let parent_secret = parent["token"].as_str().unwrap().to_string();
+    let child = mint(
+        As::Token(&parent_secret),
+        json!({"name": "forever?", "scopes": scopes}),
+    );
+    assert_eq!(child["expires_at"], parent["expires_at"], "{child}");
+    let later = mint(
+        As::Token(&parent_secret),
+        json!({"name": "a year?", "scopes": scopes, "expires_in": "365d"}),
+    );
+    assert_eq!(later["expires_at"], parent["expires_at"]);
+    let child_secret = child["token"].as_str().unwrap().to_string();
+    let grandchild = mint(
+        As::Token(&child_secret),
+        json!({"name": "grandchild", "scopes": ["view", "download"]}),
+    );
+    let grandchild_secret = grandchild["token"].as_str().unwrap().to_string();
+    let repo = format!("{p}/tool");
+    for secret in [&parent_secret, &child_secret, &grandchild_secret] {
+        assert_eq!(pull_token(&stack, secret, &repo).status(), 200);
+    }
+    // Revoking the parent ends the whole line within a second (the caches follow the
+    // directory's change counter).
+    let id = parent["id"].as_i64().unwrap();
+    let r = call(
+        &stack,
+        "DELETE",
+        &format!("/api/v1/me/tokens/{id}"),
+        As::Password("alice"),
+        None,
+    );
+    assert_eq!(r.status(), 204);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for secret in [&parent_secret, &child_secret, &grandchild_secret] {
+        assert_eq!(pull_token(&stack, secret, &repo).status(), 401);
+    }
+    // A password (or a web session) has no lifetime to pass on: its token is as asked.
+    let own = mint(
+        As::Password("alice"),
+        json!({"name": "by password", "scopes": ["view"]}),
+    );
+    assert!(own["expires_at"].is_null(), "{own}");
+}
+
+/// The per-user cap holds under a race: 40 parallel mints at 99 tokens in force leave
+/// exactly 100 in force.
+#[test]
+fn forty_parallel_mints_at_99_leave_exactly_100_in_force() {
+    let (stack, _) = setup();
+    for i in 0..99 {
+        let r = call(
+            &stack,
+            "POST",
+            "/api/v1/me/tokens",
+            As::Password("alice"),
+            Some(json!({"name": format!("t{i}"), "scopes": "view"})),
+        );
+        assert_eq!(r.status(), 201);
+    }
+    let answers: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..40)
+            .map(|i| {
+                let stack = &stack;
+                s.spawn(move || {
+                    call(
+                        stack,
+                        "POST",
+                        "/api/v1/me/tokens",
+                        As::Password("alice"),
+                        Some(json!({"name": format!("race{i}"), "scopes": "view"})),
+                    )
+                    .status()
+                    .as_u16()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        answers.iter().filter(|s| **s == 201).count(),
+        1,
+        "{answers:?}"
+    );
+    assert_eq!(
+        answers.iter().filter(|s| **s == 400).count(),
+        39,
+        "{answers:?}"
+    );
+    let list: Value = call(
+        &stack,
+        "GET",
+        "/api/v1/me/tokens",
+        As::Password("alice"),
+        None,
+    )
+    .json()
+    .unwrap();
+    assert_eq!(list["tokens"].as_array().unwrap().len(), 100);
+}

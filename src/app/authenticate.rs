@@ -220,7 +220,8 @@ impl Authenticator {
         };
         let now = self.clock.now();
         access_token::check(&rec, now)?;
-        let caller = self.caller_for(&rec.user, rec.scopes)?;
+        let mut caller = self.caller_for(&rec.user, rec.scopes)?;
+        caller.token = Some(rec.id);
         self.usage.used(UsedToken::Access(rec.id), now);
         Ok(Some(Authenticated {
             caller,

@@ -151,6 +151,7 @@ mod tests {
                 teams: vec![],
             }),
             scopes,
+            token: None,
         })
     }
 

@@ -66,6 +66,7 @@ pub fn caller_of(who: &RemoteIdentity) -> Caller {
             teams: Vec::new(),
         }),
         scopes: who.scopes,
+        token: None,
     }
 }
 

@@ -119,18 +119,18 @@ pub fn create_token<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
             "scopes: a token cannot be wider than the credential that mints it ({held})"
         )));
     }
-    let live = store
-        .list_access_tokens(user.id)?
-        .iter()
-        .filter(|t| !t.revoked && t.expires_at.is_none_or(|e| e > now))
-        .count();
-    if live >= MAX_LIVE_TOKENS {
-        return Err(AppError::Invalid(format!(
-            "you have {live} access tokens in force, the most one may mint: revoke some first"
-        )));
-    }
     let owner = account(store, user)?;
-    tokens::mint(store, permit, &owner, name, scopes, expires_in, now)
+    // Minted by an access token: it never outlives that token (the store clamps the
+    // expiry and refuses a parent no longer in force, and revoking cascades). A password
+    // or a web session has no lifetime of its own to pass on.
+    let request = tokens::TokenRequest {
+        name,
+        scopes,
+        expires_in,
+        max_live: Some(MAX_LIVE_TOKENS),
+        parent: permit.caller().and_then(|c| c.token),
+    };
+    tokens::mint(store, permit, &owner, request, now)
 }
 
 /// Revokes one of the caller's access tokens.

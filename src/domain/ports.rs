@@ -18,9 +18,10 @@ use crate::domain::authz::{EntityFacts, RepoFacts};
 use crate::domain::events::IngestFacts;
 use crate::domain::model::{
     AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
-    EventOutcome, ManifestDelete, ManifestPush, NewAccessToken, NewRefreshToken, NewUser,
-    Principal, PrincipalRef, ProjectName, RefreshTokenRecord, RequestDecision, TagInfo, TagSort,
-    TeamId, TeamName, TokenHash, UnixTime, UsedToken, User, UserCredentials, UserId, UserUpdate,
+    EventOutcome, ManifestDelete, ManifestPush, MintRefusal, NewAccessToken, NewRefreshToken,
+    NewUser, Principal, PrincipalRef, ProjectName, RefreshTokenRecord, RequestDecision, TagInfo,
+    TagSort, TeamId, TeamName, TokenHash, UnixTime, UsedToken, User, UserCredentials, UserId,
+    UserUpdate,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::domain::scope::ResourceActions;
@@ -52,6 +53,19 @@ pub enum DirectoryError {
 }
 
 pub type DirResult<T> = Result<T, DirectoryError>;
+
+/// A refused mint: the cap is a rule refusing the change (a 400 with the message, as
+/// before the store enforced it), a parent out of force refuses the caller.
+impl From<MintRefusal> for DirectoryError {
+    fn from(r: MintRefusal) -> DirectoryError {
+        match r {
+            MintRefusal::TooMany { .. } => DirectoryError::Invalid(r.to_string()),
+            MintRefusal::ParentNotInForce | MintRefusal::ParentOfAnotherUser => {
+                DirectoryError::Denied(r.to_string())
+            }
+        }
+    }
+}
 
 /// A rule applied to an entity's facts inside the backend's transaction.
 pub type EntityRule<'a, T> = &'a dyn Fn(&EntityFacts) -> DirResult<T>;
@@ -209,12 +223,20 @@ pub trait AccessRequestStore: Send + Sync {
 
 /// Personal access tokens and the revocation of refresh tokens.
 pub trait TokenAdmin: Send + Sync {
+    /// Stores a new access token in one writers' turn, so that concurrent mints cannot
+    /// together pass the cap. Refuses with `Invalid` when the user already has
+    /// `max_live` tokens in force (not revoked, not expired at `now`; `None`, the
+    /// operator, is unbounded). With a `parent`, refuses with `Denied` when that token
+    /// is revoked, expired or another user's, and clamps the expiry to the parent's.
     fn create_access_token(
         &self,
         token: &NewAccessToken,
+        max_live: Option<usize>,
         now: UnixTime,
     ) -> DirResult<AccessTokenRecord>;
     fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>>;
+    /// Revokes the token and every token minted under it (children, grandchildren…) in
+    /// one transaction; a token already revoked keeps its first revocation time.
     fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()>;
     /// Revokes every refresh token of a user; returns how many.
     fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize>;

@@ -259,8 +259,10 @@ pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
                 source,
             })
         };
-        std::fs::create_dir_all(dir).map_err(lock_failed)?;
-        let lock = std::fs::File::create(dir.join(".generate.lock")).map_err(lock_failed)?;
+        // The key directory is private from its first moment (`generate` would tighten
+        // it, but only after the lock file is in it); so is the lock file.
+        crypto::create_dirs(dir, crypto::PRIVATE_DIR).map_err(lock_failed)?;
+        let lock = lock_file(&dir.join(".generate.lock")).map_err(lock_failed)?;
         lock.lock().map_err(lock_failed)?;
         if !has_keys(dir) {
             let files = crypto::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
@@ -274,6 +276,18 @@ pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
     tracing::info!(kid = %signing.kid, since = signing.since, "signing key recorded");
     tracing::info!(bundle = %settings.keys.bundle.display(), kid = %ring.signing_kid(), "certificate bundle written");
     Ok(ring)
+}
+
+/// The generation lock file, created mode 0600 (never rewritten: holding it is all).
+fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(crypto::PRIVATE_FILE);
+    }
+    opts.open(path)
 }
 
 fn has_keys(dir: &Path) -> bool {
@@ -342,6 +356,12 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
         opts.mode(0o600);
     }
     let mut f = opts.open(path)?;
+    // A file left there before (mode given only on creation) is made private first.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(crypto::PRIVATE_FILE))?;
+    }
     f.write_all(content.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()

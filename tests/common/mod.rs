@@ -101,10 +101,25 @@ breaker_open = "1s"
         Self::start_with(with_registry, None, &|config| config)
     }
 
+    /// regauth alone, started with `umask` (e.g. 0o022, 0o000) in force, its
+    /// configuration changed by `tweak`: for what it creates on disk.
+    pub fn regauth_only_with_umask(umask: u32, tweak: &dyn Fn(String) -> String) -> Stack {
+        Self::start_as(false, None, tweak, Some(umask))
+    }
+
     fn start_with(
         with_registry: bool,
         registry_port: Option<u16>,
         tweak: &dyn Fn(String) -> String,
+    ) -> Stack {
+        Self::start_as(with_registry, registry_port, tweak, None)
+    }
+
+    fn start_as(
+        with_registry: bool,
+        registry_port: Option<u16>,
+        tweak: &dyn Fn(String) -> String,
+        umask: Option<u32>,
     ) -> Stack {
         let dir = tempfile::tempdir().expect("tempdir");
         let regauth_port = free_port();
@@ -143,7 +158,7 @@ admin_password = "{PASSWORD}"
         )
         .expect("write config");
 
-        let regauth = spawn_regauth(dir.path(), &config);
+        let regauth = spawn_regauth_as(dir.path(), &config, umask);
         let mut stack = Stack {
             dir,
             config,
@@ -178,6 +193,15 @@ admin_password = "{PASSWORD}"
     pub fn stop_regauth(&mut self) {
         let _ = self.regauth.kill();
         let _ = self.regauth.wait();
+    }
+
+    /// Starts regauth again after `stop_regauth`, on the same files and port.
+    pub fn start_regauth(&mut self) {
+        self.regauth = spawn_regauth(self.dir.path(), &self.config);
+        self.wait_http(
+            &format!("http://127.0.0.1:{}/readyz", self.regauth_port),
+            200,
+        );
     }
 
     fn start_registry(&mut self) {
@@ -374,12 +398,28 @@ impl Drop for Stack {
 }
 
 fn spawn_regauth(dir: &Path, config: &Path) -> Child {
+    spawn_regauth_as(dir, config, None)
+}
+
+/// `regauth serve`, with `umask` in force when given (set by a shell that then `exec`s
+/// regauth, so the process is regauth itself and killing it stops the server).
+fn spawn_regauth_as(dir: &Path, config: &Path, umask: Option<u32>) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("regauth.log"))
         .expect("log file");
-    Command::new(env!("CARGO_BIN_EXE_regauth"))
+    let mut command = match umask {
+        Some(mask) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("umask {mask:03o} && exec \"$0\" \"$@\""))
+                .arg(env!("CARGO_BIN_EXE_regauth"));
+            sh
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_regauth")),
+    };
+    command
         .args(["--config"])
         .arg(config)
         .arg("serve")

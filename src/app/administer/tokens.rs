@@ -12,6 +12,18 @@ use crate::domain::authn::secret;
 use crate::domain::model::{AccessTokenRecord, NewAccessToken, ScopeSet, UnixTime, User};
 use crate::domain::ports::{AuditLog, TokenAdmin, UserAdmin};
 
+/// A token to mint, as asked.
+pub(crate) struct TokenRequest<'a> {
+    pub name: &'a str,
+    pub scopes: ScopeSet,
+    pub expires_in: Option<Duration>,
+    /// At most this many tokens in force for the owner (`None`: the operator, unbounded),
+    /// counted in the same transaction that adds this one.
+    pub max_live: Option<usize>,
+    /// The access token that mints it: the new one expires no later and ends with it.
+    pub parent: Option<i64>,
+}
+
 /// A token just created: the secret exists only here.
 pub struct CreatedToken {
     pub secret: String,
@@ -29,7 +41,14 @@ pub fn create<S: UserAdmin + TokenAdmin + AuditLog + ?Sized>(
     now: UnixTime,
 ) -> AppResult<CreatedToken> {
     let owner = user_named(store, user)?;
-    mint(store, permit, &owner, name, scopes, expires_in, now)
+    let request = TokenRequest {
+        name,
+        scopes,
+        expires_in,
+        max_live: None,
+        parent: None,
+    };
+    mint(store, permit, &owner, request, now)
 }
 
 /// Creates an access token for `owner`, whom the permit's holder already may mint for.
@@ -37,11 +56,16 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized, O: Operation>(
     store: &S,
     permit: &Permit<O>,
     owner: &User,
-    name: &str,
-    scopes: ScopeSet,
-    expires_in: Option<Duration>,
+    request: TokenRequest,
     now: UnixTime,
 ) -> AppResult<CreatedToken> {
+    let TokenRequest {
+        name,
+        scopes,
+        expires_in,
+        max_live,
+        parent,
+    } = request;
     if scopes.is_empty() {
         return Err(AppError::Invalid(
             "scopes: a token needs at least one scope".into(),
@@ -70,7 +94,9 @@ pub(crate) fn mint<S: TokenAdmin + AuditLog + ?Sized, O: Operation>(
             hash: secret::hash_token(&token),
             scopes,
             expires_at,
+            parent,
         },
+        max_live,
         now,
     )?;
     let event = AuditEvent::AccessTokenCreated {

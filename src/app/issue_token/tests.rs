@@ -258,6 +258,7 @@ fn a_revoked_access_token_is_refused_not_anonymous() {
         expires_at: None,
         revoked: true,
         last_used_at: None,
+        parent: None,
     };
     d.access_tokens.insert(secret::hash_token(&token), record);
     let (_, issuer) = issuer(d);
@@ -289,6 +290,7 @@ fn an_access_token_keeps_its_scopes_and_its_refresh_tokens_die_with_it() {
             expires_at: Some(NOW + 10),
             revoked: false,
             last_used_at: None,
+            parent: None,
         },
     );
     let (dir, clock, issuer) = issuer_with_clock(d);

@@ -36,6 +36,7 @@ mod tests {
             expires_at,
             revoked,
             last_used_at: None,
+            parent: None,
         }
     }
 

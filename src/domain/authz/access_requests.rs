@@ -92,6 +92,7 @@ mod tests {
                 teams: vec![],
             }),
             scopes: ScopeSet::PASSWORD,
+            token: None,
         }
     }
 

@@ -9,6 +9,9 @@ pub struct Caller {
     pub user: Option<CallerUser>,
     /// The credential's scopes: all for a password, the token's for an access token.
     pub scopes: ScopeSet,
+    /// The access token the credential is, when it is one: a token it mints descends
+    /// from it (expires no later, ends with it).
+    pub token: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +36,7 @@ impl Caller {
                 teams,
             }),
             scopes,
+            token: None,
         }
     }
 
@@ -41,6 +45,7 @@ impl Caller {
         Caller {
             user: None,
             scopes: ScopeSet::ANONYMOUS,
+            token: None,
         }
     }
 
@@ -101,6 +106,7 @@ mod tests {
                 teams: vec![TeamId(5), TeamId(6)],
             }),
             scopes: ScopeSet::PASSWORD,
+            token: None,
         };
         let all = user.principals();
         assert_eq!(all.len(), 5);

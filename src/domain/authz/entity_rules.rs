@@ -88,6 +88,7 @@ mod tests {
                 teams: vec![],
             }),
             scopes,
+            token: None,
         }
     }
 

@@ -161,6 +161,7 @@ mod tests {
                 teams: vec![],
             }),
             scopes,
+            token: None,
         }
     }
 

@@ -227,6 +227,7 @@ mod tests {
                 teams: vec![],
             }),
             scopes,
+            token: None,
         }
     }
 

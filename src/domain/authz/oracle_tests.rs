@@ -477,12 +477,17 @@ fn caller() -> impl Strategy<Value = Caller> {
                 teams,
             }),
             scopes,
+            token: None,
         });
     prop_oneof![
         8 => user,
         2 => Just(Caller::anonymous()),
         // Not what the door builds, but the rules must still hold.
-        1 => scopes().prop_map(|scopes| Caller { user: None, scopes }),
+        1 => scopes().prop_map(|scopes| Caller {
+            user: None,
+            scopes,
+            token: None,
+        }),
     ]
 }
 
@@ -619,7 +624,11 @@ fn all_callers() -> Vec<Caller> {
     let mut callers = Vec::new();
     for bits in 0u8..8 {
         let scopes = ScopeSet::from_bits_truncate(bits);
-        callers.push(Caller { user: None, scopes });
+        callers.push(Caller {
+            user: None,
+            scopes,
+            token: None,
+        });
         for (certified, admin) in [(false, false), (true, false), (false, true), (true, true)] {
             callers.push(Caller {
                 user: Some(CallerUser {
@@ -630,6 +639,7 @@ fn all_callers() -> Vec<Caller> {
                     teams: vec![MY_TEAM],
                 }),
                 scopes,
+                token: None,
             });
         }
     }
@@ -689,6 +699,7 @@ fn catalog_actions_other_than_star_are_denied() {
             teams: vec![],
         }),
         scopes: ScopeSet::PASSWORD,
+        token: None,
     };
     let d = decide(&admin, &Target::Catalog, &["pull".to_string()]);
     assert!(d.granted.is_empty(), "{d:?}");

@@ -16,6 +16,7 @@ fn user(certified: bool, admin: bool, scopes: ScopeSet) -> Caller {
             teams: vec![TEAM],
         }),
         scopes,
+        token: None,
     }
 }
 fn certified() -> Caller {

@@ -27,7 +27,7 @@ pub use registry::{EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort,
 pub use scopes::{ScopeSet, UnknownTokenScope};
 pub use time::{parse_lifetime, rfc3339, InvalidLifetime, UnixTime};
 pub use tokens::{
-    AccessTokenRecord, NewAccessToken, NewRefreshToken, ParentTokenState, RefreshTokenRecord,
-    TokenHash, UsedToken,
+    AccessTokenRecord, MintRefusal, NewAccessToken, NewRefreshToken, ParentTokenState,
+    RefreshTokenRecord, TokenHash, UsedToken,
 };
 pub use user::{NewUser, User, UserCredentials, UserUpdate};

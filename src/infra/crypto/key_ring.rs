@@ -12,7 +12,7 @@ use zeroize::Zeroizing;
 
 use super::algorithm::KeyAlgorithm;
 use super::error::{io_err, KeyError};
-use super::files::write_replace;
+use super::files::{create_dirs, write_replace};
 use super::key_id::{jwk_thumbprint, libtrust_kid};
 use super::pem::{self, describe_pem_error};
 use super::private_key::PrivateKey;
@@ -189,10 +189,13 @@ impl KeyRing {
         self.keys.iter().map(RingKey::cert_pem).collect()
     }
 
-    /// Writes `bundle_pem` to `path` atomically (creating the parent directory).
+    /// Writes `bundle_pem` to `path` atomically (creating the parent directory). The
+    /// bundle is public, and the registry (maybe another user) reads it: a directory made
+    /// for it is 0755, never wider whatever the umask (a directory others could write to
+    /// would let them swap the registry's trust anchors).
     pub fn write_bundle(&self, path: &Path) -> Result<(), KeyError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            fs::create_dir_all(parent).map_err(io_err(parent))?;
+            create_dirs(parent, 0o755).map_err(io_err(parent))?;
         }
         write_replace(path, self.bundle_pem().as_bytes(), 0o644)
     }

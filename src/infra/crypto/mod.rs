@@ -37,6 +37,9 @@ pub use private_key::PrivateKey;
 pub use signer::{AccessEntry, Claims, IssuedToken, Signer, TokenError};
 pub use x509::certificate_spki;
 
-pub(crate) use files::{write_new, write_replace};
+pub(crate) use files::{
+    create_dirs, create_private_file, tighten_or_warn, write_new, write_replace, PRIVATE_DIR,
+    PRIVATE_FILE,
+};
 pub(crate) use generate::random_serial;
 pub(crate) use pem::describe_pem_error;

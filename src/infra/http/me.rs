@@ -30,7 +30,8 @@ fn scopes_json(s: ScopeSet) -> Value {
 pub fn token_json(t: &AccessTokenRecord) -> Value {
     json!({"id": t.id, "name": t.name, "scopes": scopes_json(t.scopes),
            "created_at": time(Some(t.created_at)), "expires_at": time(t.expires_at),
-           "last_used_at": time(t.last_used_at), "revoked": t.revoked})
+           "last_used_at": time(t.last_used_at), "revoked": t.revoked,
+           "minted_by": t.parent})
 }
 
 pub fn login_json(t: &RefreshTokenRecord) -> Value {

@@ -77,6 +77,7 @@ const TABLES: &[Table] = &[
         ],
         false,
     ),
+    // In id order a minting token comes before what it minted (it existed first).
     (
         "access_tokens",
         &[
@@ -89,6 +90,7 @@ const TABLES: &[Table] = &[
             ("expires_at", OptInt),
             ("revoked_at", OptInt),
             ("last_used_at", OptInt),
+            ("parent_id", OptInt),
         ],
         true,
     ),
@@ -299,4 +301,69 @@ fn read_all(path: &std::path::PathBuf, tables: &[Table]) -> DirResult<Vec<Vec<Ve
         out.push(rows);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{NewAccessToken, NewUser, ScopeSet, UserName};
+    use crate::domain::ports::{TokenAdmin, UserAdmin};
+    use crate::infra::postgres::throwaway;
+
+    /// A token for `user` minted by `parent`.
+    fn token(
+        user: crate::domain::model::UserId,
+        name: &str,
+        parent: Option<i64>,
+    ) -> NewAccessToken {
+        NewAccessToken {
+            user,
+            name: name.into(),
+            hash: crate::domain::authn::secret::hash_token(name),
+            scopes: ScopeSet::VIEW,
+            expires_at: None,
+            parent,
+        }
+    }
+
+    #[test]
+    fn what_a_token_minted_is_copied_and_still_revoked_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regauth.db");
+        let sqlite = SqliteDirectory::open(&path).unwrap();
+        let new_user = NewUser {
+            name: UserName::parse("alice").unwrap(),
+            password_hash: None,
+            certified: true,
+            admin: false,
+            email: None,
+        };
+        let alice = sqlite.add_user(&new_user, 1).unwrap().id;
+        let parent = sqlite
+            .create_access_token(&token(alice, "parent", None), None, 1)
+            .unwrap();
+        let child = sqlite
+            .create_access_token(&token(alice, "child", Some(parent.id)), None, 1)
+            .unwrap();
+        drop(sqlite);
+
+        let url = throwaway::fresh_database_url();
+        sqlite_to_postgres(&path, &url, false).unwrap();
+        let pg = PgDirectory::connect(&url, &PgOptions::default()).unwrap();
+        let listed = pg.list_access_tokens(alice).unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[1].id, child.id);
+        assert_eq!(listed[1].parent, Some(parent.id));
+        pg.revoke_access_token(parent.id, 2).unwrap();
+        assert!(pg
+            .list_access_tokens(alice)
+            .unwrap()
+            .iter()
+            .all(|t| t.revoked));
+        // New tokens get ids past the copied ones.
+        let next = pg
+            .create_access_token(&token(alice, "next", None), Some(100), 3)
+            .unwrap();
+        assert!(next.id > child.id);
+    }
 }

@@ -67,7 +67,7 @@ pub async fn user_by_id<C: GenericClient>(c: &C, id: UserId) -> DirResult<Option
     .transpose()
 }
 
-pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.parent_id
      FROM access_tokens t JOIN users u ON u.id = t.user_id";
 
 pub fn access_token_row(r: &Row) -> DirResult<AccessTokenRecord> {
@@ -80,6 +80,7 @@ pub fn access_token_row(r: &Row) -> DirResult<AccessTokenRecord> {
         expires_at: g(r, 10)?,
         revoked: g::<Option<i64>>(r, 11)?.is_some(),
         last_used_at: g(r, 12)?,
+        parent: g(r, 13)?,
     })
 }
 

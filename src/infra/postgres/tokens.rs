@@ -6,31 +6,73 @@ use super::rows::{
 };
 use super::{change, read, PgDirectory};
 use crate::domain::model::{
-    AccessTokenRecord, NewAccessToken, RefreshTokenRecord, UnixTime, UsedToken, UserId,
+    AccessTokenRecord, NewAccessToken, ParentTokenState, RefreshTokenRecord, UnixTime, UsedToken,
+    UserId,
 };
 use crate::domain::ports::{DirResult, DirectoryError, TokenAdmin};
 
 impl TokenAdmin for PgDirectory {
+    /// One transaction under the writers' advisory lock: the count and the parent are
+    /// read after the lock is taken (each statement of a READ COMMITTED transaction sees
+    /// what committed before it), so concurrent mints in every replica take turns and
+    /// cannot together pass `max_live`.
     fn create_access_token(
         &self,
         t: &NewAccessToken,
+        max_live: Option<usize>,
         now: UnixTime,
     ) -> DirResult<AccessTokenRecord> {
         change!(self, |tx| {
             let user = user_by_id(tx, t.user)
                 .await?
                 .ok_or_else(|| DirectoryError::NotFound(format!("user id {}", t.user.0)))?;
+            let parent_row = match t.parent {
+                Some(id) => match opt(
+                    tx,
+                    "SELECT user_id, revoked_at, expires_at FROM access_tokens WHERE id = $1",
+                    &[&id],
+                )
+                .await?
+                {
+                    Some(r) => Some((
+                        UserId(g(&r, 0)?),
+                        ParentTokenState {
+                            id,
+                            revoked: g::<Option<i64>>(&r, 1)?.is_some(),
+                            expires_at: g(&r, 2)?,
+                        },
+                    )),
+                    None => None,
+                },
+                None => None,
+            };
+            let in_force = match max_live {
+                Some(_) => {
+                    let r = opt(
+                        tx,
+                        "SELECT COUNT(*) FROM access_tokens WHERE user_id = $1
+                         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+                        &[&t.user.0, &now],
+                    )
+                    .await?
+                    .ok_or_else(|| DirectoryError::Backend("count returned no row".into()))?;
+                    g::<i64>(&r, 0)? as usize
+                }
+                None => 0,
+            };
+            let expires_at = t.admit(parent_row, in_force, max_live, now)?;
             let r = opt(
                 tx,
-                "INSERT INTO access_tokens (user_id, name, hash, scopes, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                "INSERT INTO access_tokens (user_id, name, hash, scopes, created_at, expires_at, parent_id)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 &[
                     &t.user.0,
                     &t.name,
                     &&t.hash[..],
                     &(t.scopes.bits() as i64),
                     &now,
-                    &t.expires_at,
+                    &expires_at,
+                    &t.parent,
                 ],
             )
             .await?
@@ -41,9 +83,10 @@ impl TokenAdmin for PgDirectory {
                 name: t.name.clone(),
                 scopes: t.scopes,
                 created_at: now,
-                expires_at: t.expires_at,
+                expires_at,
                 revoked: false,
                 last_used_at: None,
+                parent: t.parent,
             })
         })
     }
@@ -55,8 +98,27 @@ impl TokenAdmin for PgDirectory {
         })
     }
 
+    /// Every row the recursive walk down `parent_id` reaches, in one statement (one
+    /// bump of the change counter, which drops the descendants from every cache too).
     fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
-        revoke(self, "access_tokens", "access token", id, now)
+        change!(self, |tx| {
+            let n = exec(
+                tx,
+                "WITH RECURSIVE minted(id) AS (
+                     SELECT id FROM access_tokens WHERE id = $2
+                     UNION
+                     SELECT t.id FROM access_tokens t JOIN minted m ON t.parent_id = m.id
+                 )
+                 UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $1)
+                 WHERE id IN (SELECT id FROM minted)",
+                &[&now, &id],
+            )
+            .await?;
+            if n == 0 {
+                return Err(DirectoryError::NotFound(format!("access token {id}")));
+            }
+            Ok(())
+        })
     }
 
     fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize> {

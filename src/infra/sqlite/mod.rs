@@ -10,6 +10,9 @@
 //! `credentials` (login), `users` (users and teams), `tokens`, `entities` (projects,
 //! repositories, sharing, trash, authorization facts), `registry` (notifications and
 //! listings); `rows` holds the queries they share.
+//!
+//! Both files and their `-wal`/`-shm` are readable by regauth's user alone (0600) from
+//! their creation, whatever the umask: see `private_files`.
 
 mod access_requests;
 mod audit;
@@ -28,6 +31,7 @@ use std::time::Duration;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::domain::ports::{DirResult, DirectoryError};
+use crate::infra::crypto;
 
 pub struct SqliteDirectory {
     writer: Mutex<Connection>,
@@ -44,6 +48,31 @@ struct Readers {
 /// The audit trail's file, beside the directory's: `regauth.db` → `regauth.audit.db`.
 pub fn audit_path(path: &Path) -> std::path::PathBuf {
     path.with_extension("audit.db")
+}
+
+/// Makes the files of the directory at `path` private before SQLite opens them: they
+/// hold password and token hashes, e-mail addresses and (the audit trail) client
+/// addresses. Missing parents are made 0700, the directory and its audit trail are
+/// created 0600 if missing, and any of them or their `-wal`, `-shm` and `-journal`
+/// files found open to others is tightened, with a warning. SQLite creates those three
+/// with the mode of their database file (and sets it exactly, whatever the umask), so
+/// from here on no file of the directory is ever wider than 0600.
+fn private_files(path: &Path) -> DirResult<()> {
+    let failed =
+        |p: &Path, e: std::io::Error| DirectoryError::Backend(format!("{}: {e}", p.display()));
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crypto::create_dirs(parent, crypto::PRIVATE_DIR).map_err(|e| failed(parent, e))?;
+    }
+    for db in [path.to_path_buf(), audit_path(path)] {
+        crypto::create_private_file(&db).map_err(|e| failed(&db, e))?;
+        crypto::tighten_or_warn(&db, crypto::PRIVATE_FILE);
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = db.clone().into_os_string();
+            side.push(suffix);
+            crypto::tighten_or_warn(Path::new(&side), crypto::PRIVATE_FILE);
+        }
+    }
+    Ok(())
 }
 
 /// How many read connections: enough for every core and a blocked caller or two.
@@ -95,10 +124,7 @@ impl From<rusqlite::Error> for DirectoryError {
 impl SqliteDirectory {
     /// Opens (creating if needed) the directory file and brings its schema up to date.
     pub fn open(path: &Path) -> DirResult<SqliteDirectory> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| DirectoryError::Backend(format!("{}: {e}", parent.display())))?;
-        }
+        private_files(path)?;
         let mut writer = connect(path, "FULL")?;
         schema::migrate(&mut writer)?;
         let mut audit_writer = connect(&audit_path(path), "NORMAL")?;

@@ -32,7 +32,7 @@ pub fn user_by_id(c: &Connection, id: UserId) -> DirResult<Option<User>> {
     )
 }
 
-pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at, t.last_used_at
+pub const TOKEN_SELECT: &str = "SELECT u.id, u.name, u.certified, u.admin, u.disabled, u.email, t.id, t.name, t.scopes, t.created_at, t.expires_at, t.revoked_at, t.last_used_at, t.parent_id
      FROM access_tokens t JOIN users u ON u.id = t.user_id";
 
 pub fn access_token_row(r: &rusqlite::Row) -> rusqlite::Result<AccessTokenRecord> {
@@ -45,6 +45,7 @@ pub fn access_token_row(r: &rusqlite::Row) -> rusqlite::Result<AccessTokenRecord
         expires_at: r.get(10)?,
         revoked: r.get::<_, Option<i64>>(11)?.is_some(),
         last_used_at: r.get(12)?,
+        parent: r.get(13)?,
     })
 }
 

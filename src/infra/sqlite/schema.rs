@@ -168,6 +168,21 @@ CREATE INDEX access_requests_requester ON access_requests(requester_id);
 -- What a user's project listing filters on (the primary key starts with the entity).
 CREATE INDEX acl_entries_principal ON acl_entries(principal_kind, principal_id);
 "#,
+    r#"
+-- step 6: reserved (push grants, merged from branch webhook)
+SELECT 1;
+"#,
+    r#"
+-- The access token that minted each one (none for a password, a web session or the
+-- operator): revoking a token revokes what it minted, following this column down. The
+-- token path reads it with the token, so the update trigger names it too.
+ALTER TABLE access_tokens ADD COLUMN parent_id INTEGER REFERENCES access_tokens(id);
+CREATE INDEX access_tokens_parent ON access_tokens(parent_id) WHERE parent_id IS NOT NULL;
+DROP TRIGGER access_tokens_update_counted;
+CREATE TRIGGER access_tokens_update_counted
+AFTER UPDATE OF user_id, name, hash, scopes, created_at, expires_at, revoked_at, parent_id ON access_tokens
+BEGIN UPDATE change_counter SET version = version + 1; END;
+"#,
 ];
 
 /// The audit trail lives in a file of its own beside the directory: its steady stream

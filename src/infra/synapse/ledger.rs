@@ -242,7 +242,12 @@ impl AccessRequestStore for SynapseLedger {
 }
 
 impl TokenAdmin for SynapseLedger {
-    fn create_access_token(&self, _: &NewAccessToken, _: UnixTime) -> DirResult<AccessTokenRecord> {
+    fn create_access_token(
+        &self,
+        _: &NewAccessToken,
+        _: Option<usize>,
+        _: UnixTime,
+    ) -> DirResult<AccessTokenRecord> {
         Err(synapses("personal access tokens"))
     }
     fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>> {

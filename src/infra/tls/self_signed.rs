@@ -11,7 +11,6 @@
 //! `DIR/server.key` the leaf's ECDSA P-256 key (PKCS#8 PEM, mode 0600), `DIR/ca.crt`
 //! the CA certificate.
 
-use std::fs;
 use std::io;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -147,7 +146,9 @@ pub fn self_signed(
 
     let chain = format!("{}{}", leaf_cert.pem(), ca_cert.pem());
     let key_pem = leaf_key.serialize_pem();
-    fs::create_dir_all(out).map_err(|source| CertError::Io {
+    // Readable by the services that trust the CA, writable by us alone whatever the
+    // umask: the directory holds the server's private key.
+    crypto::create_dirs(out, 0o755).map_err(|source| CertError::Io {
         path: out.to_path_buf(),
         source,
     })?;
@@ -193,6 +194,7 @@ mod tests {
     use rustls_pki_types::ServerName;
 
     use super::*;
+    use std::fs;
     use crate::infra::tls;
 
     fn hosts(names: &[&str]) -> Vec<String> {
