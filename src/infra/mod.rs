@@ -18,4 +18,6 @@ pub mod startup;
 pub mod stored;
 pub mod synapse;
 pub mod tls;
+#[cfg(test)]
+mod use_case_tests;
 pub mod web;

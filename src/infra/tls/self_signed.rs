@@ -194,8 +194,8 @@ mod tests {
     use rustls_pki_types::ServerName;
 
     use super::*;
-    use std::fs;
     use crate::infra::tls;
+    use std::fs;
 
     fn hosts(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
