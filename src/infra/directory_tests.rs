@@ -243,6 +243,7 @@ fn events_are_idempotent_ordered_and_keep_history<B: Backend>() {
         path: repo.clone(),
         tag: Some("v1".into()),
         digest: None,
+        deleter: "alice".into(),
         deleted_at: 50,
     };
     assert_eq!(d.record_delete(&del, 1).unwrap(), EventOutcome::Recorded);

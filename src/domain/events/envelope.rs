@@ -161,11 +161,15 @@ fn parse_event(v: serde_json::Value) -> EventItem {
             if digest.is_none() && tag.is_none() {
                 return malformed("delete without tag or digest".into());
             }
+            if !valid_actor(&e.actor.name) {
+                return malformed("invalid actor name".into());
+            }
             EventItem::Delete(ManifestDelete {
                 event_id: e.id,
                 path,
                 tag,
                 digest,
+                deleter: e.actor.name,
                 deleted_at: when,
             })
         }
@@ -233,7 +237,7 @@ mod tests {
         assert!(matches!(items[2], EventItem::Ignored { .. }));
         assert!(matches!(items[3], EventItem::Malformed { .. }));
         assert!(matches!(items[4], EventItem::Malformed { id: None, .. }));
-        assert!(matches!(items[5], EventItem::Delete(_)));
+        assert!(matches!(&items[5], EventItem::Delete(d) if d.deleter == "alice"));
         assert!(matches!(&items[6], EventItem::Push(p) if p.tag.is_none()));
     }
 
@@ -261,6 +265,9 @@ mod tests {
         let mut bad_delete = event("12", "delete", "", "syn1/tool", Some("a/b"));
         bad_delete["target"]["digest"] = "".into();
         events.push(bad_delete);
+        let mut bad_deleter = event("14", "delete", "", "syn1/tool", Some("v1"));
+        bad_deleter["actor"]["name"] = "bob\r\nforged".into();
+        events.push(bad_deleter);
         events.push(event(
             "13",
             "push",
@@ -270,7 +277,7 @@ mod tests {
         ));
         let body = serde_json::json!({ "events": events });
         let items = parse_envelope(body.to_string().as_bytes()).unwrap();
-        assert_eq!(items.len(), 8);
+        assert_eq!(items.len(), 9);
         for item in &items {
             assert!(matches!(item, EventItem::Malformed { .. }), "{item:?}");
         }
