@@ -12,5 +12,5 @@ pub mod ingest;
 pub use authority::{
     grants_in, judge, EventClaim, Grant, GrantedAction, Refusal, Verdict, GRANT_RETENTION,
 };
-pub use envelope::{parse_envelope, EnvelopeError, EventItem, MANIFEST_TYPES};
+pub use envelope::{keep_events, parse_envelope, EnvelopeError, EventItem, MANIFEST_TYPES};
 pub use ingest::{push_skip, IngestFacts, ProjectPresence};
