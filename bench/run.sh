@@ -46,13 +46,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 B64() { printf '%s' "$1" | base64 -w0; }
 
-# start DIR ALG: a server on a fresh port over DIR's database; sets PORT, PID, READY_MS.
+# start DIR ALG: a server on a fresh port over DIR's database; sets PORT, NPORT (the
+# webhook's internal listener), PID, READY_MS.
 start() {
   local dir=$1 alg=$2 t0
   PORT=$(free_port)
+  NPORT=$(free_port)
   cat >"$dir/regauth.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
+notifications_listen = "127.0.0.1:$NPORT"
 [token]
 services = ["registry"]
 algorithm = "$alg"
@@ -101,7 +104,7 @@ seed_user() {
   curl -sf -o /dev/null -H "Authorization: Bearer bench-notify-secret" \
     -H "Content-Type: application/vnd.docker.distribution.events.v1+json" \
     --data "{\"events\":[{\"id\":\"bench-public-1\",\"timestamp\":\"$(date -u +%FT%TZ)\",\"action\":\"push\",\"target\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$(printf 'a%.0s' $(seq 64))\",\"size\":400,\"repository\":\"$P/public\",\"tag\":\"v1\"},\"actor\":{\"name\":\"alice\"}}]}" \
-    "http://127.0.0.1:$PORT/notifications"
+    "http://127.0.0.1:$NPORT/notifications"
   REFRESH=$(curl -sf -u "alice:bench password" "http://127.0.0.1:$PORT/token?service=registry&offline_token=true&client_id=docker" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
 }
@@ -170,7 +173,7 @@ for n in 1 10 100; do
   load "ES256 password, $n scopes" 16 -H "$PW" "$U/token?service=registry$(scopes "$n")"
 done
 grant_ingest
-ingest=$(python3 bench/ingest.py "$PORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
+ingest=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
 echo "$ingest"
 stop
 
@@ -228,7 +231,7 @@ load "PostgreSQL: ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
 load "PostgreSQL: ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"
 load "PostgreSQL: ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
 grant_ingest
-ingest=$(python3 bench/ingest.py "$PORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
+ingest=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
 echo "PostgreSQL: $ingest"
 stop
 unset PG_URL

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-const SECRET: &str = "crash-test-notify-secret";
+/// At least 32 bytes: the webhook is on the public listener here.
+const SECRET: &str = "crash-test-notify-secret-0123456789abcdef";
 const PASSWORD: &str = "crash test password";
 
 fn free_port() -> u16 {

@@ -288,3 +288,82 @@ fn beside_synapse_only_granted_events_reach_its_listener() {
         "{audit}"
     );
 }
+
+/// `regauth serve` with `[server]` and `[notifications]` as given, in a fresh directory;
+/// stopped once it has exited or answered `/readyz`. Returns whether it became ready,
+/// and its stderr.
+fn serve_with(server: &str, secret: &str) -> (bool, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path().display();
+    let port = free_port();
+    let config = dir.path().join("regauth.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n{server}\n[keys]\ndir = \"{d}/keys\"\nbundle = \"{d}/keys/bundle.pem\"\n[directory]\npath = \"{d}/data/regauth.db\"\n[notifications]\nsecret = \"{secret}\"\n[bootstrap]\nadmin_password = \"{PASSWORD}\"\n"
+        ),
+    )
+    .expect("config");
+    let stderr = dir.path().join("stderr");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_regauth"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env_remove("REGAUTH_CONFIG")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).expect("stderr file"))
+        .spawn()
+        .expect("serve");
+    let ready = eventually(30, || {
+        if let Ok(Some(_)) = child.try_wait() {
+            return Some(false);
+        }
+        Client::new()
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+            .then_some(true)
+    })
+    .expect("serve neither exited nor became ready");
+    let _ = child.kill();
+    let _ = child.wait();
+    (
+        ready,
+        std::fs::read_to_string(&stderr).unwrap_or_default(),
+        dir,
+    )
+}
+
+#[test]
+fn serve_refuses_a_guessable_secret_on_the_public_listener() {
+    for secret in ["change-me", "notify-secret-for-tests"] {
+        let (ready, stderr, dir) = serve_with("", secret);
+        assert!(
+            !ready,
+            "{secret}: started with the webhook public: {stderr}"
+        );
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("error")).collect();
+        assert_eq!(errors.len(), 1, "{stderr}");
+        assert!(
+            errors[0].contains("notifications.secret")
+                && errors[0].contains("server.notifications_listen"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains(secret), "the secret printed: {stderr}");
+        assert!(
+            !dir.path().join("data").exists() && !dir.path().join("keys").exists(),
+            "refused, yet it created files first"
+        );
+    }
+    // A long random one may be public; a placeholder on an internal listener starts,
+    // with a warning; an empty one (webhook disabled) starts anywhere.
+    let (ready, stderr, _d) = serve_with("", &"a1b2".repeat(16));
+    assert!(ready, "{stderr}");
+    let internal = format!("notifications_listen = \"127.0.0.1:{}\"", free_port());
+    let (ready, stderr, _d) = serve_with(&internal, "change-me");
+    assert!(ready, "{stderr}");
+    assert!(stderr.contains("placeholder"), "no warning: {stderr}");
+    let (ready, stderr, _d) = serve_with("", "");
+    assert!(ready, "{stderr}");
+}

@@ -97,6 +97,15 @@ fn open_store(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupE
 
 /// Everything `serve` prepares before it listens.
 pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
+    // First, before anything is created: a guessable secret on the public listener
+    // refuses the start; on an internal one it is logged.
+    let notification_secret = settings.notification_secret()?;
+    if notification_secret.expose_secret().is_empty() {
+        tracing::warn!("notifications.secret is empty: /notifications refuses every request");
+    }
+    if let Some(warning) = settings.check_webhook_secret(&notification_secret)? {
+        tracing::warn!("{warning}");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut backend = open_store(&settings)?;
     bootstrap_admin(backend.as_ref(), &settings, clock.now())?;
@@ -120,10 +129,6 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         Duration::from_secs(settings.token.ttl_seconds),
         Duration::from_secs(settings.token.not_before_skew_seconds),
     )?;
-    let notification_secret = settings.notification_secret()?;
-    if notification_secret.expose_secret().is_empty() {
-        tracing::warn!("notifications.secret is empty: /notifications refuses every request");
-    }
     let writer = Arc::new(AuditWriter::start(
         directory.clone(),
         clock.clone(),

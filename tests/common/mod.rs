@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 pub const SERVICE: &str = "registry.test";
 pub const ISSUER: &str = "regauth-test";
-pub const NOTIFY_SECRET: &str = "notify-secret-for-tests";
+/// At least 32 bytes: `serve` refuses a shorter secret on the public listener, where
+/// the stack serves the webhook.
+pub const NOTIFY_SECRET: &str = "notify-secret-for-tests-of-at-least-32-bytes";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct Stack {
