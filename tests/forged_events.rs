@@ -6,7 +6,9 @@
 //! in another user's name are refused, counted in `/metrics` and audited, and the read
 //! API shows nothing new, so a later push by a user with UPDATE but no CREATE is still
 //! refused (a forged "first push" used to make the repository exist, after which UPDATE
-//! sufficed). Beside a Synapse, only the events that match a grant reach its listener.
+//! sufficed). Beside a Synapse, only the events that match a grant reach its listener,
+//! or (without one) are recorded in the own directory. And `serve` refuses a guessable
+//! secret on the public listener.
 
 mod common;
 mod synapse;
@@ -287,6 +289,47 @@ fn beside_synapse_only_granted_events_reach_its_listener() {
         audit.contains("registry_event_refused") && audit.contains("\"s-2\""),
         "{audit}"
     );
+}
+
+#[test]
+fn beside_synapse_without_a_listener_only_granted_events_are_recorded_here() {
+    let fake = FakeSynapse::start();
+    let alice = fake.add_user("alice", "alice's password");
+    fake.set_certified(alice, true);
+    let bob = fake.add_user("bob", "bob's password");
+    let p = fake.add_project("tools");
+    fake.set_owner(&p, alice);
+    fake.grant(&p, alice, &synapse::EVERY_ACCESS);
+    let stack = Stack::beside_synapse(&fake.base_url(), fake.registry_host(), None, "");
+    let host = fake.registry_host().to_string();
+    let digest = format!("sha256:{}", "a".repeat(64));
+    // bob never asked for a token: his "first push" records nothing.
+    let forged = push_event(
+        "l-1",
+        &format!("{p}/tool"),
+        "v1",
+        &digest,
+        &bob.to_string(),
+        &host,
+    );
+    let counts = notify(&stack, vec![forged]);
+    assert_eq!(counts["unauthorized"], 1, "{counts}");
+    let (status, _) = api(&stack, &format!("/api/v1/repository?path={p}/tool"), "root");
+    assert_eq!(status, 404, "a forged push was recorded beside Synapse");
+    // alice's push, granted by a token regauth issued, is.
+    stack.record_push_as(
+        &format!("{p}/tool"),
+        "v1",
+        &alice.to_string(),
+        ("alice", "alice's password"),
+    );
+    let (status, tags) = api(
+        &stack,
+        &format!("/api/v1/repository/tags?path={p}/tool"),
+        "root",
+    );
+    assert_eq!(status, 200, "{tags}");
+    assert_eq!(tags["tags"][0]["pusher"], alice.to_string());
 }
 
 /// `regauth serve` with `[server]` and `[notifications]` as given, in a fresh directory;
