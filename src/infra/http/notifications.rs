@@ -83,15 +83,11 @@ pub async fn receive(
     if let Some(forwarder) = state.synapse.as_ref().and_then(|s| s.forwarder.as_ref()) {
         let received = items.len();
         let st = state.clone();
-        let screened = web::block(move || -> Result<_, DirectoryError> {
-            let d = st.directory.as_ref();
-            let verdicts = screen(d, &items)?;
-            let refused = report_refusals(d, &items, &verdicts, st.clock.now());
-            Ok((verdicts, refused))
-        })
-        .await
-        .map_err(|_| HttpError::internal())?;
-        let (verdicts, unauthorized) = screened.map_err(|e| unavailable(&e))?;
+        let screened =
+            web::block(move || screen(st.directory.as_ref(), &items).map(|v| (items, v)))
+                .await
+                .map_err(|_| HttpError::internal())?;
+        let (items, verdicts) = screened.map_err(|e| unavailable(&e))?;
         // Only what matches a grant goes on: Synapse would create a repository for any
         // manifest push it is handed, in the name of the actor it names.
         let keep: Vec<bool> = verdicts
@@ -99,34 +95,41 @@ pub async fn receive(
             .map(|v| *v == Some(Verdict::Authorized))
             .collect();
         let forwarded = keep.iter().filter(|k| **k).count();
-        let answer = serde_json::json!({
+        let unauthorized = verdicts
+            .iter()
+            .filter(|v| matches!(v, Some(Verdict::Refused(_))))
+            .count();
+        if forwarded > 0 {
+            let thinned = if forwarded == received {
+                body.to_vec()
+            } else {
+                keep_events(&body, &keep)
+                    .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?
+            };
+            if let Err(e) = forwarder.forward(ct, thinned).await {
+                tracing::error!(error = %e, "notification batch not forwarded; the registry will retry");
+                return Err(HttpError::busy(
+                    "synapse's listener unavailable, retry later",
+                    2,
+                ));
+            }
+            metrics::counter!("regauth_notification_events_total", "outcome" => "forwarded")
+                .increment(forwarded as u64);
+        }
+        // Once the batch stands (a batch the registry retries is judged again then).
+        if unauthorized > 0 {
+            let st = state.clone();
+            web::block(move || {
+                report_refusals(st.directory.as_ref(), &items, &verdicts, st.clock.now())
+            })
+            .await
+            .map_err(|_| HttpError::internal())?;
+        }
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
             "received": received,
             "forwarded": forwarded,
             "unauthorized": unauthorized,
-        });
-        if forwarded == 0 {
-            return Ok(HttpResponse::Ok().json(answer));
-        }
-        let thinned = if forwarded == received {
-            body.to_vec()
-        } else {
-            keep_events(&body, &keep)
-                .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?
-        };
-        return match forwarder.forward(ct, thinned).await {
-            Ok(()) => {
-                metrics::counter!("regauth_notification_events_total", "outcome" => "forwarded")
-                    .increment(forwarded as u64);
-                Ok(HttpResponse::Ok().json(answer))
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "notification batch not forwarded; the registry will retry");
-                Err(HttpError::busy(
-                    "synapse's listener unavailable, retry later",
-                    2,
-                ))
-            }
-        };
+        })));
     }
     let st = state.clone();
     let counts = web::block(move || {
