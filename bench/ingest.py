@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Notification ingest rate: POSTs batches of 100 push events (unique ids, valid
-manifests under one project) from C parallel clients for S seconds; every batch must be
-answered 200 (durably stored). Prints events/s. Usage: ingest.py PORT SECRET PROJECT [S] [C]"""
+manifests under one project, each inside a push grant run.sh obtained) from C parallel
+clients for S seconds; every batch must be answered 200 (durably stored), none of its
+events refused. Prints events/s. Usage: ingest.py PORT SECRET PROJECT [S] [C]"""
 import http.client, json, sys, threading, time
 
 port, secret, project = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -11,11 +12,14 @@ BATCH = 100
 
 
 def body(client, n):
+    # Stamped now: regauth applies an event only inside the push it granted (run.sh
+    # asks the admin's push tokens for these repositories first).
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     events = []
     for i in range(BATCH):
         k = n * BATCH + i
         events.append({
-            "id": f"bench-{client}-{k}", "timestamp": "2026-11-29T12:00:00Z", "action": "push",
+            "id": f"bench-{client}-{k}", "timestamp": now, "action": "push",
             "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
                        "digest": "sha256:%064x" % (client * 10**9 + k), "size": 1234,
                        "repository": f"{project}/repo{k % 50}", "tag": f"t{k}"},
@@ -34,8 +38,8 @@ def run(client):
     while time.time() < deadline:
         conn.request("POST", "/notifications", body(client, n), headers)
         r = conn.getresponse()
-        r.read()
-        if r.status == 200:
+        answer = r.read()
+        if r.status == 200 and json.loads(answer).get("unauthorized", 0) == 0:
             done[client] += BATCH
         else:
             failures[client] += 1

@@ -46,13 +46,16 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/null || echo 0; }
 B64() { printf '%s' "$1" | base64 -w0; }
 
-# start DIR ALG: a server on a fresh port over DIR's database; sets PORT, PID, READY_MS.
+# start DIR ALG: a server on a fresh port over DIR's database; sets PORT, NPORT (the
+# webhook's internal listener), PID, READY_MS.
 start() {
   local dir=$1 alg=$2 t0
   PORT=$(free_port)
+  NPORT=$(free_port)
   cat >"$dir/regauth.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
+notifications_listen = "127.0.0.1:$NPORT"
 [token]
 services = ["registry"]
 algorithm = "$alg"
@@ -93,14 +96,27 @@ seed_user() {
   P=$("$BIN" project list | awk '$2 == "bench" {print $1}')
   [ -n "$P" ] || P=$("$BIN" project add bench --owner alice)
   TOKEN=$("$BIN" token create alice --scopes download,modify)
-  # A public repository for the anonymous scenario, recorded as the registry would.
+  # A public repository for the anonymous scenario, recorded as the registry would:
+  # alice's push token (the grant the event must match), then the event, stamped now.
   "$BIN" acl grant "$P" public READ,DOWNLOAD >/dev/null
+  curl -sf -o /dev/null -u "alice:bench password" \
+    "http://127.0.0.1:$PORT/token?service=registry&scope=repository:$P/public:pull,push"
   curl -sf -o /dev/null -H "Authorization: Bearer bench-notify-secret" \
     -H "Content-Type: application/vnd.docker.distribution.events.v1+json" \
-    --data "{\"events\":[{\"id\":\"bench-public-1\",\"timestamp\":\"2026-11-22T10:00:00Z\",\"action\":\"push\",\"target\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$(printf 'a%.0s' $(seq 64))\",\"size\":400,\"repository\":\"$P/public\",\"tag\":\"v1\"},\"actor\":{\"name\":\"alice\"}}]}" \
-    "http://127.0.0.1:$PORT/notifications"
+    --data "{\"events\":[{\"id\":\"bench-public-1\",\"timestamp\":\"$(date -u +%FT%TZ)\",\"action\":\"push\",\"target\":{\"mediaType\":\"application/vnd.oci.image.manifest.v1+json\",\"digest\":\"sha256:$(printf 'a%.0s' $(seq 64))\",\"size\":400,\"repository\":\"$P/public\",\"tag\":\"v1\"},\"actor\":{\"name\":\"alice\"}}]}" \
+    "http://127.0.0.1:$NPORT/notifications"
   REFRESH=$(curl -sf -u "alice:bench password" "http://127.0.0.1:$PORT/token?service=registry&offline_token=true&client_id=docker" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["refresh_token"])')
+}
+
+# The grants the ingest's events must match: the admin's push token for each of the 50
+# repositories bench/ingest.py pushes to (in its name, stamped now).
+grant_ingest() {
+  local i
+  for i in $(seq 0 49); do
+    curl -sf -o /dev/null -u "admin:bench-admin-password" \
+      "http://127.0.0.1:$PORT/token?service=registry&scope=repository:$P/repo$i:pull,push"
+  done
 }
 
 # load NAME CONNS wrk-args...: one wrk run; appends "NAME|req/s|p99|non2xx|peak RSS MB".
@@ -156,7 +172,8 @@ load "ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
 for n in 1 10 100; do
   load "ES256 password, $n scopes" 16 -H "$PW" "$U/token?service=registry$(scopes "$n")"
 done
-ingest=$(python3 bench/ingest.py "$PORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
+grant_ingest
+ingest=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
 echo "$ingest"
 stop
 
@@ -213,7 +230,8 @@ load "PostgreSQL: ES256 password pull+push" 16 -H "$PW" "$U/token?$Q"
 load "PostgreSQL: ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
 load "PostgreSQL: ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"
 load "PostgreSQL: ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
-ingest=$(python3 bench/ingest.py "$PORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
+grant_ingest
+ingest=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
 echo "PostgreSQL: $ingest"
 stop
 unset PG_URL

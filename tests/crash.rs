@@ -1,7 +1,8 @@
 //! `kill -9` during concurrent token issuance (with refresh tokens) and notification
 //! ingest: after a restart the SQLite file passes `PRAGMA integrity_check`, and nothing
 //! acknowledged is lost — every event batch answered 2xx is recorded, every refresh
-//! token handed out still works.
+//! token handed out still works. The events are pushes regauth granted (the admin's
+//! push tokens are asked first, the events stamped now), so each batch is recorded.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use std::time::{Duration, Instant};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
-const SECRET: &str = "crash-test-notify-secret";
+/// At least 32 bytes: the webhook is on the public listener here.
+const SECRET: &str = "crash-test-notify-secret-0123456789abcdef";
 const PASSWORD: &str = "crash test password";
 
 fn free_port() -> u16 {
@@ -78,11 +80,14 @@ fn cli(config: &Path, args: &[&str]) -> String {
 }
 
 fn batch(project: &str, first: usize) -> Value {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
     let events: Vec<Value> = (first..first + 20)
         .map(|i| {
             json!({
                 "id": format!("crash-event-{i}"),
-                "timestamp": "2026-11-29T12:00:00Z",
+                "timestamp": now,
                 "action": "push",
                 "target": {
                     "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -105,6 +110,20 @@ fn kill_9_loses_no_acknowledged_write() {
     let config = write_config(dir.path(), port);
     let mut server = serve(&config, port);
     let project = cli(&config, &["project", "add", "crash", "--owner", "admin"]);
+    // The grants the events must match: the admin's push token for each repository.
+    for r in 0..7 {
+        let status = Client::new()
+            .get(format!("http://127.0.0.1:{port}/token"))
+            .query(&[
+                ("service", "registry".to_string()),
+                ("scope", format!("repository:{project}/repo{r}:pull,push")),
+            ])
+            .basic_auth("admin", Some(PASSWORD))
+            .send()
+            .expect("push token")
+            .status();
+        assert_eq!(status, 200);
+    }
 
     let stop = Arc::new(AtomicBool::new(false));
     let refresh_tokens = Arc::new(Mutex::new(Vec::<String>::new()));

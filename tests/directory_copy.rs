@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{call, docker_login, jwt, As, Stack, PASSWORD, SERVICE};
+use common::{call, docker_login, jwt, As, Stack, NOTIFY_SECRET, PASSWORD, SERVICE};
 use regauth::infra::postgres::throwaway;
 use secrecy::ExposeSecret;
 
@@ -167,6 +167,7 @@ fn a_copied_directory_answers_every_token_request_as_before() {
         "refresh_tokens ",
         "commits ",
         "access_requests ",
+        "push_grants ",
         "audit_events ",
     ] {
         let line = printed
@@ -209,4 +210,32 @@ fn a_copied_directory_answers_every_token_request_as_before() {
     );
     s.record_push(&format!("{p}/tool"), "v2", "alice");
     assert!(s.ok(&["repo", "tags", &format!("{p}/tool")]).contains("v2"));
+    // The push grants came along: an event of alice's push to private, delivered only
+    // now, still matches the grant recorded before the copy.
+    let late = serde_json::json!({"events": [{
+        "id": "late-after-copy",
+        "timestamp": time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("now"),
+        "action": "push",
+        "target": {
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{}", "b".repeat(64)), "size": 400,
+            "repository": format!("{p}/private"), "tag": "late"
+        },
+        "actor": {"name": "alice"}
+    }]});
+    let counts: serde_json::Value = reqwest::blocking::Client::new()
+        .post(s.url("/notifications"))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {NOTIFY_SECRET}"))
+        .body(late.to_string())
+        .send()
+        .expect("notify")
+        .json()
+        .expect("counts");
+    assert_eq!(counts["recorded"], 1, "{counts}");
+    assert!(s
+        .ok(&["repo", "tags", &format!("{p}/private")])
+        .contains("late"));
 }

@@ -1,6 +1,7 @@
 //! Registry notifications end to end: the real registry (Debian's docker-registry with
 //! `notifications` pointed at regauth) and skopeo push; regauth records repositories
-//! and tag digests, and the read API shows them, ACL-filtered.
+//! and tag digests, and the read API shows them, ACL-filtered. Events regauth never
+//! granted are refused: `tests/forged_events.rs`.
 
 mod common;
 
@@ -189,15 +190,30 @@ fn notifications_need_the_shared_secret() {
     let stack = Stack::regauth_only();
     stack.add_user("alice", &["--certified"]);
     let p = stack.add_project("alpha", "alice");
+    // A push regauth granted (alice's push token), reported by the webhook: only the
+    // secret decides here.
+    let r = Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE.to_string()),
+            ("scope", format!("repository:{p}/hooked:pull,push")),
+        ])
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .expect("push token");
+    assert_eq!(r.status(), 200);
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("now");
     let event = json!({"events": [{
         "id": "evt-1",
-        "timestamp": "2026-11-22T10:00:00.000000000Z",
+        "timestamp": now,
         "action": "push",
         "target": {
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": format!("sha256:{}", "a".repeat(64)),
             "size": 400, "length": 400,
-            "repository": format!("{p}/forged"),
+            "repository": format!("{p}/hooked"),
             "tag": "v1"
         },
         "actor": {"name": "alice"}
@@ -219,7 +235,7 @@ fn notifications_need_the_shared_secret() {
     assert_eq!(send(Some("Bearer wrong")), 401);
     let (status, _) = api(
         &stack,
-        &format!("/api/v1/repository?path={p}/forged"),
+        &format!("/api/v1/repository?path={p}/hooked"),
         "alice",
     );
     assert_eq!(status, 404, "a refused notification stored something");
@@ -232,7 +248,7 @@ fn notifications_need_the_shared_secret() {
     );
     let (status, body) = api(
         &stack,
-        &format!("/api/v1/repository/tags?path={p}/forged"),
+        &format!("/api/v1/repository/tags?path={p}/hooked"),
         "alice",
     );
     assert_eq!(status, 200);

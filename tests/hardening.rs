@@ -492,7 +492,7 @@ fn raw_request(port: u16, head: &str, body: &[u8], pause: Duration) -> String {
 #[test]
 fn bodies_are_bounded_in_size_and_time_and_refused_in_errcode_json() {
     let server = Server::start_with_env(
-        "[notifications]\nsecret = \"hook-secret\"\nmax_body_bytes = 100000\n",
+        "[notifications]\nsecret = \"hook-secret-long-enough-for-the-public-listener\"\nmax_body_bytes = 100000\n",
         &[("REGAUTH__SERVER__BODY_TIMEOUT", "1s")],
     );
     // Too large: refused from the declared length, in errcode JSON.
@@ -543,7 +543,10 @@ fn bodies_are_bounded_in_size_and_time_and_refused_in_errcode_json() {
     assert!(started.elapsed() < Duration::from_secs(3));
     let r = Client::new()
         .post(server.url("/notifications"))
-        .header("authorization", "Bearer hook-secret")
+        .header(
+            "authorization",
+            "Bearer hook-secret-long-enough-for-the-public-listener",
+        )
         .header(
             "content-type",
             "application/vnd.docker.distribution.events.v1+json",

@@ -37,7 +37,9 @@ fn setup() -> (Stack, String, String) {
     }
     let p = stack.add_project("alpha", "alice");
     let repo = format!("{p}/tool");
-    stack.record_push(&repo, "v1", "alice");
+    // Pushed by the admin: alice is not certified, and regauth records only pushes it
+    // granted.
+    stack.record_push(&repo, "v1", "root");
     // bob and carol see the project's listing but may not download.
     stack.grant(&p, "bob", "READ");
     stack.grant(&p, "carol", "READ");

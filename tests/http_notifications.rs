@@ -1,5 +1,7 @@
 //! `POST /notifications` over real HTTP: the shared secret, media types, bad bodies,
-//! duplicates; what was stored is read back with the CLI.
+//! duplicates; what was stored is read back with the CLI. The pushes are ones regauth
+//! granted (a push token first, events stamped now): anything else is refused, see
+//! `tests/forged_events.rs`.
 
 mod common;
 
@@ -24,11 +26,28 @@ fn notifications_need_the_secret_and_are_idempotent() {
     let stack = Stack::regauth_only();
     stack.add_user("alice", &["--certified"]);
     let p = stack.add_project("alpha", "alice");
+    // The grant the event must match: alice's push token.
+    let r = Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE.to_string()),
+            ("scope", format!("repository:{p}/tool:pull,push")),
+        ])
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .expect("push token");
+    assert_eq!(r.status(), 200);
+    let now = time::OffsetDateTime::now_utc();
+    let stamp = |extra_ms: i64| {
+        (now + time::Duration::milliseconds(extra_ms))
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("now")
+    };
     let digest = format!("sha256:{}", "a".repeat(64));
     let body = json!({"events": [
         {
             "id": "evt-1",
-            "timestamp": "2026-11-22T10:00:00.123456Z",
+            "timestamp": stamp(123),
             "action": "push",
             "target": {
                 "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -39,7 +58,7 @@ fn notifications_need_the_secret_and_are_idempotent() {
         },
         {"id": "evt-2", "garbage": true},
         {
-            "id": "evt-3", "timestamp": "2026-11-22T10:00:01Z", "action": "push",
+            "id": "evt-3", "timestamp": stamp(1000), "action": "push",
             "target": {"mediaType": "application/octet-stream", "digest": digest, "repository": format!("{p}/tool")}
         }
     ]})
@@ -65,6 +84,7 @@ fn notifications_need_the_secret_and_are_idempotent() {
     assert_eq!(counts["recorded"], 1);
     assert_eq!(counts["malformed"], 1);
     assert_eq!(counts["skipped"], 1);
+    assert_eq!(counts["unauthorized"], 0);
     // The registry retries: same event ids, nothing stored twice (v2 media type of 3.x).
     let (status, answer) = send(
         &stack,

@@ -503,7 +503,14 @@ fn the_own_directory_refuses_what_synapse_owns_and_records_pushes_for_the_read_a
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("belong to Synapse"), "{stderr}");
     // Without a listener, pushes are recorded here under Synapse's project id.
-    s.record_push(&format!("{}/tool", w.p), "v1", &w.alice.to_string());
+    // regauth still issues the tokens: alice's push token records the grant the
+    // event must match, here in the own directory.
+    s.record_push_as(
+        &format!("{}/tool", w.p),
+        "v1",
+        &w.alice.to_string(),
+        ("alice", "alice's password"),
+    );
     let r = common::call(
         s,
         "GET",

@@ -1,13 +1,15 @@
 //! The token endpoint's use case, for GET (Docker token spec) and POST (OAuth2) alike:
 //! check the service, authenticate, issue or hand back a refresh token, gather the facts
-//! of every requested scope, apply `authz::decide`, sign, and write the audit line.
-//! Denials are not errors (the token lists a denied scope with no actions); bad
-//! credentials are.
+//! of every requested scope, apply `authz::decide`, record the grants of push and
+//! delete the token carries (`grants`: the registry's events are applied only inside
+//! one), sign, and write the audit line. Denials are not errors (the token lists a
+//! denied scope with no actions); bad credentials are.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use self::grants::GrantRecorder;
 use super::audit::Audit;
 use super::authenticate::{AuthError, Authenticator, Pace};
 use super::rate_limit::FailedLogins;
@@ -16,9 +18,10 @@ use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
 use crate::domain::authz::{decide, Caller, Target};
+use crate::domain::events::grants_in;
 use crate::domain::ports::{
-    AuthorizationFacts, Clock, DirectoryError, RemoteIdentity, RemoteRefusal, SignError,
-    SignedToken, TokenSigner,
+    AuthorizationFacts, Clock, DirectoryError, PushGrants, RemoteIdentity, RemoteRefusal,
+    SignError, SignedToken, TokenSigner,
 };
 use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope, ScopeLimits};
 
@@ -31,6 +34,10 @@ pub struct TokenPolicy {
     pub refresh_ttl: Option<Duration>,
     /// How many scopes a request may carry, and how long each may be.
     pub scope_limits: ScopeLimits,
+    /// How long a registry token lives, and how far its `nbf` lies before its issue:
+    /// the interval a grant of push or delete is recorded for.
+    pub token_ttl: Duration,
+    pub not_before_skew: Duration,
 }
 
 /// How the request arrived, for the audit line.
@@ -150,6 +157,8 @@ pub struct IssuerPorts {
     pub signer: Arc<dyn TokenSigner>,
     pub clock: Arc<dyn Clock>,
     pub audit: Arc<Audit>,
+    /// Where the grants of push and delete are recorded.
+    pub grants: Arc<dyn PushGrants>,
 }
 
 /// The token endpoint's use case.
@@ -161,6 +170,7 @@ pub struct TokenIssuer {
     signer: Arc<dyn TokenSigner>,
     clock: Arc<dyn Clock>,
     audit: Arc<Audit>,
+    grants: GrantRecorder,
     policy: TokenPolicy,
 }
 
@@ -177,6 +187,7 @@ impl TokenIssuer {
             signer: ports.signer,
             clock: ports.clock,
             audit: ports.audit,
+            grants: GrantRecorder::new(ports.grants, policy.not_before_skew, policy.token_ttl),
             policy,
         }
     }
@@ -239,7 +250,7 @@ impl TokenIssuer {
                 who: identity.as_ref(),
             };
             let decided = authorize(&facts, &who.caller, scopes)?;
-            return self.grant(meta, req, who, refresh_token, decided, unparsed);
+            return self.grant(meta, req, who, refresh_token, decided, unparsed, pace);
         }
         let auth = self.authenticator.as_ref();
         let (who, refresh_token) = match &req.credential {
@@ -273,10 +284,12 @@ impl TokenIssuer {
             meta.grant = "anonymous";
         }
         let decided = authorize(self.facts.as_ref(), &who.caller, scopes)?;
-        self.grant(meta, req, who, refresh_token, decided, unparsed)
+        self.grant(meta, req, who, refresh_token, decided, unparsed, pace)
     }
 
-    /// Signs what was decided, logs and audits it.
+    /// Records the grants of push and delete, signs what was decided, logs and audits
+    /// it.
+    #[allow(clippy::too_many_arguments)]
     fn grant(
         &self,
         meta: &mut RequestMeta,
@@ -285,6 +298,7 @@ impl TokenIssuer {
         refresh_token: Option<String>,
         decided: Vec<Decided>,
         unparsed: Vec<String>,
+        pace: Pace,
     ) -> Result<TokenGrant, IssueError> {
         // One pass: the signed `access` claim takes the entries, the audit line the rest.
         let mut access = Vec::with_capacity(decided.len());
@@ -305,6 +319,12 @@ impl TokenIssuer {
             access.push(d.entry);
         }
         let now = self.clock.now();
+        // Durable before the token exists: the registry's events of what it allows are
+        // applied only inside a recorded grant.
+        let pushes = grants_in(who.caller.name(), &access);
+        if !pushes.is_empty() {
+            self.grants.record(who.caller.name(), &pushes, now, pace)?;
+        }
         let signed = self
             .signer
             .sign(who.caller.name(), &meta.service, access, now)?;
@@ -524,6 +544,7 @@ fn truncate(s: &str) -> String {
     s.chars().take(64).collect()
 }
 
+mod grants;
 #[cfg(test)]
 mod remote_tests;
 #[cfg(test)]

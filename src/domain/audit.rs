@@ -111,6 +111,22 @@ pub enum AuditEvent {
         approved: bool,
         reason: Option<String>,
     },
+    /// A registry event (a manifest push or delete) was not applied: regauth never
+    /// granted its actor that action on that repository around the event's time
+    /// (`domain::events::authority`). The actor is the event's, as the registry (or
+    /// whoever holds the webhook's secret) named it; the fields are stored as sent.
+    RegistryEventRefused {
+        event_id: String,
+        /// `push` or `delete`.
+        action: String,
+        repository: String,
+        tag: Option<String>,
+        digest: Option<String>,
+        /// The event's own timestamp.
+        event_at: UnixTime,
+        /// The reason code (`no_grant`, `grant_expired`, ...).
+        why: String,
+    },
 }
 
 impl AuditEvent {
@@ -138,6 +154,7 @@ impl AuditEvent {
             AuditEvent::ExternalRepositoryDeleted => "external_repository_deleted",
             AuditEvent::AccessRequested { .. } => "access_requested",
             AuditEvent::AccessRequestDecided { .. } => "access_request_decided",
+            AuditEvent::RegistryEventRefused { .. } => "registry_event_refused",
         }
     }
 

@@ -15,7 +15,7 @@
 use crate::domain::audit::{AuditFilter, AuditRecord};
 use crate::domain::authz::sharing::SharingChange;
 use crate::domain::authz::{EntityFacts, RepoFacts};
-use crate::domain::events::IngestFacts;
+use crate::domain::events::{Grant, IngestFacts};
 use crate::domain::model::{
     AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
     EventOutcome, ManifestDelete, ManifestPush, MintRefusal, NewAccessToken, NewRefreshToken,
@@ -289,6 +289,21 @@ pub enum RegistryEvent<'a> {
     Delete(&'a ManifestDelete),
 }
 
+/// What regauth granted that lets a registry event change the directory: the intervals
+/// in which an actor held `push` (or `delete`) on a repository
+/// (`domain::events::authority`). Recorded durably before the token that carries a
+/// grant is handed out, so every replica, and a notification delivered late, finds it.
+/// Not a change the token path reads: it moves no change version.
+pub trait PushGrants: Send + Sync {
+    /// Records grants in one durable transaction, each merged into an interval of the
+    /// same actor, repository and action it overlaps (else a new one).
+    fn record_grants(&self, grants: &[Grant]) -> DirResult<()>;
+    /// Every recorded grant of these `(actor, repository)` pairs, any action.
+    fn grants_for(&self, keys: &[(&str, &str)]) -> DirResult<Vec<Grant>>;
+    /// Removes grants that ended before `before`; returns how many.
+    fn prune_grants(&self, before: UnixTime) -> DirResult<usize>;
+}
+
 /// What the registry's notifications recorded, for listings.
 pub trait RegistryReader: Send + Sync {
     /// Managed and external repositories of a project (trashed ones excluded).
@@ -345,6 +360,7 @@ pub trait Directory:
     + AccessRequestStore
     + TokenAdmin
     + RegistryLog
+    + PushGrants
     + RegistryReader
     + AuditLog
 {
@@ -360,6 +376,7 @@ impl<T> Directory for T where
         + AccessRequestStore
         + TokenAdmin
         + RegistryLog
+        + PushGrants
         + RegistryReader
         + AuditLog
 {

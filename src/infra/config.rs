@@ -196,7 +196,9 @@ pub struct DirectorySettings {
 #[serde(deny_unknown_fields, default)]
 pub struct NotificationSettings {
     /// Shared secret the registry sends as `Authorization: Bearer <secret>`. Empty
-    /// disables the endpoint (every request 401s).
+    /// disables the endpoint (every request 401s). On the public listener (no
+    /// `server.notifications_listen`) `serve` refuses one shorter than
+    /// `MIN_PUBLIC_SECRET_BYTES` or one of `PLACEHOLDER_SECRETS`.
     pub secret: SecretString,
     /// Alternatively, a file holding the secret (trailing whitespace ignored).
     pub secret_file: Option<PathBuf>,
@@ -370,7 +372,62 @@ impl Default for BootstrapSettings {
     }
 }
 
+/// The webhook secrets this repository's own examples and documentation show
+/// (`deploy/`, the compose files, README): whoever read them knows these.
+pub const PLACEHOLDER_SECRETS: &[&str] = &[
+    "change-me",
+    "changeme",
+    "internal-network-only-set-REGAUTH_NOTIFY_SECRET",
+    "set-REGAUTH_NOTIFY_SECRET",
+];
+
+/// The shortest webhook secret accepted on the public listener, bytes: 32 random bytes
+/// (or 64 hex digits from `openssl rand -hex 32`) cannot be guessed online.
+pub const MIN_PUBLIC_SECRET_BYTES: usize = 32;
+
 impl Settings {
+    /// Whether the webhook's `secret` (from `notification_secret`) may be served where
+    /// the settings put it. `serve` refuses a webhook on the public listener (no
+    /// `server.notifications_listen`) whose secret is shorter than
+    /// `MIN_PUBLIC_SECRET_BYTES` or a documented placeholder: anyone who can reach
+    /// `/token` could then guess or look it up and post events. On an internal listener
+    /// such a secret is tolerated (the network is the first line), and `Ok(Some(..))`
+    /// says what to log. An empty secret disables the endpoint and is always allowed.
+    pub fn check_webhook_secret(
+        &self,
+        secret: &SecretString,
+    ) -> Result<Option<&'static str>, ConfigError> {
+        let s = secret.expose_secret().trim();
+        if s.is_empty() {
+            return Ok(None);
+        }
+        let placeholder = PLACEHOLDER_SECRETS
+            .iter()
+            .any(|p| p.eq_ignore_ascii_case(s));
+        let short = s.len() < MIN_PUBLIC_SECRET_BYTES;
+        if !(placeholder || short) {
+            return Ok(None);
+        }
+        if self.server.notifications_listen.is_some() {
+            return Ok(Some(if placeholder {
+                "notifications.secret is a documented placeholder: set a random one (e.g. openssl rand -hex 32) on both sides"
+            } else {
+                "notifications.secret is shorter than 32 bytes: set a random one (e.g. openssl rand -hex 32) on both sides"
+            }));
+        }
+        let what = if placeholder {
+            "the secret is a documented placeholder"
+        } else {
+            "the secret is shorter than 32 bytes"
+        };
+        Err(ConfigError::Invalid {
+            key: "notifications.secret",
+            message: format!(
+                "{what} while /notifications is on the public listener: set server.notifications_listen to a loopback or internal address (and point the registry there), or a random secret of at least 32 bytes (e.g. openssl rand -hex 32)"
+            ),
+        })
+    }
+
     /// Loads `file` (if given) then the `REGAUTH__*` environment, and validates.
     pub fn load(file: Option<&Path>) -> Result<Settings, ConfigError> {
         let mut builder = config::Config::builder();
@@ -765,6 +822,106 @@ mod tests {
         }
         s.log.level = "warn,regauth=debug".into();
         assert!(s.validate().is_ok());
+    }
+
+    #[test]
+    fn a_public_webhook_needs_a_long_secret_that_no_example_shows() {
+        let long = "0123456789abcdef0123456789abcdef";
+        let public = Settings::default();
+        let mut internal = Settings::default();
+        internal.server.notifications_listen = Some("127.0.0.1:5002".parse().unwrap());
+        let check =
+            |s: &Settings, secret: &str| s.check_webhook_secret(&SecretString::from(secret));
+        // Refused on the public listener: short, or a placeholder of the repository's own
+        // examples (whatever its length), with one line naming the key and the way out.
+        let mut refused: Vec<&str> = vec![
+            "change-me",
+            "CHANGE-ME",
+            "notify-secret-for-tests",
+            &long[1..],
+        ];
+        refused.extend_from_slice(PLACEHOLDER_SECRETS);
+        for secret in refused {
+            match check(&public, secret) {
+                Err(
+                    e @ ConfigError::Invalid {
+                        key: "notifications.secret",
+                        ..
+                    },
+                ) => {
+                    let line = e.to_string();
+                    assert_eq!(line.lines().count(), 1, "{line}");
+                    assert!(line.contains("server.notifications_listen"), "{line}");
+                    assert!(
+                        !line.contains(secret),
+                        "the secret is never printed: {line}"
+                    );
+                }
+                other => panic!("{secret:?}: {other:?}"),
+            }
+            // On an internal listener it is tolerated, with a warning.
+            assert!(
+                matches!(check(&internal, secret), Ok(Some(_))),
+                "{secret:?}"
+            );
+        }
+        // Long and not a placeholder: fine anywhere; empty (disabled): fine anywhere.
+        for s in [&public, &internal] {
+            assert!(matches!(check(s, long), Ok(None)));
+            assert!(matches!(check(s, ""), Ok(None)));
+        }
+        // Every placeholder the shipped files and the README show is on the list.
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in [
+            "deploy/regauth.toml",
+            "deploy/registry/config.yml",
+            "docker-compose.yml",
+            "docker-compose.ha.yml",
+            "README.md",
+        ] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            for shown in shown_secrets(&text) {
+                assert!(
+                    PLACEHOLDER_SECRETS.contains(&shown.as_str()),
+                    "{file} shows the secret {shown:?}, which is not in PLACEHOLDER_SECRETS"
+                );
+            }
+        }
+    }
+
+    /// The literal secrets a file shows: `secret = "..."`, `NOTIFY_SECRET:-...}` and
+    /// `Bearer ...]` (variables and `<...>` stand-ins excluded).
+    fn shown_secrets(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for line in text.lines() {
+            let mut candidates = Vec::new();
+            if let Some(rest) = line.trim_start().strip_prefix("secret = \"") {
+                candidates.push(rest.split('"').next().unwrap_or(""));
+            }
+            if let Some((_, rest)) = line.split_once("NOTIFY_SECRET:-") {
+                candidates.push(rest.split('}').next().unwrap_or(""));
+            }
+            if let Some((_, rest)) = line.split_once("[Bearer ") {
+                candidates.push(rest.split(']').next().unwrap_or(""));
+            }
+            for c in candidates {
+                if !(c.is_empty() || c.starts_with('$') || c.starts_with('<')) {
+                    out.push(c.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_shipped_example_keeps_the_webhook_off_the_public_listener() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for file in ["deploy/regauth.toml", "deploy/regauth-container.toml"] {
+            let s = Settings::load(Some(&root.join(file))).unwrap();
+            assert!(s.server.notifications_listen.is_some(), "{file}");
+            let secret = s.notification_secret().unwrap();
+            assert!(s.check_webhook_secret(&secret).is_ok(), "{file}");
+        }
     }
 
     #[test]

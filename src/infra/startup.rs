@@ -18,8 +18,9 @@ use crate::app::remote_login::RemoteAuthority;
 use crate::app::secrets;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::domain::authn::password;
+use crate::domain::events::GRANT_RETENTION;
 use crate::domain::model::UnixTime;
-use crate::domain::ports::{ChangeVersion, Clock, Directory, DirectoryError};
+use crate::domain::ports::{ChangeVersion, Clock, Directory, DirectoryError, PushGrants};
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
@@ -96,6 +97,15 @@ fn open_store(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupE
 
 /// Everything `serve` prepares before it listens.
 pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
+    // First, before anything is created: a guessable secret on the public listener
+    // refuses the start; on an internal one it is logged.
+    let notification_secret = settings.notification_secret()?;
+    if notification_secret.expose_secret().is_empty() {
+        tracing::warn!("notifications.secret is empty: /notifications refuses every request");
+    }
+    if let Some(warning) = settings.check_webhook_secret(&notification_secret)? {
+        tracing::warn!("{warning}");
+    }
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let mut backend = open_store(&settings)?;
     bootstrap_admin(backend.as_ref(), &settings, clock.now())?;
@@ -110,6 +120,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         crate::infra::cache::RECHECK
     };
     let cached = Arc::new(CachedDirectory::new(backend.clone(), recheck));
+    let grants: Arc<dyn PushGrants> = backend.clone();
     let directory: Arc<dyn Directory> = backend;
     let keyring = load_keys(&settings)?;
     let signer = Signer::new(
@@ -118,10 +129,6 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         Duration::from_secs(settings.token.ttl_seconds),
         Duration::from_secs(settings.token.not_before_skew_seconds),
     )?;
-    let notification_secret = settings.notification_secret()?;
-    if notification_secret.expose_secret().is_empty() {
-        tracing::warn!("notifications.secret is empty: /notifications refuses every request");
-    }
     let writer = Arc::new(AuditWriter::start(
         directory.clone(),
         clock.clone(),
@@ -161,12 +168,16 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
             max_scopes: settings.token.max_scopes,
             ..ScopeLimits::default()
         },
+        token_ttl: Duration::from_secs(settings.token.ttl_seconds),
+        not_before_skew: Duration::from_secs(settings.token.not_before_skew_seconds),
     };
+    prune_grants(&grants, clock.clone());
     let ports = IssuerPorts {
         facts: cached,
         signer: Arc::new(SharedAnonymousTokens::new(Arc::new(signer))),
         clock: clock.clone(),
         audit,
+        grants,
     };
     let mut tokens = TokenIssuer::new(authenticator, ports, policy);
     let synapse = synapse_side(&settings)?;
@@ -242,6 +253,31 @@ fn stamp_token_use(authenticator: &Arc<Authenticator>, directory: Arc<dyn Direct
         });
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "no thread for token-use stamps: last used stays empty");
+    }
+}
+
+/// How often grants past their retention are removed.
+const PRUNE_GRANTS_EVERY: Duration = Duration::from_secs(3600);
+
+/// Removes the grants of push and delete that ended more than `GRANT_RETENTION` ago, at
+/// start and then every hour, on a thread of its own (every replica does; deleting
+/// what another already deleted costs nothing). It ends with the directory.
+fn prune_grants(grants: &Arc<dyn PushGrants>, clock: Arc<dyn Clock>) {
+    let weak = Arc::downgrade(grants);
+    let spawned = std::thread::Builder::new()
+        .name("grant-prune".into())
+        .spawn(move || loop {
+            let Some(grants) = weak.upgrade() else { return };
+            match grants.prune_grants(clock.now().saturating_sub(GRANT_RETENTION)) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(count = n, "expired push grants pruned"),
+                Err(e) => tracing::warn!(error = %e, "expired push grants not pruned"),
+            }
+            drop(grants);
+            std::thread::sleep(PRUNE_GRANTS_EVERY);
+        });
+    if let Err(e) = spawned {
+        tracing::warn!(error = %e, "no thread for pruning push grants: they are kept");
     }
 }
 

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 
 pub const SERVICE: &str = "registry.test";
 pub const ISSUER: &str = "regauth-test";
-pub const NOTIFY_SECRET: &str = "notify-secret-for-tests";
+/// At least 32 bytes: `serve` refuses a shorter secret on the public listener, where
+/// the stack serves the webhook.
+pub const NOTIFY_SECRET: &str = "notify-secret-for-tests-of-at-least-32-bytes";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct Stack {
@@ -61,6 +63,14 @@ impl Stack {
     /// regauth and the real registry, wired together.
     pub fn with_registry() -> Stack {
         Self::start(true)
+    }
+
+    /// regauth and the real registry, with `/metrics` on the public listener too (the
+    /// notification counters).
+    pub fn with_registry_and_metrics() -> Stack {
+        Self::start_with(true, None, &|config: String| {
+            config.replace("[server]\n", "[server]\npublic_metrics = true\n")
+        })
     }
 
     /// regauth beside the Synapse at `base_url` (`directory.backend = "synapse"`),
@@ -358,12 +368,39 @@ notifications:
         self.ok(&["token", "create", user, "--scopes", scopes])
     }
 
-    /// Records a push of `repo:tag` by `actor` the way the registry's notification
-    /// does, so that the repository exists without running a registry.
+    /// Records a push of `repo:tag` by `actor` the way a real push does, so that the
+    /// repository exists without running a registry: a push token for the actor first
+    /// (with the password every test user has), then the registry's notification of
+    /// the push, stamped now. regauth applies an event only inside a push it granted.
     pub fn record_push(&self, repo: &str, tag: &str, actor: &str) {
+        self.record_push_as(repo, tag, actor, (actor, PASSWORD));
+    }
+
+    /// Like [`record_push`](Self::record_push), the push token asked with `login`
+    /// (beside a Synapse: the Synapse login of the user whose id is `actor`).
+    pub fn record_push_as(&self, repo: &str, tag: &str, actor: &str, login: (&str, &str)) {
+        let scope = format!("repository:{repo}:push,pull");
+        let r = reqwest::blocking::Client::new()
+            .get(self.url("/token"))
+            .query(&[("service", SERVICE), ("scope", scope.as_str())])
+            .basic_auth(login.0, Some(login.1))
+            .send()
+            .expect("push token");
+        assert!(r.status().is_success(), "push token: {}", r.status());
+        let body: serde_json::Value = r.json().expect("token json");
+        let (_, claims) = jwt(body["token"].as_str().expect("a token"));
+        assert!(
+            claims["access"][0]["actions"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "push")),
+            "{actor} may not push to {repo}: {claims}"
+        );
+        let now = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .expect("now");
         let event = serde_json::json!({"events": [{
             "id": format!("evt-{repo}-{tag}"),
-            "timestamp": "2026-11-22T10:00:00Z",
+            "timestamp": now,
             "action": "push",
             "target": {
                 "mediaType": "application/vnd.oci.image.manifest.v1+json",
@@ -383,6 +420,8 @@ notifications:
             .send()
             .expect("notify");
         assert!(r.status().is_success(), "notification: {}", r.status());
+        let counts: serde_json::Value = r.json().expect("counts");
+        assert_eq!(counts["unauthorized"], 0, "the push was refused: {counts}");
     }
 }
 

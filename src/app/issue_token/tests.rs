@@ -11,9 +11,11 @@ use crate::app::test_doubles::{FixedClock, JsonSigner, MemDirectory};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::{password, secret};
 use crate::domain::authz::{ProjectFacts, RepoFacts, RepoState};
+use crate::domain::events::{Grant, GrantedAction};
 use crate::domain::model::{
-    AccessSet, AccessTokenRecord, Acl, Principal, ScopeSet, User, UserCredentials, UserId,
+    AccessSet, AccessTokenRecord, Acl, Principal, ScopeSet, UnixTime, User, UserCredentials, UserId,
 };
+use crate::domain::ports::DirResult;
 
 const NOW: i64 = 1_795_357_380;
 const ALICE: UserId = UserId(1);
@@ -97,8 +99,55 @@ pub(super) type Built = (
     Arc<MemorySink>,
 );
 
+/// Grants held in memory; `fail` makes every write a backend failure.
+#[derive(Default)]
+pub(super) struct MemGrants {
+    pub grants: std::sync::Mutex<Vec<Grant>>,
+    pub writes: std::sync::atomic::AtomicUsize,
+    pub fail: std::sync::atomic::AtomicBool,
+}
+
+impl PushGrants for MemGrants {
+    fn record_grants(&self, grants: &[Grant]) -> DirResult<()> {
+        if self.fail.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(DirectoryError::Backend("disk on fire".into()));
+        }
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.grants.lock().unwrap().extend_from_slice(grants);
+        Ok(())
+    }
+    fn grants_for(&self, keys: &[(&str, &str)]) -> DirResult<Vec<Grant>> {
+        Ok(self
+            .grants
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|g| keys.contains(&(g.actor.as_str(), g.repository.as_str())))
+            .cloned()
+            .collect())
+    }
+    fn prune_grants(&self, _: UnixTime) -> DirResult<usize> {
+        Ok(0)
+    }
+}
+
 pub(super) fn issuer_with_audit(dir: MemDirectory) -> Built {
+    let (dir, clock, issuer, sink, _) = issuer_with_grants(dir);
+    (dir, clock, issuer, sink)
+}
+
+pub(super) fn issuer_with_grants(
+    dir: MemDirectory,
+) -> (
+    Arc<MemDirectory>,
+    Arc<FixedClock>,
+    TokenIssuer,
+    Arc<MemorySink>,
+    Arc<MemGrants>,
+) {
     let dir = Arc::new(dir);
+    let grants = Arc::new(MemGrants::default());
     let clock = Arc::new(FixedClock::at(NOW));
     let sink = Arc::new(MemorySink::default());
     let audit = Arc::new(crate::app::audit::Audit::new(sink.clone(), true));
@@ -115,15 +164,18 @@ pub(super) fn issuer_with_audit(dir: MemDirectory) -> Built {
         services: vec!["registry".into()],
         refresh_ttl: Some(Duration::from_secs(3600)),
         scope_limits: crate::domain::scope::ScopeLimits::default(),
+        token_ttl: Duration::from_secs(300),
+        not_before_skew: Duration::from_secs(10),
     };
     let ports = IssuerPorts {
         facts: dir.clone(),
         signer: Arc::new(JsonSigner),
         clock: clock.clone(),
         audit,
+        grants: grants.clone(),
     };
     let issuer = TokenIssuer::new(auth, ports, policy);
-    (dir, clock, issuer, sink)
+    (dir, clock, issuer, sink, grants)
 }
 
 pub(super) fn request(credential: Credential, scopes: &[&str]) -> TokenRequest {
@@ -674,4 +726,121 @@ fn refusals_are_counted_by_outcome() {
         );
         assert!(text.contains(&line), "{line} in\n{text}");
     }
+}
+
+#[test]
+fn a_push_is_recorded_as_a_grant_before_the_token_and_a_pull_is_not() {
+    let (_, _, issuer, _, grants) = issuer_with_grants(directory());
+    let pull = request(password_login(), &["repository:syn1000/tool:pull"]);
+    issue(&issuer, pull).unwrap();
+    assert!(
+        grants.grants.lock().unwrap().is_empty(),
+        "a pull grants nothing"
+    );
+    let anon = request(
+        Credential::Anonymous,
+        &["repository:syn1000/open:pull,push"],
+    );
+    issue(&issuer, anon).unwrap();
+    assert!(
+        grants.grants.lock().unwrap().is_empty(),
+        "anonymous records none"
+    );
+
+    let push = request(
+        password_login(),
+        &[
+            "repository:syn1000/tool:pull,push",
+            "repository:syn1000/new:push",
+        ],
+    );
+    let grant = issue(&issuer, push).unwrap();
+    assert_eq!(
+        *grants.grants.lock().unwrap(),
+        vec![
+            Grant {
+                actor: "alice".into(),
+                repository: "syn1000/tool".into(),
+                action: GrantedAction::Push,
+                from: NOW - 10,
+                until: NOW + 300,
+            },
+            Grant {
+                actor: "alice".into(),
+                repository: "syn1000/new".into(),
+                action: GrantedAction::Push,
+                from: NOW - 10,
+                until: NOW + 300,
+            },
+        ],
+        "the token's own validity, nbf to exp"
+    );
+    assert_eq!(access(&grant)[0].1, ["pull", "push"]);
+    // A refused push records nothing.
+    let denied = request(password_login(), &["repository:syn1000/open:push"]);
+    let before = grants.grants.lock().unwrap().len();
+    issue(&issuer, denied).unwrap();
+    assert_eq!(grants.grants.lock().unwrap().len(), before);
+}
+
+#[test]
+fn recording_a_grant_is_a_write_off_the_event_loop_and_a_burst_writes_once() {
+    let (_, clock, issuer, sink, grants) = issuer_with_grants(directory());
+    let push = request(password_login(), &["repository:syn1000/tool:pull,push"]);
+    // The password checked once, so only the grant is left to block on.
+    issue(
+        &issuer,
+        request(password_login(), &["repository:syn1000/tool:pull"]),
+    )
+    .unwrap();
+    let audited = sink.0.lock().unwrap().len();
+    let inline = issuer.issue(&mut RequestMeta::default(), &push, Pace::Inline);
+    assert!(matches!(inline, Err(IssueError::WouldBlock)), "{inline:?}");
+    assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert_eq!(
+        sink.0.lock().unwrap().len(),
+        audited,
+        "a hand-over is not an event"
+    );
+    issuer
+        .issue(&mut RequestMeta::default(), &push, Pace::MayBlock)
+        .unwrap();
+    assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // docker's burst, one token per layer: covered by the grant just written, answered
+    // on the event loop, no write.
+    let mut now = NOW;
+    for _ in 0..5 {
+        now += 5;
+        clock.set(now);
+        issuer
+            .issue(&mut RequestMeta::default(), &push, Pace::Inline)
+            .unwrap();
+    }
+    assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // Past the note's slack the next token would outlive the recorded interval by
+    // more than the rule allows for: written again (and off the loop).
+    clock.set(NOW + crate::domain::events::authority::NOTE_SLACK + 1);
+    assert!(matches!(
+        issuer.issue(&mut RequestMeta::default(), &push, Pace::Inline),
+        Err(IssueError::WouldBlock)
+    ));
+    issue(&issuer, push).unwrap();
+    assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 2);
+}
+
+#[test]
+fn a_grant_that_cannot_be_recorded_is_never_a_token() {
+    let (_, _, issuer, _, grants) = issuer_with_grants(directory());
+    grants.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let push = request(password_login(), &["repository:syn1000/tool:pull,push"]);
+    assert!(matches!(
+        issue(&issuer, push),
+        Err(IssueError::Directory(DirectoryError::Backend(_)))
+    ));
+    // Pulls need no grant and still work.
+    issue(
+        &issuer,
+        request(password_login(), &["repository:syn1000/tool:pull"]),
+    )
+    .unwrap();
 }

@@ -69,6 +69,21 @@ pub fn parse_envelope(body: &[u8]) -> Result<Vec<EventItem>, EnvelopeError> {
     Ok(env.events.into_iter().map(parse_event).collect())
 }
 
+/// The envelope `body` again, with only the events whose place in its `events` array
+/// `keep` marks (the order `parse_envelope` returns them in), each as it was sent:
+/// what is handed on once some events were refused.
+pub fn keep_events(body: &[u8], keep: &[bool]) -> Result<Vec<u8>, EnvelopeError> {
+    let env: Envelope = serde_json::from_slice(body).map_err(|e| EnvelopeError(e.to_string()))?;
+    let kept: Vec<serde_json::Value> = env
+        .events
+        .into_iter()
+        .zip(keep)
+        .filter_map(|(e, k)| k.then_some(e))
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "events": kept }))
+        .map_err(|e| EnvelopeError(e.to_string()))
+}
+
 /// The pusher the registry names: one of our user names (it comes from the token's
 /// `sub`), or empty. Anything else (a newline, a control character) is not stored.
 fn valid_actor(name: &str) -> bool {
@@ -161,11 +176,15 @@ fn parse_event(v: serde_json::Value) -> EventItem {
             if digest.is_none() && tag.is_none() {
                 return malformed("delete without tag or digest".into());
             }
+            if !valid_actor(&e.actor.name) {
+                return malformed("invalid actor name".into());
+            }
             EventItem::Delete(ManifestDelete {
                 event_id: e.id,
                 path,
                 tag,
                 digest,
+                deleter: e.actor.name,
                 deleted_at: when,
             })
         }
@@ -233,7 +252,7 @@ mod tests {
         assert!(matches!(items[2], EventItem::Ignored { .. }));
         assert!(matches!(items[3], EventItem::Malformed { .. }));
         assert!(matches!(items[4], EventItem::Malformed { id: None, .. }));
-        assert!(matches!(items[5], EventItem::Delete(_)));
+        assert!(matches!(&items[5], EventItem::Delete(d) if d.deleter == "alice"));
         assert!(matches!(&items[6], EventItem::Push(p) if p.tag.is_none()));
     }
 
@@ -261,6 +280,9 @@ mod tests {
         let mut bad_delete = event("12", "delete", "", "syn1/tool", Some("a/b"));
         bad_delete["target"]["digest"] = "".into();
         events.push(bad_delete);
+        let mut bad_deleter = event("14", "delete", "", "syn1/tool", Some("v1"));
+        bad_deleter["actor"]["name"] = "bob\r\nforged".into();
+        events.push(bad_deleter);
         events.push(event(
             "13",
             "push",
@@ -270,7 +292,7 @@ mod tests {
         ));
         let body = serde_json::json!({ "events": events });
         let items = parse_envelope(body.to_string().as_bytes()).unwrap();
-        assert_eq!(items.len(), 8);
+        assert_eq!(items.len(), 9);
         for item in &items {
             assert!(matches!(item, EventItem::Malformed { .. }), "{item:?}");
         }
@@ -335,6 +357,22 @@ mod tests {
                 "{action}"
             );
         }
+    }
+
+    #[test]
+    fn a_thinned_envelope_keeps_the_chosen_events_as_sent() {
+        let first = event("1", "push", MANIFEST_TYPES[0], "syn1/tool", Some("v1"));
+        let second = event("2", "push", MANIFEST_TYPES[0], "syn1/forged", Some("v1"));
+        let third = event("3", "delete", "", "syn1/tool", Some("v1"));
+        let body = serde_json::json!({"events": [first, second, third]}).to_string();
+        let thinned = keep_events(body.as_bytes(), &[true, false, true]).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&thinned).unwrap();
+        assert_eq!(v, serde_json::json!({"events": [first, third]}));
+        let items = parse_envelope(&thinned).unwrap();
+        assert!(matches!(&items[0], EventItem::Push(p) if p.event_id == "1"));
+        assert!(matches!(&items[1], EventItem::Delete(d) if d.event_id == "3"));
+        let none = keep_events(body.as_bytes(), &[false; 3]).unwrap();
+        assert!(parse_envelope(&none).unwrap().is_empty());
     }
 
     #[test]

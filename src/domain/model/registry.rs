@@ -30,6 +30,9 @@ pub struct ManifestDelete {
     /// Tag deletes name the tag; manifest deletes name the digest (every tag on it goes).
     pub tag: Option<String>,
     pub digest: Option<String>,
+    /// Who the registry says deleted it (the token's subject): a delete is applied
+    /// only when regauth granted that actor `delete` (`domain::events::authority`).
+    pub deleter: String,
     pub deleted_at: UnixTime,
 }
 

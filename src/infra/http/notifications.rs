@@ -1,13 +1,18 @@
 //! `POST /notifications`: the registry's webhook.
 //!
 //! Authenticated with a shared secret (`Authorization: Bearer <secret>`, compared in
-//! constant time on digests so the length leaks nothing). Each event is stored in its
-//! own transaction; a bad event is logged and skipped. The answer is 200 only once
-//! every storable event is durably stored, 503 when the directory failed, so the
-//! registry retries (idempotent by event id).
+//! constant time on digests so the length leaks nothing). The secret only says who may
+//! talk to the webhook: each manifest push and delete is applied only when regauth
+//! granted its actor that action on that repository around the event's time
+//! (`app::ingest_events::screen`); the others are refused, counted and audited. Each
+//! event is stored in its own transaction; a bad event is logged and skipped. The
+//! answer is 200 only once every storable event is durably stored, 503 when the
+//! directory failed, so the registry retries (idempotent by event id).
 //!
 //! Beside a Synapse with its registry listener configured, the batch is handed on to
-//! Synapse instead (see `synapse::listener`): 200 once Synapse took it, 503 otherwise.
+//! Synapse instead (see `synapse::listener`), thinned to the pushes and deletes that
+//! match a grant, each as the registry sent it: 200 once Synapse took it (or when
+//! nothing was left to hand on), 503 otherwise.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -18,8 +23,9 @@ use subtle::ConstantTimeEq;
 use super::body;
 use super::errors::{ErrorCode, HttpError};
 use super::AppState;
-use crate::app::ingest_events::ingest;
-use crate::domain::events::parse_envelope;
+use crate::app::ingest_events::{ingest, report_refusals, screen, IngestPorts};
+use crate::domain::events::{keep_events, parse_envelope, Verdict};
+use crate::domain::ports::DirectoryError;
 
 const MEDIA_TYPES: [&str; 3] = [
     "application/vnd.docker.distribution.events.v1+json",
@@ -76,38 +82,81 @@ pub async fn receive(
         .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?;
     if let Some(forwarder) = state.synapse.as_ref().and_then(|s| s.forwarder.as_ref()) {
         let received = items.len();
-        return match forwarder.forward(ct, body.to_vec()).await {
-            Ok(()) => {
-                metrics::counter!("regauth_notification_events_total", "outcome" => "forwarded")
-                    .increment(received as u64);
-                Ok(HttpResponse::Ok().json(serde_json::json!({
-                    "received": received,
-                    "forwarded": received,
-                })))
-            }
-            Err(e) => {
+        let st = state.clone();
+        let screened =
+            web::block(move || screen(st.directory.as_ref(), &items).map(|v| (items, v)))
+                .await
+                .map_err(|_| HttpError::internal())?;
+        let (items, verdicts) = screened.map_err(|e| unavailable(&e))?;
+        // Only what matches a grant goes on: Synapse would create a repository for any
+        // manifest push it is handed, in the name of the actor it names.
+        let keep: Vec<bool> = verdicts
+            .iter()
+            .map(|v| *v == Some(Verdict::Authorized))
+            .collect();
+        let forwarded = keep.iter().filter(|k| **k).count();
+        let unauthorized = verdicts
+            .iter()
+            .filter(|v| matches!(v, Some(Verdict::Refused(_))))
+            .count();
+        if forwarded > 0 {
+            let thinned = if forwarded == received {
+                body.to_vec()
+            } else {
+                keep_events(&body, &keep)
+                    .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?
+            };
+            if let Err(e) = forwarder.forward(ct, thinned).await {
                 tracing::error!(error = %e, "notification batch not forwarded; the registry will retry");
-                Err(HttpError::busy(
+                return Err(HttpError::busy(
                     "synapse's listener unavailable, retry later",
                     2,
-                ))
+                ));
             }
-        };
+            metrics::counter!("regauth_notification_events_total", "outcome" => "forwarded")
+                .increment(forwarded as u64);
+        }
+        // Once the batch stands (a batch the registry retries is judged again then).
+        if unauthorized > 0 {
+            let st = state.clone();
+            web::block(move || {
+                report_refusals(st.directory.as_ref(), &items, &verdicts, st.clock.now())
+            })
+            .await
+            .map_err(|_| HttpError::internal())?;
+        }
+        return Ok(HttpResponse::Ok().json(serde_json::json!({
+            "received": received,
+            "forwarded": forwarded,
+            "unauthorized": unauthorized,
+        })));
     }
     let st = state.clone();
-    let counts = web::block(move || ingest(st.directory.as_ref(), st.clock.as_ref(), items))
-        .await
-        .map_err(|_| HttpError::internal())?;
+    let counts = web::block(move || {
+        let d = st.directory.as_ref();
+        let ports = IngestPorts {
+            log: d,
+            grants: d,
+            audit: d,
+            clock: st.clock.as_ref(),
+        };
+        ingest(&ports, items)
+    })
+    .await
+    .map_err(|_| HttpError::internal())?;
     match counts {
         Ok(c) => Ok(HttpResponse::Ok().json(c)),
-        Err(e) => {
-            metrics::counter!("regauth_directory_errors_total").increment(1);
-            tracing::error!(error = %e, "notification batch not stored; the registry will retry");
-            Err(HttpError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                ErrorCode::Unknown,
-                "directory unavailable, retry later",
-            ))
-        }
+        Err(e) => Err(unavailable(&e)),
     }
+}
+
+/// The directory failed: a 503, so the registry retries the batch.
+fn unavailable(e: &DirectoryError) -> HttpError {
+    metrics::counter!("regauth_directory_errors_total").increment(1);
+    tracing::error!(error = %e, "notification batch not stored; the registry will retry");
+    HttpError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::Unknown,
+        "directory unavailable, retry later",
+    )
 }

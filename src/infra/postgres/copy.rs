@@ -147,6 +147,18 @@ const TABLES: &[Table] = &[
         ],
         true,
     ),
+    (
+        "push_grants",
+        &[
+            ("id", Int),
+            ("actor", Text),
+            ("repository", Text),
+            ("action", Text),
+            ("valid_from", Int),
+            ("valid_until", Int),
+        ],
+        true,
+    ),
 ];
 
 /// The audit trail, read from its own file.

@@ -14,14 +14,15 @@
 //! appends need no ordering and skip the lock.
 //!
 //! The modules mirror `infra::sqlite`: `credentials`, `users`, `tokens`, `entities`,
-//! `registry`, `access_requests`, `audit`, with `rows` holding the shared queries and
-//! `schema` the migrations.
+//! `registry`, `grants`, `access_requests`, `audit`, with `rows` holding the shared
+//! queries and `schema` the migrations.
 
 mod access_requests;
 mod audit;
 pub mod copy;
 mod credentials;
 mod entities;
+mod grants;
 mod registry;
 mod rows;
 mod schema;

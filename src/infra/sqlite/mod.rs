@@ -9,7 +9,8 @@
 //! needs, nor grow the write-ahead log the token path reads through. The ports are implemented by aggregate:
 //! `credentials` (login), `users` (users and teams), `tokens`, `entities` (projects,
 //! repositories, sharing, trash, authorization facts), `registry` (notifications and
-//! listings); `rows` holds the queries they share.
+//! listings), `grants` (what registry events are checked against); `rows` holds the
+//! queries they share.
 //!
 //! Both files and their `-wal`/`-shm` are readable by regauth's user alone (0600) from
 //! their creation, whatever the umask: see `private_files`.
@@ -18,6 +19,7 @@ mod access_requests;
 mod audit;
 mod credentials;
 mod entities;
+mod grants;
 mod registry;
 mod rows;
 mod schema;

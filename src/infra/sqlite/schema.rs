@@ -169,8 +169,21 @@ CREATE INDEX access_requests_requester ON access_requests(requester_id);
 CREATE INDEX acl_entries_principal ON acl_entries(principal_kind, principal_id);
 "#,
     r#"
--- step 6: reserved (push grants, merged from branch webhook)
-SELECT 1;
+-- What regauth granted that lets a registry event change the directory: the intervals
+-- (token validity, merged where they overlap) in which an actor held push or delete on a
+-- repository. A notification is applied only inside one (domain::events::authority).
+-- The token path never reads them: they do not move the change counter. Rows that ended
+-- more than a week ago are pruned.
+CREATE TABLE push_grants (
+    id INTEGER PRIMARY KEY,
+    actor TEXT NOT NULL,
+    repository TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('push','delete')),
+    valid_from INTEGER NOT NULL,
+    valid_until INTEGER NOT NULL
+);
+CREATE INDEX push_grants_key ON push_grants(actor, repository, action, valid_until);
+CREATE INDEX push_grants_until ON push_grants(valid_until);
 "#,
     r#"
 -- The access token that minted each one (none for a password, a web session or the

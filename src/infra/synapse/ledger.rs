@@ -9,13 +9,16 @@
 //! Synapse id (Synapse allowed the push: the token said so). Repositories recorded here
 //! are numbered from `LOCAL_IDS_FROM` (a marker project holds that id), far above any
 //! Synapse id, so a later project's id can never be taken by one of them.
+//!
+//! regauth still issues the tokens, so the grants of push and delete its tokens carry
+//! are kept here too (`PushGrants`), and only events inside one reach `record_batch`.
 
 use std::sync::Arc;
 
 use crate::domain::audit::{AuditFilter, AuditRecord};
 use crate::domain::authz::sharing::SharingChange;
 use crate::domain::authz::{EntityFacts, RepoFacts};
-use crate::domain::events::IngestFacts;
+use crate::domain::events::{Grant, IngestFacts};
 use crate::domain::model::{
     AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
     EventOutcome, NewAccessToken, NewRefreshToken, NewUser, Principal, PrincipalRef, ProjectName,
@@ -24,8 +27,9 @@ use crate::domain::model::{
 };
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
-    DecisionRule, DirResult, DirectoryError, EndTokens, EntityAdmin, EntityRule, RefreshTokenStore,
-    RegistryEvent, RegistryLog, RegistryReader, TeamAdmin, TokenAdmin, UserAdmin, UserUpdated,
+    DecisionRule, DirResult, DirectoryError, EndTokens, EntityAdmin, EntityRule, PushGrants,
+    RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin, TokenAdmin,
+    UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::infra::startup::DirectoryBackend;
@@ -279,6 +283,21 @@ impl RegistryLog for SynapseLedger {
     ) -> DirResult<Vec<DirResult<EventOutcome>>> {
         self.mirror_projects(events, now)?;
         self.inner.record_batch(events, skip, now)
+    }
+}
+
+/// regauth is still the token server beside a Synapse: the grants its tokens carry are
+/// kept here, and the registry's events are checked against them whether they are
+/// recorded here or forwarded to Synapse's listener.
+impl PushGrants for SynapseLedger {
+    fn record_grants(&self, grants: &[Grant]) -> DirResult<()> {
+        self.inner.record_grants(grants)
+    }
+    fn grants_for(&self, keys: &[(&str, &str)]) -> DirResult<Vec<Grant>> {
+        self.inner.grants_for(keys)
+    }
+    fn prune_grants(&self, before: UnixTime) -> DirResult<usize> {
+        self.inner.prune_grants(before)
     }
 }
 
