@@ -108,24 +108,38 @@ pub fn changes_state(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// A state-changing request sent by a browser from another site is refused (403):
-/// an `Origin` that is not this host (or `null`), or `Sec-Fetch-Site: cross-site`.
-/// Clients that send neither (docker, curl, CI scripts) are unaffected.
+/// A state-changing request sent by a browser from another origin is refused (403).
+/// A browser says where a request comes from in `Sec-Fetch-Site` (a header no page can
+/// set): only `same-origin` and `none` (typed, bookmarked) pass. Without it (an older
+/// browser), `Origin` must name this host; `null` is foreign there. Either way an
+/// `Origin` naming another host is refused. Clients that send neither header (docker,
+/// curl, CI scripts) are unaffected. (The pages' `Referrer-Policy: no-referrer` makes a
+/// browser send `Origin: null` even on its own forms, so `null` cannot be refused when
+/// `Sec-Fetch-Site` vouches for the request.)
 pub fn same_origin(req: &HttpRequest) -> Result<(), HttpError> {
-    let fetched_cross_site = req
+    let fetch_site = req
         .headers()
         .get("sec-fetch-site")
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"cross-site"));
+        .map(|v| v.to_str().unwrap_or("cross-site").to_ascii_lowercase());
     let origin = req.headers().get(header::ORIGIN).map(|v| v.to_str());
-    let foreign = match origin {
-        None => false,
-        Some(Err(_)) => true,
-        Some(Ok(origin)) => {
-            let host = req.connection_info().host().to_ascii_lowercase();
-            origin_host(origin).is_none_or(|h| h.to_ascii_lowercase() != host)
-        }
+    let host = req.connection_info().host().to_ascii_lowercase();
+    let origin_is = match origin {
+        None => OriginSays::Nothing,
+        Some(Ok("null")) => OriginSays::Null,
+        Some(Ok(origin)) => match origin_host(origin) {
+            Some(h) if h.eq_ignore_ascii_case(&host) => OriginSays::This,
+            _ => OriginSays::Other,
+        },
+        Some(Err(_)) => OriginSays::Other,
     };
-    if foreign || fetched_cross_site {
+    let foreign = match (fetch_site.as_deref(), origin_is) {
+        (_, OriginSays::Other) => true,
+        (Some("same-origin" | "none"), _) => false,
+        (Some(_), _) => true,
+        (None, OriginSays::Null) => true,
+        (None, OriginSays::Nothing | OriginSays::This) => false,
+    };
+    if foreign {
         tracing::warn!(
             path = req.path(),
             "state-changing request from another origin refused"
@@ -135,6 +149,15 @@ pub fn same_origin(req: &HttpRequest) -> Result<(), HttpError> {
         ));
     }
     Ok(())
+}
+
+/// What a request's `Origin` header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OriginSays {
+    Nothing,
+    Null,
+    This,
+    Other,
 }
 
 /// `host[:port]` of an `Origin` (`https://registry.example.org:8443`); `None` for
@@ -212,6 +235,35 @@ mod tests {
             .insert_header(("sec-fetch-site", "cross-site"))
             .to_http_request();
         assert_eq!(same_origin(&cross).unwrap_err().status, 403);
+        let sibling = TestRequest::post()
+            .insert_header(("sec-fetch-site", "same-site"))
+            .to_http_request();
+        assert_eq!(same_origin(&sibling).unwrap_err().status, 403);
+        // A page of ours under no-referrer: Origin null, vouched for by the browser.
+        let own_form = |fetch_site: Option<&str>| {
+            let mut r = TestRequest::post()
+                .insert_header((header::HOST, "r.example.org"))
+                .insert_header((header::ORIGIN, "null"));
+            if let Some(s) = fetch_site {
+                r = r.insert_header(("sec-fetch-site", s));
+            }
+            same_origin(&r.to_http_request()).map_err(|e| e.status)
+        };
+        assert_eq!(own_form(Some("same-origin")), Ok(()));
+        assert!(
+            own_form(None).is_err(),
+            "null without a browser's word is foreign"
+        );
+        assert!(own_form(Some("cross-site")).is_err());
+        let lying = TestRequest::post()
+            .insert_header((header::HOST, "r.example.org"))
+            .insert_header((header::ORIGIN, "https://evil.example"))
+            .insert_header(("sec-fetch-site", "same-origin"))
+            .to_http_request();
+        assert!(
+            same_origin(&lying).is_err(),
+            "another host named is refused anyway"
+        );
     }
 
     #[test]
