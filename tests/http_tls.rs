@@ -209,6 +209,13 @@ fn public_listener_speaks_https_and_the_webhook_stays_internal() {
         .send()
         .expect("healthz");
     assert_eq!(r.status(), 200);
+    // Browsers are told to come back over HTTPS only (server.hsts_max_age, 365 days).
+    assert_eq!(r.headers()["strict-transport-security"], "max-age=31536000");
+    let page = client.get(server.https("/ui/signin")).send().expect("page");
+    assert_eq!(
+        page.headers()["strict-transport-security"],
+        "max-age=31536000"
+    );
     // The DNS SAN works as well as the IP SAN.
     let r = client
         .get(format!("https://localhost:{}/healthz", server.public))
@@ -282,6 +289,10 @@ fn public_listener_speaks_https_and_the_webhook_stays_internal() {
         .send()
         .expect("internal healthz");
     assert_eq!(r.status(), 200);
+    assert!(
+        r.headers().get("strict-transport-security").is_none(),
+        "plain HTTP never sends HSTS"
+    );
 
     // healthcheck probes the internal listener's /healthz...
     let hc = server.healthcheck(&[]);

@@ -70,6 +70,11 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// Serve `/metrics` on `listen` too (it is always on `notifications_listen`).
     pub public_metrics: bool,
+    /// `Strict-Transport-Security: max-age` on every answer of an HTTPS `listen`, e.g.
+    /// `365d`: a browser then never tries plain HTTP for this host, so a network attacker
+    /// cannot strip TLS in front of the web pages. `0s` leaves the header out.
+    #[serde(with = "humantime_serde")]
+    pub hsts_max_age: std::time::Duration,
 }
 
 impl ServerSettings {
@@ -289,6 +294,7 @@ impl Default for ServerSettings {
             head_timeout: std::time::Duration::from_secs(5),
             max_connections: 4096,
             public_metrics: false,
+            hsts_max_age: std::time::Duration::from_secs(365 * 86_400),
         }
     }
 }
@@ -525,6 +531,12 @@ impl Settings {
                 "body_timeout and head_timeout must be between 100ms and 300s",
             );
         }
+        if self.server.hsts_max_age > std::time::Duration::from_secs(2 * 365 * 86_400) {
+            return invalid(
+                "server.hsts_max_age",
+                "at most 730 days (0s leaves the header out)",
+            );
+        }
         if !(1024..=256 * 1024 * 1024).contains(&self.notifications.max_body_bytes) {
             return invalid(
                 "notifications.max_body_bytes",
@@ -650,6 +662,7 @@ mod tests {
         assert_eq!(example.server.body_timeout, d.server.body_timeout);
         assert_eq!(example.server.head_timeout, d.server.head_timeout);
         assert_eq!(example.server.max_connections, d.server.max_connections);
+        assert_eq!(example.server.hsts_max_age, d.server.hsts_max_age);
         assert_eq!(example.auth.password_queue, d.auth.password_queue);
         assert_eq!(example.auth.password_queue_wait, d.auth.password_queue_wait);
         assert_eq!(

@@ -89,11 +89,20 @@ fn listen(
     let app_state = state.clone();
     let limits = state.settings.server.clone();
     let public_metrics = limits.public_metrics;
+    // HTTPS only: a browser keeps it for the host, so a plain-HTTP listener (behind a
+    // TLS-terminating proxy, which sets its own) must not send it.
+    let hsts = (tls.is_some() && !limits.hsts_max_age.is_zero())
+        .then(|| format!("max-age={}", limits.hsts_max_age.as_secs()));
     let app = move || {
+        let mut headers =
+            middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff"));
+        if let Some(value) = &hsts {
+            headers = headers.add(("Strict-Transport-Security", value.as_str()));
+        }
         App::new()
             .app_data(app_state.clone())
             .wrap(middleware::from_fn(super::head_limit::limit))
-            .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap(headers)
             .configure(|cfg| routes::mount(cfg, listener, public_metrics))
             .configure(errcode_everywhere)
     };
