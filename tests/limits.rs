@@ -1,6 +1,6 @@
 //! Every documented request limit holds exactly: accepted at the limit, refused one byte
 //! past it (docs/security.md's table): the request head (32 KiB, 431), the API's JSON
-//! body and the token form (64 KiB, 413), the webhook's body
+//! body, the token form and the web pages' forms (64 KiB, 413), the webhook's body
 //! (`notifications.max_body_bytes`, 413).
 
 mod common;
@@ -97,6 +97,18 @@ fn bodies_are_accepted_at_their_limit_and_refused_one_byte_past() {
     };
     assert_ne!(form(BODY_LIMIT), 413);
     assert_eq!(form(BODY_LIMIT + 1), 413);
+    // A web form (the sign-in form: read whole, then refused for its missing token).
+    let page = |n| {
+        c.post(stack.url("/ui/signin"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(sized("user=root&password=", "", n))
+            .send()
+            .expect("post")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(page(BODY_LIMIT), 403);
+    assert_eq!(page(BODY_LIMIT + 1), 413);
     // The webhook: read whole at the limit (and refused as a bad envelope), 413 past it.
     let hook = |n| {
         c.post(stack.url("/notifications"))
