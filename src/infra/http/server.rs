@@ -101,7 +101,7 @@ fn listen(
         }
         App::new()
             .app_data(app_state.clone())
-            .wrap(middleware::from_fn(super::head_limit::limit))
+            .wrap(super::head_limit::HeadLimit)
             .wrap(headers)
             .configure(|cfg| routes::mount(cfg, listener, public_metrics))
             .configure(errcode_everywhere)
