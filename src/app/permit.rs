@@ -178,6 +178,11 @@ mod tests {
             operator::<ShowMe>().user(),
             Err(AppError::SignInRequired)
         ));
+        let shown = format!("{me:?}");
+        assert!(
+            shown.contains("ShowMe") && shown.contains("alice"),
+            "{shown}"
+        );
     }
 
     #[test]

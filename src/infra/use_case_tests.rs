@@ -154,9 +154,16 @@ fn me_and_logins_are_the_callers_own() {
     };
     let live = login("alice", None);
     let _expired = login("alice", Some(NOW - 1));
+    let _ends_now = login("alice", Some(NOW));
+    let tomorrow = login("alice", Some(NOW + 86_400));
     let bobs = login("bob", None);
     let listed = self_service::list_logins(d, &w.permit("alice"), NOW).expect("list");
-    assert_eq!(listed.iter().map(|l| l.id).collect::<Vec<_>>(), [live]);
+    assert_eq!(
+        listed.iter().map(|l| l.id).collect::<Vec<_>>(),
+        [live, tomorrow],
+        "one ending this very second is over"
+    );
+    self_service::revoke_login(d, &w.permit("alice"), tomorrow, NOW).expect("own");
     let foreign = self_service::revoke_login(d, &w.permit("alice"), bobs, NOW);
     assert!(matches!(foreign, Err(AppError::NotFound(_))));
     self_service::revoke_login(d, &w.permit("alice"), live, NOW).expect("own");
@@ -204,15 +211,25 @@ fn a_password_change_needs_the_current_password_itself() {
     assert!(matches!(refused(&token.secret), Err(AppError::Invalid(_))));
     // Another user's right password is not this user's.
     let bob = w.permit("bob");
+    let bobs = self_service::create_token(d, &w.permit("bob"), "ci", ScopeSet::VIEW, None, NOW)
+        .expect("token");
+    assert!(!bobs.record.revoked);
     let done = self_service::change_password(d, &auth, &bob, change(PASSWORD, true), NOW)
         .expect("changed");
     assert_eq!(done.user.name, "bob");
-    assert!(
-        refused(PASSWORD).is_ok(),
-        "alice's own password still works"
+    assert_eq!(
+        done.access_tokens_ended, 1,
+        "revoke_tokens ends the access tokens"
     );
     let tokens = d.list_access_tokens(done.user.id).expect("list");
-    assert!(tokens.iter().all(|t| t.revoked));
+    assert!(!tokens.is_empty() && tokens.iter().all(|t| t.revoked));
+    // Without revoke_tokens, a password change leaves access tokens alone.
+    let alice = w.permit("alice");
+    let kept = self_service::change_password(d, &auth, &alice, change(PASSWORD, false), NOW)
+        .expect("changed");
+    assert_eq!(kept.access_tokens_ended, 0);
+    let alices = d.list_access_tokens(kept.user.id).expect("list");
+    assert!(alices.iter().any(|t| !t.revoked), "{alices:?}");
 }
 
 #[test]
