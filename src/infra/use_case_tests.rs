@@ -97,6 +97,7 @@ fn tokens_are_ones_own_never_wider_than_the_credential_and_capped() {
     assert!(matches!(wider, Err(AppError::Invalid(m)) if m.contains("wider")));
     let child = mint(&by_token, "child", ScopeSet::VIEW).expect("child");
     assert_eq!(child.record.parent, Some(t.record.id));
+    mint(&alice, &"n".repeat(100), ScopeSet::VIEW).expect("a name of 100 characters");
     for bad in ["", "   ", "x\ny", &"n".repeat(101)] {
         assert!(matches!(
             mint(&alice, bad, ScopeSet::VIEW),
@@ -111,13 +112,13 @@ fn tokens_are_ones_own_never_wider_than_the_credential_and_capped() {
     let bob = w.permit("bob");
     let bobs = mint(&bob, "bob's", ScopeSet::VIEW).expect("minted");
     let listed = self_service::list_tokens(d, &w.permit("alice")).expect("list");
-    assert_eq!(listed.len(), 2);
+    assert_eq!(listed.len(), 3);
     assert!(listed.iter().all(|t| t.user.name == "alice"));
     let foreign = self_service::revoke_token(d, &w.permit("alice"), bobs.record.id, NOW);
     assert!(matches!(foreign, Err(AppError::NotFound(_))));
     self_service::revoke_token(d, &w.permit("bob"), bobs.record.id, NOW).expect("own");
     // The cap counts tokens in force only.
-    for i in 0..MAX_LIVE_TOKENS - 2 {
+    for i in 0..MAX_LIVE_TOKENS - 3 {
         mint(&alice, &format!("t{i}"), ScopeSet::VIEW).expect("under the cap");
     }
     let over = mint(&alice, "over", ScopeSet::VIEW);
@@ -358,6 +359,38 @@ fn administration_as_a_caller_is_an_admins_and_audited_with_its_name() {
     )
     .expect("audit");
     assert!(records.iter().any(|r| r.actor == "root"), "{records:?}");
+    // Disabling ends the user's docker logins, and the trail says why.
+    let carol = d.user_by_name("carol").expect("read").expect("carol");
+    let login = NewRefreshToken {
+        user: carol.id,
+        hash: secret::hash_token("carol's login"),
+        service: "registry".into(),
+        client_id: "docker".into(),
+        scopes: ScopeSet::PASSWORD,
+        expires_at: None,
+        access_token_id: None,
+    };
+    d.create_refresh_token(&login, NOW).expect("login");
+    let disable = users::UserChanges {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    let done = users::set(d, &w.permit("root"), "carol", disable, NOW).expect("disabled");
+    assert_eq!(done.refresh_tokens_ended, 1);
+    let records = crate::domain::ports::AuditLog::query(
+        d,
+        &crate::domain::audit::AuditFilter {
+            user: Some("carol".into()),
+            since: None,
+            limit: 10,
+        },
+    )
+    .expect("audit");
+    let ended = records
+        .iter()
+        .find(|r| r.kind == "refresh_tokens_revoked")
+        .expect("recorded");
+    assert_eq!(ended.detail["why"], "user disabled", "{ended:?}");
     // Nobody but an admin is admitted, whatever the scopes.
     let alice = w.caller("alice", ScopeSet::PASSWORD);
     assert!(matches!(
