@@ -113,6 +113,24 @@ mod tests {
         ] {
             assert_eq!(recorded_login(name), name);
         }
+        // The edges: a prefix with 8 more characters is a name, with 9 a token cut short.
+        assert_eq!(recorded_login("rga_12345678"), "rga_12345678");
+        assert_eq!(recorded_login("rga_123456789"), "<token rga_>");
+        // A random token with '-' and '_' in it; a name of that length with dots is none.
+        let dashed = "Ab3-_Ab3-_Ab3-_Ab3-_Ab3-_Ab3-_Ab3-_Ab3-_Ab3";
+        assert_eq!(dashed.len(), 43);
+        assert_eq!(recorded_login(dashed), "<token>");
+        let dotted = "Ab3.Ab3.Ab3.Ab3.Ab3.Ab3.Ab3.Ab3.Ab3.Ab3.Ab3";
+        assert_eq!(dotted.len(), 43);
+        assert_eq!(recorded_login(dotted), dotted);
+        // A JWT's shape from 41 characters on; an empty part is no JWT.
+        let forty = format!("{}.{}.{}", "a".repeat(13), "b".repeat(12), "c".repeat(13));
+        assert_eq!(forty.len(), 40);
+        assert_eq!(recorded_login(&forty), forty.as_str());
+        let forty_one = format!("{forty}c");
+        assert_eq!(recorded_login(&forty_one), "<token>");
+        let empty_part = format!("{}..{}", "a".repeat(20), "b".repeat(20));
+        assert_eq!(recorded_login(&empty_part), empty_part.as_str());
     }
     use std::collections::HashSet;
 
