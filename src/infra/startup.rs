@@ -18,7 +18,7 @@ use crate::app::remote_login::RemoteAuthority;
 use crate::app::secrets;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::domain::authn::password;
-use crate::domain::events::GRANT_RETENTION;
+use crate::domain::events::prune_before;
 use crate::domain::model::UnixTime;
 use crate::domain::ports::{ChangeVersion, Clock, Directory, DirectoryError, PushGrants};
 use crate::domain::scope::ScopeLimits;
@@ -268,7 +268,7 @@ fn prune_grants(grants: &Arc<dyn PushGrants>, clock: Arc<dyn Clock>) {
         .name("grant-prune".into())
         .spawn(move || loop {
             let Some(grants) = weak.upgrade() else { return };
-            match grants.prune_grants(clock.now().saturating_sub(GRANT_RETENTION)) {
+            match grants.prune_grants(prune_before(clock.now())) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(count = n, "expired push grants pruned"),
                 Err(e) => tracing::warn!(error = %e, "expired push grants not pruned"),

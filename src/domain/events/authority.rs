@@ -32,6 +32,11 @@ pub const NOTE_SLACK: i64 = 30;
 /// How long grants are kept after they end, seconds (7 days).
 pub const GRANT_RETENTION: i64 = 7 * 86_400;
 
+/// Grants that ended before this are pruned at `now`: a week of late deliveries.
+pub fn prune_before(now: UnixTime) -> UnixTime {
+    now.saturating_sub(GRANT_RETENTION)
+}
+
 /// What a grant lets an event do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum GrantedAction {
@@ -188,6 +193,18 @@ mod tests {
     use GrantedAction::{Delete, Push};
 
     const T0: UnixTime = 1_795_000_000;
+
+    #[test]
+    fn grants_are_kept_a_week_after_they_end() {
+        let week = 7 * 24 * 3600;
+        assert_eq!(prune_before(T0), T0 - week);
+        assert!(
+            T0 - week + 1 > prune_before(T0),
+            "ended a second short of a week: kept"
+        );
+        assert_eq!(prune_before(0), -week);
+        assert_eq!(prune_before(i64::MIN), i64::MIN);
+    }
     const TTL: UnixTime = 300;
 
     fn grant(actor: &str, repository: &str, action: GrantedAction) -> Grant {
