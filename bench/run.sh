@@ -18,9 +18,9 @@
 #   --smoke: one second per scenario and small sizes; fails only on errors (non-2xx,
 #   failed batches, a server that does not start), never on timing. The test command
 #   runs it.
-#   --soak: one server under the mixed workload (bench/soak.lua: password pushes over
-#   20,000 repositories, access tokens, refresh POSTs, anonymous pulls, with notification
-#   batches beside) until SOAK_TOKENS (10,000,000) tokens, nobody scraping /metrics;
+#   --soak: one server under the mixed workload (bench/soak.lua: password pushes to 200
+#   repositories, access-token and refresh pulls over 20,000, anonymous pulls, with 1,000
+#   notification events a second beside) until SOAK_TOKENS (10,000,000) tokens, nobody scraping /metrics;
 #   RSS sampled every 2 s, throughput per 10 s round; prints RSS after the first million
 #   and at the end, and draws both over time (SOAK_SVG, default docs/soak.svg). Fails
 #   when the end is more than 10% above the first million or at 64 MB or more.
@@ -75,6 +75,8 @@ path = "$dir/regauth.db"
 url = "${PG_URL:-}"
 [notifications]
 secret = "bench-notify-secret"
+[audit]
+pulls = ${AUDIT_PULLS:-true}
 [log]
 level = "error"
 [bootstrap]
@@ -171,7 +173,7 @@ soak() {
   echo "soak: $target tokens, mixed workload, 16 connections, no /metrics scrape"
   while ((total < target)); do
     grant_ingest
-    python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" 10 1 >>"$WORK/soak.ingest" &
+    python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" 10 1 1000 >>"$WORK/soak.ingest" &
     out=$(wrk -t2 -c16 -d10s -s bench/soak.lua "$U")
     wait $! || ERRORS=$((ERRORS + 1))
     n=$(awk '/requests in/ {print $1}' <<<"$out")
@@ -224,6 +226,11 @@ done
 grant_ingest
 ingest=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
 echo "$ingest"
+stop
+# The audit trail's cost: the same anonymous pulls with pull records off.
+AUDIT_PULLS=false start "$WORK/small" ES256
+U="http://127.0.0.1:$PORT"
+load "ES256 anonymous pull, pull auditing off" 16 "$U/token?service=registry&scope=repository:$P/public:pull"
 stop
 
 # ---------------------------------------------------------------- RS256
@@ -334,6 +341,8 @@ for name, rps, p99, bad, peak in rows:
             base = base if base in by else base.replace(" pull+push", " pull+push")
             if base in by and r:
                 ratio += f"; {rate(base) / r:.2f}x slower than small" if rate(base) >= r else f"; {r / rate(base):.2f}x faster than small"
+    if name == "ES256 anonymous pull (public)" and rate("ES256 anonymous pull, pull auditing off"):
+        ratio += f"; {r / rate('ES256 anonymous pull, pull auditing off'):.0%} of unaudited"
     print(f"{name:<52} {r:>10,.0f} {p99:>9} {bad:>8} {peak:>7} MB  {ratio}")
 PY
 if ((ERRORS)); then echo "bench: $ERRORS scenario(s) had errors"; exit 1; fi
