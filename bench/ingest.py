@@ -2,12 +2,14 @@
 """Notification ingest rate: POSTs batches of 100 push events (unique ids, valid
 manifests under one project, each inside a push grant run.sh obtained) from C parallel
 clients for S seconds; every batch must be answered 200 (durably stored), none of its
-events refused. Prints events/s. Usage: ingest.py PORT SECRET PROJECT [S] [C]"""
+events refused. Prints events/s. Usage: ingest.py PORT SECRET PROJECT [S] [C] [RATE]
+(RATE: at most that many events a second per client, as a background load; 0 = flat out)"""
 import http.client, json, sys, threading, time
 
 port, secret, project = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 secs = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
 clients = int(sys.argv[5]) if len(sys.argv) > 5 else 4
+rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
 BATCH = 100
 
 
@@ -34,8 +36,12 @@ def run(client):
     conn = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"Authorization": f"Bearer {secret}",
                "Content-Type": "application/vnd.docker.distribution.events.v1+json"}
-    deadline, n = time.time() + secs, 0
+    began = time.time()
+    deadline, n = began + secs, 0
     while time.time() < deadline:
+        if rate and n * BATCH > (time.time() - began) * rate:
+            time.sleep(min(0.05, deadline - time.time()) if deadline > time.time() else 0)
+            continue
         conn.request("POST", "/notifications", body(client, n), headers)
         r = conn.getresponse()
         answer = r.read()

@@ -14,14 +14,22 @@
 #   - beside a Synapse (the contract server of tests/synapse as a process,
 #     bench/fake_synapse.rs): a personal access token (warm caches: no upstream call)
 #     and a password (one login2 each), as ratios to the embedded directory's.
-# Usage: [REGAUTH_BIN=path] [SECS=5] [BENCH_SIZES=""] bash bench/run.sh [--smoke]
+# Usage: [REGAUTH_BIN=path] [SECS=5] [BENCH_SIZES=""] bash bench/run.sh [--smoke|--soak]
 #   --smoke: one second per scenario and small sizes; fails only on errors (non-2xx,
 #   failed batches, a server that does not start), never on timing. The test command
 #   runs it.
+#   --soak: one server under the mixed workload (bench/soak.lua: password pushes to 200
+#   repositories, access-token and refresh pulls over 20,000, anonymous pulls, with 1,000
+#   notification events a second beside) until SOAK_TOKENS (10,000,000) tokens, nobody scraping /metrics;
+#   RSS sampled every 2 s, throughput per 10 s round; prints RSS after the first million
+#   and at the end, and draws both over time (SOAK_SVG, default docs/soak.svg). Fails
+#   when the end is more than 10% above the first million or at 64 MB or more.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SMOKE=0
+SOAK=0
 [ "${1:-}" = "--smoke" ] && SMOKE=1
+[ "${1:-}" = "--soak" ] && SOAK=1
 SECS=${SECS:-5}
 ((SMOKE)) && SECS=1
 command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -qq wrk >/dev/null; }
@@ -67,6 +75,8 @@ path = "$dir/regauth.db"
 url = "${PG_URL:-}"
 [notifications]
 secret = "bench-notify-secret"
+[audit]
+pulls = ${AUDIT_PULLS:-true}
 [log]
 level = "error"
 [bootstrap]
@@ -144,6 +154,47 @@ LUA
 }
 scopes() { local n=$1 i s=""; for i in $(seq "$n"); do s="$s&scope=repository:$P/tool$i:pull,push"; done; echo "$s"; }
 
+# The soak (--soak): rounds of 10 s of the mixed workload, a notification client beside
+# them, RSS every 2 s; the verdict and the picture at the end.
+soak() {
+  local target=${SOAK_TOKENS:-10000000} svg=${SOAK_SVG:-docs/soak.svg} total=0 t0 out n rps sampler
+  mkdir -p "$WORK/soak"
+  start "$WORK/soak" ES256
+  seed_user
+  export SOAK_PROJECT=$P SOAK_PASSWORD_B64 SOAK_TOKEN_B64 SOAK_REFRESH=$REFRESH
+  SOAK_PASSWORD_B64=$(B64 "alice:bench password")
+  SOAK_TOKEN_B64=$(B64 "x:$TOKEN")
+  U="http://127.0.0.1:$PORT"
+  t0=$(date +%s.%N)
+  : >"$WORK/soak.rss"
+  : >"$WORK/soak.rounds"
+  ( while :; do echo "$(date +%s.%N) $(rss_mb "$PID")"; sleep 2; done ) >>"$WORK/soak.rss" 2>/dev/null &
+  sampler=$!
+  echo "soak: $target tokens, mixed workload, 16 connections, no /metrics scrape"
+  while ((total < target)); do
+    grant_ingest
+    python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" 10 1 1000 >>"$WORK/soak.ingest" &
+    out=$(wrk -t2 -c16 -d10s -s bench/soak.lua "$U")
+    wait $! || ERRORS=$((ERRORS + 1))
+    n=$(awk '/requests in/ {print $1}' <<<"$out")
+    rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+    if grep -q "Non-2xx" <<<"$out" || [ -z "$n" ]; then ERRORS=$((ERRORS + 1)); echo "$out"; fi
+    total=$((total + ${n:-0}))
+    echo "$(date +%s.%N) $total $rps $(rss_mb "$PID")" >>"$WORK/soak.rounds"
+    printf 'soak: %11d tokens, %8.0f req/s, RSS %s MB\n' "$total" "${rps:-0}" "$(rss_mb "$PID")"
+    ((ERRORS)) && break
+  done
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  stop
+  python3 bench/soak_plot.py "$t0" "$WORK/soak.rss" "$WORK/soak.rounds" "$svg" || ERRORS=$((ERRORS + 1))
+  tail -n 3 "$WORK/soak.ingest" | sed 's/^/soak: /'
+}
+if ((SOAK)); then
+  soak
+  if ((ERRORS)); then echo "bench: the soak failed"; exit 1; fi
+  exit 0
+fi
+
 : >"$WORK/results"
 echo "regauth performance, $(nproc) cores, ${SECS}s per scenario, $(date -u +%FT%TZ)"
 # ---------------------------------------------------------------- ceilings
@@ -175,6 +226,11 @@ done
 grant_ingest
 ingest=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
 echo "$ingest"
+stop
+# The audit trail's cost: the same anonymous pulls with pull records off.
+AUDIT_PULLS=false start "$WORK/small" ES256
+U="http://127.0.0.1:$PORT"
+load "ES256 anonymous pull, pull auditing off" 16 "$U/token?service=registry&scope=repository:$P/public:pull"
 stop
 
 # ---------------------------------------------------------------- RS256
@@ -285,6 +341,8 @@ for name, rps, p99, bad, peak in rows:
             base = base if base in by else base.replace(" pull+push", " pull+push")
             if base in by and r:
                 ratio += f"; {rate(base) / r:.2f}x slower than small" if rate(base) >= r else f"; {r / rate(base):.2f}x faster than small"
+    if name == "ES256 anonymous pull (public)" and rate("ES256 anonymous pull, pull auditing off"):
+        ratio += f"; {r / rate('ES256 anonymous pull, pull auditing off'):.0%} of unaudited"
     print(f"{name:<52} {r:>10,.0f} {p99:>9} {bad:>8} {peak:>7} MB  {ratio}")
 PY
 if ((ERRORS)); then echo "bench: $ERRORS scenario(s) had errors"; exit 1; fi

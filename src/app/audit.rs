@@ -13,7 +13,15 @@ use super::Actor;
 
 /// Where records go.
 pub trait AuditSink: Send + Sync {
+    /// Keeps the record, waiting for room if need be.
     fn record(&self, record: AuditRecord);
+    /// Keeps the record only if that needs no waiting; otherwise keeps nothing and says
+    /// `Full`, so a caller on the event loop can run its request again on the blocking
+    /// pool (which calls `record`).
+    fn try_record(&self, record: AuditRecord) -> Result<(), Full> {
+        self.record(record);
+        Ok(())
+    }
 }
 
 /// The sink use cases write to, with the operator's choice about pull records.
@@ -27,13 +35,30 @@ impl Audit {
         Audit { sink, pulls }
     }
 
+    /// Keeps the record, waiting for room if need be (never on the event loop).
     pub fn record(&self, record: AuditRecord) {
-        if !self.pulls && record.event.is_pull_only() {
-            return;
+        if self.wanted(&record) {
+            self.sink.record(record);
         }
-        self.sink.record(record);
+    }
+
+    /// Keeps the record without waiting, or says `Full` (nothing kept): the event loop's
+    /// way, which then retries its request on the blocking pool with [`Audit::record`].
+    pub fn try_record(&self, record: AuditRecord) -> Result<(), Full> {
+        if self.wanted(&record) {
+            self.sink.try_record(record)?;
+        }
+        Ok(())
+    }
+
+    fn wanted(&self, record: &AuditRecord) -> bool {
+        self.pulls || !record.event.is_pull_only()
     }
 }
+
+/// The audit queue had no room: nothing was kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full;
 
 /// Writes each record at once (the CLI; tests).
 pub struct DirectSink(pub Arc<dyn AuditLog>);

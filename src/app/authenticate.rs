@@ -127,8 +127,16 @@ impl Authenticator {
         }
     }
 
-    /// Writes a failed or limited attempt into the audit trail.
-    fn audit_refusal(&self, account: &str, address: IpAddr, credential: &str, error: &AuthError) {
+    /// Writes a failed or limited attempt into the audit trail. Inline, a full queue
+    /// answers `WouldBlock` (nothing counted yet: the blocking pool runs it again).
+    fn audit_refusal(
+        &self,
+        account: &str,
+        address: IpAddr,
+        credential: &str,
+        error: &AuthError,
+        pace: Pace,
+    ) -> Result<(), AuthError> {
         if let AuthError::Limited(_) = error {
             metrics::counter!("regauth_rate_limited_total").increment(1);
         }
@@ -140,17 +148,27 @@ impl Authenticator {
             AuthError::Limited(_) => AuditEvent::RateLimited {
                 credential: credential.into(),
             },
-            AuthError::Busy(_) | AuthError::Directory(_) | AuthError::WouldBlock => return,
+            AuthError::Busy(_) | AuthError::Directory(_) | AuthError::WouldBlock => return Ok(()),
         };
         // A secret typed into the user-name field is never stored.
         let account = crate::domain::authn::secret::recorded_login(account);
-        self.audit.record(AuditRecord {
+        let record = AuditRecord {
             at: self.clock.now(),
             actor: account.to_string(),
             subject: account.to_string(),
             client_ip: Some(address),
             event,
-        });
+        };
+        match pace {
+            Pace::Inline => self
+                .audit
+                .try_record(record)
+                .map_err(|_| AuthError::WouldBlock),
+            Pace::MayBlock => {
+                self.audit.record(record);
+                Ok(())
+            }
+        }
     }
 
     /// Uses of tokens not yet stamped in the directory.
@@ -190,10 +208,10 @@ impl Authenticator {
             .map_err(AuthError::from)
             .and_then(|()| self.check_basic(user, secret_or_password, pace));
         if let Err(e) = &outcome {
+            self.audit_refusal(user, address, credential, e, pace)?;
             if let AuthError::Refused(_) = e {
                 self.failures.failed(user, address);
             }
-            self.audit_refusal(user, address, credential, e);
         }
         outcome
     }
@@ -307,6 +325,7 @@ impl Authenticator {
         service: &str,
         client_id: &str,
         address: IpAddr,
+        pace: Pace,
     ) -> Result<Authenticated, AuthError> {
         let outcome = self
             .failures
@@ -314,10 +333,10 @@ impl Authenticator {
             .map_err(AuthError::from)
             .and_then(|()| self.check_refresh(token, service, client_id));
         if let Err(e) = &outcome {
+            self.audit_refusal("", address, "refresh_token", e, pace)?;
             if let AuthError::Refused(_) = e {
                 self.failures.failed("", address);
             }
-            self.audit_refusal("", address, "refresh_token", e);
         }
         outcome
     }

@@ -274,7 +274,8 @@ impl TokenIssuer {
                 (who, refresh)
             }
             Credential::Refresh { token } => {
-                let who = auth.refresh(token, &meta.service, &req.client_id, client_ip(meta))?;
+                let who =
+                    auth.refresh(token, &meta.service, &req.client_id, client_ip(meta), pace)?;
                 // The same refresh token goes back: the docker daemon discards a
                 // rotated one (moby#39718), so rotation would only break clients.
                 (who, Some(token.clone()))
@@ -328,6 +329,29 @@ impl TokenIssuer {
         let signed = self
             .signer
             .sign(who.caller.name(), &meta.service, access, now)?;
+        // Queued before the token is logged, counted or returned: on the event loop a
+        // full queue sends the request to the blocking pool (which waits for room), so
+        // no record is dropped and the event loop never waits on the audit trail.
+        let record = AuditRecord {
+            at: now,
+            actor: who.caller.name().to_string(),
+            subject: who.caller.name().to_string(),
+            client_ip: meta.client_ip,
+            event: AuditEvent::TokenIssued {
+                credential: who.method.as_str().to_string(),
+                client_id: meta.client_id.clone(),
+                service: meta.service.clone(),
+                granted: granted.clone(),
+                denied: denied.clone(),
+            },
+        };
+        match pace {
+            Pace::Inline => self
+                .audit
+                .try_record(record)
+                .map_err(|_| IssueError::WouldBlock)?,
+            Pace::MayBlock => self.audit.record(record),
+        }
 
         tracing::info!(
             target: "regauth::token",
@@ -351,19 +375,6 @@ impl TokenIssuer {
         let scope = req.oauth.then(|| granted.join(" "));
         metrics::counter!("regauth_token_requests_total", "outcome" => "issued", "credential" => who.method.as_str())
             .increment(1);
-        self.audit.record(AuditRecord {
-            at: now,
-            actor: who.caller.name().to_string(),
-            subject: who.caller.name().to_string(),
-            client_ip: meta.client_ip,
-            event: AuditEvent::TokenIssued {
-                credential: who.method.as_str().to_string(),
-                client_id: meta.client_id.clone(),
-                service: meta.service.clone(),
-                granted,
-                denied,
-            },
-        });
         Ok(TokenGrant {
             signed,
             refresh_token,

@@ -38,7 +38,7 @@ pub mod secrets;
 pub mod self_service;
 pub mod shared_anonymous_token;
 #[cfg(test)]
-mod test_doubles;
+pub(crate) mod test_doubles;
 pub mod token_usage;
 
 use crate::domain::authz::entity_rules::Refusal;

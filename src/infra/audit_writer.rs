@@ -1,22 +1,27 @@
 //! The audit trail's writer thread: token-path records arrive on a bounded channel and
-//! are appended in batches (one transaction per batch, at least every 100 ms), and
-//! records older than the retention are pruned every hour. A full channel makes the
-//! sender wait (back-pressure) rather than drop a record; stopping drains it.
+//! are appended in batches (one transaction per batch, at least every 100 ms, at once
+//! when a quarter of the queue is waiting), and records older than the retention are
+//! pruned every hour. Nothing is dropped: a full channel hands the record back to an
+//! event-loop caller (`try_record`: its request moves to the blocking pool) and makes a
+//! blocking-pool caller wait; stopping drains it.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError, TrySendError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::app::audit::AuditSink;
+use crate::app::audit::{AuditSink, Full};
 use crate::domain::audit::AuditRecord;
 use crate::domain::ports::{AuditLog, Clock};
 
-/// Records waiting at most; beyond, senders wait for the writer. The queue's slots are
-/// allocated up front, so this is memory held from start: 8,192 slots absorb 81,920
-/// records a second at one flush every `FLUSH_EVERY`.
+/// Records waiting at most; beyond, senders wait for the writer (off the event loop).
+/// The queue's slots are allocated up front, so this is memory held from start.
 const CAPACITY: usize = 8_192;
+/// Records waiting that wake the writer before its `FLUSH_EVERY` sleep ends: once per
+/// crossing, so a busy server costs one wake-up per 2,048 records, an idle one none.
+const WAKE_AT: usize = CAPACITY / 4;
 /// Most records in one transaction.
 const BATCH: usize = 2_000;
 /// Longest a record waits before its batch is written.
@@ -26,6 +31,8 @@ const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 pub struct AuditWriter {
     sender: Option<SyncSender<AuditRecord>>,
     thread: Option<JoinHandle<()>>,
+    /// Records sent and not yet taken by the writer.
+    queued: Arc<AtomicUsize>,
 }
 
 impl AuditWriter {
@@ -36,9 +43,14 @@ impl AuditWriter {
         retention: Duration,
     ) -> AuditWriter {
         let (sender, receiver) = sync_channel(CAPACITY);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let inbox = Inbox {
+            receiver,
+            queued: queued.clone(),
+        };
         let thread = std::thread::Builder::new()
             .name("regauth-audit".into())
-            .spawn(move || run(receiver, log.as_ref(), clock.as_ref(), retention))
+            .spawn(move || run(inbox, log.as_ref(), clock.as_ref(), retention))
             .ok();
         if thread.is_none() {
             tracing::error!("cannot start the audit writer thread");
@@ -46,6 +58,26 @@ impl AuditWriter {
         AuditWriter {
             sender: Some(sender),
             thread,
+            queued,
+        }
+    }
+
+    /// Counts a record in before it is sent (so the writer never takes more than was
+    /// counted) and wakes the writer when the queue crosses `WAKE_AT`.
+    fn counting_in(&self) {
+        if self.queued.fetch_add(1, Ordering::Relaxed) + 1 == WAKE_AT {
+            self.wake();
+        }
+    }
+
+    /// A record counted in and not sent after all.
+    fn not_sent(&self) {
+        self.queued.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    fn wake(&self) {
+        if let Some(t) = &self.thread {
+            t.thread().unpark();
         }
     }
 
@@ -66,22 +98,42 @@ impl Drop for AuditWriter {
 
 impl AuditSink for AuditWriter {
     fn record(&self, record: AuditRecord) {
+        self.counting_in();
         let sent = self.sender.as_ref().is_some_and(|s| s.send(record).is_ok());
         if !sent {
+            self.not_sent();
             tracing::error!("audit writer stopped: record lost");
+        }
+    }
+
+    fn try_record(&self, record: AuditRecord) -> Result<(), Full> {
+        let Some(sender) = &self.sender else {
+            return Err(Full);
+        };
+        self.counting_in();
+        match sender.try_send(record) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                self.not_sent();
+                if let TrySendError::Full(_) = e {
+                    self.wake();
+                }
+                Err(Full)
+            }
         }
     }
 }
 
+/// The writer's end: the channel and the count it takes records off.
+struct Inbox {
+    receiver: Receiver<AuditRecord>,
+    queued: Arc<AtomicUsize>,
+}
+
 /// The writer sleeps between flushes and drains the queue without waiting on it: a
 /// receiver blocked in `recv` would make every sender wake it (a system call and a
-/// context switch per token request).
-fn run(
-    receiver: Receiver<AuditRecord>,
-    log: &dyn AuditLog,
-    clock: &dyn Clock,
-    retention: Duration,
-) {
+/// context switch per token request); senders wake it only at `WAKE_AT`.
+fn run(inbox: Inbox, log: &dyn AuditLog, clock: &dyn Clock, retention: Duration) {
     let mut batch = Vec::with_capacity(BATCH);
     let mut last_prune: Option<Instant> = None;
     loop {
@@ -91,7 +143,7 @@ fn run(
         }
         let mut open = true;
         while batch.len() < BATCH {
-            match receiver.try_recv() {
+            match inbox.receiver.try_recv() {
                 Ok(r) => batch.push(r),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
@@ -100,6 +152,7 @@ fn run(
                 }
             }
         }
+        inbox.queued.fetch_sub(batch.len(), Ordering::Relaxed);
         if !batch.is_empty() {
             let events = batch.len() as u64;
             let full = batch.len() == BATCH;
@@ -118,7 +171,7 @@ fn run(
         if !open {
             return;
         }
-        std::thread::sleep(FLUSH_EVERY);
+        std::thread::park_timeout(FLUSH_EVERY);
     }
 }
 
@@ -163,6 +216,87 @@ mod tests {
             client_ip: None,
             event: AuditEvent::Trashed,
         }
+    }
+
+    /// An audit log whose writes wait until the gate opens, counting what they write.
+    #[derive(Default)]
+    struct GatedLog {
+        open: std::sync::Mutex<bool>,
+        opened: std::sync::Condvar,
+        written: AtomicUsize,
+    }
+
+    impl GatedLog {
+        fn open(&self) {
+            *self.open.lock().unwrap() = true;
+            self.opened.notify_all();
+        }
+    }
+
+    impl AuditLog for GatedLog {
+        fn append_counted(
+            &self,
+            records: &[(AuditRecord, u64)],
+        ) -> crate::domain::ports::DirResult<()> {
+            let mut open = self.open.lock().unwrap();
+            while !*open {
+                open = self.opened.wait(open).unwrap();
+            }
+            let n: u64 = records.iter().map(|(_, n)| n).sum();
+            self.written.fetch_add(n as usize, Ordering::SeqCst);
+            Ok(())
+        }
+        fn query(
+            &self,
+            _: &crate::domain::audit::AuditFilter,
+        ) -> crate::domain::ports::DirResult<Vec<crate::domain::ports::AuditEntry>> {
+            Ok(Vec::new())
+        }
+        fn prune(&self, _: i64) -> crate::domain::ports::DirResult<usize> {
+            Ok(0)
+        }
+    }
+
+    /// A stalled disk: `try_record` says `Full` once the queue is full (the event loop's
+    /// answer: its request moves to the blocking pool) instead of waiting, `record` waits for room, and when the
+    /// disk comes back every record accepted either way is written, none twice.
+    #[test]
+    fn a_full_queue_says_full_and_loses_nothing_it_took() {
+        let log = Arc::new(GatedLog::default());
+        let clock = Arc::new(crate::app::test_doubles::FixedClock::at(1));
+        let writer = Arc::new(AuditWriter::start(
+            log.clone(),
+            clock,
+            Duration::from_secs(3600),
+        ));
+        let mut accepted = 0;
+        let mut handed_back = 0;
+        for i in 0..(CAPACITY + BATCH + 1_000) {
+            match writer.try_record(record(i as i64, "a")) {
+                Ok(()) => accepted += 1,
+                Err(Full) => handed_back += 1,
+            }
+        }
+        assert!(handed_back >= 1_000, "{handed_back} handed back");
+        assert!(
+            (CAPACITY..=CAPACITY + BATCH).contains(&accepted),
+            "{accepted}"
+        );
+        // A blocking-pool caller waits for room rather than losing its record.
+        let waiting = {
+            let writer = writer.clone();
+            std::thread::spawn(move || writer.record(record(-1, "waited")))
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(
+            !waiting.is_finished(),
+            "record() waits while the queue is full"
+        );
+        log.open();
+        waiting.join().unwrap();
+        let mut writer = Arc::try_unwrap(writer).ok().expect("the only owner");
+        writer.stop();
+        assert_eq!(log.written.load(Ordering::SeqCst), accepted + 1);
     }
 
     #[test]

@@ -296,4 +296,31 @@ mod tests {
         // Outside, the thread may block again.
         assert!(cached.user_credentials("alice").unwrap().is_some());
     }
+
+    /// A storm of distinct user names (each a miss, each an entry) leaves at most
+    /// `CAPACITY` entries; every cache is built with that bound.
+    #[test]
+    fn a_storm_of_distinct_names_keeps_at_most_the_capacity() {
+        let backend = Arc::new(Counting::default());
+        let cached = CachedDirectory::new(backend.clone(), RECHECK);
+        let n = CAPACITY + 5_000;
+        for i in 0..n {
+            cached.user_credentials(&format!("u{i}")).unwrap();
+        }
+        cached.users.run_pending_tasks();
+        assert!(
+            cached.users.entry_count() <= CAPACITY,
+            "{} entries",
+            cached.users.entry_count()
+        );
+        assert_eq!(backend.reads.load(Ordering::SeqCst), n as usize);
+        for capacity in [
+            cached.teams.policy().max_capacity(),
+            cached.access_tokens.policy().max_capacity(),
+            cached.refresh_tokens.policy().max_capacity(),
+            cached.repositories.policy().max_capacity(),
+        ] {
+            assert_eq!(capacity, Some(CAPACITY));
+        }
+    }
 }

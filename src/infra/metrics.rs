@@ -10,15 +10,28 @@
 //! Synapse, `synapse_calls_total{endpoint}`, `synapse_failures_total{endpoint,why}` and
 //! `synapse_cache_total{endpoint,result}` (hit or miss).
 
+use std::time::Duration;
+
 use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use super::http::AppState;
 
-/// Installs the process-wide recorder once; later calls (tests start several servers in
-/// one process only through the binary, so this is once per process) return `None`.
+/// How often the recorder's upkeep runs. The exporter keeps every histogram sample
+/// until upkeep (or a scrape) folds it into the buckets: without it, a server nobody
+/// scrapes grows by 8 bytes and more per token request, forever.
+pub const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Installs the process-wide recorder once, with its upkeep thread; later calls (tests
+/// start several servers in one process only through the binary, so this is once per
+/// process) return `None`.
 pub fn install() -> Option<PrometheusHandle> {
-    let handle = PrometheusBuilder::new()
+    install_with_upkeep(UPKEEP_EVERY)
+}
+
+/// [`install`] with the upkeep at another period (the bounds test runs it faster).
+pub fn install_with_upkeep(every: Duration) -> Option<PrometheusHandle> {
+    let recorder = PrometheusBuilder::new()
         .set_buckets_for_metric(
             Matcher::Suffix("duration_seconds".into()),
             &[
@@ -26,9 +39,21 @@ pub fn install() -> Option<PrometheusHandle> {
             ],
         )
         .ok()?
-        .install_recorder()
-        .ok()?;
+        .build_recorder();
+    let handle = recorder.handle();
+    metrics::set_global_recorder(recorder).ok()?;
     metrics::gauge!("regauth_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+    let upkeep = handle.clone();
+    let started = std::thread::Builder::new()
+        .name("regauth-metrics".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            upkeep.run_upkeep();
+        });
+    if let Err(e) = started {
+        // Scrapes still drain the samples; without them memory grows with traffic.
+        tracing::error!(error = %e, "cannot start the metrics upkeep thread");
+    }
     Some(handle)
 }
 
