@@ -57,12 +57,18 @@ B64() { printf '%s' "$1" | base64 -w0; }
 # start DIR ALG: a server on a fresh port over DIR's database; sets PORT, NPORT (the
 # webhook's internal listener), PID, READY_MS.
 start() {
-  local dir=$1 alg=$2 t0
+  local dir=$1 alg=$2 t0 scheme=http tls_lines=""
+  # TLS_DIR (a `regauth certs self-signed` directory): the public listener on HTTPS.
+  if [ -n "${TLS_DIR:-}" ]; then
+    scheme=https
+    tls_lines=$(printf 'tls_cert = "%s/server.crt"\ntls_key = "%s/server.key"' "$TLS_DIR" "$TLS_DIR")
+  fi
   PORT=$(free_port)
   NPORT=$(free_port)
   cat >"$dir/regauth.toml" <<TOML
 [server]
 listen = "127.0.0.1:$PORT"
+$tls_lines
 notifications_listen = "127.0.0.1:$NPORT"
 [token]
 services = ["registry"]
@@ -92,10 +98,10 @@ TOML
   "$BIN" serve 2>>"$dir/log" &
   PID=$!
   for _ in $(seq 600); do
-    curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+    curl -sfk "$scheme://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
     sleep 0.005
   done
-  curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "bench: the server did not start"; cat "$dir/log"; exit 1; }
+  curl -sfk "$scheme://127.0.0.1:$PORT/readyz" >/dev/null || { echo "bench: the server did not start"; cat "$dir/log"; exit 1; }
   READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 stop() { kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; PID=""; }
@@ -243,6 +249,41 @@ load "RS256 password pull+push" 16 -H "$PW" "$U/token?$Q"
 load "RS256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
 stop
 
+# ---------------------------------------------------------------- TLS
+# Token requests over HTTPS with the ECDSA P-256 pair `regauth certs self-signed` makes:
+# a new TLS connection per request (as docker opens them for tokens) and kept alive. The
+# handshake ceiling: `openssl s_time -new` against `openssl s_server -www` with the same
+# certificate chain, at the same concurrency (16 s_time processes), in the same run.
+"$BIN" certs self-signed --out "$WORK/tls" --host 127.0.0.1 >/dev/null
+TLS_DIR=$WORK/tls start "$WORK/small" ES256
+TU="https://127.0.0.1:$PORT"
+negotiated() {
+  openssl s_client -connect "127.0.0.1:$1" </dev/null 2>/dev/null |
+    grep -E "^New, |^Server Temp Key|^Peer signature type" | sed 's/^New, //' | paste -sd ';' -
+}
+echo "TLS, regauth: $(negotiated "$PORT")"
+curl -sfk -H "$PW" "$TU/token?$Q" >/dev/null || ERRORS=$((ERRORS + 1))
+load "ES256 password, TLS, new connection each" 16 -H "Connection: close" -H "$PW" "$TU/token?$Q"
+load "ES256 password, TLS, kept alive" 16 -H "$PW" "$TU/token?$Q"
+stop
+SPORT=$(free_port)
+openssl s_server -www -quiet -accept "$SPORT" -cert "$WORK/tls/server.crt" \
+  -key "$WORK/tls/server.key" -cert_chain "$WORK/tls/ca.crt" >/dev/null 2>&1 &
+SPID=$!
+for _ in $(seq 100); do (echo >"/dev/tcp/127.0.0.1/$SPORT") 2>/dev/null && break; sleep 0.05; done
+echo "TLS, openssl s_server: $(negotiated "$SPORT")"
+STIMES=()
+t0=$(date +%s.%N)
+for i in $(seq 16); do
+  openssl s_time -connect "127.0.0.1:$SPORT" -new -time "$SECS" >"$WORK/stime.$i" 2>/dev/null &
+  STIMES+=($!)
+done
+for p in "${STIMES[@]}"; do wait "$p" || ERRORS=$((ERRORS + 1)); done
+handshakes=$(cat "$WORK"/stime.* | awk -v t0="$t0" -v t1="$(date +%s.%N)" \
+  '/connections in .* real seconds/ {n += $1} END {printf "%.0f", n / (t1 - t0)}')
+kill "$SPID" 2>/dev/null || true; wait "$SPID" 2>/dev/null || true
+echo "TLS handshakes (openssl s_time -new, 16)|$handshakes|||" >>"$WORK/results"
+
 # ---------------------------------------------------------------- directory size
 if ((SMOKE)); then
   SIZES="medium:2000:20:200:2000:20000"
@@ -341,6 +382,12 @@ for name, rps, p99, bad, peak in rows:
             base = base if base in by else base.replace(" pull+push", " pull+push")
             if base in by and r:
                 ratio += f"; {rate(base) / r:.2f}x slower than small" if rate(base) >= r else f"; {r / rate(base):.2f}x faster than small"
+    if name == "ES256 password, TLS, new connection each" and rate("TLS handshakes (openssl s_time -new, 16)"):
+        ratio += f"; {r / rate('TLS handshakes (openssl s_time -new, 16)'):.0%} of openssl's handshakes"
+    if name == "ES256 password, TLS, kept alive" and rate("ES256 password pull+push"):
+        ratio += f"; {r / rate('ES256 password pull+push'):.0%} of plain HTTP"
+    if name.startswith("TLS handshakes"):
+        ratio = "ceiling of a new connection"
     if name == "ES256 anonymous pull (public)" and rate("ES256 anonymous pull, pull auditing off"):
         ratio += f"; {r / rate('ES256 anonymous pull, pull auditing off'):.0%} of unaudited"
     print(f"{name:<52} {r:>10,.0f} {p99:>9} {bad:>8} {peak:>7} MB  {ratio}")
