@@ -981,8 +981,10 @@ fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
     ));
 }
 
+mod batches;
 mod grants;
 mod minting;
+use batches::*;
 use grants::*;
 use minting::*;
 
@@ -1017,7 +1019,8 @@ mod sqlite {
         revoking_a_token_revokes_what_it_minted_and_nothing_else,
         a_granted_push_is_recorded_and_a_forged_one_changes_nothing,
         a_late_event_matches_its_old_interval_and_grants_merge_and_are_pruned,
-        grants_recorded_through_one_replica_admit_events_at_the_other
+        grants_recorded_through_one_replica_admit_events_at_the_other,
+        a_batch_of_pushes_gives_what_one_by_one_gives
     );
 }
 
@@ -1045,6 +1048,7 @@ mod postgres {
         revoking_a_token_revokes_what_it_minted_and_nothing_else,
         a_granted_push_is_recorded_and_a_forged_one_changes_nothing,
         a_late_event_matches_its_old_interval_and_grants_merge_and_are_pruned,
-        grants_recorded_through_one_replica_admit_events_at_the_other
+        grants_recorded_through_one_replica_admit_events_at_the_other,
+        a_batch_of_pushes_gives_what_one_by_one_gives
     );
 }

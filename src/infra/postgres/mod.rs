@@ -23,6 +23,7 @@ pub mod copy;
 mod credentials;
 mod entities;
 mod grants;
+mod push_run;
 mod registry;
 mod rows;
 mod schema;

@@ -4,7 +4,7 @@
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::rows::{all, entities_by_query, exec, g, map, opt, repo_id, tag_info};
-use super::{change, read, PgDirectory};
+use super::{change, push_run, read, PgDirectory};
 use crate::domain::events::{IngestFacts, ProjectPresence};
 use crate::domain::model::{
     EntityId, EntityInfo, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnixTime,
@@ -23,41 +23,82 @@ impl RegistryLog for PgDirectory {
     ) -> DirResult<Vec<DirResult<EventOutcome>>> {
         change!(self, |tx| {
             let mut outcomes = Vec::with_capacity(events.len());
-            for event in events {
-                // Each event costs two round trips: its savepoint goes out with its first
-                // query, its release with its last (a failed write leaves the release
-                // refused and the savepoint in place for the rollback).
-                let (outcome, released) = match event {
-                    RegistryEvent::Push(p) => record_push(tx, p, skip, now).await,
-                    RegistryEvent::Delete(d) => {
-                        tx.batch_execute("SAVEPOINT event").await?;
-                        let o = record_delete(tx, d, now).await;
-                        let released = match &o {
-                            Ok(_) => Some(tx.batch_execute("RELEASE event").await),
-                            Err(_) => None,
-                        };
-                        (o, released)
-                    }
-                };
-                match outcome {
-                    Ok(o) => {
-                        match released {
-                            Some(Err(e)) => return Err(e.into()),
-                            Some(Ok(())) => {}
-                            None => tx.batch_execute("RELEASE event").await?,
+            let mut rest = events;
+            while !rest.is_empty() {
+                // Consecutive pushes go as one set (`push_run`); a delete, or a run the
+                // set could not write, goes event by event.
+                let run = rest
+                    .iter()
+                    .take_while(|e| matches!(e, RegistryEvent::Push(_)))
+                    .count();
+                if run > 1 {
+                    let pushes: Vec<&ManifestPush> = rest[..run]
+                        .iter()
+                        .filter_map(|e| match e {
+                            RegistryEvent::Push(p) => Some(*p),
+                            RegistryEvent::Delete(_) => None,
+                        })
+                        .collect();
+                    tx.batch_execute("SAVEPOINT run").await?;
+                    match push_run::record_pushes(tx, &pushes, skip, now).await {
+                        Ok(done) => {
+                            tx.batch_execute("RELEASE run").await?;
+                            outcomes.extend(done.into_iter().map(Ok));
+                            rest = &rest[run..];
+                            continue;
                         }
-                        outcomes.push(Ok(o));
-                    }
-                    // A backend failure ends the batch: the transaction rolls back.
-                    Err(DirectoryError::Backend(e)) => return Err(DirectoryError::Backend(e)),
-                    Err(e) => {
-                        tx.batch_execute("ROLLBACK TO event; RELEASE event").await?;
-                        outcomes.push(Err(e));
+                        Err(DirectoryError::Backend(e)) => return Err(DirectoryError::Backend(e)),
+                        Err(_) => tx.batch_execute("ROLLBACK TO run; RELEASE run").await?,
                     }
                 }
+                let one_by_one = run.max(1);
+                for event in &rest[..one_by_one] {
+                    outcomes.push(record_one(tx, event, skip, now).await?);
+                }
+                rest = &rest[one_by_one..];
             }
             Ok(outcomes)
         })
+    }
+}
+
+/// One event under its own savepoint: its outcome, or `Err` when the directory itself
+/// failed (the batch then rolls back). Each event costs two round trips: its savepoint
+/// goes out with its first query, its release with its last (a failed write leaves the
+/// release refused and the savepoint in place for the rollback).
+async fn record_one(
+    tx: &Transaction<'_>,
+    event: &RegistryEvent<'_>,
+    skip: Skip<'_>,
+    now: UnixTime,
+) -> DirResult<DirResult<EventOutcome>> {
+    let (outcome, released) = match event {
+        RegistryEvent::Push(p) => record_push(tx, p, skip, now).await,
+        RegistryEvent::Delete(d) => {
+            tx.batch_execute("SAVEPOINT event").await?;
+            let o = record_delete(tx, d, now).await;
+            let released = match &o {
+                Ok(_) => Some(tx.batch_execute("RELEASE event").await),
+                Err(_) => None,
+            };
+            (o, released)
+        }
+    };
+    match outcome {
+        Ok(o) => {
+            match released {
+                Some(Err(e)) => return Err(e.into()),
+                Some(Ok(())) => {}
+                None => tx.batch_execute("RELEASE event").await?,
+            }
+            Ok(Ok(o))
+        }
+        // A backend failure ends the batch: the transaction rolls back.
+        Err(DirectoryError::Backend(e)) => Err(DirectoryError::Backend(e)),
+        Err(e) => {
+            tx.batch_execute("ROLLBACK TO event; RELEASE event").await?;
+            Ok(Err(e))
+        }
     }
 }
 
