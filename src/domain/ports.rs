@@ -91,6 +91,11 @@ pub trait ChangeVersion: Send + Sync {
     fn change_version(&self) -> DirResult<u64>;
 }
 
+/// A directory backend as the composition root holds it (and the Synapse ledger wraps
+/// it): every port, and the change version its caches compare.
+pub trait DirectoryBackend: Directory + ChangeVersion {}
+impl<T: Directory + ChangeVersion> DirectoryBackend for T {}
+
 /// Where refresh tokens are kept (a remote backend may pair with a local store).
 pub trait RefreshTokenStore: Send + Sync {
     fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64>;

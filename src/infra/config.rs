@@ -14,13 +14,7 @@ use serde::{Deserialize, Deserializer};
 
 use crate::infra::crypto::KeyAlgorithm;
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("configuration: {0}")]
-    Load(String),
-    #[error("configuration key {key}: {message}")]
-    Invalid { key: &'static str, message: String },
-}
+pub use super::config_error::ConfigError;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -20,7 +20,7 @@ use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::domain::authn::password;
 use crate::domain::events::prune_before;
 use crate::domain::model::UnixTime;
-use crate::domain::ports::{ChangeVersion, Clock, Directory, DirectoryError, PushGrants};
+use crate::domain::ports::{Clock, Directory, DirectoryBackend, DirectoryError, PushGrants};
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
@@ -56,11 +56,6 @@ pub enum StartupError {
 
 /// How long a verified password is remembered (see `app::authenticate`).
 const PASSWORD_CACHE_TTL: Duration = Duration::from_secs(60);
-
-/// A directory backend as the composition root holds it: every port, and the change
-/// version its caches compare.
-pub trait DirectoryBackend: Directory + ChangeVersion {}
-impl<T: Directory + ChangeVersion> DirectoryBackend for T {}
 
 /// Opens the directory the settings name: PostgreSQL when `directory.url` is set (its
 /// schema migrated under an advisory lock), else the SQLite file at `directory.path`;

@@ -25,6 +25,7 @@ use crate::domain::model::{
     RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId, TeamName, TokenHash, UnixTime,
     UsedToken, User, UserCredentials, UserId, UserUpdate,
 };
+use crate::domain::ports::DirectoryBackend;
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
     DecisionRule, DirResult, DirectoryError, EndTokens, EntityAdmin, EntityRule, PushGrants,
@@ -32,7 +33,6 @@ use crate::domain::ports::{
     UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
-use crate::infra::startup::DirectoryBackend;
 
 /// The first id regauth gives its own repositories beside a Synapse (2^40; Synapse's
 /// ids are in the tens of millions).

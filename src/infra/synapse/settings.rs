@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::backend::SynapseOptions;
 use super::client::ClientLimits;
-use crate::infra::config::ConfigError;
+use crate::infra::config_error::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
