@@ -349,15 +349,7 @@ fn administration_as_a_caller_is_an_admins_and_audited_with_its_name() {
     assert!(!done.user.certified);
     assert!(users::set(d, &w.permit("root"), "nobody", changes(), NOW).is_err());
     assert_eq!(users::list(d, &w.permit("root")).expect("list").len(), 4);
-    let records = crate::domain::ports::AuditLog::query(
-        d,
-        &crate::domain::audit::AuditFilter {
-            user: Some("carol".into()),
-            since: None,
-            limit: 10,
-        },
-    )
-    .expect("audit");
+    let records = carols_trail(d);
     assert!(records.iter().any(|r| r.actor == "root"), "{records:?}");
     // Disabling ends the user's docker logins, and the trail says why.
     let carol = d.user_by_name("carol").expect("read").expect("carol");
@@ -377,15 +369,7 @@ fn administration_as_a_caller_is_an_admins_and_audited_with_its_name() {
     };
     let done = users::set(d, &w.permit("root"), "carol", disable, NOW).expect("disabled");
     assert_eq!(done.refresh_tokens_ended, 1);
-    let records = crate::domain::ports::AuditLog::query(
-        d,
-        &crate::domain::audit::AuditFilter {
-            user: Some("carol".into()),
-            since: None,
-            limit: 10,
-        },
-    )
-    .expect("audit");
+    let records = carols_trail(d);
     let ended = records
         .iter()
         .find(|r| r.kind == "refresh_tokens_revoked")
@@ -397,4 +381,14 @@ fn administration_as_a_caller_is_an_admins_and_audited_with_its_name() {
         Permit::<crate::app::operations::ChangeUser>::admit(&alice),
         Err(AppError::AdminOnly)
     ));
+}
+
+/// The newest ten audit records about carol.
+fn carols_trail(d: &dyn crate::domain::ports::AuditLog) -> Vec<crate::domain::ports::AuditEntry> {
+    d.query(&crate::domain::audit::AuditFilter {
+        user: Some("carol".into()),
+        since: None,
+        limit: 10,
+    })
+    .expect("audit")
 }
