@@ -4,6 +4,9 @@
 #   - the ceilings: `openssl speed` (one core) and GET /healthz on the same HTTP stack;
 #   - token requests (ES256 and RS256): anonymous, password, access token, refresh POST,
 #     at 16 and 64 connections, with p99 and the server's peak RSS;
+#   - anonymous pulls again with pull auditing off (the audit trail's cost);
+#   - token requests over HTTPS (a new TLS connection each, and kept alive) beside
+#     `openssl s_time -new` handshakes on `openssl s_server` with the same chain;
 #   - scopes per request (1, 10, 100);
 #   - notification ingest (batches of 100, each durable before its 2xx);
 #   - directory size: small, medium and large (seeded by bench/seed.py: 100,000 users,
