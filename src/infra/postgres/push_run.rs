@@ -1,8 +1,8 @@
 //! A run of consecutive manifest pushes recorded as a set: one statement reads the facts
 //! of every push, the ingest rule decides each in order (in Rust, as for one push), and
 //! three statements write the new repositories, the commits and the processed event ids.
-//! Four round trips for a run instead of two per event: a batch of 100 pushes costs about
-//! what one push cost before.
+//! The run's savepoint goes out with the read and its release with the writes (one
+//! pipeline each), so a run costs two round trips where each event cost two before.
 //!
 //! The outcome is the one the event-by-event path gives, in the same order: a push whose
 //! id was seen (before or earlier in the run) is a duplicate; a repository the run
@@ -15,20 +15,24 @@ use std::collections::{HashMap, HashSet};
 
 use deadpool_postgres::Transaction;
 
-use super::rows::{all, exec, g};
+use super::rows::{all, g};
 use crate::domain::events::{IngestFacts, ProjectPresence};
 use crate::domain::model::{EventOutcome, ManifestPush, UnixTime};
 use crate::domain::ports::DirResult;
 
 type Skip<'a> = &'a dyn Fn(&IngestFacts) -> Option<&'static str>;
 
-/// Every push's facts, in event order.
+/// Every push's facts, in event order. The duplicate check is a LATERAL probe with
+/// LIMIT, one index lookup per event: written as `EXISTS`, the planner may turn it into
+/// a hash of the whole of `processed_events` built for every batch (it did, from a few
+/// thousand rows on: 10 ms a batch at 50,000 rows, where the probes take 0.1 ms).
 const FACTS: &str = "SELECT e.ord,
-        EXISTS (SELECT 1 FROM processed_events p WHERE p.event_id = e.event_id),
+        seen.one IS NOT NULL,
         (SELECT kind FROM entities WHERE id = e.project_id),
         (SELECT trashed_at IS NOT NULL FROM entities WHERE id = e.project_id),
         r.id, r.trashed_at IS NOT NULL
      FROM unnest($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY AS e(event_id, project_id, name, ord)
+     LEFT JOIN LATERAL (SELECT 1 AS one FROM processed_events p WHERE p.event_id = e.event_id LIMIT 1) seen ON true
      LEFT JOIN entities r ON r.parent_id = e.project_id AND r.name = e.name AND r.kind = 'managed_repository'
      ORDER BY e.ord";
 
@@ -58,8 +62,9 @@ struct Write<'a> {
     repo: Option<i64>,
 }
 
-/// Records `pushes` (consecutive in their batch) and returns their outcomes in order.
-/// An error leaves the caller to roll the run back.
+/// Records `pushes` (consecutive in their batch) under the savepoint `run` and returns
+/// their outcomes in order, the savepoint released. An error leaves the savepoint in
+/// place for the caller to roll the run back to.
 pub async fn record_pushes(
     tx: &Transaction<'_>,
     pushes: &[&ManifestPush],
@@ -69,7 +74,10 @@ pub async fn record_pushes(
     let ids: Vec<&str> = pushes.iter().map(|p| p.event_id.as_str()).collect();
     let projects: Vec<i64> = pushes.iter().map(|p| p.path.project().0 as i64).collect();
     let names: Vec<&str> = pushes.iter().map(|p| p.path.name()).collect();
-    let facts = all(tx, FACTS, &[&ids, &projects, &names]).await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&ids, &projects, &names];
+    let (saved, facts) = tokio::join!(tx.batch_execute("SAVEPOINT run"), all(tx, FACTS, &params));
+    saved?;
+    let facts = facts?;
     if facts.len() != pushes.len() {
         return Err(crate::domain::ports::DirectoryError::Backend(format!(
             "postgresql: {} facts for {} pushes",
@@ -121,13 +129,21 @@ pub async fn record_pushes(
         });
         outcomes.push(EventOutcome::Recorded);
     }
-    if !created_order.is_empty() {
-        let names: Vec<&str> = created_order.iter().map(|(_, n)| *n).collect();
-        let parents: Vec<i64> = created_order.iter().map(|(p, _)| *p).collect();
-        let at: Vec<i64> = created_order.iter().map(|k| created[k]).collect();
-        exec(tx, NEW_REPOS, &[&names, &parents, &at]).await?;
+    if writes.is_empty() {
+        tx.batch_execute("RELEASE run").await?;
+        return Ok(outcomes);
     }
-    if !writes.is_empty() {
+    // Prepared first, so that the writes below go out in this order, in one pipeline.
+    let (new_repos, commits, processed) = tokio::join!(
+        tx.prepare_cached(NEW_REPOS),
+        tx.prepare_cached(COMMITS),
+        tx.prepare_cached(PROCESSED)
+    );
+    let (new_repos, commits, processed) = (new_repos?, commits?, processed?);
+    let parents: Vec<i64> = created_order.iter().map(|(p, _)| *p).collect();
+    let new_names: Vec<&str> = created_order.iter().map(|(_, n)| *n).collect();
+    let at: Vec<i64> = created_order.iter().map(|k| created[k]).collect();
+    {
         let col = |f: fn(&ManifestPush) -> &str| -> Vec<&str> {
             writes.iter().map(|w| f(w.push)).collect()
         };
@@ -144,15 +160,28 @@ pub async fn record_pushes(
         let tags: Vec<Option<&str>> = writes.iter().map(|w| w.push.tag.as_deref()).collect();
         let sizes: Vec<i64> = writes.iter().map(|w| w.push.size).collect();
         let times: Vec<i64> = writes.iter().map(|w| w.push.pushed_at).collect();
-        exec(
-            tx,
-            COMMITS,
-            &[
-                &ids, &projects, &names, &repos, &tags, &digests, &media, &sizes, &pushers, &times,
-            ],
-        )
-        .await?;
-        exec(tx, PROCESSED, &[&ids, &now]).await?;
+        let create = async {
+            match created_order.is_empty() {
+                true => Ok(0),
+                false => tx.execute(&new_repos, &[&new_names, &parents, &at]).await,
+            }
+        };
+        let commit_params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
+            &ids, &projects, &names, &repos, &tags, &digests, &media, &sizes, &pushers, &times,
+        ];
+        let processed_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&ids, &now];
+        let results = tokio::join!(
+            create,
+            tx.execute(&commits, &commit_params),
+            tx.execute(&processed, &processed_params),
+            tx.batch_execute("RELEASE run"),
+        );
+        // The first failure in statement order is the cause; the ones after it only say
+        // that the transaction was aborted.
+        results.0?;
+        results.1?;
+        results.2?;
+        results.3?;
     }
     Ok(outcomes)
 }

@@ -39,10 +39,8 @@ impl RegistryLog for PgDirectory {
                             RegistryEvent::Delete(_) => None,
                         })
                         .collect();
-                    tx.batch_execute("SAVEPOINT run").await?;
                     match push_run::record_pushes(tx, &pushes, skip, now).await {
                         Ok(done) => {
-                            tx.batch_execute("RELEASE run").await?;
                             outcomes.extend(done.into_iter().map(Ok));
                             rest = &rest[run..];
                             continue;
