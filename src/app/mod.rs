@@ -1,4 +1,4 @@
-//! The use cases: what the CLI, the HTTP API and (later) the web pages call, one place
+//! The use cases: what the CLI, the HTTP API and the web pages call, one place
 //! per change. Each takes the narrow ports it needs, gathers facts, applies the rules of
 //! `domain` and writes the result; none holds a rule of its own.
 //!

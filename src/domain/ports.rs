@@ -354,7 +354,9 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// Everything the embedded directory provides; only the composition root names it.
+/// Everything the embedded directory provides: named by the composition root
+/// (`infra::startup`), the HTTP state it builds, the CLI's administration commands and
+/// `app::explain` (which reads facts and the trash together).
 pub trait Directory:
     CredentialStore
     + RefreshTokenStore

@@ -47,7 +47,8 @@ pub fn looks_like_access_token(s: &str) -> bool {
     has_shape(s, ACCESS_TOKEN_PREFIX)
 }
 
-/// Whether `s` has the shape of one of our refresh tokens.
+/// Whether `s` has the shape of one of our refresh tokens (the tests' check of the shape).
+#[cfg(test)]
 pub fn looks_like_refresh_token(s: &str) -> bool {
     has_shape(s, REFRESH_TOKEN_PREFIX)
 }

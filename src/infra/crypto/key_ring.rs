@@ -200,8 +200,9 @@ impl KeyRing {
         write_replace(path, self.bundle_pem().as_bytes(), 0o644)
     }
 
-    /// (kid, algorithm, DER SubjectPublicKeyInfo) of every key, oldest first: what a
-    /// verifier of our tokens (tests, tools) needs.
+    /// (kid, algorithm, DER SubjectPublicKeyInfo) of every key, oldest first: what the
+    /// tests verify our tokens with.
+    #[cfg(test)]
     pub fn verify_keys(&self) -> Vec<(&str, KeyAlgorithm, &[u8])> {
         self.keys
             .iter()
