@@ -1,6 +1,6 @@
 //! Prometheus metrics: the recorder behind the `metrics` macros the use cases call, and
-//! the `/metrics` text served on the internal listener (on the public one only with
-//! `server.public_metrics`).
+//! the text of every series (`http::health::metrics` serves it on the internal listener,
+//! on the public one only with `server.public_metrics`).
 //!
 //! Series (all prefixed `regauth_`): `token_requests_total{outcome,credential}`,
 //! `token_request_duration_seconds` (histogram), `password_checks_total{result}` (argon2
@@ -12,10 +12,7 @@
 
 use std::time::Duration;
 
-use actix_web::{web, HttpResponse};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use super::http::AppState;
 
 /// How often the recorder's upkeep runs. The exporter keeps every histogram sample
 /// until upkeep (or a scrape) folds it into the buckets: without it, a server nobody
@@ -57,15 +54,10 @@ pub fn install_with_upkeep(every: Duration) -> Option<PrometheusHandle> {
     Some(handle)
 }
 
-/// `GET /metrics`: the pool's gauges sampled now, then every series in text format.
-pub async fn scrape(state: web::Data<AppState>) -> HttpResponse {
-    let Some(handle) = &state.metrics else {
-        return HttpResponse::NotFound().finish();
-    };
-    let pool = state.tokens.authenticator().gate().stats();
-    metrics::gauge!("regauth_password_checks_running").set(pool.running as f64);
-    metrics::gauge!("regauth_password_checks_waiting").set(pool.waiting as f64);
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(handle.render())
+/// Every series in Prometheus's text format, with the password pool's gauges set to
+/// `running` and `waiting` first (sampled by the caller at the scrape).
+pub fn render(handle: &PrometheusHandle, running: usize, waiting: usize) -> String {
+    metrics::gauge!("regauth_password_checks_running").set(running as f64);
+    metrics::gauge!("regauth_password_checks_waiting").set(waiting as f64);
+    handle.render()
 }

@@ -26,6 +26,7 @@ use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
 use crate::infra::config::{ConfigError, Settings};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
+use crate::infra::http::server::{self, ServeError};
 use crate::infra::http::state::SynapseSide;
 use crate::infra::http::AppState;
 use crate::infra::postgres::{PgDirectory, PgOptions};
@@ -33,6 +34,7 @@ use crate::infra::sqlite::SqliteDirectory;
 use crate::infra::synapse::backend::SynapseBackend;
 use crate::infra::synapse::ledger::SynapseLedger;
 use crate::infra::synapse::listener::Forwarder;
+use crate::infra::tls::{self, TlsError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -88,6 +90,33 @@ fn open_store(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupE
         source,
     })?;
     Ok(Arc::new(dir))
+}
+
+/// Why `serve` ended: the server could not be prepared, a TLS file cannot be used, or
+/// the listeners failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Startup(#[from] StartupError),
+    /// A TLS file of `server.tls_cert` / `server.tls_key` that cannot be used; the
+    /// message names the file and never quotes it.
+    #[error("TLS: {0}")]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
+
+/// `regauth serve`: the TLS files read first (before anything is written: a bad
+/// certificate should not leave a half-started deployment, a bootstrap admin or a new
+/// key, behind), then the state prepared and handed to the HTTP front door.
+pub async fn serve(settings: Settings) -> Result<(), RunError> {
+    let tls = settings
+        .server
+        .tls_files()
+        .map(|(cert, key)| tls::server_config(cert, key))
+        .transpose()?;
+    let state = prepare(settings)?;
+    Ok(server::run(state, tls).await?)
 }
 
 /// Everything `serve` prepares before it listens.

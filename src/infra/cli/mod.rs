@@ -126,7 +126,7 @@ fn serve(settings: Settings) -> CliResult {
     // actix-web runs its workers on their own single-threaded runtimes; its system
     // runner drives them.
     actix_web::rt::System::new()
-        .block_on(crate::infra::http::server::run(settings))
+        .block_on(crate::infra::startup::serve(settings))
         .map_err(CliError::from)
 }
 

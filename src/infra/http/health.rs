@@ -1,5 +1,6 @@
-//! `/healthz` (the process answers) and `/readyz` (it can serve tokens: the directory
-//! answers, a signing key is loaded and, beside a Synapse, Synapse answers).
+//! `/healthz` (the process answers), `/readyz` (it can serve tokens: the directory
+//! answers, a signing key is loaded and, beside a Synapse, Synapse answers) and
+//! `/metrics`.
 
 use actix_web::{web, HttpResponse};
 
@@ -37,4 +38,20 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             .content_type("text/plain")
             .body("busy\n"),
     }
+}
+
+/// `GET /metrics`: the password pool's gauges sampled now, then every series in text
+/// format (`infra::metrics`); 404 when no recorder was installed.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let Some(handle) = &state.metrics else {
+        return HttpResponse::NotFound().finish();
+    };
+    let pool = state.tokens.authenticator().gate().stats();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(crate::infra::metrics::render(
+            handle,
+            pool.running,
+            pool.waiting,
+        ))
 }

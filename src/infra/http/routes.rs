@@ -145,7 +145,7 @@ pub fn table() -> Vec<Route> {
         ),
         open::<Probe, _, _>(P, get.clone(), "/healthz", health::healthz),
         open::<Probe, _, _>(P, get.clone(), "/readyz", health::readyz),
-        open::<Probe, _, _>(P, get.clone(), "/metrics", crate::infra::metrics::scrape),
+        open::<Probe, _, _>(P, get.clone(), "/metrics", health::metrics),
         // The read API and projects.
         gated(get.clone(), "/api/v1/projects", api::list_projects),
         gated(post.clone(), "/api/v1/projects", api::add_project),

@@ -16,44 +16,28 @@ use super::errcode_stream::ErrcodeStream;
 
 use super::routes::{self, Listener};
 use super::{errcode_everywhere, AppState};
-use crate::infra::config::Settings;
-use crate::infra::startup::{self, StartupError};
-use crate::infra::tls::{self, TlsError};
-
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error(transparent)]
-    Startup(#[from] StartupError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    /// A TLS file of `server.tls_cert` / `server.tls_key` that cannot be used; the
-    /// message names the file and never quotes it.
-    #[error("TLS: {0}")]
-    Tls(#[from] TlsError),
     #[error("server failed: {0}")]
     Io(#[from] std::io::Error),
 }
 
-/// Serves until SIGINT/SIGTERM: one listener, or two when `server.notifications_listen`
-/// moves the registry's webhook off the public address. With `server.tls_cert` and
-/// `server.tls_key` the public listener speaks HTTPS; the webhook's stays plain HTTP
+/// Serves `state` (built by the composition root, `infra::startup`) until
+/// SIGINT/SIGTERM: one listener, or two when `server.notifications_listen` moves the
+/// registry's webhook off the public address. With `tls` (from `server.tls_cert` and
+/// `server.tls_key`) the public listener speaks HTTPS; the webhook's stays plain HTTP
 /// (it is internal, and the registry would otherwise need to trust our CA too).
-pub async fn run(settings: Settings) -> Result<(), ServeError> {
-    let addr = settings.server.listen;
-    let internal = settings.server.notifications_listen;
-    let workers = settings.server.workers;
-    // Before anything is written: a bad certificate should not leave a half-started
-    // deployment (a bootstrap admin, a new key) behind.
-    let tls = settings
-        .server
-        .tls_files()
-        .map(|(cert, key)| tls::server_config(cert, key))
-        .transpose()?;
+pub async fn run(state: AppState, tls: Option<rustls::ServerConfig>) -> Result<(), ServeError> {
+    let addr = state.settings.server.listen;
+    let internal = state.settings.server.notifications_listen;
+    let workers = state.settings.server.workers;
     let https = tls.is_some();
-    let state = web::Data::new(startup::prepare(settings)?);
+    let state = web::Data::new(state);
     let public = if internal.is_none() {
         Listener::PublicWithWebhook
     } else {
