@@ -11,7 +11,7 @@
 mod common;
 mod route_table;
 
-use regauth::infra::http::routes::{self, Front, Listener, Route};
+use regauth::infra::routes::{self, Front, Listener, Route};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 use reqwest::Method;

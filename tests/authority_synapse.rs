@@ -8,7 +8,7 @@ mod common;
 mod synapse;
 
 use regauth::domain::authz::needs::{Owner, Who};
-use regauth::infra::http::routes::{self, Front, Route};
+use regauth::infra::routes::{self, Front, Route};
 use reqwest::blocking::{Client, Response};
 use reqwest::redirect::Policy;
 use reqwest::Method;

@@ -2,7 +2,7 @@
 //! needs from its caller, declared once (`domain::authz::needs`).
 //!
 //! An operation is a type, so a use case can ask for the proof of its own operation
-//! (`Permit<AddUser>`) and nothing else; the route table (`infra::http::routes`) takes
+//! (`Permit<AddUser>`) and nothing else; the route table (`infra::routes`) takes
 //! the operation from the handler's first argument, README's HTTP table is generated
 //! from it, and the authority test runs every route against these needs.
 

@@ -13,6 +13,7 @@ pub mod logging;
 pub mod metrics;
 pub mod own_runtime;
 pub mod postgres;
+pub mod routes;
 pub mod shown;
 pub mod sqlite;
 pub mod startup;

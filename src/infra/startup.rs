@@ -116,7 +116,7 @@ pub async fn serve(settings: Settings) -> Result<(), RunError> {
         .map(|(cert, key)| tls::server_config(cert, key))
         .transpose()?;
     let state = prepare(settings)?;
-    Ok(server::run(state, tls).await?)
+    Ok(server::run(state, tls, crate::infra::routes::mount).await?)
 }
 
 /// Everything `serve` prepares before it listens.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use regauth::domain::authz::needs::{Needs, OnEntity, Protocol, Who};
 use regauth::domain::model::ScopeSet;
-use regauth::infra::http::routes::Route;
+use regauth::infra::routes::Route;
 use reqwest::blocking::{Client, RequestBuilder};
 use reqwest::Method;
 use serde_json::{json, Value};

@@ -3,8 +3,8 @@
 //!
 //! Handlers parse the wire format, call a use case of `app` on the blocking pool and
 //! render its answer (errcode JSON for every error); they hold no rules of their own.
-//! `routes` is the one table of every route and the operation it runs, `gate` admits a
-//! request for its operation before the handler runs, `state` is what handlers share,
+//! The one table of every route and the operation it runs is `infra::routes`, above
+//! this module and `web`; `gate` admits a request for its operation before the handler runs, `state` is what handlers share,
 //! `auth` turns an `Authorization` header into a caller, `errors` maps use-case errors
 //! to status codes, `server` binds the listeners.
 
@@ -23,7 +23,6 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod notifications;
-pub mod routes;
 pub mod server;
 pub mod sharing;
 pub mod state;

@@ -14,8 +14,22 @@ use actix_web::{middleware, web, App};
 
 use super::errcode_stream::ErrcodeStream;
 
-use super::routes::{self, Listener};
 use super::{errcode_everywhere, AppState};
+/// Which routes a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    /// `server.listen` with the webhook on it too (no `notifications_listen`).
+    PublicWithWebhook,
+    /// `server.listen` when the webhook has a listener of its own.
+    Public,
+    /// `server.notifications_listen`: the webhook, `/healthz` and `/metrics`.
+    Internal,
+}
+
+/// What mounts a listener's routes (the route table, `infra::routes::mount`, handed
+/// down by the composition root): the app, the listener, and `server.public_metrics`.
+pub type Mount = fn(&mut actix_web::web::ServiceConfig, Listener, bool);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error("cannot listen on {addr}: {source}")]
@@ -32,7 +46,11 @@ pub enum ServeError {
 /// registry's webhook off the public address. With `tls` (from `server.tls_cert` and
 /// `server.tls_key`) the public listener speaks HTTPS; the webhook's stays plain HTTP
 /// (it is internal, and the registry would otherwise need to trust our CA too).
-pub async fn run(state: AppState, tls: Option<rustls::ServerConfig>) -> Result<(), ServeError> {
+pub async fn run(
+    state: AppState,
+    tls: Option<rustls::ServerConfig>,
+    mount: Mount,
+) -> Result<(), ServeError> {
     let addr = state.settings.server.listen;
     let internal = state.settings.server.notifications_listen;
     let workers = state.settings.server.workers;
@@ -43,13 +61,13 @@ pub async fn run(state: AppState, tls: Option<rustls::ServerConfig>) -> Result<(
     } else {
         Listener::Public
     };
-    let main = listen(&state, addr, workers, public, tls)?;
+    let main = listen(&state, addr, workers, public, tls, mount)?;
     tracing::info!(listen = %addr, tls = https, services = ?state.settings.token.services, issuer = %state.settings.token.issuer, "regauth serving");
     match internal {
         None => main.await?,
         Some(internal) => {
             // The webhook sees little traffic: one worker is plenty.
-            let hook = listen(&state, internal, 1, Listener::Internal, None)?;
+            let hook = listen(&state, internal, 1, Listener::Internal, None, mount)?;
             tracing::info!(listen = %internal, "notifications served on their own listener");
             let (a, b) = tokio::join!(main, hook);
             a?;
@@ -69,6 +87,7 @@ fn listen(
     workers: usize,
     listener: Listener,
     tls: Option<rustls::ServerConfig>,
+    mount: Mount,
 ) -> Result<actix_server::Server, ServeError> {
     let app_state = state.clone();
     let limits = state.settings.server.clone();
@@ -87,7 +106,7 @@ fn listen(
             .app_data(app_state.clone())
             .wrap(super::head_limit::HeadLimit)
             .wrap(headers)
-            .configure(|cfg| routes::mount(cfg, listener, public_metrics))
+            .configure(|cfg| mount(cfg, listener, public_metrics))
             .configure(errcode_everywhere)
     };
     // A request's head must arrive within this, a body within `body_timeout` (read by

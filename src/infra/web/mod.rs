@@ -6,7 +6,7 @@
 //! writes the two cookies, `layout` is the page shell and the security headers,
 //! `errors` renders refusals, `gate` admits a request for its operation (`Page<O>`,
 //! `Form<O>`), `pages` holds one module per group of pages (mounted by
-//! `http::routes`). This module holds the plumbing: `visit` (the live session and its
+//! `infra::routes`). This module holds the plumbing: `visit` (the live session and its
 //! caller, re-read on every request) and `read_form` (a bounded form body).
 
 pub mod cookies;

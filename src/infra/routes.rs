@@ -1,5 +1,7 @@
 //! Every route regauth serves, in one table the router is built from: method, path,
-//! front door and the operation it runs (with that operation's declared needs).
+//! front door and the operation it runs (with that operation's declared needs). It stands
+//! above both front doors it mounts (the HTTP API and protocol in `http`, the pages in
+//! `web`); the composition root hands `mount` to `http::server`.
 //!
 //! A route is added with `gated` (the handler's first argument is the front door's
 //! extractor, `Authorized<O>` for the API, `Page<O>`/`Form<O>` for the web pages, so the
@@ -12,11 +14,12 @@ use actix_web::http::Method;
 use actix_web::web::ServiceConfig;
 use actix_web::{FromRequest, Handler, Responder};
 
-use super::gate::{Authorized, Open};
-use super::{access_requests, admin, api, health, me, notifications, sharing, token};
 use crate::app::operations::{
     IssueToken, Operation, OperationInfo, Probe, ReceiveNotifications, SignIn,
 };
+use crate::infra::http::gate::{Authorized, Open};
+pub use crate::infra::http::server::Listener;
+use crate::infra::http::{access_requests, admin, api, health, me, notifications, sharing, token};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{self as ui, pages};
 
@@ -289,17 +292,6 @@ pub fn table() -> Vec<Route> {
     ]
 }
 
-/// Which routes a listener serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Listener {
-    /// `server.listen` with the webhook on it too (no `notifications_listen`).
-    PublicWithWebhook,
-    /// `server.listen` when the webhook has a listener of its own.
-    Public,
-    /// `server.notifications_listen`: the webhook, `/healthz` and `/metrics`.
-    Internal,
-}
-
 impl Route {
     /// Whether `listener` serves this route (`/metrics` on the public listener only
     /// when `public_metrics` says so).
@@ -426,7 +418,7 @@ mod tests {
                     stack.push(path);
                     continue;
                 }
-                if path.ends_with("http/routes.rs") || path.extension().is_none_or(|e| e != "rs") {
+                if path.ends_with("infra/routes.rs") || path.extension().is_none_or(|e| e != "rs") {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).expect("readable");
