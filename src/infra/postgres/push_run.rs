@@ -11,12 +11,12 @@
 //! constraint a single event breaks), the caller rolls it back and records the run event
 //! by event, which isolates the one that fails.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use deadpool_postgres::Transaction;
 
-use super::rows::{all, g};
-use crate::domain::events::{IngestFacts, ProjectPresence};
+use super::rows::{all, push_facts, P};
+use crate::domain::events::IngestFacts;
 use crate::domain::model::{EventOutcome, ManifestPush, UnixTime};
 use crate::domain::ports::DirResult;
 
@@ -74,7 +74,7 @@ pub async fn record_pushes(
     let ids: Vec<&str> = pushes.iter().map(|p| p.event_id.as_str()).collect();
     let projects: Vec<i64> = pushes.iter().map(|p| p.path.project().0 as i64).collect();
     let names: Vec<&str> = pushes.iter().map(|p| p.path.name()).collect();
-    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] = [&ids, &projects, &names];
+    let params: [P<'_>; 3] = [&ids, &projects, &names];
     let (saved, facts) = tokio::join!(tx.batch_execute("SAVEPOINT run"), all(tx, FACTS, &params));
     saved?;
     let facts = facts?;
@@ -88,30 +88,24 @@ pub async fn record_pushes(
     let mut outcomes = Vec::with_capacity(pushes.len());
     let mut writes: Vec<Write<'_>> = Vec::new();
     let mut seen: HashSet<&str> = HashSet::new();
-    // Repositories this run creates: by (project, name), with the time of their first push.
-    let mut created: HashMap<(i64, &str), UnixTime> = HashMap::new();
-    let mut created_order: Vec<(i64, &str)> = Vec::new();
+    // Repositories this run creates, in the order of their first push, with its time.
+    let mut created: HashSet<(i64, &str)> = HashSet::new();
+    let mut new_repos: Vec<(i64, &str, UnixTime)> = Vec::new();
     for ((push, row), (&project_id, &name)) in
         pushes.iter().zip(&facts).zip(projects.iter().zip(&names))
     {
-        if g::<bool>(row, 1)? || !seen.insert(push.event_id.as_str()) {
+        let facts = push_facts(row, 1)?;
+        if facts.seen || !seen.insert(push.event_id.as_str()) {
             outcomes.push(EventOutcome::Duplicate);
             continue;
         }
-        let project = match (g::<Option<&str>>(row, 2)?, g::<Option<bool>>(row, 3)?) {
-            (None, _) => ProjectPresence::Missing,
-            (Some("project"), trashed) => ProjectPresence::Project {
-                trashed: trashed.unwrap_or(false),
-            },
-            (Some(_), _) => ProjectPresence::NotAProject,
-        };
-        let existing: Option<i64> = g(row, 4)?;
-        let repo_trashed: Option<bool> = match existing {
-            Some(_) => g(row, 5)?,
-            None => created.contains_key(&(project_id, name)).then_some(false),
+        let existing = facts.repo;
+        let repo_trashed = match existing {
+            Some(_) => facts.repo_trashed,
+            None => created.contains(&(project_id, name)).then_some(false),
         };
         if let Some(why) = skip(&IngestFacts {
-            project,
+            project: facts.project,
             repo_trashed,
         }) {
             // Not marked processed: a retry after the project appears records it.
@@ -119,9 +113,8 @@ pub async fn record_pushes(
             outcomes.push(EventOutcome::Skipped(why));
             continue;
         }
-        if existing.is_none() && !created.contains_key(&(project_id, name)) {
-            created.insert((project_id, name), push.pushed_at);
-            created_order.push((project_id, name));
+        if existing.is_none() && created.insert((project_id, name)) {
+            new_repos.push((project_id, name, push.pushed_at));
         }
         writes.push(Write {
             push,
@@ -134,54 +127,53 @@ pub async fn record_pushes(
         return Ok(outcomes);
     }
     // Prepared first, so that the writes below go out in this order, in one pipeline.
-    let (new_repos, commits, processed) = tokio::join!(
+    let (create, commits, processed) = tokio::join!(
         tx.prepare_cached(NEW_REPOS),
         tx.prepare_cached(COMMITS),
         tx.prepare_cached(PROCESSED)
     );
-    let (new_repos, commits, processed) = (new_repos?, commits?, processed?);
-    let parents: Vec<i64> = created_order.iter().map(|(p, _)| *p).collect();
-    let new_names: Vec<&str> = created_order.iter().map(|(_, n)| *n).collect();
-    let at: Vec<i64> = created_order.iter().map(|k| created[k]).collect();
-    {
-        let col = |f: fn(&ManifestPush) -> &str| -> Vec<&str> {
-            writes.iter().map(|w| f(w.push)).collect()
-        };
-        let ids = col(|p| p.event_id.as_str());
-        let names = col(|p| p.path.name());
-        let digests = col(|p| p.digest.as_str());
-        let media = col(|p| p.media_type.as_str());
-        let pushers = col(|p| p.pusher.as_str());
-        let projects: Vec<i64> = writes
-            .iter()
-            .map(|w| w.push.path.project().0 as i64)
-            .collect();
-        let repos: Vec<Option<i64>> = writes.iter().map(|w| w.repo).collect();
-        let tags: Vec<Option<&str>> = writes.iter().map(|w| w.push.tag.as_deref()).collect();
-        let sizes: Vec<i64> = writes.iter().map(|w| w.push.size).collect();
-        let times: Vec<i64> = writes.iter().map(|w| w.push.pushed_at).collect();
-        let create = async {
-            match created_order.is_empty() {
-                true => Ok(0),
-                false => tx.execute(&new_repos, &[&new_names, &parents, &at]).await,
-            }
-        };
-        let commit_params: [&(dyn tokio_postgres::types::ToSql + Sync); 10] = [
-            &ids, &projects, &names, &repos, &tags, &digests, &media, &sizes, &pushers, &times,
-        ];
-        let processed_params: [&(dyn tokio_postgres::types::ToSql + Sync); 2] = [&ids, &now];
-        let results = tokio::join!(
-            create,
-            tx.execute(&commits, &commit_params),
-            tx.execute(&processed, &processed_params),
-            tx.batch_execute("RELEASE run"),
-        );
-        // The first failure in statement order is the cause; the ones after it only say
-        // that the transaction was aborted.
-        results.0?;
-        results.1?;
-        results.2?;
-        results.3?;
-    }
+    let (create, commits, processed) = (create?, commits?, processed?);
+    let parents: Vec<i64> = new_repos.iter().map(|r| r.0).collect();
+    let new_names: Vec<&str> = new_repos.iter().map(|r| r.1).collect();
+    let at: Vec<i64> = new_repos.iter().map(|r| r.2).collect();
+    let col =
+        |f: fn(&ManifestPush) -> &str| -> Vec<&str> { writes.iter().map(|w| f(w.push)).collect() };
+    let ids = col(|p| p.event_id.as_str());
+    let names = col(|p| p.path.name());
+    let digests = col(|p| p.digest.as_str());
+    let media = col(|p| p.media_type.as_str());
+    let pushers = col(|p| p.pusher.as_str());
+    let projects: Vec<i64> = writes
+        .iter()
+        .map(|w| w.push.path.project().0 as i64)
+        .collect();
+    let repos: Vec<Option<i64>> = writes.iter().map(|w| w.repo).collect();
+    let tags: Vec<Option<&str>> = writes.iter().map(|w| w.push.tag.as_deref()).collect();
+    let sizes: Vec<i64> = writes.iter().map(|w| w.push.size).collect();
+    let times: Vec<i64> = writes.iter().map(|w| w.push.pushed_at).collect();
+    let create_params: [P<'_>; 3] = [&new_names, &parents, &at];
+    let commit_params: [P<'_>; 10] = [
+        &ids, &projects, &names, &repos, &tags, &digests, &media, &sizes, &pushers, &times,
+    ];
+    let processed_params: [P<'_>; 2] = [&ids, &now];
+    let create = async {
+        if new_repos.is_empty() {
+            Ok(0)
+        } else {
+            tx.execute(&create, &create_params).await
+        }
+    };
+    let results = tokio::join!(
+        create,
+        tx.execute(&commits, &commit_params),
+        tx.execute(&processed, &processed_params),
+        tx.batch_execute("RELEASE run"),
+    );
+    // The first failure in statement order is the cause; the ones after it only say
+    // that the transaction was aborted.
+    results.0?;
+    results.1?;
+    results.2?;
+    results.3?;
     Ok(outcomes)
 }

@@ -3,9 +3,9 @@
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::rows::{all, entities_by_query, exec, g, map, opt, repo_id, tag_info};
+use super::rows::{all, entities_by_query, exec, g, map, opt, push_facts, repo_id, tag_info};
 use super::{change, push_run, read, PgDirectory};
-use crate::domain::events::{IngestFacts, ProjectPresence};
+use crate::domain::events::IngestFacts;
 use crate::domain::model::{
     EntityId, EntityInfo, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnixTime,
 };
@@ -149,28 +149,17 @@ async fn record_push(
         Err(e) => return (Err(e), None),
     };
     let decided = (|| -> DirResult<Result<Option<i64>, EventOutcome>> {
-        if g::<bool>(&row, 0)? {
+        let facts = push_facts(&row, 0)?;
+        if facts.seen {
             return Ok(Err(EventOutcome::Duplicate));
         }
-        let project = match (g::<Option<&str>>(&row, 1)?, g::<Option<bool>>(&row, 2)?) {
-            (None, _) => ProjectPresence::Missing,
-            (Some("project"), trashed) => ProjectPresence::Project {
-                trashed: trashed.unwrap_or(false),
-            },
-            (Some(_), _) => ProjectPresence::NotAProject,
-        };
-        let existing: Option<i64> = g(&row, 3)?;
-        let repo_trashed: Option<bool> = match existing {
-            Some(_) => g(&row, 4)?,
-            None => None,
-        };
         if let Some(why) = skip(&IngestFacts {
-            project,
-            repo_trashed,
+            project: facts.project,
+            repo_trashed: facts.repo_trashed,
         }) {
             return Ok(Err(EventOutcome::Skipped(why)));
         }
-        Ok(Ok(existing))
+        Ok(Ok(facts.repo))
     })();
     let existing = match decided {
         Ok(Ok(existing)) => existing,

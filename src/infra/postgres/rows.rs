@@ -6,6 +6,7 @@ use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::Row;
 
 use crate::domain::authz::{EntityFacts, ParentFacts};
+use crate::domain::events::ProjectPresence;
 use crate::domain::model::{
     AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityKind, EntityRef,
     ParentTokenState, Principal, PrincipalRef, RefreshTokenRecord, TagInfo, TeamId, User, UserId,
@@ -16,6 +17,37 @@ pub use crate::infra::stored::{entity_kind, principal, principal_key, scopes};
 
 /// A statement parameter.
 pub type P<'a> = &'a (dyn ToSql + Sync);
+
+/// What the ingest rule decides a push on, as the facts statements (one push in
+/// `registry`, a run in `push_run`) return it from column `at` on: the event id seen,
+/// the project's kind and trashed flag, the repository's id and trashed flag.
+pub struct PushFacts {
+    pub seen: bool,
+    pub project: ProjectPresence,
+    /// The managed repository the push goes to, when it exists.
+    pub repo: Option<i64>,
+    pub repo_trashed: Option<bool>,
+}
+
+pub fn push_facts(r: &Row, at: usize) -> DirResult<PushFacts> {
+    let project = match (g::<Option<&str>>(r, at + 1)?, g::<Option<bool>>(r, at + 2)?) {
+        (None, _) => ProjectPresence::Missing,
+        (Some("project"), trashed) => ProjectPresence::Project {
+            trashed: trashed.unwrap_or(false),
+        },
+        (Some(_), _) => ProjectPresence::NotAProject,
+    };
+    let repo: Option<i64> = g(r, at + 3)?;
+    Ok(PushFacts {
+        seen: g(r, at)?,
+        project,
+        repo,
+        repo_trashed: match repo {
+            Some(_) => g(r, at + 4)?,
+            None => None,
+        },
+    })
+}
 
 pub async fn opt<C: GenericClient>(c: &C, sql: &str, params: &[P<'_>]) -> DirResult<Option<Row>> {
     let st = c.prepare_cached(sql).await?;
