@@ -4,9 +4,10 @@
 //! Handlers parse the wire format, call a use case of `app` on the blocking pool and
 //! render its answer (errcode JSON for every error); they hold no rules of their own.
 //! The one table of every route and the operation it runs is `infra::routes`, above
-//! this module and `web`; `gate` admits a request for its operation before the handler runs, `state` is what handlers share,
-//! `auth` turns an `Authorization` header into a caller, `errors` maps use-case errors
-//! to status codes, `server` binds the listeners.
+//! this module and `web`. Here, `gate` admits a request for its operation before the
+//! handler runs, `state` is what handlers share, `auth` turns an `Authorization` header
+//! into a caller, `errors` maps use-case errors to status codes, `server` binds the
+//! listeners.
 
 pub mod access_requests;
 pub mod admin;

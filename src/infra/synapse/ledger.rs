@@ -25,12 +25,11 @@ use crate::domain::model::{
     RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId, TeamName, TokenHash, UnixTime,
     UsedToken, User, UserCredentials, UserId, UserUpdate,
 };
-use crate::domain::ports::DirectoryBackend;
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
-    DecisionRule, DirResult, DirectoryError, EndTokens, EntityAdmin, EntityRule, PushGrants,
-    RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin, TokenAdmin,
-    UserAdmin, UserUpdated,
+    DecisionRule, DirResult, DirectoryBackend, DirectoryError, EndTokens, EntityAdmin, EntityRule,
+    PushGrants, RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin,
+    TokenAdmin, UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 
