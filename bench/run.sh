@@ -63,6 +63,8 @@ rss_mb() { awk '/^VmRSS:/ {printf "%.1f", $2/1024}' "/proc/$1/status" 2>/dev/nul
 # cpu_ticks PID: the process's user + system CPU so far, in clock ticks.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# cpu_per_request TICKS_BEFORE N: the server's CPU µs per request since TICKS_BEFORE.
+cpu_per_request() { echo $(( ($(cpu_ticks "$PID") - $1) * TICK_US / $2 )); }
 # want SECTION: whether BENCH_ONLY (a list of es256-extras, audit, rs256, tls, sizes,
 # postgres, synapse, peer) asks for it; all of them when BENCH_ONLY is unset. The ES256
 # basics and the ceilings always run: every ratio is to them.
@@ -165,7 +167,7 @@ load() {
   c0=$(cpu_ticks "$PID")
   out=$(wrk -t2 -c"$conns" -d"${SECS}s" --latency "$@")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
-  [ "${n:-0}" -gt 0 ] && cpu=$(( ($(cpu_ticks "$PID") - c0) * TICK_US / n ))
+  [ "${n:-0}" -gt 0 ] && cpu=$(cpu_per_request "$c0" "$n")
   kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
   peak=$(sort -n "$WORK/rss" | tail -1)
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
@@ -255,16 +257,16 @@ if want es256-extras; then
     load "ES256 password, $n scopes" 16 -H "$PW" "$U/token?service=registry$(scopes "$n")"
   done
 fi
-# ingest NAME: bench/ingest.py against the running server; prints its line and appends
-# "NAME|events/s|||" to the table.
+# ingest [PREFIX]: bench/ingest.py against the running server; prints its line and
+# appends "PREFIXnotification ingest (events/s, batches of 100)|events/s|||" to the table.
 ingest() {
   local out
   grant_ingest
   out=$(python3 bench/ingest.py "$NPORT" bench-notify-secret "$P" "$SECS" 4) || ERRORS=$((ERRORS + 1))
-  echo "$1: $out"
-  echo "$1|$(sed -E 's/^notification ingest: ([0-9,]+) events.*/\1/; s/,//g' <<<"$out")|||" >>"$WORK/results"
+  echo "${1:-}$out"
+  echo "${1:-}notification ingest (events/s, batches of 100)|$(sed -E 's/^notification ingest: ([0-9,]+) events.*/\1/; s/,//g' <<<"$out")|||" >>"$WORK/results"
 }
-ingest "notification ingest (events/s, batches of 100)"
+ingest
 stop
 # The audit trail's cost: the same anonymous pulls with pull records off.
 if want audit; then
@@ -316,7 +318,7 @@ stime() {
   n=$(cat "$WORK"/stime.* | awk '/connections in .* real seconds/ {n += $1} END {print n + 0}')
   rate=$(awk -v n="$n" -v t0="$t0" -v t1="$(date +%s.%N)" 'BEGIN {printf "%.0f", n / (t1 - t0)}')
   if [ -n "$PID" ] && [ "$n" -gt 0 ]; then
-    cpu=$(( ($(cpu_ticks "$PID") - c0) * TICK_US / n ))
+    cpu=$(cpu_per_request "$c0" "$n")
     if [ -n "$page" ]; then
       after=$(token_counts)
       # every request a token issued, and as many as s_time counted (or more: a last one
@@ -408,7 +410,7 @@ if want postgres; then
   load "PostgreSQL: ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
   load "PostgreSQL: ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"
   load "PostgreSQL: ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
-  ingest "PostgreSQL: notification ingest (events/s, batches of 100)"
+  ingest "PostgreSQL: "
   stop
   unset PG_URL
   bash tests/setup/postgres.sh stop "$PGDIR"
