@@ -25,7 +25,9 @@ use crate::domain::authn::{
 };
 use crate::domain::authz::Caller;
 use crate::domain::model::{NewRefreshToken, ScopeSet, UsedToken, User, UserCredentials};
-use crate::domain::ports::{Clock, CredentialStore, DirectoryError, RefreshTokenStore};
+use crate::domain::ports::{
+    Clock, CredentialStore, DirectoryError, RefreshTokenStore, RemoteRefusal,
+};
 
 /// Why a credential did not authenticate.
 #[derive(Debug, thiserror::Error)]
@@ -42,32 +44,41 @@ pub enum AuthError {
     /// Too many failed logins from this address (for this user): a 429.
     #[error(transparent)]
     Limited(#[from] Limited),
-    /// Answering needs work that may take long (argon2), which `Pace::Inline` forbids:
-    /// ask again with `Pace::MayBlock`, off the event loop.
-    #[error("needs a password check")]
-    WouldBlock,
+    /// A remote identity provider refused the credential for a reason the user can act
+    /// on (a lock-out, two-factor authentication): a 401 saying so.
+    #[error(transparent)]
+    Rejected(RemoteRefusal),
 }
 
-/// A directory that may only answer from cache (`DirectoryError::WouldBlock`) is the
-/// same "ask again off the event loop" as a password check: one variant, decided here.
+impl AuthError {
+    /// Answering needs work `Pace::Inline` forbids (argon2, a write, the network): not
+    /// an answer; the shell asks again with `Pace::MayBlock`.
+    pub const WOULD_BLOCK: AuthError = AuthError::Directory(DirectoryError::WouldBlock);
+
+    pub fn would_block(&self) -> bool {
+        matches!(self, AuthError::Directory(DirectoryError::WouldBlock))
+    }
+}
+
 impl From<DirectoryError> for AuthError {
     fn from(e: DirectoryError) -> AuthError {
+        AuthError::Directory(e)
+    }
+}
+
+/// A provider's verdict: a plain refusal is a 401 like a wrong password; no verdict is
+/// the directory's failure (or `WouldBlock`); the rest the user can act on.
+impl From<RemoteRefusal> for AuthError {
+    fn from(e: RemoteRefusal) -> AuthError {
         match e {
-            DirectoryError::WouldBlock => AuthError::WouldBlock,
-            d => AuthError::Directory(d),
+            RemoteRefusal::Refused => AuthError::Refused(Refused("refused by the provider")),
+            RemoteRefusal::Unanswered(d) => AuthError::Directory(d),
+            other => AuthError::Rejected(other),
         }
     }
 }
 
-/// Where a use case runs. On the HTTP event loop (`Inline`) it may read the directory
-/// but not check a password or write to disk: those answer `WouldBlock`, and the caller
-/// runs it again on the blocking pool (`MayBlock`). Most token requests of a warm server
-/// (a verified password, an access or refresh token) then never leave the event loop.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pace {
-    Inline,
-    MayBlock,
-}
+pub use crate::domain::ports::Pace;
 
 /// The ports authentication reads and writes.
 pub struct AuthPorts {
@@ -148,7 +159,7 @@ impl Authenticator {
             AuthError::Limited(_) => AuditEvent::RateLimited {
                 credential: credential.into(),
             },
-            AuthError::Busy(_) | AuthError::Directory(_) | AuthError::WouldBlock => return Ok(()),
+            AuthError::Busy(_) | AuthError::Directory(_) | AuthError::Rejected(_) => return Ok(()),
         };
         // A secret typed into the user-name field is never stored.
         let account = crate::domain::authn::secret::recorded_login(account);
@@ -163,7 +174,7 @@ impl Authenticator {
             Pace::Inline => self
                 .audit
                 .try_record(record)
-                .map_err(|_| AuthError::WouldBlock),
+                .map_err(|_| AuthError::WOULD_BLOCK),
             Pace::MayBlock => {
                 self.audit.record(record);
                 Ok(())
@@ -223,7 +234,7 @@ impl Authenticator {
         pace: Pace,
     ) -> Result<Authenticated, AuthError> {
         if secret::looks_like_access_token(secret_or_password) {
-            if let Some(found) = self.access_token(secret_or_password)? {
+            if let Some(found) = self.access_token(secret_or_password, pace)? {
                 return Ok(found);
             }
             // Not one of ours: fall through to a password check, which also spends the
@@ -232,13 +243,13 @@ impl Authenticator {
         self.password(user, secret_or_password, pace)
     }
 
-    fn access_token(&self, token: &str) -> Result<Option<Authenticated>, AuthError> {
-        let Some(rec) = self.store.access_token(&secret::hash_token(token))? else {
+    fn access_token(&self, token: &str, pace: Pace) -> Result<Option<Authenticated>, AuthError> {
+        let Some(rec) = self.store.access_token(&secret::hash_token(token), pace)? else {
             return Ok(None);
         };
         let now = self.clock.now();
         access_token::check(&rec, now)?;
-        let mut caller = self.caller_for(&rec.user, rec.scopes)?;
+        let mut caller = self.caller_for(&rec.user, rec.scopes, pace)?;
         caller.token = Some(rec.id);
         self.usage.used(UsedToken::Access(rec.id), now);
         Ok(Some(Authenticated {
@@ -248,7 +259,7 @@ impl Authenticator {
     }
 
     fn password(&self, user: &str, password: &str, pace: Pace) -> Result<Authenticated, AuthError> {
-        let creds = self.store.user_credentials(user)?;
+        let creds = self.store.user_credentials(user, pace)?;
         let hash = creds.as_ref().and_then(|c| c.password_hash.as_deref());
         let ok = match hash {
             Some(phc) => self.verify_cached(phc, password, pace)?,
@@ -257,7 +268,7 @@ impl Authenticator {
                 let key = self.key(&["\0nouser", user], password);
                 if self.verified.get(&key).is_none() {
                     if pace == Pace::Inline {
-                        return Err(AuthError::WouldBlock);
+                        return Err(AuthError::WOULD_BLOCK);
                     }
                     self.gate.run(key, |scratch| {
                         password::verify_against_dummy(password, scratch);
@@ -272,7 +283,7 @@ impl Authenticator {
         };
         match creds {
             Some(UserCredentials { user, .. }) if ok => {
-                let caller = self.caller_for(&user, ScopeSet::PASSWORD)?;
+                let caller = self.caller_for(&user, ScopeSet::PASSWORD, pace)?;
                 Ok(Authenticated {
                     caller,
                     method: Method::Password,
@@ -291,7 +302,7 @@ impl Authenticator {
             return Ok(ok);
         }
         if pace == Pace::Inline {
-            return Err(AuthError::WouldBlock);
+            return Err(AuthError::WOULD_BLOCK);
         }
         let ok = self.gate.run(key, |scratch| {
             let ok = password::verify_password_in(password, phc, scratch);
@@ -331,7 +342,7 @@ impl Authenticator {
             .failures
             .check("", address)
             .map_err(AuthError::from)
-            .and_then(|()| self.check_refresh(token, service, client_id));
+            .and_then(|()| self.check_refresh(token, service, client_id, pace));
         if let Err(e) = &outcome {
             self.audit_refusal("", address, "refresh_token", e, pace)?;
             if let AuthError::Refused(_) = e {
@@ -346,13 +357,14 @@ impl Authenticator {
         token: &str,
         service: &str,
         client_id: &str,
+        pace: Pace,
     ) -> Result<Authenticated, AuthError> {
-        let Some(rec) = self.store.refresh_token(&secret::hash_token(token))? else {
+        let Some(rec) = self.store.refresh_token(&secret::hash_token(token), pace)? else {
             return Err(Refused("unknown refresh token").into());
         };
         let now = self.clock.now();
         refresh_token::check(&rec, service, client_id, now)?;
-        let caller = self.caller_for(&rec.user, rec.scopes)?;
+        let caller = self.caller_for(&rec.user, rec.scopes, pace)?;
         self.usage.used(UsedToken::Refresh(rec.id), now);
         Ok(Authenticated {
             caller,
@@ -361,14 +373,19 @@ impl Authenticator {
     }
 
     /// Issues and stores a refresh token for an authenticated user; returns the secret,
-    /// which exists only in this answer (the directory keeps its hash).
+    /// which exists only in this answer (the directory keeps its hash). Storing it is a
+    /// durable write: never on the event loop (`WouldBlock` at `Pace::Inline`).
     pub fn issue_refresh_token(
         &self,
         who: &Authenticated,
         service: &str,
         client_id: &str,
         ttl: Option<Duration>,
+        pace: Pace,
     ) -> Result<String, AuthError> {
+        if pace == Pace::Inline {
+            return Err(AuthError::WOULD_BLOCK);
+        }
         let user = who
             .caller
             .user
@@ -413,19 +430,20 @@ impl Authenticator {
     pub fn session_caller(&self, name: &str) -> Result<(Caller, [u8; 32]), AuthError> {
         let creds = self
             .store
-            .user_credentials(name)?
+            .user_credentials(name, Pace::MayBlock)?
             .ok_or(Refused("unknown user"))?;
         let phc = creds
             .password_hash
             .as_deref()
             .ok_or(Refused("user has no password"))?;
         let stamp = self.key(&["\0session"], phc);
-        Ok((self.caller_for(&creds.user, ScopeSet::PASSWORD)?, stamp))
+        let caller = self.caller_for(&creds.user, ScopeSet::PASSWORD, Pace::MayBlock)?;
+        Ok((caller, stamp))
     }
 
-    fn caller_for(&self, user: &User, scopes: ScopeSet) -> Result<Caller, AuthError> {
+    fn caller_for(&self, user: &User, scopes: ScopeSet, pace: Pace) -> Result<Caller, AuthError> {
         check_user(user)?;
-        let teams = self.store.teams_of(user.id)?;
+        let teams = self.store.teams_of(user.id, pace)?;
         Ok(Caller::of_user(user, teams, scopes))
     }
 }

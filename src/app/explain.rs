@@ -9,7 +9,7 @@ use super::{AppError, AppResult};
 use crate::domain::authz::explain::{explain, explain_to_admin, Verdict};
 use crate::domain::authz::Caller;
 use crate::domain::model::ScopeSet;
-use crate::domain::ports::{AuthorizationFacts, Directory};
+use crate::domain::ports::{AuthorizationFacts, Directory, Pace};
 use crate::domain::scope::{parse_scope_params, ScopeLimits};
 
 /// The verdicts for one requested scope.
@@ -76,7 +76,7 @@ pub fn for_user(
     limits: ScopeLimits,
 ) -> AppResult<Vec<ScopeExplanation>> {
     let user = store
-        .user_credentials(name)?
+        .user_credentials(name, Pace::MayBlock)?
         .ok_or_else(|| AppError::NotFound(format!("user {name}")))?
         .user;
     if user.disabled {
@@ -84,6 +84,10 @@ pub fn for_user(
             "user {name} is disabled: every credential is refused"
         )));
     }
-    let caller = Caller::of_user(&user, store.teams_of(user.id)?, ScopeSet::PASSWORD);
+    let caller = Caller::of_user(
+        &user,
+        store.teams_of(user.id, Pace::MayBlock)?,
+        ScopeSet::PASSWORD,
+    );
     judge(store, &caller, scopes, limits, explain_to_admin)
 }

@@ -1,28 +1,31 @@
 //! The token endpoint's use case, for GET (Docker token spec) and POST (OAuth2) alike:
-//! check the service, authenticate, issue or hand back a refresh token, gather the facts
-//! of every requested scope, apply `authz::decide`, record the grants of push and
-//! delete the token carries (`grants`: the registry's events are applied only inside
-//! one), sign, and write the audit line. Denials are not errors (the token lists a
-//! denied scope with no actions); bad credentials are.
+//! authenticate through the one `CredentialAuthority` startup chose, issue or hand back
+//! a refresh token, gather the facts of every requested scope, apply `authz::decide`,
+//! record the grants of push and delete the token carries (`grants`: the registry's
+//! events are applied only inside one), sign, and write the audit record. Denials are
+//! not errors (the token lists a denied scope with no actions); bad credentials are.
+//! What the outcome means on the wire (statuses, the log line, the counters) is the
+//! HTTP shell's.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use self::grants::GrantRecorder;
 use super::audit::Audit;
-use super::authenticate::{AuthError, Authenticator, Pace};
-use super::rate_limit::FailedLogins;
-use super::remote_login::{AsCaller, RemoteAuthority};
+use super::authenticate::{AuthError, Authenticator};
+use super::credentials::{CredentialAuthority, Login};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
-use crate::domain::authz::{decide, Caller, Target};
+use crate::domain::authz::{decide, Caller, RepoFacts, Target};
 use crate::domain::events::grants_in;
 use crate::domain::ports::{
-    AuthorizationFacts, Clock, DirectoryError, PushGrants, RemoteIdentity, RemoteRefusal,
+    AuthorizationFacts, Clock, DirResult, DirectoryError, Pace, PushGrants, RemoteRefusal,
     SignError, SignedToken, TokenSigner,
 };
+use crate::domain::repo_name::RepoPath;
 use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope, ScopeLimits};
 
 /// What the operator configured about tokens.
@@ -40,18 +43,20 @@ pub struct TokenPolicy {
     pub not_before_skew: Duration,
 }
 
-/// How the request arrived, for the audit line.
-#[derive(Debug, Clone, Default)]
-pub struct RequestMeta {
-    pub http_method: &'static str,
-    /// `basic`, `anonymous`, `password`, `refresh_token` or `unknown`.
-    pub grant: &'static str,
-    pub client_id: String,
-    /// The `account` (GET) or `username` (POST) the client named.
-    pub account: String,
-    pub service: String,
-    /// The client's address (the peer, or what trusted proxies report).
-    pub client_ip: Option<std::net::IpAddr>,
+/// A `service` the operator configured. Made only by `TokenIssuer::service`, so a
+/// request that reaches `issue` names one: the shell checks it once, first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service(String);
+
+impl Service {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    #[cfg(test)]
+    pub(crate) fn named(name: &str) -> Service {
+        Service(name.to_string())
+    }
 }
 
 /// The credential a request carries.
@@ -73,7 +78,7 @@ pub enum Credential {
 
 /// One token request, already parsed from the wire.
 pub struct TokenRequest {
-    pub service: Option<String>,
+    pub service: Service,
     pub credential: Credential,
     /// Values of the `scope` parameters, each possibly holding several scopes.
     pub scopes: Vec<String>,
@@ -82,6 +87,9 @@ pub struct TokenRequest {
     pub refresh_for_client: Option<String>,
     /// The client ID a refresh grant must match.
     pub client_id: String,
+    /// The client's address (the peer, or what trusted proxies report): the failed-login
+    /// limits are keyed by it and the audit trail records it.
+    pub client_ip: Option<IpAddr>,
     /// OAuth2 answers also list the granted scopes.
     pub oauth: bool,
 }
@@ -93,33 +101,49 @@ pub struct TokenGrant {
     pub refresh_token: Option<String>,
     /// OAuth2 only: the granted scopes, space-separated.
     pub scope: Option<String>,
+    pub report: Issued,
 }
 
+/// What was decided, for the shell's log line and counters.
+#[derive(Debug)]
+pub struct Issued {
+    /// The token's subject (empty for anonymous callers).
+    pub subject: String,
+    /// How the caller authenticated (`anonymous`, `password`, `access_token`, ...).
+    pub credential: &'static str,
+    pub anonymous: bool,
+    /// Each scope as asked, as granted (`type:name:actions`), and each denied action
+    /// with its reason (`name:action=reason`); scopes that could not be parsed.
+    pub requested: Vec<String>,
+    pub granted: Vec<String>,
+    pub denied: Vec<String>,
+    pub ignored: Vec<String>,
+}
+
+/// Why no token was issued; the shell maps each to its status, once.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    /// The request itself is wrong (unknown service...): a 400 with this message.
+    /// The request itself is wrong (unknown service, too many scopes...).
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
     Unauthorized(#[from] Refused),
+    /// The directory failed, or (`DirectoryError::WouldBlock`) could not answer at
+    /// this pace: not an answer, ask again with `Pace::MayBlock`.
     #[error(transparent)]
-    Directory(DirectoryError),
+    Directory(#[from] DirectoryError),
     #[error(transparent)]
     Sign(#[from] SignError),
     /// A remote identity provider refused the credential for a reason the user can act
-    /// on (a lock-out, two-factor authentication): a 401 saying so.
+    /// on (a lock-out, two-factor authentication).
     #[error(transparent)]
     Rejected(RemoteRefusal),
-    /// Password checks are saturated: a 503 with `Retry-After`.
+    /// Password checks are saturated: try again shortly.
     #[error("too many logins in progress, retry shortly")]
     Busy,
-    /// Too many failed logins: a 429 with `Retry-After`.
+    /// Too many failed logins.
     #[error(transparent)]
     Limited(#[from] crate::app::rate_limit::Limited),
-    /// `Pace::Inline` could not answer without a password check or a write: run it
-    /// again with `Pace::MayBlock`. Never logged, audited or counted.
-    #[error("needs the blocking pool")]
-    WouldBlock,
 }
 
 impl From<AuthError> for IssueError {
@@ -129,31 +153,21 @@ impl From<AuthError> for IssueError {
             AuthError::Directory(d) => IssueError::Directory(d),
             AuthError::Busy(_) => IssueError::Busy,
             AuthError::Limited(l) => IssueError::Limited(l),
-            AuthError::WouldBlock => IssueError::WouldBlock,
-        }
-    }
-}
-
-impl From<DirectoryError> for IssueError {
-    fn from(e: DirectoryError) -> IssueError {
-        match e {
-            DirectoryError::WouldBlock => IssueError::WouldBlock,
-            d => IssueError::Directory(d),
+            AuthError::Rejected(r) => IssueError::Rejected(r),
         }
     }
 }
 
 impl IssueError {
-    /// Not an answer: the request is to be asked again off the event loop. (Both
-    /// conversions from the directory's errors turn its `WouldBlock` into this.)
+    /// Not an answer: the request is to be asked again off the event loop. Never
+    /// logged, audited or counted.
     pub fn would_block(&self) -> bool {
-        matches!(self, IssueError::WouldBlock)
+        matches!(self, IssueError::Directory(DirectoryError::WouldBlock))
     }
 }
 
-/// What the token use case reads and writes besides authentication.
+/// What the token use case reads and writes besides the credentials and facts.
 pub struct IssuerPorts {
-    pub facts: Arc<dyn AuthorizationFacts>,
     pub signer: Arc<dyn TokenSigner>,
     pub clock: Arc<dyn Clock>,
     pub audit: Arc<Audit>,
@@ -163,10 +177,11 @@ pub struct IssuerPorts {
 
 /// The token endpoint's use case.
 pub struct TokenIssuer {
+    /// regauth's own directory or a remote identity provider, as startup chose.
+    credentials: Arc<dyn CredentialAuthority>,
+    /// The password checker the other front doors (web sign-in, the API's Basic
+    /// login, `/metrics`) share with the token path.
     authenticator: Arc<Authenticator>,
-    /// Set when a remote identity provider checks credentials and answers the facts.
-    remote: Option<RemoteAuthority>,
-    facts: Arc<dyn AuthorizationFacts>,
     signer: Arc<dyn TokenSigner>,
     clock: Arc<dyn Clock>,
     audit: Arc<Audit>,
@@ -176,14 +191,14 @@ pub struct TokenIssuer {
 
 impl TokenIssuer {
     pub fn new(
+        credentials: Arc<dyn CredentialAuthority>,
         authenticator: Arc<Authenticator>,
         ports: IssuerPorts,
         policy: TokenPolicy,
     ) -> TokenIssuer {
         TokenIssuer {
+            credentials,
             authenticator,
-            remote: None,
-            facts: ports.facts,
             signer: ports.signer,
             clock: ports.clock,
             audit: ports.audit,
@@ -192,116 +207,85 @@ impl TokenIssuer {
         }
     }
 
-    /// Credentials and facts come from `remote` instead of the directory.
-    pub fn with_remote(mut self, remote: RemoteAuthority) -> TokenIssuer {
-        self.remote = Some(remote);
-        self
-    }
-
-    pub fn is_remote(&self) -> bool {
-        self.remote.is_some()
-    }
-
     pub fn authenticator(&self) -> &Authenticator {
         &self.authenticator
     }
 
-    /// Issues a token, writing the audit line either way (but for `WouldBlock`, which
-    /// is not an answer).
-    pub fn issue(
-        &self,
-        meta: &mut RequestMeta,
-        req: &TokenRequest,
-        pace: Pace,
-    ) -> Result<TokenGrant, IssueError> {
-        let outcome = self.issue_inner(meta, req, pace);
-        if let Err(e) = &outcome {
-            if !e.would_block() {
-                refused(meta, e);
-            }
-        }
-        outcome
+    /// How long one token request may take in all (see `CredentialAuthority`).
+    pub fn request_deadline(&self) -> Option<Duration> {
+        self.credentials.request_deadline()
     }
 
-    fn issue_inner(
-        &self,
-        meta: &mut RequestMeta,
-        req: &TokenRequest,
-        pace: Pace,
-    ) -> Result<TokenGrant, IssueError> {
-        meta.service = self.check_service(req.service.as_deref())?;
+    /// A request must name one of the configured services.
+    pub fn service(&self, service: Option<&str>) -> Result<Service, IssueError> {
+        match service {
+            Some(s) if self.policy.services.iter().any(|c| c == s) => Ok(Service(s.to_string())),
+            Some(s) => Err(IssueError::BadRequest(format!(
+                "unknown service {:?}",
+                truncate(s)
+            ))),
+            None => Err(IssueError::BadRequest("service is required".into())),
+        }
+    }
+
+    /// Issues a token, or says why not. The audit trail is written here either way;
+    /// the log line and the counters are the shell's (`IssueError::would_block` is
+    /// not an answer: ask again with `Pace::MayBlock`).
+    pub fn issue(&self, req: &TokenRequest, pace: Pace) -> Result<TokenGrant, IssueError> {
+        let service = req.service.as_str();
         // Before any credential is checked: an oversized request costs no argon2 run.
         let (scopes, unparsed) = parse_scope_params(
             req.scopes.iter().map(String::as_str),
             self.policy.scope_limits,
         )
         .map_err(|e| IssueError::BadRequest(e.to_string()))?;
-        if let Some(remote) = &self.remote {
-            // Inline, the provider's ports answer from their caches only (the shell
-            // runs the request under `cache::hits_only`) and say `WouldBlock` for
-            // anything that needs a call.
-            let limits = (self.authenticator.failed_logins(), client_ip(meta));
-            let (who, refresh_token, identity) = remote_credential(remote, req, limits)?;
-            if who.caller.user.is_none() && meta.grant == "basic" {
-                meta.grant = "anonymous";
-            }
-            let facts = AsCaller {
-                facts: remote.facts.as_ref(),
-                who: identity.as_ref(),
-            };
-            let decided = authorize(&facts, &who.caller, scopes)?;
-            return self.grant(meta, req, who, refresh_token, decided, unparsed, pace);
-        }
-        let auth = self.authenticator.as_ref();
-        let (who, refresh_token) = match &req.credential {
-            Credential::Anonymous => (Authenticated::anonymous(), None),
+        let address = req
+            .client_ip
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let credentials = self.credentials.as_ref();
+        let (login, refresh_token) = match &req.credential {
+            Credential::Anonymous => (Login::anonymous(), None),
             Credential::Malformed(why) => return Err(Refused(why).into()),
             Credential::Basic { user, secret } => {
-                let who = auth.basic(user, secret, client_ip(meta), pace)?;
-                let refresh = match (&req.refresh_for_client, &who.caller.user) {
-                    // Storing a refresh token is a durable write: off the event loop.
-                    (Some(_), Some(_)) if pace == Pace::Inline => {
-                        return Err(IssueError::WouldBlock)
-                    }
-                    (Some(client), Some(_)) => Some(auth.issue_refresh_token(
-                        &who,
-                        &meta.service,
+                let login = credentials.basic(user, secret, address, pace)?;
+                let refresh = match (&req.refresh_for_client, &login.who.caller.user) {
+                    (Some(client), Some(_)) => Some(credentials.refresh_token_for(
+                        &login,
+                        service,
                         client,
                         self.policy.refresh_ttl,
+                        pace,
                     )?),
                     _ => None,
                 };
-                (who, refresh)
+                (login, refresh)
             }
             Credential::Refresh { token } => {
-                let who =
-                    auth.refresh(token, &meta.service, &req.client_id, client_ip(meta), pace)?;
+                let login = credentials.refresh(token, service, &req.client_id, address, pace)?;
                 // The same refresh token goes back: the docker daemon discards a
                 // rotated one (moby#39718), so rotation would only break clients.
-                (who, Some(token.clone()))
+                (login, Some(token.clone()))
             }
         };
-        if who.caller.user.is_none() && meta.grant == "basic" {
-            meta.grant = "anonymous";
-        }
-        let decided = authorize(self.facts.as_ref(), &who.caller, scopes)?;
-        self.grant(meta, req, who, refresh_token, decided, unparsed, pace)
+        let decided = authorize(
+            |path| credentials.repository_facts(&login, path, pace),
+            &login.who.caller,
+            scopes,
+        )?;
+        self.grant(req, login.who, refresh_token, decided, unparsed, pace)
     }
 
-    /// Records the grants of push and delete, signs what was decided, logs and audits
-    /// it.
-    #[allow(clippy::too_many_arguments)]
+    /// Records the grants of push and delete, signs what was decided, and audits it.
     fn grant(
         &self,
-        meta: &mut RequestMeta,
         req: &TokenRequest,
         who: Authenticated,
         refresh_token: Option<String>,
         decided: Vec<Decided>,
-        unparsed: Vec<String>,
+        ignored: Vec<String>,
         pace: Pace,
     ) -> Result<TokenGrant, IssueError> {
-        // One pass: the signed `access` claim takes the entries, the audit line the rest.
+        // One pass: the signed `access` claim takes the entries, the report the rest.
         let mut access = Vec::with_capacity(decided.len());
         let mut requested = Vec::with_capacity(decided.len());
         let mut granted = Vec::with_capacity(decided.len());
@@ -326,21 +310,20 @@ impl TokenIssuer {
         if !pushes.is_empty() {
             self.grants.record(who.caller.name(), &pushes, now, pace)?;
         }
-        let signed = self
-            .signer
-            .sign(who.caller.name(), &meta.service, access, now)?;
-        // Queued before the token is logged, counted or returned: on the event loop a
-        // full queue sends the request to the blocking pool (which waits for room), so
-        // no record is dropped and the event loop never waits on the audit trail.
+        let service = req.service.as_str();
+        let signed = self.signer.sign(who.caller.name(), service, access, now)?;
+        // Queued before the token is returned: on the event loop a full queue sends the
+        // request to the blocking pool (which waits for room), so no record is dropped
+        // and the event loop never waits on the audit trail.
         let record = AuditRecord {
             at: now,
             actor: who.caller.name().to_string(),
             subject: who.caller.name().to_string(),
-            client_ip: meta.client_ip,
+            client_ip: req.client_ip,
             event: AuditEvent::TokenIssued {
                 credential: who.method.as_str().to_string(),
-                client_id: meta.client_id.clone(),
-                service: meta.service.clone(),
+                client_id: req.client_id.clone(),
+                service: service.to_string(),
                 granted: granted.clone(),
                 denied: denied.clone(),
             },
@@ -349,143 +332,25 @@ impl TokenIssuer {
             Pace::Inline => self
                 .audit
                 .try_record(record)
-                .map_err(|_| IssueError::WouldBlock)?,
+                .map_err(|_| DirectoryError::WouldBlock)?,
             Pace::MayBlock => self.audit.record(record),
         }
-
-        tracing::info!(
-            target: "regauth::token",
-            method = meta.http_method,
-            grant = meta.grant,
-            user = who.caller.name(),
-            auth = who.method.as_str(),
-            account = %meta.account,
-            client_id = %meta.client_id,
-            client_ip = ?meta.client_ip,
-            service = %meta.service,
-            requested = ?requested,
-            granted = ?granted,
-            denied = ?denied,
-            ignored = ?unparsed,
-            refresh_token = refresh_token.is_some(),
-            jti = %signed.jti,
-            status = 200,
-            "token issued"
-        );
         let scope = req.oauth.then(|| granted.join(" "));
-        metrics::counter!("regauth_token_requests_total", "outcome" => "issued", "credential" => who.method.as_str())
-            .increment(1);
         Ok(TokenGrant {
             signed,
             refresh_token,
             scope,
+            report: Issued {
+                subject: who.caller.name().to_string(),
+                credential: who.method.as_str(),
+                anonymous: who.caller.user.is_none(),
+                requested,
+                granted,
+                denied,
+                ignored,
+            },
         })
     }
-
-    /// A request must name one of the configured services.
-    pub fn check_service(&self, service: Option<&str>) -> Result<String, IssueError> {
-        match service {
-            Some(s) if self.policy.services.iter().any(|c| c == s) => Ok(s.to_string()),
-            Some(s) => Err(IssueError::BadRequest(format!(
-                "unknown service {:?}",
-                truncate(s)
-            ))),
-            None => Err(IssueError::BadRequest("service is required".into())),
-        }
-    }
-}
-
-/// Who a remote provider says the caller is; the identity token a `docker login`
-/// keeps is the provider's own token (a login's access token, or the personal access
-/// token given), checked again by the provider on every refresh. The failed-login
-/// limits stand in front of the provider as in front of the directory: a client over
-/// them costs no upstream call (and cannot lock a user out at the provider).
-fn remote_credential(
-    remote: &RemoteAuthority,
-    req: &TokenRequest,
-    (failures, address): (&FailedLogins, std::net::IpAddr),
-) -> Result<(Authenticated, Option<String>, Option<RemoteIdentity>), IssueError> {
-    let refused = |e: RemoteRefusal| match e {
-        RemoteRefusal::Refused => IssueError::Unauthorized(Refused("refused by the provider")),
-        RemoteRefusal::Unavailable(why) => IssueError::Directory(DirectoryError::Backend(why)),
-        RemoteRefusal::WouldBlock => IssueError::WouldBlock,
-        other => IssueError::Rejected(other),
-    };
-    match &req.credential {
-        Credential::Anonymous => Ok((Authenticated::anonymous(), None, None)),
-        Credential::Malformed(why) => Err(Refused(why).into()),
-        Credential::Basic { user, secret } => {
-            failures.check(user, address)?;
-            let login = remote.basic(user, secret).map_err(|e| {
-                if matches!(e, RemoteRefusal::Refused) {
-                    failures.failed(user, address);
-                }
-                refused(e)
-            })?;
-            let refresh = req
-                .refresh_for_client
-                .as_ref()
-                .map(|_| login.identity.bearer.clone());
-            Ok((login.who, refresh, Some(login.identity)))
-        }
-        Credential::Refresh { token } => {
-            failures.check("", address)?;
-            let login = remote.refresh(token).map_err(|e| {
-                if matches!(e, RemoteRefusal::Refused) {
-                    failures.failed("", address);
-                }
-                refused(e)
-            })?;
-            Ok((login.who, Some(token.clone()), Some(login.identity)))
-        }
-    }
-}
-
-/// The address limits are keyed by (unspecified when the shell gave none, as in tests).
-fn client_ip(meta: &RequestMeta) -> std::net::IpAddr {
-    meta.client_ip
-        .unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
-}
-
-/// The audit line of a refused request; also written by the HTTP shell for requests
-/// refused before they reach this use case (a malformed form).
-pub fn refused(meta: &RequestMeta, error: &IssueError) {
-    let status = match error {
-        IssueError::WouldBlock => return,
-        IssueError::BadRequest(_) => 400,
-        IssueError::Unauthorized(_) | IssueError::Rejected(_) => 401,
-        IssueError::Directory(DirectoryError::Backend(_)) | IssueError::Busy => 503,
-        IssueError::Directory(_) | IssueError::Sign(_) => 500,
-        IssueError::Limited(_) => 429,
-    };
-    refused_with(meta, status, &error.to_string());
-}
-
-/// Like [`refused`], for a status and message of the shell's own.
-pub fn refused_with(meta: &RequestMeta, status: u16, error: &str) {
-    let outcome = match status {
-        400 => "bad_request",
-        401 => "unauthorized",
-        408 => "timeout",
-        413 => "too_large",
-        429 => "rate_limited",
-        503 => "busy",
-        _ => "error",
-    };
-    metrics::counter!("regauth_token_requests_total", "outcome" => outcome, "credential" => meta.grant)
-        .increment(1);
-    tracing::info!(
-        target: "regauth::token",
-        method = meta.http_method,
-        grant = meta.grant,
-        account = %meta.account,
-        client_id = %meta.client_id,
-        client_ip = ?meta.client_ip,
-        service = %meta.service,
-        status,
-        error,
-        "token refused"
-    );
 }
 
 /// One requested scope after the decision.
@@ -496,10 +361,10 @@ struct Decided {
     denials: Vec<String>,
 }
 
-/// Gathers the facts for each scope (one directory read per distinct repository) and
-/// applies the rules.
+/// Gathers the facts for each scope (one read per distinct repository) and applies the
+/// rules.
 fn authorize(
-    facts: &dyn AuthorizationFacts,
+    facts: impl Fn(&RepoPath) -> DirResult<RepoFacts>,
     caller: &Caller,
     scopes: Vec<ResourceScope>,
 ) -> Result<Vec<Decided>, DirectoryError> {
@@ -510,12 +375,12 @@ fn authorize(
         let other;
         let target = if scope.resource_type == "repository" {
             if !known.contains_key(&scope.name) {
-                let t = gather(facts, &scope)?;
+                let t = gather_with(&facts, &scope)?;
                 known.insert(scope.name.clone(), t);
             }
             &known[&scope.name]
         } else {
-            other = gather(facts, &scope)?;
+            other = gather_with(&facts, &scope)?;
             &other
         };
         let decision = decide(caller, target, &scope.actions);
@@ -537,13 +402,21 @@ fn authorize(
     Ok(out)
 }
 
-/// The facts a scope's target needs (none for the catalog and unsupported resources).
+/// The facts a scope's target needs, for a use case off the event loop (`explain`).
 pub(crate) fn gather(
     facts: &dyn AuthorizationFacts,
     scope: &ResourceScope,
 ) -> Result<Target, DirectoryError> {
+    gather_with(|path| facts.repository_facts(path, Pace::MayBlock), scope)
+}
+
+/// The facts a scope's target needs (none for the catalog and unsupported resources).
+fn gather_with(
+    facts: impl Fn(&RepoPath) -> DirResult<RepoFacts>,
+    scope: &ResourceScope,
+) -> Result<Target, DirectoryError> {
     Ok(match target::query(scope) {
-        TargetQuery::Repository(path) => Target::Repository(facts.repository_facts(&path)?),
+        TargetQuery::Repository(path) => Target::Repository(facts(&path)?),
         TargetQuery::InvalidRepository => Target::InvalidRepository,
         TargetQuery::Catalog => Target::Catalog,
         TargetQuery::Unsupported => Target::Unsupported,

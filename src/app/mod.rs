@@ -8,6 +8,9 @@
 //! - `audit`: where the audit trail's records go (batched on the token path);
 //! - `operations` and `permit`: what every operation needs from its caller, declared
 //!   once, and the proof (`Permit<Op>`) a use case takes that the one check passed;
+//! - `credentials`: the one port the token path checks credentials and reads facts
+//!   through, implemented for the own directory there and for a remote identity
+//!   provider in `remote_login`;
 //! - `issue_token`: the token endpoint's use case (refresh policy, facts, signing, audit);
 //! - `shared_anonymous_token`: one signature per second for identical anonymous tokens;
 //! - `token_usage`: "last used" of tokens, stamped once a minute off the request path;
@@ -27,6 +30,7 @@ pub mod audit;
 pub mod authenticate;
 pub mod browse;
 pub mod clock;
+pub mod credentials;
 pub mod explain;
 pub mod ingest_events;
 pub mod issue_token;

@@ -1,55 +1,127 @@
-//! Token requests when a remote identity provider (a Synapse beside regauth) checks the
-//! credentials and answers the facts as the caller sees them: who the caller is for the
-//! rules, and the facts port bound to that caller. The rules themselves stay in
-//! `authz::decide`: the provider's answers are turned into the same facts.
+//! A remote identity provider (a Synapse beside regauth) as the token path's
+//! `CredentialAuthority`: it checks the credentials and answers the facts as the caller
+//! sees them. The rules themselves stay in `authz::decide`: the provider's answers are
+//! turned into the same facts.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
-use crate::domain::authn::{Authenticated, Method};
-use crate::domain::authz::{Caller, CallerUser, EntityFacts, ProjectFacts, RepoFacts, RepoState};
-use crate::domain::model::{Acl, EntityRef, UserId};
+use super::authenticate::{AuthError, Authenticator};
+use super::credentials::{CredentialAuthority, Login};
+use crate::domain::authn::{Authenticated, Method, Refused};
+use crate::domain::authz::{Caller, CallerUser, ProjectFacts, RepoFacts, RepoState};
+use crate::domain::model::{Acl, UserId};
 use crate::domain::ports::{
-    AuthorizationFacts, CallerFacts, DirResult, RemoteAuthentication, RemoteIdentity, RemoteRefusal,
+    CallerFacts, DirResult, Pace, RemoteAuthentication, RemoteIdentity, RemoteRefusal,
 };
 use crate::domain::repo_name::RepoPath;
 
-/// The provider's two ports.
-#[derive(Clone)]
-pub struct RemoteAuthority {
+/// A remote identity provider as the token path's `CredentialAuthority`: its two
+/// ports, and the failed-login limits regauth keeps in front of it (a client over them
+/// costs no upstream call, and cannot lock a user out at the provider).
+pub struct ProviderCredentials {
     pub auth: Arc<dyn RemoteAuthentication>,
     pub facts: Arc<dyn CallerFacts>,
+    /// Whose `failed_logins` stand in front of the provider as in front of the directory.
+    pub limits: Arc<Authenticator>,
+    /// A request makes several upstream calls, each with its own timeout: the request
+    /// as a whole answers within this.
+    pub deadline: Duration,
 }
 
-/// How a credential checked by the provider ended.
-pub struct RemoteLogin {
-    pub who: Authenticated,
-    pub identity: RemoteIdentity,
+impl ProviderCredentials {
+    /// The provider's verdict on `identity`; a plain refusal counts as a failed login.
+    fn checked(
+        &self,
+        login: &str,
+        address: IpAddr,
+        identity: Result<RemoteIdentity, RemoteRefusal>,
+        method: Method,
+    ) -> Result<Login, AuthError> {
+        match identity {
+            Ok(identity) => Ok(Login {
+                who: Authenticated {
+                    caller: caller_of(&identity),
+                    method,
+                },
+                identity: Some(identity),
+            }),
+            Err(e) => {
+                if e == RemoteRefusal::Refused {
+                    self.limits.failed_logins().failed(login, address);
+                }
+                Err(e.into())
+            }
+        }
+    }
 }
 
-impl RemoteAuthority {
-    /// A Basic credential: a provider token in the password field, else a password.
-    pub fn basic(&self, user: &str, secret: &str) -> Result<RemoteLogin, RemoteRefusal> {
+/// The identity token a `docker login` keeps is the provider's own token (a login's
+/// access token, or the personal access token given), checked again by the provider
+/// on every refresh.
+impl CredentialAuthority for ProviderCredentials {
+    /// A provider token in the password field, else a password.
+    fn basic(
+        &self,
+        user: &str,
+        secret: &str,
+        address: IpAddr,
+        pace: Pace,
+    ) -> Result<Login, AuthError> {
+        self.limits.failed_logins().check(user, address)?;
         let (identity, method) = if self.auth.looks_like_token(secret) {
-            (self.auth.token(secret)?, Method::ProviderToken)
+            (self.auth.token(secret, pace), Method::ProviderToken)
         } else {
-            (self.auth.password(user, secret)?, Method::Password)
+            (self.auth.password(user, secret, pace), Method::Password)
         };
-        Ok(login(identity, method))
+        self.checked(user, address, identity, method)
     }
 
-    /// The refresh grant: what `basic` handed back as the identity token.
-    pub fn refresh(&self, token: &str) -> Result<RemoteLogin, RemoteRefusal> {
-        Ok(login(self.auth.token(token)?, Method::RefreshToken))
+    /// What `basic` handed back as the identity token.
+    fn refresh(
+        &self,
+        token: &str,
+        _service: &str,
+        _client_id: &str,
+        address: IpAddr,
+        pace: Pace,
+    ) -> Result<Login, AuthError> {
+        self.limits.failed_logins().check("", address)?;
+        let identity = self.auth.token(token, pace);
+        self.checked("", address, identity, Method::RefreshToken)
     }
-}
 
-fn login(identity: RemoteIdentity, method: Method) -> RemoteLogin {
-    RemoteLogin {
-        who: Authenticated {
-            caller: caller_of(&identity),
-            method,
-        },
-        identity,
+    fn refresh_token_for(
+        &self,
+        login: &Login,
+        _service: &str,
+        _client_id: &str,
+        _ttl: Option<Duration>,
+        _pace: Pace,
+    ) -> Result<String, AuthError> {
+        match &login.identity {
+            Some(identity) => Ok(identity.bearer.clone()),
+            None => Err(Refused("anonymous callers get no refresh token").into()),
+        }
+    }
+
+    /// As the caller sees it; an anonymous caller gets nothing and costs no call.
+    fn repository_facts(&self, login: &Login, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts> {
+        match &login.identity {
+            Some(who) => self.facts.repository_facts_as(who, path, pace),
+            None => Ok(RepoFacts {
+                project: ProjectFacts::Project {
+                    trashed: false,
+                    acl: Acl::new(Vec::new()),
+                },
+                repo: RepoState::Unknown,
+            }),
+        }
+    }
+
+    fn request_deadline(&self) -> Option<Duration> {
+        Some(self.deadline)
     }
 }
 
@@ -67,31 +139,5 @@ pub fn caller_of(who: &RemoteIdentity) -> Caller {
         }),
         scopes: who.scopes,
         token: None,
-    }
-}
-
-/// The facts port bound to one caller (none: anonymous, who gets nothing and costs no
-/// upstream call).
-pub struct AsCaller<'a> {
-    pub facts: &'a dyn CallerFacts,
-    pub who: Option<&'a RemoteIdentity>,
-}
-
-impl AuthorizationFacts for AsCaller<'_> {
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
-        match self.who {
-            Some(who) => self.facts.repository_facts_as(who, path),
-            None => Ok(RepoFacts {
-                project: ProjectFacts::Project {
-                    trashed: false,
-                    acl: Acl::new(Vec::new()),
-                },
-                repo: RepoState::Unknown,
-            }),
-        }
-    }
-
-    fn entity_facts(&self, _: &EntityRef) -> DirResult<Option<EntityFacts>> {
-        Ok(None)
     }
 }

@@ -77,13 +77,13 @@ pub fn change_password<S: UserAdmin + AuditLog + ?Sized>(
         Ok(who)
             if who.method == Method::Password
                 && who.caller.user.as_ref().map(|u| u.id) == Some(user.id) => {}
-        Ok(_) | Err(AuthError::Refused(_)) => {
+        Ok(_) | Err(AuthError::Refused(_) | AuthError::Rejected(_)) => {
             return Err(AppError::Invalid(
                 "current_password: not your current password".into(),
             ))
         }
         Err(AuthError::Limited(l)) => return Err(AppError::Limited(l)),
-        Err(AuthError::Busy(_) | AuthError::WouldBlock) => return Err(AppError::Busy),
+        Err(AuthError::Busy(_)) => return Err(AppError::Busy),
         Err(AuthError::Directory(e)) => return Err(e.into()),
     }
     let changes = users::UserChanges {

@@ -10,7 +10,7 @@ use crate::domain::model::{
     UserCredentials, UserId,
 };
 use crate::domain::ports::{
-    AuthorizationFacts, Clock, CredentialStore, DirResult, DirectoryError, RefreshTokenStore,
+    AuthorizationFacts, Clock, CredentialStore, DirResult, DirectoryError, Pace, RefreshTokenStore,
     SignError, SignedToken, TokenSigner,
 };
 use crate::domain::repo_name::RepoPath;
@@ -40,15 +40,15 @@ impl MemDirectory {
 }
 
 impl CredentialStore for MemDirectory {
-    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+    fn user_credentials(&self, login: &str, _: Pace) -> DirResult<Option<UserCredentials>> {
         self.check()?;
         Ok(self.users.iter().find(|u| u.user.name == login).cloned())
     }
-    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
+    fn access_token(&self, hash: &TokenHash, _: Pace) -> DirResult<Option<AccessTokenRecord>> {
         self.check()?;
         Ok(self.access_tokens.get(hash).cloned())
     }
-    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
+    fn refresh_token(&self, hash: &TokenHash, _: Pace) -> DirResult<Option<RefreshTokenRecord>> {
         self.check()?;
         let stored = self
             .refresh_tokens
@@ -82,7 +82,7 @@ impl CredentialStore for MemDirectory {
             via_access_token: parent,
         }))
     }
-    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
+    fn teams_of(&self, user: UserId, _: Pace) -> DirResult<Vec<TeamId>> {
         self.check()?;
         Ok(self.teams.get(&user).cloned().unwrap_or_default())
     }
@@ -101,7 +101,7 @@ impl RefreshTokenStore for MemDirectory {
 }
 
 impl AuthorizationFacts for MemDirectory {
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
+    fn repository_facts(&self, path: &RepoPath, _: Pace) -> DirResult<RepoFacts> {
         self.check()?;
         self.repo_reads
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -8,7 +8,9 @@
 //! a function: the backend gathers the facts and writes the result in one transaction,
 //! and the rule itself lives once, in `domain`.
 //!
-//! Every method is synchronous: the HTTP shell calls them from its blocking pool.
+//! Every method is synchronous. The token path's reads take a `Pace`: on the HTTP event
+//! loop they answer from memory or a local file or say `WouldBlock`; everything else is
+//! called from the blocking pool.
 //! Secrets never cross these traits in clear: passwords as PHC hash strings, tokens as
 //! SHA-256 digests.
 
@@ -28,7 +30,7 @@ use crate::domain::scope::ResourceActions;
 
 /// Errors a directory reports. The messages are meant for operators (CLI, logs), never
 /// for anonymous HTTP callers.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DirectoryError {
     #[error("{0} not found")]
     NotFound(String),
@@ -46,13 +48,26 @@ pub enum DirectoryError {
     /// owns); the message says where to make it.
     #[error("{0}")]
     Unsupported(String),
-    /// Answering needs the backend, and the caller may only be answered from cache (an
-    /// event loop in front of a networked directory): ask again where blocking is fine.
+    /// Answering needs work the caller's `Pace::Inline` forbids (a call across the
+    /// network, a password check, a durable write): ask again with `Pace::MayBlock`.
+    /// The one "would block" of the code base: every use case passes it up unchanged.
     #[error("the directory must be asked off the event loop")]
     WouldBlock,
 }
 
 pub type DirResult<T> = Result<T, DirectoryError>;
+
+/// Where a port is asked from, handed down explicitly from the HTTP shell. On the event
+/// loop (`Inline`) a port answers only from what it holds in memory or in a local file,
+/// and says `DirectoryError::WouldBlock` for anything that would wait (the network, a
+/// password check, a durable write); the shell then asks again on the blocking pool
+/// (`MayBlock`). So a warm server answers most token requests without a thread hop,
+/// whatever the backend, and no backend is named outside the composition root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    Inline,
+    MayBlock,
+}
 
 /// A refused mint: the cap is a rule refusing the change (a 400 with the message, as
 /// before the store enforced it), a parent out of force refuses the caller.
@@ -78,17 +93,17 @@ pub trait Clock: Send + Sync {
 /// Login: what proves who a caller is. Read on every token request.
 pub trait CredentialStore: Send + Sync {
     /// A user by login name, with its password hash.
-    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>>;
-    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>>;
-    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>>;
-    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>>;
+    fn user_credentials(&self, login: &str, pace: Pace) -> DirResult<Option<UserCredentials>>;
+    fn access_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<AccessTokenRecord>>;
+    fn refresh_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<RefreshTokenRecord>>;
+    fn teams_of(&self, user: UserId, pace: Pace) -> DirResult<Vec<TeamId>>;
 }
 
 /// A number that changes whenever anything the token path reads (users, teams, tokens,
 /// entities, ACLs) changes, in this process or any other: caches keep what they read
 /// for as long as it stays the same.
 pub trait ChangeVersion: Send + Sync {
-    fn change_version(&self) -> DirResult<u64>;
+    fn change_version(&self, pace: Pace) -> DirResult<u64>;
 }
 
 /// A directory backend as the composition root holds it (and the Synapse ledger wraps
@@ -104,7 +119,7 @@ pub trait RefreshTokenStore: Send + Sync {
 /// What the rules decide on.
 pub trait AuthorizationFacts: Send + Sync {
     /// Facts about the repository at `path` and its project (first path segment).
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts>;
+    fn repository_facts(&self, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts>;
     /// An existing entity with its own and its project's sharing state; `None` when no
     /// such entity exists.
     fn entity_facts(&self, entity: &EntityRef) -> DirResult<Option<EntityFacts>>;
@@ -423,21 +438,23 @@ pub enum RemoteRefusal {
     TwoFactorRequired,
     #[error("the password must be reset (see the e-mail), or log in with a personal access token")]
     PasswordResetRequired,
-    /// The provider could not answer: fail closed.
-    #[error("identity provider unavailable: {0}")]
-    Unavailable(String),
-    /// Answering needs the provider, and the caller may only be answered from cache:
-    /// ask again where blocking is fine.
-    #[error("the identity provider must be asked off the event loop")]
-    WouldBlock,
+    /// No verdict: the provider could not be asked (`DirectoryError::Backend`: fail
+    /// closed) or not at this pace (`DirectoryError::WouldBlock`).
+    #[error(transparent)]
+    Unanswered(DirectoryError),
 }
 
 /// Credentials checked by a remote identity provider instead of the directory.
 pub trait RemoteAuthentication: Send + Sync {
     /// A user name (or e-mail) and password.
-    fn password(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal>;
+    fn password(
+        &self,
+        login: &str,
+        password: &str,
+        pace: Pace,
+    ) -> Result<RemoteIdentity, RemoteRefusal>;
     /// A token the provider issued (an access token, a personal access token).
-    fn token(&self, token: &str) -> Result<RemoteIdentity, RemoteRefusal>;
+    fn token(&self, token: &str, pace: Pace) -> Result<RemoteIdentity, RemoteRefusal>;
     /// Whether `secret` has the shape of such a token (else it is a password).
     fn looks_like_token(&self, secret: &str) -> bool;
 }
@@ -445,7 +462,12 @@ pub trait RemoteAuthentication: Send + Sync {
 /// The facts the rules decide on, as one caller may see them: a provider whose
 /// permissions are per caller (Synapse's `entity/{id}/permissions`) answers these.
 pub trait CallerFacts: Send + Sync {
-    fn repository_facts_as(&self, who: &RemoteIdentity, path: &RepoPath) -> DirResult<RepoFacts>;
+    fn repository_facts_as(
+        &self,
+        who: &RemoteIdentity,
+        path: &RepoPath,
+        pace: Pace,
+    ) -> DirResult<RepoFacts>;
 }
 
 /// A registry token, signed.

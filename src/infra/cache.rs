@@ -9,6 +9,11 @@
 //! tokens, entities and ACLs, made by this process or any other (the CLI, another
 //! replica): a revoked token, a disabled user, a trashed entity or a removed ACL entry
 //! is refused from the next check on.
+//!
+//! On the event loop (`Pace::Inline`) the cache answers what it holds at the current
+//! version and passes the pace on for the rest: a local file answers, a database across
+//! the network says `WouldBlock`, so the request moves to the blocking pool only when
+//! the cache cannot answer it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,38 +27,10 @@ use crate::domain::model::{
     UserCredentials, UserId,
 };
 use crate::domain::ports::{
-    AuthorizationFacts, ChangeVersion, CredentialStore, DirResult, DirectoryError,
+    AuthorizationFacts, ChangeVersion, CredentialStore, DirResult, DirectoryError, Pace,
     RefreshTokenStore,
 };
 use crate::domain::repo_name::RepoPath;
-
-thread_local! {
-    /// Set while this thread may only be answered from cache (`hits_only`).
-    static HITS_ONLY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f` with every cache read on this thread limited to what the cache holds at
-/// the current version: a miss, a stale entry or a version due for its check fails
-/// with `DirectoryError::WouldBlock` instead of asking the backend. The HTTP shell runs
-/// a token request this way on the event loop when the directory is across a network,
-/// and again in the blocking pool only when it must: a warm PostgreSQL-backed server
-/// answers most requests without a thread hop, and never waits on the network there.
-pub fn hits_only<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            HITS_ONLY.with(|h| h.set(self.0));
-        }
-    }
-    let _reset = Reset(HITS_ONLY.with(|h| h.replace(true)));
-    f()
-}
-
-/// Whether this thread may only be answered from cache (see `hits_only`); the Synapse
-/// backend's caches honour it too.
-pub fn hits_only_now() -> bool {
-    HITS_ONLY.with(|h| h.get())
-}
 
 /// How long a checked version is trusted, for a directory in a local file (one indexed
 /// read to ask again).
@@ -107,49 +84,45 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
         }
     }
 
-    /// The backend's version, asked again when the last answer is older than
-    /// `recheck`; `None` when it cannot be asked (then nothing is served from cache).
-    fn current(&self) -> Option<u64> {
+    /// The backend's version, asked again (at the caller's `pace`) when the last answer
+    /// is older than `recheck`; `None` when it cannot be asked (then nothing is served
+    /// from cache). A backend that cannot answer at this pace says `WouldBlock`.
+    fn current(&self, pace: Pace) -> DirResult<Option<u64>> {
         let now = self.started.elapsed().as_nanos() as u64 + 1;
         let checked = self.checked_at.load(Ordering::Acquire);
         if checked != 0 && now.saturating_sub(checked) < self.recheck.as_nanos() as u64 {
-            return Some(self.version.load(Ordering::Acquire));
+            return Ok(Some(self.version.load(Ordering::Acquire)));
         }
-        if hits_only_now() {
-            return None;
-        }
-        let v = self.inner.change_version().ok()?;
+        let v = match self.inner.change_version(pace) {
+            Ok(v) => v,
+            Err(DirectoryError::WouldBlock) => return Err(DirectoryError::WouldBlock),
+            Err(_) => return Ok(None),
+        };
         self.version.store(v, Ordering::Release);
         self.checked_at.store(now, Ordering::Release);
-        Some(v)
+        Ok(Some(v))
     }
 
-    /// The cached value for `key` when read at the current version, else `read` it.
+    /// The cached value for `key` when read at the current version, else `read` it
+    /// (which the backend answers or refuses at the caller's pace).
     fn through<K, T>(
         &self,
         cache: &Cache<K, Entry<T>>,
         key: K,
+        pace: Pace,
         read: impl FnOnce() -> DirResult<T>,
     ) -> DirResult<T>
     where
         K: std::hash::Hash + Eq + Send + Sync + 'static,
         T: Clone + Send + Sync + 'static,
     {
-        let hits_only = hits_only_now();
-        let Some(version) = self.current() else {
-            return if hits_only {
-                Err(DirectoryError::WouldBlock)
-            } else {
-                read()
-            };
+        let Some(version) = self.current(pace)? else {
+            return read();
         };
         if let Some((at, value)) = cache.get(&key) {
             if at == version {
                 return Ok((*value).clone());
             }
-        }
-        if hits_only {
-            return Err(DirectoryError::WouldBlock);
         }
         let value = read()?;
         cache.insert(key, (version, Arc::new(value.clone())));
@@ -158,48 +131,44 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
 }
 
 impl<D: CredentialStore + ChangeVersion + ?Sized> CredentialStore for CachedDirectory<D> {
-    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
-        self.through(&self.users, login.to_string(), || {
-            self.inner.user_credentials(login)
+    fn user_credentials(&self, login: &str, pace: Pace) -> DirResult<Option<UserCredentials>> {
+        self.through(&self.users, login.to_string(), pace, || {
+            self.inner.user_credentials(login, pace)
         })
     }
 
-    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
-        self.through(&self.access_tokens, *hash, || self.inner.access_token(hash))
-    }
-
-    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
-        self.through(&self.refresh_tokens, *hash, || {
-            self.inner.refresh_token(hash)
+    fn access_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<AccessTokenRecord>> {
+        self.through(&self.access_tokens, *hash, pace, || {
+            self.inner.access_token(hash, pace)
         })
     }
 
-    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
-        self.through(&self.teams, user, || self.inner.teams_of(user))
+    fn refresh_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<RefreshTokenRecord>> {
+        self.through(&self.refresh_tokens, *hash, pace, || {
+            self.inner.refresh_token(hash, pace)
+        })
+    }
+
+    fn teams_of(&self, user: UserId, pace: Pace) -> DirResult<Vec<TeamId>> {
+        self.through(&self.teams, user, pace, || self.inner.teams_of(user, pace))
     }
 }
 
 impl<D: AuthorizationFacts + ChangeVersion + ?Sized> AuthorizationFacts for CachedDirectory<D> {
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
-        self.through(&self.repositories, path.clone(), || {
-            self.inner.repository_facts(path)
+    fn repository_facts(&self, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts> {
+        self.through(&self.repositories, path.clone(), pace, || {
+            self.inner.repository_facts(path, pace)
         })
     }
 
     /// The API's lookups are few: read through.
     fn entity_facts(&self, entity: &EntityRef) -> DirResult<Option<EntityFacts>> {
-        if hits_only_now() {
-            return Err(DirectoryError::WouldBlock);
-        }
         self.inner.entity_facts(entity)
     }
 }
 
 impl<D: RefreshTokenStore + ChangeVersion + ?Sized> RefreshTokenStore for CachedDirectory<D> {
     fn create_refresh_token(&self, token: &NewRefreshToken, now: UnixTime) -> DirResult<i64> {
-        if hits_only_now() {
-            return Err(DirectoryError::WouldBlock);
-        }
         self.inner.create_refresh_token(token, now)
     }
 }
@@ -211,6 +180,14 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
     use std::sync::Mutex;
 
+    /// Like a database across the network: not asked at all on the event loop.
+    fn across_the_network(pace: Pace) -> DirResult<()> {
+        match pace {
+            Pace::Inline => Err(DirectoryError::WouldBlock),
+            Pace::MayBlock => Ok(()),
+        }
+    }
+
     /// A backend that counts its reads and whose version the test moves.
     #[derive(Default)]
     struct Counting {
@@ -220,13 +197,15 @@ mod tests {
     }
 
     impl ChangeVersion for Counting {
-        fn change_version(&self) -> DirResult<u64> {
+        fn change_version(&self, pace: Pace) -> DirResult<u64> {
+            across_the_network(pace)?;
             Ok(self.version.load(Ordering::SeqCst))
         }
     }
 
     impl CredentialStore for Counting {
-        fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+        fn user_credentials(&self, login: &str, pace: Pace) -> DirResult<Option<UserCredentials>> {
+            across_the_network(pace)?;
             self.reads.fetch_add(1, Ordering::SeqCst);
             Ok(Some(UserCredentials {
                 user: User {
@@ -240,13 +219,13 @@ mod tests {
                 password_hash: None,
             }))
         }
-        fn access_token(&self, _: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
+        fn access_token(&self, _: &TokenHash, _: Pace) -> DirResult<Option<AccessTokenRecord>> {
             Ok(None)
         }
-        fn refresh_token(&self, _: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
+        fn refresh_token(&self, _: &TokenHash, _: Pace) -> DirResult<Option<RefreshTokenRecord>> {
             Ok(None)
         }
-        fn teams_of(&self, _: UserId) -> DirResult<Vec<TeamId>> {
+        fn teams_of(&self, _: UserId, _: Pace) -> DirResult<Vec<TeamId>> {
             Ok(vec![])
         }
     }
@@ -256,7 +235,10 @@ mod tests {
         let backend = Arc::new(Counting::default());
         let cached = CachedDirectory::new(backend.clone(), RECHECK);
         for _ in 0..100 {
-            let u = cached.user_credentials("alice").unwrap().unwrap();
+            let u = cached
+                .user_credentials("alice", Pace::MayBlock)
+                .unwrap()
+                .unwrap();
             assert!(!u.user.disabled);
         }
         assert_eq!(backend.reads.load(Ordering::SeqCst), 1, "served from cache");
@@ -266,7 +248,7 @@ mod tests {
         std::thread::sleep(RECHECK * 2);
         assert!(
             cached
-                .user_credentials("alice")
+                .user_credentials("alice", Pace::MayBlock)
                 .unwrap()
                 .unwrap()
                 .user
@@ -276,25 +258,28 @@ mod tests {
     }
 
     #[test]
-    fn hits_only_answers_from_cache_or_says_would_block_never_asks_the_backend() {
+    fn inline_a_networked_backend_answers_from_cache_or_says_would_block_never_asked() {
         let backend = Arc::new(Counting::default());
         let cached = CachedDirectory::new(backend.clone(), RECHECK);
         let would_block =
             |r: DirResult<Option<UserCredentials>>| matches!(r, Err(DirectoryError::WouldBlock));
         assert!(
-            would_block(hits_only(|| cached.user_credentials("alice"))),
+            would_block(cached.user_credentials("alice", Pace::Inline)),
             "a miss"
         );
         assert_eq!(backend.reads.load(Ordering::SeqCst), 0);
-        cached.user_credentials("alice").unwrap();
-        let hit = hits_only(|| cached.user_credentials("alice"));
+        cached.user_credentials("alice", Pace::MayBlock).unwrap();
+        let hit = cached.user_credentials("alice", Pace::Inline);
         assert!(hit.unwrap().is_some(), "a hit at a fresh version");
         // A version due for its check is not checked from the event loop.
         std::thread::sleep(RECHECK * 2);
-        assert!(would_block(hits_only(|| cached.user_credentials("alice"))));
+        assert!(would_block(cached.user_credentials("alice", Pace::Inline)));
         assert_eq!(backend.reads.load(Ordering::SeqCst), 1);
         // Outside, the thread may block again.
-        assert!(cached.user_credentials("alice").unwrap().is_some());
+        assert!(cached
+            .user_credentials("alice", Pace::MayBlock)
+            .unwrap()
+            .is_some());
     }
 
     /// A storm of distinct user names (each a miss, each an entry) leaves at most
@@ -305,7 +290,9 @@ mod tests {
         let cached = CachedDirectory::new(backend.clone(), RECHECK);
         let n = CAPACITY + 5_000;
         for i in 0..n {
-            cached.user_credentials(&format!("u{i}")).unwrap();
+            cached
+                .user_credentials(&format!("u{i}"), Pace::MayBlock)
+                .unwrap();
         }
         cached.users.run_pending_tasks();
         assert!(

@@ -13,8 +13,9 @@ use crate::app::administer::users;
 use crate::app::audit::Audit;
 use crate::app::authenticate::{AuthLimits, AuthPorts, Authenticator};
 use crate::app::clock::SystemClock;
+use crate::app::credentials::{CredentialAuthority, DirectoryCredentials};
 use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
-use crate::app::remote_login::RemoteAuthority;
+use crate::app::remote_login::ProviderCredentials;
 use crate::app::secrets;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::domain::authn::password;
@@ -197,20 +198,26 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     };
     prune_grants(&grants, clock.clone());
     let ports = IssuerPorts {
-        facts: cached,
         signer: Arc::new(SharedAnonymousTokens::new(Arc::new(signer))),
         clock: clock.clone(),
         audit,
         grants,
     };
-    let mut tokens = TokenIssuer::new(authenticator, ports, policy);
     let synapse = synapse_side(&settings)?;
-    if let Some(side) = &synapse {
-        tokens = tokens.with_remote(RemoteAuthority {
+    // The one place the token path's credential authority is chosen.
+    let credentials: Arc<dyn CredentialAuthority> = match &synapse {
+        Some(side) => Arc::new(ProviderCredentials {
             auth: side.backend.clone(),
             facts: side.backend.clone(),
-        });
-    }
+            limits: authenticator.clone(),
+            deadline: settings.synapse.request_deadline,
+        }),
+        None => Arc::new(DirectoryCredentials {
+            auth: authenticator.clone(),
+            facts: cached,
+        }),
+    };
+    let tokens = TokenIssuer::new(credentials, authenticator, ports, policy);
     Ok(AppState {
         settings,
         directory,

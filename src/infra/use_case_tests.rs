@@ -4,6 +4,7 @@
 //! login, which refusal a reader hears and which a stranger, what an approval grants)
 //! are pinned by fast unit tests, not only by the HTTP suites.
 
+use crate::domain::ports::Pace;
 use std::sync::Arc;
 
 use crate::app::access_requests;
@@ -61,7 +62,7 @@ impl World {
     /// `name` with a credential carrying `scopes`.
     fn caller(&self, name: &str, scopes: ScopeSet) -> Actor {
         let user = self.d.user_by_name(name).expect("read").expect("user");
-        let teams = self.d.teams_of(user.id).expect("teams");
+        let teams = self.d.teams_of(user.id, Pace::MayBlock).expect("teams");
         Actor::Caller(Caller::of_user(&user, teams, scopes))
     }
 

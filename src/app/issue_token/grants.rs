@@ -15,11 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::IssueError;
-use crate::app::authenticate::Pace;
 use crate::domain::events::authority::NOTE_SLACK;
 use crate::domain::events::{Grant, GrantedAction};
 use crate::domain::model::UnixTime;
-use crate::domain::ports::PushGrants;
+use crate::domain::ports::{DirectoryError, Pace, PushGrants};
 
 /// Keys the note holds at most: the actors and repositories pushing within
 /// `NOTE_SLACK`, bounded (an evicted key costs one more write, never a wrong answer).
@@ -78,7 +77,7 @@ impl GrantRecorder {
             return Ok(());
         }
         if pace == Pace::Inline {
-            return Err(IssueError::WouldBlock);
+            return Err(DirectoryError::WouldBlock.into());
         }
         self.store.record_grants(&missing)?;
         metrics::counter!("regauth_push_grant_writes_total").increment(1);

@@ -5,15 +5,14 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-use super::tests::{access, issuer_with_audit, request};
+use super::tests::{access, built_with, request};
 use super::*;
-use crate::app::authenticate::Pace;
-use crate::app::remote_login::RemoteAuthority;
+use crate::app::remote_login::ProviderCredentials;
 use crate::app::test_doubles::MemDirectory;
 use crate::domain::authz::{ProjectFacts, RepoFacts, RepoState};
 use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, UserId};
 use crate::domain::ports::{
-    CallerFacts, DirResult, RemoteAuthentication, RemoteIdentity, RemoteRefusal,
+    CallerFacts, DirResult, Pace, RemoteAuthentication, RemoteIdentity, RemoteRefusal,
 };
 use crate::domain::repo_name::RepoPath;
 
@@ -34,21 +33,26 @@ fn alice(scopes: ScopeSet, bearer: &str) -> RemoteIdentity {
 }
 
 impl RemoteAuthentication for Provider {
-    fn password(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal> {
+    fn password(
+        &self,
+        login: &str,
+        password: &str,
+        _: Pace,
+    ) -> Result<RemoteIdentity, RemoteRefusal> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match (login, password) {
             ("alice", "pw") => Ok(alice(ScopeSet::all(), "login-token")),
             ("bob", _) => Err(RemoteRefusal::Locked),
             // What the Synapse backend says on the event loop for what it has not cached.
-            ("cold", _) => Err(RemoteRefusal::WouldBlock),
+            ("cold", _) => Err(RemoteRefusal::Unanswered(DirectoryError::WouldBlock)),
             ("carol", _) => Err(RemoteRefusal::TwoFactorRequired),
-            ("down", _) => Err(RemoteRefusal::Unavailable(
+            ("down", _) => Err(RemoteRefusal::Unanswered(DirectoryError::Backend(
                 "synapse login2: HTTP 503".into(),
-            )),
+            ))),
             _ => Err(RemoteRefusal::Refused),
         }
     }
-    fn token(&self, token: &str) -> Result<RemoteIdentity, RemoteRefusal> {
+    fn token(&self, token: &str, _: Pace) -> Result<RemoteIdentity, RemoteRefusal> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         match token {
             TOKEN => Ok(alice(ScopeSet::DOWNLOAD | ScopeSet::VIEW, TOKEN)),
@@ -68,7 +72,12 @@ struct Facts {
 }
 
 impl CallerFacts for Facts {
-    fn repository_facts_as(&self, who: &RemoteIdentity, path: &RepoPath) -> DirResult<RepoFacts> {
+    fn repository_facts_as(
+        &self,
+        who: &RemoteIdentity,
+        path: &RepoPath,
+        _: Pace,
+    ) -> DirResult<RepoFacts> {
         self.asked
             .lock()
             .unwrap()
@@ -107,16 +116,20 @@ impl CallerFacts for Facts {
 }
 
 fn remote_issuer() -> (TokenIssuer, Arc<Provider>, Arc<Facts>) {
-    let (_, _, issuer, _) = issuer_with_audit(MemDirectory::default());
     let provider = Arc::new(Provider {
         calls: AtomicUsize::new(0),
     });
     let facts = Arc::new(Facts {
         asked: Mutex::new(Vec::new()),
     });
-    let issuer = issuer.with_remote(RemoteAuthority {
-        auth: provider.clone(),
-        facts: facts.clone(),
+    let (p, f) = (provider.clone(), facts.clone());
+    let (_, _, issuer, _, _) = built_with(MemDirectory::default(), move |limits, _| {
+        Arc::new(ProviderCredentials {
+            auth: p,
+            facts: f,
+            limits,
+            deadline: std::time::Duration::from_secs(5),
+        })
     });
     (issuer, provider, facts)
 }
@@ -129,7 +142,7 @@ fn basic(user: &str, secret: &str) -> Credential {
 }
 
 fn issue(issuer: &TokenIssuer, req: TokenRequest) -> Result<TokenGrant, IssueError> {
-    issuer.issue(&mut RequestMeta::default(), &req, Pace::MayBlock)
+    issuer.issue(&req, Pace::MayBlock)
 }
 
 #[test]
@@ -253,10 +266,9 @@ fn anonymous_gets_nothing_and_costs_no_call_and_a_provider_that_must_call_out_mo
     assert_eq!(provider.calls.load(Ordering::SeqCst), 0);
     assert!(facts.asked.lock().unwrap().is_empty());
     let inline = issuer.issue(
-        &mut RequestMeta::default(),
         &request(basic("cold", "pw"), &["repository:syn1/tool:pull"]),
         Pace::Inline,
     );
-    assert!(matches!(inline, Err(IssueError::WouldBlock)));
+    assert!(inline.is_err_and(|e| e.would_block()));
     assert!(facts.asked.lock().unwrap().is_empty());
 }

@@ -15,7 +15,7 @@ use crate::domain::events::{Grant, GrantedAction};
 use crate::domain::model::{
     AccessSet, AccessTokenRecord, Acl, Principal, ScopeSet, UnixTime, User, UserCredentials, UserId,
 };
-use crate::domain::ports::DirResult;
+use crate::domain::ports::{DirResult, DirectoryError};
 
 const NOW: i64 = 1_795_357_380;
 const ALICE: UserId = UserId(1);
@@ -137,15 +137,27 @@ pub(super) fn issuer_with_audit(dir: MemDirectory) -> Built {
     (dir, clock, issuer, sink)
 }
 
-pub(super) fn issuer_with_grants(
-    dir: MemDirectory,
-) -> (
+/// An issuer whose credential authority is the own directory `dir`.
+pub(super) fn issuer_with_grants(dir: MemDirectory) -> WithGrants {
+    built_with(dir, |auth, dir| {
+        Arc::new(crate::app::credentials::DirectoryCredentials { auth, facts: dir })
+    })
+}
+
+pub(super) type WithGrants = (
     Arc<MemDirectory>,
     Arc<FixedClock>,
     TokenIssuer,
     Arc<MemorySink>,
     Arc<MemGrants>,
-) {
+);
+
+/// An issuer whose credential authority `credentials` makes from the password checker
+/// and the directory.
+pub(super) fn built_with(
+    dir: MemDirectory,
+    credentials: impl FnOnce(Arc<Authenticator>, Arc<MemDirectory>) -> Arc<dyn CredentialAuthority>,
+) -> WithGrants {
     let dir = Arc::new(dir);
     let grants = Arc::new(MemGrants::default());
     let clock = Arc::new(FixedClock::at(NOW));
@@ -168,23 +180,23 @@ pub(super) fn issuer_with_grants(
         not_before_skew: Duration::from_secs(10),
     };
     let ports = IssuerPorts {
-        facts: dir.clone(),
         signer: Arc::new(JsonSigner),
         clock: clock.clone(),
         audit,
         grants: grants.clone(),
     };
-    let issuer = TokenIssuer::new(auth, ports, policy);
+    let issuer = TokenIssuer::new(credentials(auth.clone(), dir.clone()), auth, ports, policy);
     (dir, clock, issuer, sink, grants)
 }
 
 pub(super) fn request(credential: Credential, scopes: &[&str]) -> TokenRequest {
     TokenRequest {
-        service: Some("registry".into()),
+        service: Service::named("registry"),
         credential,
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
         refresh_for_client: None,
         client_id: "docker".into(),
+        client_ip: None,
         oauth: false,
     }
 }
@@ -216,17 +228,16 @@ pub(super) fn access(grant: &TokenGrant) -> Vec<(String, Vec<String>)> {
 }
 
 fn issue(issuer: &TokenIssuer, req: TokenRequest) -> Result<TokenGrant, IssueError> {
-    issue_as_the_shell_does(issuer, &mut RequestMeta::default(), &req)
+    issue_as_the_shell_does(issuer, &req)
 }
 
 /// On the event loop first, on the blocking pool when that cannot answer.
 fn issue_as_the_shell_does(
     issuer: &TokenIssuer,
-    meta: &mut RequestMeta,
     req: &TokenRequest,
 ) -> Result<TokenGrant, IssueError> {
-    match issuer.issue(meta, req, Pace::Inline) {
-        Err(IssueError::WouldBlock) => issuer.issue(meta, req, Pace::MayBlock),
+    match issuer.issue(req, Pace::Inline) {
+        Err(e) if e.would_block() => issuer.issue(req, Pace::MayBlock),
         answered => answered,
     }
 }
@@ -426,18 +437,18 @@ fn refresh_tokens_keep_the_login_scopes_and_their_binding() {
 #[test]
 fn unknown_service_is_a_bad_request() {
     let (_, issuer) = issuer(directory());
-    let mut req = request(Credential::Anonymous, &[]);
-    req.service = Some("elsewhere".into());
     assert!(matches!(
-        issue(&issuer, req),
+        issuer.service(Some("elsewhere")),
         Err(IssueError::BadRequest(_))
     ));
-    let mut req = request(Credential::Anonymous, &[]);
-    req.service = None;
     assert!(matches!(
-        issue(&issuer, req),
+        issuer.service(None),
         Err(IssueError::BadRequest(_))
     ));
+    assert_eq!(
+        issuer.service(Some("registry")).unwrap().as_str(),
+        "registry"
+    );
 }
 
 #[test]
@@ -514,12 +525,9 @@ fn every_issue_and_refusal_leaves_an_audit_record_without_secrets() {
         ],
     );
     login.refresh_for_client = Some("docker".into());
-    let mut meta = RequestMeta {
-        client_ip: Some("192.0.2.9".parse().unwrap()),
-        client_id: "docker".into(),
-        ..RequestMeta::default()
-    };
-    let grant = issue_as_the_shell_does(&issuer, &mut meta, &login).unwrap();
+    login.client_ip = Some("192.0.2.9".parse().unwrap());
+    login.client_id = "docker".into();
+    let grant = issue_as_the_shell_does(&issuer, &login).unwrap();
     let wrong = Credential::Basic {
         user: "alice".into(),
         secret: "not the password".into(),
@@ -560,19 +568,18 @@ fn the_event_loop_answers_only_what_needs_no_password_check_and_no_write() {
     let scopes = ["repository:syn1000/tool:pull"];
     // A password never checked: the event loop must hand it over, leaving no trace.
     let cold = request(password_login(), &scopes);
-    let out = issuer.issue(&mut RequestMeta::default(), &cold, Pace::Inline);
-    assert!(matches!(out, Err(IssueError::WouldBlock)), "{out:?}");
+    let out = issuer.issue(&cold, Pace::Inline);
+    assert!(
+        matches!(out, Err(IssueError::Directory(DirectoryError::WouldBlock))),
+        "{out:?}"
+    );
     assert!(
         sink.0.lock().unwrap().is_empty(),
         "a hand-over is not an event"
     );
     // Checked once off the loop, then answered on it.
-    issuer
-        .issue(&mut RequestMeta::default(), &cold, Pace::MayBlock)
-        .unwrap();
-    issuer
-        .issue(&mut RequestMeta::default(), &cold, Pace::Inline)
-        .unwrap();
+    issuer.issue(&cold, Pace::MayBlock).unwrap();
+    issuer.issue(&cold, Pace::Inline).unwrap();
     // An unknown user is a password check too.
     let ghost = request(
         Credential::Basic {
@@ -582,46 +589,34 @@ fn the_event_loop_answers_only_what_needs_no_password_check_and_no_write() {
         &scopes,
     );
     assert!(matches!(
-        issuer.issue(&mut RequestMeta::default(), &ghost, Pace::Inline),
-        Err(IssueError::WouldBlock)
+        issuer.issue(&ghost, Pace::Inline),
+        Err(IssueError::Directory(DirectoryError::WouldBlock))
     ));
     // A new refresh token is a durable write: off the loop, and stored once.
     let mut login = request(password_login(), &[]);
     login.refresh_for_client = Some("docker".into());
     assert!(matches!(
-        issuer.issue(&mut RequestMeta::default(), &login, Pace::Inline),
-        Err(IssueError::WouldBlock)
+        issuer.issue(&login, Pace::Inline),
+        Err(IssueError::Directory(DirectoryError::WouldBlock))
     ));
     assert!(dir.refresh_tokens.lock().unwrap().is_empty());
-    issuer
-        .issue(&mut RequestMeta::default(), &login, Pace::MayBlock)
-        .unwrap();
+    issuer.issue(&login, Pace::MayBlock).unwrap();
     assert_eq!(dir.refresh_tokens.lock().unwrap().len(), 1);
     // Anonymous requests and refresh grants need neither.
     let anon = request(Credential::Anonymous, &scopes);
-    issuer
-        .issue(&mut RequestMeta::default(), &anon, Pace::Inline)
-        .unwrap();
+    issuer.issue(&anon, Pace::Inline).unwrap();
 }
 
 #[test]
-fn a_get_without_credentials_is_labelled_anonymous_and_one_with_them_basic() {
-    // The label names the request in metrics and the audit trail; a GET starts as
-    // `basic` and becomes `anonymous` only when no user was authenticated.
+fn the_report_says_whether_anyone_was_authenticated() {
+    // The shell labels a GET that authenticated nobody `anonymous` in its log line and
+    // counters (`infra::http::token_outcome`), from this.
     let (_, issuer) = issuer(directory());
-    let cases = [
-        (Credential::Anonymous, "basic", "anonymous"),
-        (password_login(), "basic", "basic"),
-        (password_login(), "password", "password"),
-    ];
-    for (credential, start, end) in cases {
-        let mut meta = RequestMeta {
-            grant: start,
-            ..RequestMeta::default()
-        };
+    let cases = [(Credential::Anonymous, true), (password_login(), false)];
+    for (credential, anonymous) in cases {
         let req = request(credential, &["repository:syn1000/open:pull"]);
-        issue_as_the_shell_does(&issuer, &mut meta, &req).unwrap();
-        assert_eq!(meta.grant, end, "{start}");
+        let grant = issue_as_the_shell_does(&issuer, &req).unwrap();
+        assert_eq!(grant.report.anonymous, anonymous);
     }
 }
 
@@ -640,36 +635,24 @@ fn counted(f: impl FnOnce()) -> String {
 }
 
 #[test]
-fn a_refusal_is_counted_once_and_a_would_block_not_at_all() {
+fn the_use_case_counts_nothing_the_shell_counts_each_answer_once() {
+    // Inline first (WouldBlock: a password check), then on the blocking pool: 401.
+    // The shell's counter is tested in `infra::http::token_outcome`.
     let (_, issuer) = issuer(directory());
     let wrong = Credential::Basic {
         user: "alice".into(),
         secret: "not the password".into(),
     };
-    // Inline first (WouldBlock: a password check), then on the blocking pool: 401.
     let text = counted(|| {
         let req = request(wrong, &["repository:syn1000/tool:pull"]);
-        let mut meta = RequestMeta {
-            grant: "basic",
-            ..RequestMeta::default()
-        };
-        assert!(issue_as_the_shell_does(&issuer, &mut meta, &req).is_err());
-    });
-    assert_eq!(
-        text,
-        "regauth_token_requests_total{outcome=\"unauthorized\",credential=\"basic\"} 1\n"
-    );
-    let text = counted(|| {
+        assert!(issue_as_the_shell_does(&issuer, &req).is_err());
         issue(
             &issuer,
             request(password_login(), &["repository:syn1000/tool:pull"]),
         )
         .unwrap();
     });
-    assert_eq!(
-        text,
-        "regauth_token_requests_total{outcome=\"issued\",credential=\"password\"} 1\n"
-    );
+    assert_eq!(text, "");
 }
 
 #[test]
@@ -690,41 +673,12 @@ fn an_unknown_service_is_named_in_the_answer_cut_to_64_characters() {
     let (_, issuer) = issuer(directory());
     let long = "s".repeat(100);
     for (asked, shown) in [("elsewhere", "elsewhere"), (long.as_str(), &long[..64])] {
-        let mut req = request(Credential::Anonymous, &[]);
-        req.service = Some(asked.into());
-        match issue(&issuer, req) {
+        match issuer.service(Some(asked)) {
             Err(IssueError::BadRequest(m)) => {
                 assert_eq!(m, format!("unknown service {shown:?}"))
             }
-            other => panic!("{:?}", other.map(|g| g.scope)),
+            other => panic!("{other:?}"),
         }
-    }
-}
-
-#[test]
-fn refusals_are_counted_by_outcome() {
-    let meta = RequestMeta {
-        grant: "password",
-        ..RequestMeta::default()
-    };
-    let text = counted(|| {
-        for status in [400, 401, 408, 413, 429, 503, 500] {
-            refused_with(&meta, status, "why");
-        }
-    });
-    for outcome in [
-        "bad_request",
-        "unauthorized",
-        "timeout",
-        "too_large",
-        "rate_limited",
-        "busy",
-        "error",
-    ] {
-        let line = format!(
-            "regauth_token_requests_total{{outcome=\"{outcome}\",credential=\"password\"}} 1"
-        );
-        assert!(text.contains(&line), "{line} in\n{text}");
     }
 }
 
@@ -794,17 +748,21 @@ fn recording_a_grant_is_a_write_off_the_event_loop_and_a_burst_writes_once() {
     )
     .unwrap();
     let audited = sink.0.lock().unwrap().len();
-    let inline = issuer.issue(&mut RequestMeta::default(), &push, Pace::Inline);
-    assert!(matches!(inline, Err(IssueError::WouldBlock)), "{inline:?}");
+    let inline = issuer.issue(&push, Pace::Inline);
+    assert!(
+        matches!(
+            inline,
+            Err(IssueError::Directory(DirectoryError::WouldBlock))
+        ),
+        "{inline:?}"
+    );
     assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 0);
     assert_eq!(
         sink.0.lock().unwrap().len(),
         audited,
         "a hand-over is not an event"
     );
-    issuer
-        .issue(&mut RequestMeta::default(), &push, Pace::MayBlock)
-        .unwrap();
+    issuer.issue(&push, Pace::MayBlock).unwrap();
     assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
     // docker's burst, one token per layer: covered by the grant just written, answered
     // on the event loop, no write.
@@ -812,17 +770,15 @@ fn recording_a_grant_is_a_write_off_the_event_loop_and_a_burst_writes_once() {
     for _ in 0..5 {
         now += 5;
         clock.set(now);
-        issuer
-            .issue(&mut RequestMeta::default(), &push, Pace::Inline)
-            .unwrap();
+        issuer.issue(&push, Pace::Inline).unwrap();
     }
     assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 1);
     // Past the note's slack the next token would outlive the recorded interval by
     // more than the rule allows for: written again (and off the loop).
     clock.set(NOW + crate::domain::events::authority::NOTE_SLACK + 1);
     assert!(matches!(
-        issuer.issue(&mut RequestMeta::default(), &push, Pace::Inline),
-        Err(IssueError::WouldBlock)
+        issuer.issue(&push, Pace::Inline),
+        Err(IssueError::Directory(DirectoryError::WouldBlock))
     ));
     issue(&issuer, push).unwrap();
     assert_eq!(grants.writes.load(std::sync::atomic::Ordering::SeqCst), 2);

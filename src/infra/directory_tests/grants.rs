@@ -2,6 +2,7 @@
 //! event change the directory; forged, late and replicated events.
 
 use super::*;
+use crate::domain::ports::Pace;
 
 /// A clock stopped at one second.
 pub(super) struct At(i64);
@@ -88,7 +89,7 @@ pub(super) fn a_granted_push_is_recorded_and_a_forged_one_changes_nothing<B: Bac
     add_user(&d, "bob", true);
     let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     let tool = format!("{p}/tool");
-    let version = d.change_version().unwrap();
+    let version = d.change_version(Pace::MayBlock).unwrap();
     // Forged: nobody was granted anything. Nothing is recorded, nothing moves.
     let forged = notify(
         &d,
@@ -100,7 +101,11 @@ pub(super) fn a_granted_push_is_recorded_and_a_forged_one_changes_nothing<B: Bac
     );
     assert_eq!((forged.recorded, forged.unauthorized), (0, 3), "{forged:?}");
     assert!(d.list_repositories(p).unwrap().is_empty());
-    assert_eq!(d.change_version().unwrap(), version, "nothing changed");
+    assert_eq!(
+        d.change_version(Pace::MayBlock).unwrap(),
+        version,
+        "nothing changed"
+    );
     let refused = refusals(&d);
     assert_eq!(refused.len(), 3);
     let f1 = refused
@@ -117,11 +122,11 @@ pub(super) fn a_granted_push_is_recorded_and_a_forged_one_changes_nothing<B: Bac
     assert!(refused.iter().any(|e| e.detail["why"] == "anonymous_actor"));
 
     // Granted: alice may push to tool from 1000 to 1300.
-    let version = d.change_version().unwrap();
+    let version = d.change_version(Pace::MayBlock).unwrap();
     d.record_grants(&[grant("alice", &tool, GrantedAction::Push, 1_000, 1_300)])
         .unwrap();
     assert_eq!(
-        d.change_version().unwrap(),
+        d.change_version(Pace::MayBlock).unwrap(),
         version,
         "grants are not read by the token path"
     );

@@ -2,6 +2,7 @@
 //! transaction, tokens minted by a token (never outliving it), revocation down the line.
 
 use super::*;
+use crate::domain::ports::Pace;
 
 /// A token for `user` named `name` (its hash derived from both), minted by `parent`.
 pub(super) fn mint(
@@ -179,7 +180,7 @@ pub(super) fn a_child_token_never_outlives_its_parent<B: Backend>() {
     assert_eq!(stored(grandchild.id).parent, Some(sooner.id));
     assert_eq!(stored(root.id).parent, None);
     let hash = crate::domain::authn::secret::hash_token(&format!("{}/later", alice.0));
-    let read = d.access_token(&hash).unwrap().unwrap();
+    let read = d.access_token(&hash, Pace::MayBlock).unwrap().unwrap();
     assert_eq!(
         (read.parent, read.expires_at),
         (Some(parent.id), Some(now + 3600))
@@ -250,13 +251,28 @@ pub(super) fn revoking_a_token_revokes_what_it_minted_and_nothing_else<B: Backen
     let d = Arc::new(d);
     let cached = CachedDirectory::new(d.clone(), std::time::Duration::ZERO);
     let c_hash = crate::domain::authn::secret::hash_token(&format!("{}/c", alice.0));
-    assert!(!cached.access_token(&c_hash).unwrap().unwrap().revoked);
-    let v = d.change_version().unwrap();
+    assert!(
+        !cached
+            .access_token(&c_hash, Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    let v = d.change_version(Pace::MayBlock).unwrap();
 
     d.revoke_access_token(b, now).unwrap();
     assert_eq!(revoked(&d), vec![b, c]);
-    assert!(d.change_version().unwrap() > v, "the change version moved");
-    assert!(cached.access_token(&c_hash).unwrap().unwrap().revoked);
+    assert!(
+        d.change_version(Pace::MayBlock).unwrap() > v,
+        "the change version moved"
+    );
+    assert!(
+        cached
+            .access_token(&c_hash, Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 
     d.revoke_access_token(a, now + 1).unwrap();
     assert_eq!(revoked(&d), vec![a, b, c, dd]);

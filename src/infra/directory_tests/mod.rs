@@ -11,6 +11,7 @@ use crate::domain::model::{
     AccessSet, EntityId, EntityRef, EventOutcome, ManifestDelete, ManifestPush, PrincipalRef,
     ScopeSet, TagSort,
 };
+use crate::domain::ports::Pace;
 use crate::domain::ports::{
     AuthorizationFacts, ChangeVersion, CredentialStore, Directory, DirectoryError, PushGrants,
     RegistryLog, RegistryReader, TokenAdmin, UserAdmin,
@@ -121,7 +122,10 @@ fn migrations_and_data_survive_reopen<B: Backend>() {
     }
     drop(d);
     let d = B::reopen(&place);
-    let creds = d.user_credentials("alice").unwrap().unwrap();
+    let creds = d
+        .user_credentials("alice", Pace::MayBlock)
+        .unwrap()
+        .unwrap();
     assert!(creds.user.certified);
     assert!(creds
         .password_hash
@@ -134,14 +138,14 @@ fn repository_facts_cover_every_state<B: Backend>() {
     add_user(&d, "alice", true);
     let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
-    let f = d.repository_facts(&path).unwrap();
+    let f = d.repository_facts(&path, Pace::MayBlock).unwrap();
     assert!(matches!(
         f.project,
         ProjectFacts::Project { trashed: false, .. }
     ));
     assert_eq!(f.repo, RepoState::Unknown);
     assert!(matches!(
-        d.repository_facts(&RepoPath::parse("syn5/x").unwrap())
+        d.repository_facts(&RepoPath::parse("syn5/x").unwrap(), Pace::MayBlock)
             .unwrap()
             .project,
         ProjectFacts::Missing
@@ -151,7 +155,7 @@ fn repository_facts_cover_every_state<B: Backend>() {
         record(&d, &push("e1", path.as_str(), Some("v1"), "a", 10)),
         EventOutcome::Recorded
     );
-    let f = d.repository_facts(&path).unwrap();
+    let f = d.repository_facts(&path, Pace::MayBlock).unwrap();
     assert_eq!(
         f.repo,
         RepoState::Managed {
@@ -163,7 +167,9 @@ fn repository_facts_cover_every_state<B: Backend>() {
     let repo_id = d.list_repositories(p).unwrap()[0].id;
     let under_repo = RepoPath::parse(&format!("{repo_id}/x")).unwrap();
     assert_eq!(
-        d.repository_facts(&under_repo).unwrap().project,
+        d.repository_facts(&under_repo, Pace::MayBlock)
+            .unwrap()
+            .project,
         ProjectFacts::NotAProject
     );
 
@@ -179,7 +185,7 @@ fn repository_facts_cover_every_state<B: Backend>() {
         2,
     )
     .unwrap();
-    match d.repository_facts(&path).unwrap().repo {
+    match d.repository_facts(&path, Pace::MayBlock).unwrap().repo {
         RepoState::Managed {
             local_acl: Some(acl),
             ..
@@ -194,7 +200,7 @@ fn repository_facts_cover_every_state<B: Backend>() {
 
     trash::trash(&d, &operator(), &EntityRef::Id(p), 5).unwrap();
     assert!(matches!(
-        d.repository_facts(&path).unwrap().project,
+        d.repository_facts(&path, Pace::MayBlock).unwrap().project,
         ProjectFacts::Project { trashed: true, .. }
     ));
     // The repository is not itself in the trash: restoring it is refused.
@@ -356,16 +362,24 @@ fn users_teams_and_tokens<B: Backend>() {
     assert!(teams::add(&d, &operator(), "devs", 1).is_err());
     teams::add_member(&d, &operator(), "devs", "alice", 1).unwrap();
     let alice = d.user_by_name("alice").unwrap().unwrap();
-    assert_eq!(d.teams_of(alice.id).unwrap().len(), 1);
+    assert_eq!(d.teams_of(alice.id, Pace::MayBlock).unwrap().len(), 1);
     teams::remove_member(&d, &operator(), "devs", "alice", 1).unwrap();
     assert!(teams::remove_member(&d, &operator(), "devs", "alice", 1).is_err());
 
     let t = tokens::create(&d, &operator(), "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let hash = crate::domain::authn::secret::hash_token(&t.secret);
-    assert_eq!(d.access_token(&hash).unwrap().unwrap().id, t.record.id);
+    assert_eq!(
+        d.access_token(&hash, Pace::MayBlock).unwrap().unwrap().id,
+        t.record.id
+    );
     assert_eq!(tokens::list(&d, &operator(), "alice").unwrap().len(), 1);
     tokens::revoke(&d, &operator(), t.record.id, 2).unwrap();
-    assert!(d.access_token(&hash).unwrap().unwrap().revoked);
+    assert!(
+        d.access_token(&hash, Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 
     // Disabling ends refresh tokens in the same transaction.
     let done = users::set(
@@ -452,7 +466,12 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     )
     .unwrap();
     assert_eq!(done.refresh_tokens_ended, 0);
-    assert!(!d.refresh_token(&[1; 32]).unwrap().unwrap().revoked);
+    assert!(
+        !d.refresh_token(&[1; 32], Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 
     // A new password ends every refresh token, not the access token.
     let done = users::set(
@@ -467,9 +486,24 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     )
     .unwrap();
     assert_eq!(done.refresh_tokens_ended, 2);
-    assert!(d.refresh_token(&[1; 32]).unwrap().unwrap().revoked);
-    assert!(d.refresh_token(&[2; 32]).unwrap().unwrap().revoked);
-    assert!(!d.access_token(&token_hash).unwrap().unwrap().revoked);
+    assert!(
+        d.refresh_token(&[1; 32], Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(
+        d.refresh_token(&[2; 32], Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(
+        !d.access_token(&token_hash, Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 
     // --revoke-tokens ends the access tokens too.
     let done = users::set(
@@ -484,7 +518,12 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     )
     .unwrap();
     assert_eq!(done.access_tokens_ended, 1);
-    assert!(d.access_token(&token_hash).unwrap().unwrap().revoked);
+    assert!(
+        d.access_token(&token_hash, Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 }
 
 fn administration_is_audited_append_only_and_pruned<B: Backend>() {
@@ -597,12 +636,21 @@ fn an_email_address_logs_in_in_place_of_the_name_and_is_unique<B: Backend>() {
     let alice = add("alice", Some("Alice@Example.org")).unwrap();
     assert_eq!(alice.email.as_deref(), Some("alice@example.org"));
     for login in ["alice", "alice@example.org", "ALICE@example.ORG"] {
-        let found = d.user_credentials(login).unwrap().expect(login);
+        let found = d
+            .user_credentials(login, Pace::MayBlock)
+            .unwrap()
+            .expect(login);
         assert_eq!(found.user.name, "alice", "{login}");
     }
     // Names match exactly; an address is never a name.
-    assert!(d.user_credentials("Alice").unwrap().is_none());
-    assert!(d.user_credentials("bob@example.org").unwrap().is_none());
+    assert!(d
+        .user_credentials("Alice", Pace::MayBlock)
+        .unwrap()
+        .is_none());
+    assert!(d
+        .user_credentials("bob@example.org", Pace::MayBlock)
+        .unwrap()
+        .is_none());
 
     let taken = add("bob", Some("alice@EXAMPLE.org"))
         .unwrap_err()
@@ -635,9 +683,15 @@ fn an_email_address_logs_in_in_place_of_the_name_and_is_unique<B: Backend>() {
     assert_eq!(d.user_by_name("bob").unwrap().unwrap().email, None);
     change("alice", Some(Some("alice@example.org".into()))).unwrap(); // its own: fine
     change("alice", Some(None)).unwrap();
-    assert!(d.user_credentials("alice@example.org").unwrap().is_none());
+    assert!(d
+        .user_credentials("alice@example.org", Pace::MayBlock)
+        .unwrap()
+        .is_none());
     change("bob", Some(Some("alice@example.org".into()))).unwrap();
-    let bob = d.user_credentials("alice@example.org").unwrap().unwrap();
+    let bob = d
+        .user_credentials("alice@example.org", Pace::MayBlock)
+        .unwrap()
+        .unwrap();
     assert_eq!(bob.user.name, "bob");
 }
 
@@ -725,7 +779,7 @@ fn refresh_tokens_are_found_listed_and_revoked_one_by_one<B: Backend>() {
         .create_refresh_token(&new(2, Some(pat.record.id)), 20)
         .unwrap();
     assert_ne!(first, second);
-    let found = d.refresh_token(&[2; 32]).unwrap().unwrap();
+    let found = d.refresh_token(&[2; 32], Pace::MayBlock).unwrap().unwrap();
     assert_eq!(found.id, second);
     assert_eq!(found.user.name, "alice");
     assert_eq!(found.client_id, "docker");
@@ -733,7 +787,7 @@ fn refresh_tokens_are_found_listed_and_revoked_one_by_one<B: Backend>() {
     assert_eq!(found.created_at, 20);
     let parent = found.via_access_token.expect("made with an access token");
     assert_eq!((parent.id, parent.revoked), (pat.record.id, false));
-    assert!(d.refresh_token(&[3; 32]).unwrap().is_none());
+    assert!(d.refresh_token(&[3; 32], Pace::MayBlock).unwrap().is_none());
     // The same secret twice is refused, not overwritten.
     assert!(matches!(
         d.create_refresh_token(&new(1, None), 30),
@@ -750,7 +804,7 @@ fn refresh_tokens_are_found_listed_and_revoked_one_by_one<B: Backend>() {
     // Revoking the parent access token shows on the refresh token made with it.
     d.revoke_access_token(pat.record.id, 40).unwrap();
     assert!(
-        d.refresh_token(&[2; 32])
+        d.refresh_token(&[2; 32], Pace::MayBlock)
             .unwrap()
             .unwrap()
             .via_access_token
@@ -758,8 +812,18 @@ fn refresh_tokens_are_found_listed_and_revoked_one_by_one<B: Backend>() {
             .revoked
     );
     d.revoke_refresh_token(first, 50).unwrap();
-    assert!(d.refresh_token(&[1; 32]).unwrap().unwrap().revoked);
-    assert!(!d.refresh_token(&[2; 32]).unwrap().unwrap().revoked);
+    assert!(
+        d.refresh_token(&[1; 32], Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(
+        !d.refresh_token(&[2; 32], Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
     assert!(matches!(
         d.revoke_refresh_token(424242, 50),
         Err(DirectoryError::NotFound(_))
@@ -769,7 +833,12 @@ fn refresh_tokens_are_found_listed_and_revoked_one_by_one<B: Backend>() {
         1,
         "only the live one"
     );
-    assert!(d.refresh_token(&[2; 32]).unwrap().unwrap().revoked);
+    assert!(
+        d.refresh_token(&[2; 32], Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 }
 
 fn token_use_is_stamped_without_moving_the_change_version<B: Backend>() {
@@ -779,23 +848,29 @@ fn token_use_is_stamped_without_moving_the_change_version<B: Backend>() {
     add_user(&d, "alice", true);
     let t = tokens::create(&d, &operator(), "alice", "ci", ScopeSet::DOWNLOAD, None, 1).unwrap();
     let hash = crate::domain::authn::secret::hash_token(&t.secret);
-    let before = d.change_version().unwrap();
+    let before = d.change_version(Pace::MayBlock).unwrap();
     d.record_token_use(&[(UsedToken::Access(t.record.id), 500)])
         .unwrap();
     d.record_token_use(&[(UsedToken::Access(t.record.id), 400)])
         .unwrap();
     assert_eq!(
-        d.access_token(&hash).unwrap().unwrap().last_used_at,
+        d.access_token(&hash, Pace::MayBlock)
+            .unwrap()
+            .unwrap()
+            .last_used_at,
         Some(500),
         "stamps only grow"
     );
     assert_eq!(
-        d.change_version().unwrap(),
+        d.change_version(Pace::MayBlock).unwrap(),
         before,
         "a stamp is not a change"
     );
     tokens::revoke(&d, &operator(), t.record.id, 600).unwrap();
-    assert!(d.change_version().unwrap() > before, "a revocation is");
+    assert!(
+        d.change_version(Pace::MayBlock).unwrap() > before,
+        "a revocation is"
+    );
 }
 
 fn access_requests_are_filed_once_and_decided_with_their_sharing_change<B: Backend>() {
@@ -845,7 +920,7 @@ fn access_requests_are_filed_once_and_decided_with_their_sharing_change<B: Backe
     assert_eq!(decided.reason.as_deref(), Some("welcome"));
     assert_eq!(decided.decided_at, Some(20));
     let path = RepoPath::parse(&format!("{p}/tool")).unwrap();
-    match d.repository_facts(&path).unwrap().project {
+    match d.repository_facts(&path, Pace::MayBlock).unwrap().project {
         ProjectFacts::Project { acl, .. } => {
             assert_eq!(
                 acl.entry(&Principal::User(bob)),
@@ -881,9 +956,11 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
     let (place, one) = B::open();
     let two = B::reopen(&place);
     add_user(&one, "alice", true);
-    let v = two.change_version().unwrap();
+    let v = two.change_version(Pace::MayBlock).unwrap();
     assert!(
-        two.user_credentials("alice").unwrap().is_some(),
+        two.user_credentials("alice", Pace::MayBlock)
+            .unwrap()
+            .is_some(),
         "the other replica sees the user"
     );
     users::set(
@@ -898,14 +975,14 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
     )
     .unwrap();
     assert!(
-        one.user_credentials("alice")
+        one.user_credentials("alice", Pace::MayBlock)
             .unwrap()
             .unwrap()
             .user
             .disabled
     );
     assert!(
-        one.change_version().unwrap() > v,
+        one.change_version(Pace::MayBlock).unwrap() > v,
         "the version moved for both"
     );
 

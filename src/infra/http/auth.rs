@@ -77,7 +77,10 @@ pub async fn caller_from_request(
             Err(HttpError::internal())
         }
         Err(AuthError::Busy(e)) => Err(HttpError::busy(e.to_string(), 1)),
-        Err(AuthError::WouldBlock) => Err(HttpError::internal()),
+        Err(AuthError::Rejected(why)) => {
+            tracing::info!(reason = %why, "authentication failed");
+            Err(HttpError::sign_in_required(INVALID_CREDENTIALS))
+        }
         Err(AuthError::Limited(l)) => Err(HttpError::too_many(
             l.to_string(),
             l.retry_after.as_secs_f64().ceil() as u64,

@@ -28,6 +28,7 @@ pub mod server;
 pub mod sharing;
 pub mod state;
 pub mod token;
+pub mod token_outcome;
 
 use actix_web::web;
 

@@ -34,13 +34,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The directory is across a network (PostgreSQL): a token request never reads it
-    /// from the event loop, where a slow or absent server would stall every connection
-    /// the loop serves; an embedded SQLite file is read in place when warm.
-    pub fn directory_is_remote(&self) -> bool {
-        self.settings.directory.on_postgres() || self.tokens.is_remote()
-    }
-
     /// The realm advertised in `WWW-Authenticate` on 401s.
     pub fn realm(&self) -> &str {
         &self.settings.token.realm

@@ -1,6 +1,9 @@
 //! The token endpoint on the wire: `GET /token` (Docker token spec) and `POST /token`
-//! (OAuth2 form). Parses parameters into a `TokenRequest`, runs the use case
-//! (`app::issue_token`) in one trip to the blocking pool, and renders the answer.
+//! (OAuth2 form). Checks the service, parses parameters into a `TokenRequest`, runs the
+//! use case (`app::issue_token`) on the event loop and, only when it must, once on the
+//! blocking pool, and renders the answer; `token_outcome` logs and counts it.
+
+use std::time::Instant;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -10,13 +13,11 @@ use super::body;
 use super::client_ip::client_ip;
 use super::errors::{ErrorCode, HttpError};
 use super::form::Params;
+use super::token_outcome::{self, RequestMeta};
 use super::AppState;
-use crate::app::authenticate::Pace;
-use crate::app::issue_token::{
-    refused_with, Credential, IssueError, RequestMeta, TokenGrant, TokenRequest,
-};
+use crate::app::issue_token::{Credential, IssueError, TokenGrant, TokenRequest};
 use crate::domain::authn::secret::recorded_login;
-use crate::domain::authn::INVALID_CREDENTIALS;
+use crate::domain::ports::Pace;
 
 /// `GET /token?service=S&scope=A&scope=B&account=U&offline_token=true&client_id=C`.
 pub async fn get_token(
@@ -25,23 +26,30 @@ pub async fn get_token(
 ) -> Result<HttpResponse, HttpError> {
     let params = Params::parse(req.query_string().as_bytes());
     let client_id = params.owned("client_id").unwrap_or_default();
-    let meta = RequestMeta {
+    let address = client_ip(&req, &state.settings.server.trusted_proxies);
+    let mut meta = RequestMeta {
         http_method: "GET",
         grant: "basic",
         client_id: client_id.clone(),
         account: recorded_login(params.get("account").unwrap_or_default()).into_owned(),
         service: String::new(),
-        client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
+        client_ip: Some(address),
     };
+    let service = match state.tokens.service(params.get("service")) {
+        Ok(s) => s,
+        Err(e) => return Err(token_outcome::refused(&meta, &e, state.realm())),
+    };
+    meta.service = service.as_str().to_string();
     let offline = params
         .get("offline_token")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let request = TokenRequest {
-        service: params.owned("service"),
+        service,
         credential: credential(&req),
         scopes: params.all("scope"),
         refresh_for_client: offline.then(|| client_id.clone()),
         client_id,
+        client_ip: Some(address),
         oauth: false,
     };
     issue(&state, meta, request).await
@@ -55,10 +63,11 @@ pub async fn post_token(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
+    let address = client_ip(&req, &state.settings.server.trusted_proxies);
     let early_meta = || RequestMeta {
         http_method: "POST",
         grant: "unknown",
-        client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
+        client_ip: Some(address),
         ..RequestMeta::default()
     };
     let content_type = req
@@ -68,16 +77,12 @@ pub async fn post_token(
         .unwrap_or("");
     if !content_type.starts_with("application/x-www-form-urlencoded") {
         let e = bad_request("POST /token takes an application/x-www-form-urlencoded OAuth2 form");
-        refused_with(&early_meta(), e.status.as_u16(), &e.message);
-        return Err(e);
+        return Err(token_outcome::refused_early(&early_meta(), e));
     }
     let timeout = state.settings.server.body_timeout;
     let body = match body::read(&req, payload, body::TOKEN_FORM_LIMIT, timeout).await {
         Ok(b) => b,
-        Err(e) => {
-            refused_with(&early_meta(), e.status.as_u16(), &e.message);
-            return Err(e);
-        }
+        Err(e) => return Err(token_outcome::refused_early(&early_meta(), e)),
     };
     let params = Params::parse(&body);
     let mut meta = RequestMeta {
@@ -86,14 +91,11 @@ pub async fn post_token(
         client_id: params.owned("client_id").unwrap_or_default(),
         account: recorded_login(params.get("username").unwrap_or_default()).into_owned(),
         service: String::new(),
-        client_ip: Some(client_ip(&req, &state.settings.server.trusted_proxies)),
+        client_ip: Some(address),
     };
     let request = match oauth_request(&state, &params, &mut meta) {
         Ok(r) => r,
-        Err(e) => {
-            refused_with(&meta, e.status.as_u16(), &e.message);
-            return Err(e);
-        }
+        Err(e) => return Err(token_outcome::refused_early(&meta, e)),
     };
     issue(&state, meta, request).await
 }
@@ -104,10 +106,11 @@ fn oauth_request(
     params: &Params,
     meta: &mut RequestMeta,
 ) -> Result<TokenRequest, HttpError> {
-    meta.service = state
+    let service = state
         .tokens
-        .check_service(params.get("service"))
+        .service(params.get("service"))
         .map_err(|e| bad_request(e.to_string()))?;
+    meta.service = service.as_str().to_string();
     let client_id = params
         .owned("client_id")
         .ok_or_else(|| bad_request("client_id is required"))?;
@@ -142,11 +145,12 @@ fn oauth_request(
         None => return Err(bad_request("grant_type is required")),
     };
     Ok(TokenRequest {
-        service: params.owned("service"),
+        service,
         credential,
         scopes: params.all("scope"),
         refresh_for_client,
         client_id,
+        client_ip: meta.client_ip,
         oauth: true,
     })
 }
@@ -156,71 +160,55 @@ fn bad_request(message: impl Into<String>) -> HttpError {
     HttpError::bad_request(ErrorCode::InvalidRequest, message)
 }
 
-/// Runs the use case on the blocking pool (argon2 and SQLite may block) and renders it.
+/// Runs the use case on the event loop first (a warm server answers most requests
+/// from what is cached), on the blocking pool only when it says `WouldBlock` (a
+/// password check, a write, a directory across the network), and renders the outcome.
 async fn issue(
     state: &web::Data<AppState>,
-    mut meta: RequestMeta,
+    meta: RequestMeta,
     request: TokenRequest,
 ) -> Result<HttpResponse, HttpError> {
-    let started = std::time::Instant::now();
-    // On the event loop first: a warm server answers most requests from there. Only a
-    // password check or a write (a new refresh token) goes to the blocking pool.
-    let inline = if state.directory_is_remote() {
-        crate::infra::cache::hits_only(|| state.tokens.issue(&mut meta, &request, Pace::Inline))
-    } else {
-        state.tokens.issue(&mut meta, &request, Pace::Inline)
-    };
-    let outcome = match inline {
-        Err(e) if e.would_block() => {
-            let st = state.clone();
-            let blocked = web::block(move || st.tokens.issue(&mut meta, &request, Pace::MayBlock));
-            // Beside a Synapse a request makes several upstream calls, each with its own
-            // timeout: the request as a whole answers within `synapse.request_deadline`
-            // (the work left behind ends at its calls' timeouts).
-            let answered = match &state.synapse {
-                Some(_) => {
-                    let deadline = state.settings.synapse.request_deadline;
-                    actix_web::rt::time::timeout(deadline, blocked)
-                        .await
-                        .map_err(|_| {
-                            metrics::counter!("regauth_synapse_failures_total", "endpoint" => "token_request", "why" => "deadline")
-                                .increment(1);
-                            HttpError::busy("synapse did not answer in time, try again shortly", 2)
-                        })?
-                }
-                None => blocked.await,
-            };
-            answered.map_err(|e| {
-                tracing::error!(error = %e, "blocking pool failed");
-                HttpError::internal()
-            })?
-        }
+    let started = Instant::now();
+    let outcome = match state.tokens.issue(&request, Pace::Inline) {
+        Err(e) if e.would_block() => match off_the_loop(state, request).await {
+            Ok(answered) => answered,
+            Err(e) => return Err(token_outcome::refused_early(&meta, e)),
+        },
         answered => answered,
     };
     metrics::histogram!("regauth_token_request_duration_seconds")
         .record(started.elapsed().as_secs_f64());
     match outcome {
-        // Asked with `Pace::MayBlock` outside `hits_only`: never happens.
-        Err(IssueError::WouldBlock) => Err(HttpError::internal()),
-        Ok(grant) => render(grant),
-        Err(IssueError::BadRequest(m)) => Err(bad_request(m)),
-        Err(IssueError::Unauthorized(_)) => {
-            Err(HttpError::unauthorized(INVALID_CREDENTIALS, state.realm()))
+        Ok(grant) => {
+            token_outcome::issued(&meta, &grant);
+            render(grant)
         }
-        Err(IssueError::Rejected(why)) => {
-            Err(HttpError::unauthorized(why.to_string(), state.realm()))
-        }
-        Err(IssueError::Directory(e)) => Err(HttpError::directory_failed(&e)),
-        Err(IssueError::Sign(e)) => {
-            tracing::error!(error = %e, "signing failed");
-            Err(HttpError::internal())
-        }
-        Err(e @ IssueError::Busy) => Err(HttpError::busy(e.to_string(), 1)),
-        Err(IssueError::Limited(l)) => Err(HttpError::too_many(
-            l.to_string(),
-            l.retry_after.as_secs_f64().ceil() as u64,
-        )),
+        Err(e) => Err(token_outcome::refused(&meta, &e, state.realm())),
     }
+}
+
+/// The request again on the blocking pool, within the credential authority's own
+/// deadline when it has one (the work left behind ends at its calls' timeouts).
+async fn off_the_loop(
+    state: &web::Data<AppState>,
+    request: TokenRequest,
+) -> Result<Result<TokenGrant, IssueError>, HttpError> {
+    let st = state.clone();
+    let blocked = web::block(move || st.tokens.issue(&request, Pace::MayBlock));
+    let answered = match state.tokens.request_deadline() {
+        Some(deadline) => actix_web::rt::time::timeout(deadline, blocked)
+            .await
+            .map_err(|_| {
+                metrics::counter!("regauth_synapse_failures_total", "endpoint" => "token_request", "why" => "deadline")
+                    .increment(1);
+                HttpError::busy("the identity provider did not answer in time, try again shortly", 2)
+            })?,
+        None => blocked.await,
+    };
+    answered.map_err(|e| {
+        tracing::error!(error = %e, "blocking pool failed");
+        HttpError::internal()
+    })
 }
 
 fn render(grant: TokenGrant) -> Result<HttpResponse, HttpError> {
@@ -280,6 +268,15 @@ mod tests {
             },
             refresh_token: refresh.map(str::to_string),
             scope: scope.map(str::to_string),
+            report: crate::app::issue_token::Issued {
+                subject: "a".into(),
+                credential: "password",
+                anonymous: false,
+                requested: vec![],
+                granted: vec![],
+                denied: vec![],
+                ignored: vec![],
+            },
         }
     }
 

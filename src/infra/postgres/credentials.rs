@@ -10,10 +10,13 @@ use crate::domain::model::{
     AccessTokenRecord, Email, NewRefreshToken, RefreshTokenRecord, TeamId, TokenHash, UnixTime,
     UserCredentials, UserId,
 };
-use crate::domain::ports::{ChangeVersion, CredentialStore, DirResult, RefreshTokenStore};
+use crate::domain::ports::{
+    ChangeVersion, CredentialStore, DirResult, DirectoryError, Pace, RefreshTokenStore,
+};
 
 impl CredentialStore for PgDirectory {
-    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+    fn user_credentials(&self, login: &str, pace: Pace) -> DirResult<Option<UserCredentials>> {
+        on_the_network(pace)?;
         // A login with an `@` is an e-mail address (user names never hold one), kept
         // lower-case; anything else is a user name, matched exactly.
         let (column, login) = if Email::looks_like(login) {
@@ -33,7 +36,8 @@ impl CredentialStore for PgDirectory {
         })
     }
 
-    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
+    fn access_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<AccessTokenRecord>> {
+        on_the_network(pace)?;
         read!(self, |c| {
             let sql = format!("{TOKEN_SELECT} WHERE t.hash = $1");
             opt(c, &sql, &[&&hash[..]])
@@ -43,7 +47,8 @@ impl CredentialStore for PgDirectory {
         })
     }
 
-    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
+    fn refresh_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<RefreshTokenRecord>> {
+        on_the_network(pace)?;
         read!(self, |c| {
             let sql = format!("{REFRESH_SELECT} WHERE t.hash = $1");
             opt(c, &sql, &[&&hash[..]])
@@ -53,7 +58,8 @@ impl CredentialStore for PgDirectory {
         })
     }
 
-    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
+    fn teams_of(&self, user: UserId, pace: Pace) -> DirResult<Vec<TeamId>> {
+        on_the_network(pace)?;
         read!(self, |c| {
             let rows = all(
                 c,
@@ -87,23 +93,29 @@ impl RefreshTokenStore for PgDirectory {
             .await?;
             match r {
                 Some(r) => g(&r, 0),
-                None => Err(crate::domain::ports::DirectoryError::Backend(
-                    "insert returned no id".into(),
-                )),
+                None => Err(DirectoryError::Backend("insert returned no id".into())),
             }
         })
     }
 }
 
 impl ChangeVersion for PgDirectory {
-    fn change_version(&self) -> DirResult<u64> {
+    fn change_version(&self, pace: Pace) -> DirResult<u64> {
+        on_the_network(pace)?;
         read!(self, |c| {
             match opt(c, "SELECT version FROM change_counter WHERE id = 1", &[]).await? {
                 Some(r) => Ok(g::<i64>(&r, 0)? as u64),
-                None => Err(crate::domain::ports::DirectoryError::Backend(
-                    "change counter missing".into(),
-                )),
+                None => Err(DirectoryError::Backend("change counter missing".into())),
             }
         })
+    }
+}
+
+/// The database is across the network: on the event loop (`Pace::Inline`) it is not
+/// asked at all (the cache in front answers what it holds).
+pub(super) fn on_the_network(pace: Pace) -> DirResult<()> {
+    match pace {
+        Pace::Inline => Err(DirectoryError::WouldBlock),
+        Pace::MayBlock => Ok(()),
     }
 }

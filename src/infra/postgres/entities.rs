@@ -15,7 +15,7 @@ use crate::domain::model::{
     UnixTime, UserId,
 };
 use crate::domain::ports::{
-    AuthorizationFacts, DirResult, DirectoryError, EntityAdmin, EntityRule,
+    AuthorizationFacts, DirResult, DirectoryError, EntityAdmin, EntityRule, Pace,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::infra::stored::acl_name_order;
@@ -23,7 +23,8 @@ use crate::infra::stored::acl_name_order;
 impl AuthorizationFacts for PgDirectory {
     /// On every token request (when not cached): two indexed lookups, plus the ACLs
     /// that apply.
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
+    fn repository_facts(&self, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts> {
+        super::credentials::on_the_network(pace)?;
         read!(self, |c| {
             let project_id = path.project().0 as i64;
             let project = opt(

@@ -11,10 +11,11 @@ use crate::domain::model::{
     AccessTokenRecord, Email, NewRefreshToken, RefreshTokenRecord, TeamId, TokenHash, UnixTime,
     UserCredentials, UserId,
 };
-use crate::domain::ports::{ChangeVersion, CredentialStore, DirResult, RefreshTokenStore};
+use crate::domain::ports::{ChangeVersion, CredentialStore, DirResult, Pace, RefreshTokenStore};
 
+/// A local file answers at any `Pace`.
 impl CredentialStore for SqliteDirectory {
-    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
+    fn user_credentials(&self, login: &str, _: Pace) -> DirResult<Option<UserCredentials>> {
         // A login with an `@` is an e-mail address (user names never hold one), kept
         // lower-case; anything else is a user name, matched exactly.
         let (column, login) = if Email::looks_like(login) {
@@ -36,7 +37,7 @@ impl CredentialStore for SqliteDirectory {
         })
     }
 
-    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
+    fn access_token(&self, hash: &TokenHash, _: Pace) -> DirResult<Option<AccessTokenRecord>> {
         self.read(|c| {
             Ok(
                 c.prepare_cached(&format!("{TOKEN_SELECT} WHERE t.hash = ?1"))?
@@ -46,7 +47,7 @@ impl CredentialStore for SqliteDirectory {
         })
     }
 
-    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
+    fn refresh_token(&self, hash: &TokenHash, _: Pace) -> DirResult<Option<RefreshTokenRecord>> {
         self.read(|c| {
             Ok(
                 c.prepare_cached(&format!("{REFRESH_SELECT} WHERE t.hash = ?1"))?
@@ -56,7 +57,7 @@ impl CredentialStore for SqliteDirectory {
         })
     }
 
-    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
+    fn teams_of(&self, user: UserId, _: Pace) -> DirResult<Vec<TeamId>> {
         self.read(|c| {
             let mut stmt =
                 c.prepare_cached("SELECT team_id FROM team_members WHERE user_id = ?1")?;
@@ -89,7 +90,7 @@ impl RefreshTokenStore for SqliteDirectory {
 }
 
 impl ChangeVersion for SqliteDirectory {
-    fn change_version(&self) -> DirResult<u64> {
+    fn change_version(&self, _: Pace) -> DirResult<u64> {
         self.read(|c| {
             Ok(
                 c.prepare_cached("SELECT version FROM change_counter WHERE id = 1")?

@@ -15,7 +15,7 @@ use crate::domain::model::{
     UnixTime, UserId,
 };
 use crate::domain::ports::{
-    AuthorizationFacts, DirResult, DirectoryError, EntityAdmin, EntityRule,
+    AuthorizationFacts, DirResult, DirectoryError, EntityAdmin, EntityRule, Pace,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::infra::stored::acl_name_order;
@@ -23,7 +23,7 @@ use crate::infra::stored::acl_name_order;
 impl AuthorizationFacts for SqliteDirectory {
     /// On every token request: two lean indexed lookups (plus the ACLs that apply), not
     /// the full entity rows the administration paths read.
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
+    fn repository_facts(&self, path: &RepoPath, _: Pace) -> DirResult<RepoFacts> {
         self.read(|c| {
             let project_id = path.project().0 as i64;
             let project: Option<(String, bool)> = c

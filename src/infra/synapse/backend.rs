@@ -25,11 +25,10 @@ use super::jwt::{self, Acceptance};
 use crate::domain::authz::{ProjectFacts, RepoFacts, RepoState};
 use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, UserId};
 use crate::domain::ports::{
-    CallerFacts, Clock, DirResult, DirectoryError, RemoteAuthentication, RemoteIdentity,
+    CallerFacts, Clock, DirResult, DirectoryError, Pace, RemoteAuthentication, RemoteIdentity,
     RemoteRefusal,
 };
 use crate::domain::repo_name::RepoPath;
-use crate::infra::cache::hits_only_now;
 use crate::infra::own_runtime::OwnRuntime;
 
 /// What the backend needs to know.
@@ -198,7 +197,12 @@ impl SynapseBackend {
     /// A Synapse JWT, verified here and confirmed alive by Synapse. A token verified
     /// and confirmed in the last minute is taken from cache (until its `exp`), so a
     /// warm request costs no RSA verification and no call.
-    fn verified(&self, token: &str, just_minted: bool) -> Result<RemoteIdentity, RemoteRefusal> {
+    fn verified(
+        &self,
+        token: &str,
+        just_minted: bool,
+        pace: Pace,
+    ) -> Result<RemoteIdentity, RemoteRefusal> {
         let down = refusal;
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         let now = crate::app::clock::SystemClock.now();
@@ -210,8 +214,8 @@ impl SynapseBackend {
                 return Ok(known.who);
             }
         }
-        if hits_only_now() {
-            return Err(RemoteRefusal::WouldBlock);
+        if pace == Pace::Inline {
+            return Err(RemoteRefusal::Unanswered(DirectoryError::WouldBlock));
         }
         let kid = jwt::key_id(token).map_err(|_| RemoteRefusal::Refused)?;
         let keys = self
@@ -258,8 +262,8 @@ impl SynapseBackend {
     }
 
     /// `dockerRepo/id` for this caller; a found id kept ten minutes.
-    fn repo_id(&self, who: &RemoteIdentity, name: &str) -> Result<Answer<String>, Unavailable> {
-        self.asked("dockerRepo/id", &self.repo_ids, who, name, |user| {
+    fn repo_id(&self, who: &RemoteIdentity, name: &str, pace: Pace) -> DirResult<Answer<String>> {
+        self.asked("dockerRepo/id", &self.repo_ids, who, name, pace, |user| {
             self.block_on(self.client.docker_repo_id(user, &who.bearer, name))
         })
     }
@@ -269,8 +273,9 @@ impl SynapseBackend {
         &self,
         who: &RemoteIdentity,
         id: &str,
-    ) -> Result<Answer<EntityHeader>, Unavailable> {
-        self.asked("type", &self.types, who, id, |user| {
+        pace: Pace,
+    ) -> DirResult<Answer<EntityHeader>> {
+        self.asked("type", &self.types, who, id, pace, |user| {
             self.block_on(self.client.entity_type(user, &who.bearer, id))
         })
     }
@@ -280,28 +285,31 @@ impl SynapseBackend {
         &self,
         who: &RemoteIdentity,
         id: &str,
-    ) -> Result<Answer<Permissions>, Unavailable> {
-        self.asked("permissions", &self.permissions, who, id, |user| {
+        pace: Pace,
+    ) -> DirResult<Answer<Permissions>> {
+        self.asked("permissions", &self.permissions, who, id, pace, |user| {
             self.block_on(self.client.permissions(user, &who.bearer, id))
         })
     }
 
     /// One answer about `key` for this caller through its cache: a hit (all that is
-    /// asked under `cache::hits_only`), else one call shared by concurrent misses, a
-    /// found answer kept and anything else handed to the callers waiting on it.
+    /// asked at `Pace::Inline`), else one call shared by concurrent misses, a found
+    /// answer kept and anything else handed to the callers waiting on it. Synapse
+    /// unreachable is a backend failure: fail closed.
     fn asked<V>(
         &self,
         endpoint: &'static str,
         cache: &Cache<(i64, String), V>,
         who: &RemoteIdentity,
         key: &str,
+        pace: Pace,
         call: impl FnOnce(&str) -> Result<Result<Answer<V>, Unavailable>, Unavailable>,
-    ) -> Result<Answer<V>, Unavailable>
+    ) -> DirResult<Answer<V>>
     where
         V: Clone + Send + Sync + 'static,
     {
         let key = (who.user_id, key.to_string());
-        if hits_only_now() {
+        if pace == Pace::Inline {
             return hit(endpoint, cache, &key);
         }
         let missed = Cell::new(false);
@@ -310,29 +318,26 @@ impl SynapseBackend {
             positive(call(&who.user_id.to_string()))
         });
         counted(endpoint, missed.get());
-        shared(got)
+        shared(got).map_err(|e| DirectoryError::Backend(e.to_string()))
     }
 }
 
-/// In `cache::hits_only` (a token request on the event loop): what the cache holds,
-/// else `would_block`, so the request moves to the blocking pool before any call.
+/// At `Pace::Inline` (a token request on the event loop): what the cache holds, else
+/// `WouldBlock`, so the request moves to the blocking pool before any call.
 /// A hit is counted here; a miss is counted where it is then asked.
-fn hit<K, V>(endpoint: &'static str, cache: &Cache<K, V>, key: &K) -> Result<Answer<V>, Unavailable>
+fn hit<K, V>(endpoint: &'static str, cache: &Cache<K, V>, key: &K) -> DirResult<Answer<V>>
 where
     K: std::hash::Hash + Eq + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    let found = cache.get(key).ok_or_else(Unavailable::would_block)?;
+    let found = cache.get(key).ok_or(DirectoryError::WouldBlock)?;
     counted(endpoint, false);
     Ok(Answer::Found(found))
 }
 
-/// An upstream failure as the credential ports say it.
+/// An upstream failure as the credential ports say it: no verdict, fail closed.
 fn refusal(e: Unavailable) -> RemoteRefusal {
-    match e.is_would_block() {
-        true => RemoteRefusal::WouldBlock,
-        false => RemoteRefusal::Unavailable(e.to_string()),
-    }
+    RemoteRefusal::Unanswered(DirectoryError::Backend(e.to_string()))
 }
 
 /// Counts a cache lookup for `/metrics` (`regauth_synapse_cache_total{endpoint,result}`);
@@ -367,15 +372,21 @@ impl RemoteAuthentication for SynapseBackend {
     /// A password checked by login2, a success remembered a minute under a keyed
     /// digest (never the password; never a failure: Synapse counts those), so a client
     /// sending its password with every request, or many at once, costs one login2.
-    fn password(&self, login: &str, password: &str) -> Result<RemoteIdentity, RemoteRefusal> {
+    fn password(
+        &self,
+        login: &str,
+        password: &str,
+        pace: Pace,
+    ) -> Result<RemoteIdentity, RemoteRefusal> {
         let mut h = Sha256::new();
         h.update(self.login_key);
         h.update((login.len() as u64).to_le_bytes());
         h.update(login.as_bytes());
         h.update(password.as_bytes());
         let key: [u8; 32] = h.finalize().into();
-        if hits_only_now() {
-            let found = self.logins.get(&key).ok_or(RemoteRefusal::WouldBlock)?;
+        if pace == Pace::Inline {
+            let found = (self.logins.get(&key))
+                .ok_or(RemoteRefusal::Unanswered(DirectoryError::WouldBlock))?;
             counted("login2", false);
             return Ok(found);
         }
@@ -388,8 +399,8 @@ impl RemoteAuthentication for SynapseBackend {
         got.map_err(|e| (*e).clone())
     }
 
-    fn token(&self, token: &str) -> Result<RemoteIdentity, RemoteRefusal> {
-        self.verified(token, false)
+    fn token(&self, token: &str, pace: Pace) -> Result<RemoteIdentity, RemoteRefusal> {
+        self.verified(token, false, pace)
     }
 
     fn looks_like_token(&self, secret: &str) -> bool {
@@ -405,7 +416,7 @@ impl SynapseBackend {
             .map_err(down)?
             .map_err(down)?
         {
-            Login::Token(token) => self.verified(&token, true),
+            Login::Token(token) => self.verified(&token, true, Pace::MayBlock),
             Login::Refused => Err(RemoteRefusal::Refused),
             Login::Locked => Err(RemoteRefusal::Locked),
             Login::TwoFactorRequired => Err(RemoteRefusal::TwoFactorRequired),
@@ -428,19 +439,20 @@ impl CallerFacts for SynapseBackend {
     /// DOWNLOAD, `canEdit` → UPDATE, `canDelete` with certification → DELETE); a new
     /// one's project, when it is one, with `canAddChild` → CREATE; a name Synapse says
     /// is in the trash can is a trashed repository, never a new one.
-    fn repository_facts_as(&self, who: &RemoteIdentity, path: &RepoPath) -> DirResult<RepoFacts> {
-        let down = |e: Unavailable| match e.is_would_block() {
-            true => DirectoryError::WouldBlock,
-            false => DirectoryError::Backend(e.to_string()),
-        };
+    fn repository_facts_as(
+        &self,
+        who: &RemoteIdentity,
+        path: &RepoPath,
+        pace: Pace,
+    ) -> DirResult<RepoFacts> {
         let live_project = |acl| ProjectFacts::Project {
             trashed: false,
             acl,
         };
         let name = format!("{}/{}", self.registry_host, path.as_str());
-        match self.repo_id(who, &name).map_err(down)? {
+        match self.repo_id(who, &name, pace)? {
             Answer::Found(id) => {
-                let acl = match self.permissions_of(who, &id).map_err(down)? {
+                let acl = match self.permissions_of(who, &id, pace)? {
                     Answer::Found(p) => {
                         let mut access = AccessSet::READ;
                         if p.can_download {
@@ -481,9 +493,9 @@ impl CallerFacts for SynapseBackend {
             }),
             Answer::NotFound { in_trash: false } => {
                 let project = path.project().to_string();
-                let project = match self.entity_type(who, &project).map_err(down)? {
+                let project = match self.entity_type(who, &project, pace)? {
                     Answer::Found(h) if h.is_project() => {
-                        match self.permissions_of(who, &h.id).map_err(down)? {
+                        match self.permissions_of(who, &h.id, pace)? {
                             Answer::Found(p) if p.can_add_child => {
                                 live_project(acl_for(who, AccessSet::READ | AccessSet::CREATE))
                             }

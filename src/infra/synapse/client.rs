@@ -48,24 +48,6 @@ pub struct Unavailable {
     pub why: String,
 }
 
-/// The `endpoint` of `Unavailable::would_block`.
-const NOT_FROM_HERE: &str = "cache";
-
-impl Unavailable {
-    /// Not asked at all: the caller may only be answered from cache (an event loop),
-    /// and the answer needs a call.
-    pub fn would_block() -> Unavailable {
-        Unavailable {
-            endpoint: NOT_FROM_HERE,
-            why: "to be asked off the event loop".into(),
-        }
-    }
-
-    pub fn is_would_block(&self) -> bool {
-        self.endpoint == NOT_FROM_HERE
-    }
-}
-
 /// How a password login ended (§1.1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Login {

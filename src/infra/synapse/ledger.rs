@@ -28,7 +28,7 @@ use crate::domain::model::{
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
     DecisionRule, DirResult, DirectoryBackend, DirectoryError, EndTokens, EntityAdmin, EntityRule,
-    PushGrants, RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin,
+    Pace, PushGrants, RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin,
     TokenAdmin, UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
@@ -101,23 +101,23 @@ impl SynapseLedger {
 }
 
 impl ChangeVersion for SynapseLedger {
-    fn change_version(&self) -> DirResult<u64> {
-        self.inner.change_version()
+    fn change_version(&self, pace: Pace) -> DirResult<u64> {
+        self.inner.change_version(pace)
     }
 }
 
 impl CredentialStore for SynapseLedger {
-    fn user_credentials(&self, login: &str) -> DirResult<Option<UserCredentials>> {
-        self.inner.user_credentials(login)
+    fn user_credentials(&self, login: &str, pace: Pace) -> DirResult<Option<UserCredentials>> {
+        self.inner.user_credentials(login, pace)
     }
-    fn access_token(&self, hash: &TokenHash) -> DirResult<Option<AccessTokenRecord>> {
-        self.inner.access_token(hash)
+    fn access_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<AccessTokenRecord>> {
+        self.inner.access_token(hash, pace)
     }
-    fn refresh_token(&self, hash: &TokenHash) -> DirResult<Option<RefreshTokenRecord>> {
-        self.inner.refresh_token(hash)
+    fn refresh_token(&self, hash: &TokenHash, pace: Pace) -> DirResult<Option<RefreshTokenRecord>> {
+        self.inner.refresh_token(hash, pace)
     }
-    fn teams_of(&self, user: UserId) -> DirResult<Vec<TeamId>> {
-        self.inner.teams_of(user)
+    fn teams_of(&self, user: UserId, pace: Pace) -> DirResult<Vec<TeamId>> {
+        self.inner.teams_of(user, pace)
     }
 }
 
@@ -128,8 +128,8 @@ impl RefreshTokenStore for SynapseLedger {
 }
 
 impl AuthorizationFacts for SynapseLedger {
-    fn repository_facts(&self, path: &RepoPath) -> DirResult<RepoFacts> {
-        self.inner.repository_facts(path)
+    fn repository_facts(&self, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts> {
+        self.inner.repository_facts(path, pace)
     }
     fn entity_facts(&self, entity: &EntityRef) -> DirResult<Option<EntityFacts>> {
         self.inner.entity_facts(entity)
