@@ -18,6 +18,9 @@ pub struct AuditSettings {
     pub pulls: bool,
 }
 
+/// Pruning runs hourly: a shorter retention would not be kept to.
+const RETENTION: Bounds<Duration> = Bounds::at_least(Duration::from_secs(3600));
+
 impl Default for AuditSettings {
     fn default() -> Self {
         AuditSettings {
@@ -26,9 +29,6 @@ impl Default for AuditSettings {
         }
     }
 }
-
-/// Pruning runs hourly: a shorter retention would not be kept to.
-const RETENTION: Bounds<Duration> = Bounds::at_least(Duration::from_secs(3600));
 
 impl AuditSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

@@ -27,6 +27,12 @@ pub struct AuthSettings {
     pub failed_logins_per_address: u32,
 }
 
+const PASSWORD_CHECKS: Bounds<usize> = Bounds::at_most(1024);
+const PASSWORD_QUEUE: Bounds<usize> = Bounds::at_most(100_000);
+const PASSWORD_QUEUE_WAIT: Bounds<Duration> = Bounds::at_most(Duration::from_secs(60));
+/// A limit of 0 would refuse every login.
+const FAILED_LOGINS: Bounds<u32> = Bounds::at_least(1);
+
 impl Default for AuthSettings {
     fn default() -> Self {
         AuthSettings {
@@ -38,12 +44,6 @@ impl Default for AuthSettings {
         }
     }
 }
-
-const PASSWORD_CHECKS: Bounds<usize> = Bounds::at_most(1024);
-const PASSWORD_QUEUE: Bounds<usize> = Bounds::at_most(100_000);
-const PASSWORD_QUEUE_WAIT: Bounds<Duration> = Bounds::at_most(Duration::from_secs(60));
-/// A limit of 0 would refuse every login.
-const FAILED_LOGINS: Bounds<u32> = Bounds::at_least(1);
 
 impl AuthSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

@@ -84,6 +84,14 @@ impl<T: Bounded> Bounds<T> {
     }
 }
 
+impl Bounds<Duration> {
+    /// A timeout or a pause: from 100 ms (the floor every such key shares: shorter
+    /// would fail on a busy machine) to `max`.
+    pub const fn timeout(max: Duration) -> Bounds<Duration> {
+        Bounds::new(Duration::from_millis(100), max)
+    }
+}
+
 macro_rules! bounded_integer {
     ($($t:ty),*) => {$(
         impl Bounded for $t {

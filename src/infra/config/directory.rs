@@ -35,6 +35,10 @@ pub struct DirectorySettings {
     pub pool_size: usize,
 }
 
+const CONNECT_TIMEOUT: Bounds<Duration> = Bounds::timeout(Duration::from_secs(60));
+const STATEMENT_TIMEOUT: Bounds<Duration> = Bounds::timeout(Duration::from_secs(600));
+const POOL_SIZE: Bounds<usize> = Bounds::at_most(1000);
+
 impl Default for DirectorySettings {
     fn default() -> Self {
         DirectorySettings {
@@ -69,12 +73,6 @@ pub enum Store<'a> {
     Postgres(&'a SecretString),
 }
 
-const CONNECT_TIMEOUT: Bounds<Duration> =
-    Bounds::new(Duration::from_millis(100), Duration::from_secs(60));
-const STATEMENT_TIMEOUT: Bounds<Duration> =
-    Bounds::new(Duration::from_millis(100), Duration::from_secs(600));
-const POOL_SIZE: Bounds<usize> = Bounds::at_most(1000);
-
 impl DirectorySettings {
     /// Credentials and permissions come from a Synapse beside regauth.
     pub fn beside_synapse(&self) -> bool {
@@ -97,18 +95,25 @@ impl DirectorySettings {
     }
 
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if let Store::Postgres(url) = self.store() {
-            let url = url.expose_secret();
-            if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(ConfigError::invalid(
-                    "directory.url",
-                    "must be a postgres:// URL (or empty for the SQLite file in directory.path)",
-                ));
-            }
-        }
         let timeouts = "directory.connect_timeout";
         CONNECT_TIMEOUT.check_in(timeouts, "connect_timeout", self.connect_timeout)?;
         STATEMENT_TIMEOUT.check_in(timeouts, "statement_timeout", self.statement_timeout)?;
-        POOL_SIZE.check("directory.pool_size", self.pool_size)
+        POOL_SIZE.check("directory.pool_size", self.pool_size)?;
+        match self.store() {
+            Store::Postgres(url) if !is_postgres_url(url.expose_secret()) => {
+                Err(ConfigError::invalid(
+                    "directory.url",
+                    "must be a postgres:// URL (or empty for the SQLite file in directory.path)",
+                ))
+            }
+            _ => Ok(()),
+        }
     }
+}
+
+/// The schemes `tokio_postgres` reads a PostgreSQL URL with.
+fn is_postgres_url(url: &str) -> bool {
+    ["postgres://", "postgresql://"]
+        .iter()
+        .any(|scheme| url.starts_with(scheme))
 }

@@ -26,6 +26,8 @@ pub struct NotificationSettings {
     pub max_body_bytes: usize,
 }
 
+const MAX_BODY_BYTES: Bounds<usize> = Bounds::new(1024, 256 * 1024 * 1024);
+
 impl Default for NotificationSettings {
     fn default() -> Self {
         NotificationSettings {
@@ -49,8 +51,6 @@ pub const PLACEHOLDER_SECRETS: &[&str] = &[
 /// The shortest webhook secret accepted on the public listener, bytes: 32 random bytes
 /// (or 64 hex digits from `openssl rand -hex 32`) cannot be guessed online.
 pub const MIN_PUBLIC_SECRET_BYTES: usize = 32;
-
-const MAX_BODY_BYTES: Bounds<usize> = Bounds::new(1024, 256 * 1024 * 1024);
 
 impl NotificationSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

@@ -50,6 +50,12 @@ pub struct ServerSettings {
     pub hsts_max_age: Duration,
 }
 
+/// `body_timeout` and `head_timeout`.
+const REQUEST_TIMEOUT: Bounds<Duration> = Bounds::timeout(Duration::from_secs(300));
+const HSTS_MAX_AGE: Bounds<Duration> =
+    Bounds::at_most(Duration::from_secs(2 * 365 * 86_400)).because("0s leaves the header out");
+const MAX_CONNECTIONS: Bounds<usize> = Bounds::new(1, 1_000_000);
+
 impl Default for ServerSettings {
     fn default() -> Self {
         ServerSettings {
@@ -67,13 +73,6 @@ impl Default for ServerSettings {
         }
     }
 }
-
-/// `body_timeout` and `head_timeout`.
-const REQUEST_TIMEOUT: Bounds<Duration> =
-    Bounds::new(Duration::from_millis(100), Duration::from_secs(300));
-const HSTS_MAX_AGE: Bounds<Duration> =
-    Bounds::at_most(Duration::from_secs(2 * 365 * 86_400)).because("0s leaves the header out");
-const MAX_CONNECTIONS: Bounds<usize> = Bounds::new(1, 1_000_000);
 
 impl ServerSettings {
     /// The certificate and key files when HTTPS is configured. An empty path counts as

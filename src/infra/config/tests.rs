@@ -9,17 +9,20 @@ use secrecy::SecretString;
 use super::*;
 use crate::infra::crypto::KeyAlgorithm;
 
+/// Loads a configuration file holding `text`.
+fn load_text(text: &str) -> Result<Settings, ConfigError> {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("regauth.toml");
+    std::fs::write(&file, text).unwrap();
+    Settings::load(Some(&file))
+}
+
 /// Loads a file with `[server] listen = "0.0.0.0:5001"` and this
 /// `notifications_listen`.
 fn with_notifications_listen(addr: &str) -> Result<Settings, ConfigError> {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("regauth.toml");
-    std::fs::write(
-        &file,
-        format!("[server]\nlisten = \"0.0.0.0:5001\"\nnotifications_listen = \"{addr}\"\n"),
-    )
-    .unwrap();
-    Settings::load(Some(&file))
+    load_text(&format!(
+        "[server]\nlisten = \"0.0.0.0:5001\"\nnotifications_listen = \"{addr}\"\n"
+    ))
 }
 
 #[test]
@@ -86,24 +89,19 @@ fn the_deploy_files_load_and_the_example_matches_the_defaults() {
 
 #[test]
 fn the_synapse_backend_needs_its_section() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("regauth.toml");
-    std::fs::write(&file, "[directory]\nbackend = \"synapse\"\n").unwrap();
-    match Settings::load(Some(&file)) {
+    match load_text("[directory]\nbackend = \"synapse\"\n") {
         Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "synapse.base_url"),
         other => panic!("{other:?}"),
     }
-    std::fs::write(
-        &file,
+    assert!(load_text(
         "[directory]\nbackend = \"synapse\"\n[synapse]\nbase_url = \"https://repo-prod.prod.sagebase.org\"\n",
     )
-    .unwrap();
-    assert!(Settings::load(Some(&file))
-        .unwrap()
-        .directory
-        .beside_synapse());
-    std::fs::write(&file, "[directory]\nbackend = \"ldap\"\n").unwrap();
-    let e = Settings::load(Some(&file)).unwrap_err().to_string();
+    .unwrap()
+    .directory
+    .beside_synapse());
+    let e = load_text("[directory]\nbackend = \"ldap\"\n")
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("backend"), "{e}");
 }
 
@@ -139,23 +137,18 @@ fn notifications_listen_is_optional_and_must_be_a_second_address() {
 
 #[test]
 fn typed_values_name_their_key_and_secrets_never_print() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("regauth.toml");
     for (body, key) in [
         ("[token]\nalgorithm = \"HS256\"\n", "algorithm"),
         ("[log]\nformat = \"xml\"\n", "format"),
         ("[server]\nlisten = \"localhost\"\n", "listen"),
     ] {
-        std::fs::write(&file, body).unwrap();
-        let e = Settings::load(Some(&file)).unwrap_err().to_string();
+        let e = load_text(body).unwrap_err().to_string();
         assert!(e.contains(key), "{body}: {e}");
     }
-    std::fs::write(
-        &file,
+    let s = load_text(
         "[notifications]\nsecret = \"hush-hush\"\n[bootstrap]\nadmin_password = \"s3cret-pw\"\n[token]\nalgorithm = \"ES256\"\n",
     )
     .unwrap();
-    let s = Settings::load(Some(&file)).unwrap();
     assert_eq!(s.token.algorithm, KeyAlgorithm::Es256);
     assert_eq!(s.bootstrap_password(), Some("s3cret-pw"));
     let printed = format!("{s:?}");
@@ -193,10 +186,7 @@ fn tls_needs_both_the_certificate_and_the_key() {
 
 #[test]
 fn a_file_with_only_tls_cert_is_refused_on_load() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("regauth.toml");
-    std::fs::write(&file, "[server]\ntls_cert = \"/certs/server.crt\"\n").unwrap();
-    match Settings::load(Some(&file)) {
+    match load_text("[server]\ntls_cert = \"/certs/server.crt\"\n") {
         Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "server.tls_cert"),
         other => panic!("{other:?}"),
     }

@@ -30,6 +30,10 @@ pub struct TokenSettings {
     pub max_scopes: usize,
 }
 
+const TTL_SECONDS: Bounds<u64> = Bounds::new(60, 3600);
+const MAX_SCOPES: Bounds<usize> = Bounds::new(1, 10_000);
+const NOT_BEFORE_SKEW_SECONDS: Bounds<u64> = Bounds::at_most(300);
+
 impl Default for TokenSettings {
     fn default() -> Self {
         TokenSettings {
@@ -44,10 +48,6 @@ impl Default for TokenSettings {
         }
     }
 }
-
-const TTL_SECONDS: Bounds<u64> = Bounds::new(60, 3600);
-const MAX_SCOPES: Bounds<usize> = Bounds::new(1, 10_000);
-const NOT_BEFORE_SKEW_SECONDS: Bounds<u64> = Bounds::at_most(300);
 
 impl TokenSettings {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

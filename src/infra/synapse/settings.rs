@@ -55,6 +55,20 @@ pub struct SynapseSettings {
     pub listener_secret: SecretString,
 }
 
+// The bounds of the section's values, each written once.
+const CALL_TIMEOUT: Bounds<Duration> = Bounds::timeout(Duration::from_secs(60));
+const REQUEST_DEADLINE: Bounds<Duration> = Bounds::timeout(Duration::from_secs(120));
+const CALLS_PER_USER: Bounds<usize> =
+    Bounds::new(1, 2).because("Synapse throttles a user at 3 concurrent calls");
+const CALLS_IN_FLIGHT: Bounds<usize> = Bounds::new(1, 4096);
+const BREAKER_AFTER: Bounds<u32> = Bounds::at_least(1);
+const BREAKER_OPEN: Bounds<Duration> = Bounds::at_most(Duration::from_secs(300));
+const PERMISSION_TTL: Bounds<Duration> =
+    Bounds::new(Duration::from_secs(1), Duration::from_secs(60))
+        .because("Synapse's own docker tokens live 120 s");
+const JWKS_REFETCH: Bounds<Duration> = Bounds::timeout(Duration::from_secs(3600));
+const CACHE_ENTRIES: Bounds<u64> = Bounds::new(100, 10_000_000);
+
 impl Default for SynapseSettings {
     fn default() -> Self {
         SynapseSettings {
@@ -75,23 +89,6 @@ impl Default for SynapseSettings {
         }
     }
 }
-
-// The bounds of the section's values, each written once.
-const CALL_TIMEOUT: Bounds<Duration> =
-    Bounds::new(Duration::from_millis(100), Duration::from_secs(60));
-const REQUEST_DEADLINE: Bounds<Duration> =
-    Bounds::new(Duration::from_millis(100), Duration::from_secs(120));
-const CALLS_PER_USER: Bounds<usize> =
-    Bounds::new(1, 2).because("Synapse throttles a user at 3 concurrent calls");
-const CALLS_IN_FLIGHT: Bounds<usize> = Bounds::new(1, 4096);
-const BREAKER_AFTER: Bounds<u32> = Bounds::at_least(1);
-const BREAKER_OPEN: Bounds<Duration> = Bounds::at_most(Duration::from_secs(300));
-const PERMISSION_TTL: Bounds<Duration> =
-    Bounds::new(Duration::from_secs(1), Duration::from_secs(60))
-        .because("Synapse's own docker tokens live 120 s");
-const JWKS_REFETCH: Bounds<Duration> =
-    Bounds::new(Duration::from_millis(100), Duration::from_secs(3600));
-const CACHE_ENTRIES: Bounds<u64> = Bounds::new(100, 10_000_000);
 
 impl SynapseSettings {
     /// Refuses what would make the backend unsafe or useless, naming the key (a pair
