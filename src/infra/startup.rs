@@ -75,15 +75,12 @@ pub fn open_directory(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, 
 /// The SQLite file or PostgreSQL database itself, whatever the backend.
 fn open_store(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupError> {
     let d = &settings.directory;
-    let url = match d.store() {
-        Store::Sqlite(path) => {
-            let dir = SqliteDirectory::open(path).map_err(|source| StartupError::Directory {
-                place: path.display().to_string(),
-                source,
-            })?;
-            return Ok(Arc::new(dir));
-        }
-        Store::Postgres(url) => url,
+    let Store::Postgres(url) = d.store() else {
+        let dir = SqliteDirectory::open(&d.path).map_err(|source| StartupError::Directory {
+            place: d.path.display().to_string(),
+            source,
+        })?;
+        return Ok(Arc::new(dir));
     };
     let options = PgOptions {
         connect_timeout: d.connect_timeout,

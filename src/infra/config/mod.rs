@@ -10,17 +10,17 @@
 //! backend it configures (`synapse::settings`). Nothing here builds an `app` type: the
 //! composition root turns these plain values into the use cases' limits.
 
-pub mod audit;
-pub mod auth;
-pub mod bootstrap;
+mod audit;
+mod auth;
+mod bootstrap;
 pub mod bounds;
-pub mod directory;
+mod directory;
 pub mod error;
-pub mod keys;
-pub mod log;
-pub mod notifications;
-pub mod server;
-pub mod token;
+mod keys;
+mod log;
+mod notifications;
+mod server;
+mod token;
 
 use std::path::Path;
 
@@ -30,7 +30,6 @@ use serde::Deserialize;
 pub use audit::AuditSettings;
 pub use auth::AuthSettings;
 pub use bootstrap::BootstrapSettings;
-pub use bounds::Bounds;
 pub use directory::{Backend, DirectorySettings, Store};
 pub use error::ConfigError;
 pub use keys::KeySettings;
