@@ -4,7 +4,6 @@ pub mod audit_writer;
 pub mod cache;
 pub mod cli;
 pub mod config;
-pub mod config_error;
 pub mod crypto;
 #[cfg(test)]
 mod directory_tests;

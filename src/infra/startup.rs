@@ -10,11 +10,13 @@ use std::time::Duration;
 use secrecy::ExposeSecret;
 
 use crate::app::administer::users;
+use crate::app::admission::AdmissionLimits;
 use crate::app::audit::Audit;
 use crate::app::authenticate::{AuthLimits, AuthPorts, Authenticator};
 use crate::app::clock::SystemClock;
 use crate::app::credentials::{CredentialAuthority, DirectoryCredentials};
 use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
+use crate::app::rate_limit::LoginLimits;
 use crate::app::remote_login::ProviderCredentials;
 use crate::app::secrets;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
@@ -25,7 +27,7 @@ use crate::domain::ports::{Clock, Directory, DirectoryBackend, DirectoryError, P
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
-use crate::infra::config::{ConfigError, Settings};
+use crate::infra::config::{AuthSettings, ConfigError, Settings, Store};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::http::server::{self, ServeError};
 use crate::infra::http::state::SynapseSide;
@@ -74,19 +76,19 @@ pub fn open_directory(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, 
 /// The SQLite file or PostgreSQL database itself, whatever the backend.
 fn open_store(settings: &Settings) -> Result<Arc<dyn DirectoryBackend>, StartupError> {
     let d = &settings.directory;
-    if !d.on_postgres() {
+    let Store::Postgres(url) = d.store() else {
         let dir = SqliteDirectory::open(&d.path).map_err(|source| StartupError::Directory {
             place: d.path.display().to_string(),
             source,
         })?;
         return Ok(Arc::new(dir));
-    }
+    };
     let options = PgOptions {
         connect_timeout: d.connect_timeout,
         statement_timeout: d.statement_timeout,
         pool_size: d.pool_size,
     };
-    let dir = PgDirectory::connect(&d.url, &options).map_err(|source| StartupError::Directory {
+    let dir = PgDirectory::connect(url, &options).map_err(|source| StartupError::Directory {
         place: "on PostgreSQL".into(),
         source,
     })?;
@@ -139,7 +141,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     }
     // The token path reads through a cache that re-reads what another process (or
     // replica) changed.
-    let recheck = if settings.directory.on_postgres() {
+    let recheck = if matches!(settings.directory.store(), Store::Postgres(_)) {
         crate::infra::cache::REMOTE_RECHECK
     } else {
         crate::infra::cache::RECHECK
@@ -169,8 +171,8 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         },
         AuthLimits {
             cache_ttl: PASSWORD_CACHE_TTL,
-            admission: settings.admission(),
-            login: settings.login_limits(),
+            admission: admission_limits(&settings.auth),
+            login: login_limits(&settings.auth),
         },
     ));
     stamp_token_use(&authenticator, directory.clone());
@@ -432,4 +434,25 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
     f.write_all(content.as_bytes())?;
     f.write_all(b"\n")?;
     f.sync_all()
+}
+
+/// The password-check pool's limits from `[auth]` (0 checks at once = the pool's own
+/// default, one per core).
+fn admission_limits(auth: &AuthSettings) -> AdmissionLimits {
+    AdmissionLimits {
+        workers: match auth.password_checks {
+            0 => AdmissionLimits::default().workers,
+            n => n,
+        },
+        queue: auth.password_queue,
+        max_wait: auth.password_queue_wait,
+    }
+}
+
+/// The failed-login limits from `[auth]`.
+fn login_limits(auth: &AuthSettings) -> LoginLimits {
+    LoginLimits {
+        per_user_and_address: auth.failed_logins_per_user_and_address,
+        per_address: auth.failed_logins_per_address,
+    }
 }

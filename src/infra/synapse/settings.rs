@@ -9,7 +9,8 @@ use serde::Deserialize;
 
 use super::backend::SynapseOptions;
 use super::client::ClientLimits;
-use crate::infra::config_error::ConfigError;
+use crate::infra::config::bounds::Bounds;
+use crate::infra::config::error::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -54,6 +55,20 @@ pub struct SynapseSettings {
     pub listener_secret: SecretString,
 }
 
+// The bounds of the section's values, each written once.
+const CALL_TIMEOUT: Bounds<Duration> = Bounds::timeout(Duration::from_secs(60));
+const REQUEST_DEADLINE: Bounds<Duration> = Bounds::timeout(Duration::from_secs(120));
+const CALLS_PER_USER: Bounds<usize> =
+    Bounds::new(1, 2).because("Synapse throttles a user at 3 concurrent calls");
+const CALLS_IN_FLIGHT: Bounds<usize> = Bounds::new(1, 4096);
+const BREAKER_AFTER: Bounds<u32> = Bounds::at_least(1);
+const BREAKER_OPEN: Bounds<Duration> = Bounds::at_most(Duration::from_secs(300));
+const PERMISSION_TTL: Bounds<Duration> =
+    Bounds::new(Duration::from_secs(1), Duration::from_secs(60))
+        .because("Synapse's own docker tokens live 120 s");
+const JWKS_REFETCH: Bounds<Duration> = Bounds::timeout(Duration::from_secs(3600));
+const CACHE_ENTRIES: Bounds<u64> = Bounds::new(100, 10_000_000);
+
 impl Default for SynapseSettings {
     fn default() -> Self {
         SynapseSettings {
@@ -76,74 +91,47 @@ impl Default for SynapseSettings {
 }
 
 impl SynapseSettings {
-    /// Refuses what would make the backend unsafe or useless, naming the key.
+    /// Refuses what would make the backend unsafe or useless, naming the key (a pair
+    /// of related values under the first one's key, as before).
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let invalid = |key: &'static str, message: &str| {
-            Err(ConfigError::Invalid {
-                key,
-                message: message.to_string(),
-            })
-        };
         if !is_http_root(&self.base_url) {
-            return invalid(
+            return Err(ConfigError::invalid(
                 "synapse.base_url",
                 "must be an https:// (or http://) URL without a path, e.g. https://repo-prod.prod.sagebase.org",
-            );
+            ));
         }
         let host = &self.registry_host;
         if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-            return invalid(
+            return Err(ConfigError::invalid(
                 "synapse.registry_host",
                 "must be a host name (with an optional :port), e.g. docker.synapse.org",
-            );
+            ));
         }
-        let secs = |d: Duration| d.as_secs_f64();
-        if !(0.1..=60.0).contains(&secs(self.call_timeout))
-            || !(0.1..=120.0).contains(&secs(self.request_deadline))
-        {
-            return invalid(
-                "synapse.call_timeout",
-                "call_timeout must be between 100ms and 60s, request_deadline between 100ms and 120s",
-            );
-        }
-        if !(1..=2).contains(&self.calls_per_user) {
-            return invalid(
-                "synapse.calls_per_user",
-                "must be 1 or 2 (Synapse throttles a user at 3 concurrent calls)",
-            );
-        }
-        if !(1..=4096).contains(&self.calls_in_flight) {
-            return invalid("synapse.calls_in_flight", "must be between 1 and 4096");
-        }
-        if self.breaker_after == 0 || self.breaker_open > Duration::from_secs(300) {
-            return invalid(
-                "synapse.breaker_after",
-                "breaker_after must be at least 1 and breaker_open at most 300s",
-            );
-        }
-        if !(1.0..=60.0).contains(&secs(self.permission_ttl)) {
-            return invalid(
-                "synapse.permission_ttl",
-                "must be between 1s and 60s (Synapse's own docker tokens live 120 s)",
-            );
-        }
-        if !(0.1..=3600.0).contains(&secs(self.jwks_refetch)) {
-            return invalid("synapse.jwks_refetch", "must be between 100ms and 1h");
-        }
-        if !(100..=10_000_000).contains(&self.cache_entries) {
-            return invalid("synapse.cache_entries", "must be between 100 and 10000000");
-        }
+        let timeouts = "synapse.call_timeout";
+        CALL_TIMEOUT.check_in(timeouts, "call_timeout", self.call_timeout)?;
+        REQUEST_DEADLINE.check_in(timeouts, "request_deadline", self.request_deadline)?;
+        CALLS_PER_USER.check("synapse.calls_per_user", self.calls_per_user)?;
+        CALLS_IN_FLIGHT.check("synapse.calls_in_flight", self.calls_in_flight)?;
+        let breaker = "synapse.breaker_after";
+        BREAKER_AFTER.check_in(breaker, "breaker_after", self.breaker_after)?;
+        BREAKER_OPEN.check_in(breaker, "breaker_open", self.breaker_open)?;
+        PERMISSION_TTL.check("synapse.permission_ttl", self.permission_ttl)?;
+        JWKS_REFETCH.check("synapse.jwks_refetch", self.jwks_refetch)?;
+        CACHE_ENTRIES.check("synapse.cache_entries", self.cache_entries)?;
         if !self.listener_url.is_empty() {
             if !self.listener_url.starts_with("https://")
                 && !self.listener_url.starts_with("http://")
             {
-                return invalid("synapse.listener_url", "must be an https:// URL, or empty");
+                return Err(ConfigError::invalid(
+                    "synapse.listener_url",
+                    "must be an https:// URL, or empty",
+                ));
             }
             if self.listener_key.is_empty() || self.listener_secret.expose_secret().is_empty() {
-                return invalid(
+                return Err(ConfigError::invalid(
                     "synapse.listener_key",
                     "listener_key and listener_secret are needed with listener_url",
-                );
+                ));
             }
         }
         Ok(())
