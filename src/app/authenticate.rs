@@ -18,6 +18,7 @@ use super::admission::{AdmissionLimits, Busy, PasswordGate};
 use super::audit::Audit;
 use super::rate_limit::{FailedLogins, Limited, LoginLimits};
 use super::secrets;
+use super::tally::AuthTally;
 use super::token_usage::TokenUsage;
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{
@@ -118,6 +119,7 @@ pub struct Authenticator {
     gate: PasswordGate,
     failures: FailedLogins,
     usage: TokenUsage,
+    tally: AuthTally,
 }
 
 impl Authenticator {
@@ -135,6 +137,7 @@ impl Authenticator {
             gate: PasswordGate::new(limits.admission),
             failures: FailedLogins::new(limits.login),
             usage: TokenUsage::default(),
+            tally: AuthTally::default(),
         }
     }
 
@@ -149,7 +152,7 @@ impl Authenticator {
         pace: Pace,
     ) -> Result<(), AuthError> {
         if let AuthError::Limited(_) = error {
-            metrics::counter!("regauth_rate_limited_total").increment(1);
+            self.tally.rate_limited.add(1);
         }
         let event = match error {
             AuthError::Refused(why) => AuditEvent::LoginFailed {
@@ -190,6 +193,11 @@ impl Authenticator {
     /// The failed-login limits, also applied in front of a remote identity provider.
     pub fn failed_logins(&self) -> &FailedLogins {
         &self.failures
+    }
+
+    /// What authentication counted (for metrics).
+    pub fn tally(&self) -> &AuthTally {
+        &self.tally
     }
 
     /// The password-check pool (for metrics).
@@ -272,8 +280,7 @@ impl Authenticator {
                     }
                     self.gate.run(key, |scratch| {
                         password::verify_against_dummy(password, scratch);
-                        metrics::counter!("regauth_password_checks_total", "result" => "no_user")
-                            .increment(1);
+                        self.tally.password_no_user.add(1);
                         false
                     })?;
                     self.verified.insert(key, false);
@@ -306,8 +313,10 @@ impl Authenticator {
         }
         let ok = self.gate.run(key, |scratch| {
             let ok = password::verify_password_in(password, phc, scratch);
-            let result = if ok { "match" } else { "mismatch" };
-            metrics::counter!("regauth_password_checks_total", "result" => result).increment(1);
+            match ok {
+                true => self.tally.password_match.add(1),
+                false => self.tally.password_mismatch.add(1),
+            }
             ok
         })?;
         self.verified.insert(key, ok);

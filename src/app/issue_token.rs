@@ -211,6 +211,11 @@ impl TokenIssuer {
         &self.authenticator
     }
 
+    /// Batches of push and delete grants written so far (for metrics).
+    pub fn grant_writes(&self) -> u64 {
+        self.grants.writes.get()
+    }
+
     /// How long one token request may take in all (see `CredentialAuthority`).
     pub fn request_deadline(&self) -> Option<Duration> {
         self.credentials.request_deadline()

@@ -21,7 +21,8 @@
 //! - `explain`: why a credential gets or is refused each action of a scope;
 //! - `self_service`: a signed-in user's own account, tokens and `docker login`s;
 //! - `secrets`: new token secrets and password hashes (the OS RNG);
-//! - `clock`: the system clock behind the `Clock` port.
+//! - `clock`: the system clock behind the `Clock` port;
+//! - `tally`: what the use cases count of their work, as numbers the HTTP room renders.
 
 pub mod access_requests;
 pub mod administer;
@@ -41,6 +42,7 @@ pub mod remote_login;
 pub mod secrets;
 pub mod self_service;
 pub mod shared_anonymous_token;
+pub mod tally;
 #[cfg(test)]
 pub(crate) mod test_doubles;
 pub mod token_usage;

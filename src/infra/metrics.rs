@@ -1,4 +1,5 @@
-//! Prometheus metrics: the recorder behind the `metrics` macros the use cases call, and
+//! Prometheus metrics: the recorder behind the `metrics` macros the shell calls, the
+//! numbers the use cases expose (`app::tally`, set at each scrape), and
 //! the text of every series (`http::health::metrics` serves it on the internal listener,
 //! on the public one only with `server.public_metrics`).
 //!
@@ -13,6 +14,8 @@
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::app::tally::AuthTally;
 
 /// How often the recorder's upkeep runs. The exporter keeps every histogram sample
 /// until upkeep (or a scrape) folds it into the buckets: without it, a server nobody
@@ -54,10 +57,37 @@ pub fn install_with_upkeep(every: Duration) -> Option<PrometheusHandle> {
     Some(handle)
 }
 
-/// Every series in Prometheus's text format, with the password pool's gauges set to
-/// `running` and `waiting` first (sampled by the caller at the scrape).
-pub fn render(handle: &PrometheusHandle, running: usize, waiting: usize) -> String {
-    metrics::gauge!("regauth_password_checks_running").set(running as f64);
-    metrics::gauge!("regauth_password_checks_waiting").set(waiting as f64);
+/// What the use cases counted and hold, sampled at a scrape: they name no metric.
+pub struct AppCounts<'a> {
+    /// Password checks running and waiting in the pool.
+    pub running: usize,
+    pub waiting: usize,
+    pub auth: &'a AuthTally,
+    /// Batches of push and delete grants written.
+    pub grant_writes: u64,
+}
+
+/// Every series in Prometheus's text format, the use cases' numbers set first.
+pub fn render(handle: &PrometheusHandle, counts: &AppCounts<'_>) -> String {
+    metrics::gauge!("regauth_password_checks_running").set(counts.running as f64);
+    metrics::gauge!("regauth_password_checks_waiting").set(counts.waiting as f64);
+    let auth = counts.auth;
+    for (result, tally) in [
+        ("match", &auth.password_match),
+        ("mismatch", &auth.password_mismatch),
+        ("no_user", &auth.password_no_user),
+    ] {
+        let n = tally.get();
+        if n > 0 {
+            metrics::counter!("regauth_password_checks_total", "result" => result).absolute(n);
+        }
+    }
+    let limited = auth.rate_limited.get();
+    if limited > 0 {
+        metrics::counter!("regauth_rate_limited_total").absolute(limited);
+    }
+    if counts.grant_writes > 0 {
+        metrics::counter!("regauth_push_grant_writes_total").absolute(counts.grant_writes);
+    }
     handle.render()
 }

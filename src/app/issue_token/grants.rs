@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::IssueError;
+use crate::app::tally::Tally;
 use crate::domain::events::authority::NOTE_SLACK;
 use crate::domain::events::{Grant, GrantedAction};
 use crate::domain::model::UnixTime;
@@ -34,6 +35,8 @@ pub(super) struct GrantRecorder {
     /// interval recorded for it.
     lead: i64,
     lifetime: i64,
+    /// Batches of grants written to the store.
+    pub(super) writes: Tally,
 }
 
 impl GrantRecorder {
@@ -50,6 +53,7 @@ impl GrantRecorder {
                 .build(),
             lead: not_before_skew.as_secs().min(i64::MAX as u64) as i64,
             lifetime: lifetime.as_secs().min(i64::MAX as u64) as i64,
+            writes: Tally::default(),
         }
     }
 
@@ -80,7 +84,7 @@ impl GrantRecorder {
             return Err(DirectoryError::WouldBlock.into());
         }
         self.store.record_grants(&missing)?;
-        metrics::counter!("regauth_push_grant_writes_total").increment(1);
+        self.writes.add(1);
         for g in missing {
             self.note.insert((g.actor, g.repository, g.action), now);
         }

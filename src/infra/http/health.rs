@@ -40,18 +40,21 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// `GET /metrics`: the password pool's gauges sampled now, then every series in text
-/// format (`infra::metrics`); 404 when no recorder was installed.
+/// `GET /metrics`: the numbers the use cases expose sampled now, then every series in
+/// text format (`infra::metrics`); 404 when no recorder was installed.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let Some(handle) = &state.metrics else {
         return HttpResponse::NotFound().finish();
     };
-    let pool = state.tokens.authenticator().gate().stats();
+    let auth = state.tokens.authenticator();
+    let pool = auth.gate().stats();
+    let counts = crate::infra::metrics::AppCounts {
+        running: pool.running,
+        waiting: pool.waiting,
+        auth: auth.tally(),
+        grant_writes: state.tokens.grant_writes(),
+    };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(crate::infra::metrics::render(
-            handle,
-            pool.running,
-            pool.waiting,
-        ))
+        .body(crate::infra::metrics::render(handle, &counts))
 }
