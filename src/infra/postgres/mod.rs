@@ -17,7 +17,6 @@
 //! `registry`, `grants`, `access_requests`, `audit`, with `rows` holding the shared
 //! queries and `schema` the migrations.
 
-mod access_requests;
 mod audit;
 pub mod copy;
 mod credentials;
@@ -27,11 +26,12 @@ mod push_run;
 mod registry;
 mod rows;
 mod schema;
-mod tokens;
-mod users;
+mod script;
 
-#[doc(hidden)]
-pub mod throwaway;
+/// A throw-away server for the unit tests (the integration tests include the same file).
+#[cfg(test)]
+#[path = "../../../tests/support/throwaway.rs"]
+pub(crate) mod throwaway;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -15,7 +15,6 @@
 //! Both files and their `-wal`/`-shm` are readable by regauth's user alone (0600) from
 //! their creation, whatever the umask: see `private_files`.
 
-mod access_requests;
 mod audit;
 mod credentials;
 mod entities;
@@ -23,8 +22,6 @@ mod grants;
 mod registry;
 mod rows;
 mod schema;
-mod tokens;
-mod users;
 
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -34,6 +31,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::infra::crypto;
+use crate::infra::sql::{SqlDirectory, Tx};
 
 pub struct SqliteDirectory {
     writer: Mutex<Connection>,
@@ -208,5 +206,17 @@ impl SqliteDirectory {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// The shared transaction scripts (`infra::sql`) run on the pool's read connections
+/// and in the writer's `IMMEDIATE` transactions.
+impl SqlDirectory for SqliteDirectory {
+    fn read_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T> {
+        self.read(|c| f(c))
+    }
+
+    fn change_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T> {
+        self.write(|tx| f(tx))
     }
 }

@@ -1,68 +1,57 @@
 //! Personal access tokens; refresh tokens listed and revoked; when each was last used.
+//! One script each for both engines.
 
-use super::rows::{
-    access_token_row, all, exec, g, map, opt, refresh_token_row, user_by_id, REFRESH_SELECT,
-    TOKEN_SELECT,
-};
-use super::{change, read, PgDirectory};
+use super::rows::{access_token_row, refresh_token_row, user_by_id, REFRESH_SELECT, TOKEN_SELECT};
+use super::SqlDirectory;
 use crate::domain::model::{
     AccessTokenRecord, NewAccessToken, ParentTokenState, RefreshTokenRecord, UnixTime, UsedToken,
     UserId,
 };
 use crate::domain::ports::{DirResult, DirectoryError, TokenAdmin};
 
-impl TokenAdmin for PgDirectory {
-    /// One transaction under the writers' advisory lock: the count and the parent are
-    /// read after the lock is taken (each statement of a READ COMMITTED transaction sees
-    /// what committed before it), so concurrent mints in every replica take turns and
-    /// cannot together pass `max_live`.
+impl<D: SqlDirectory> TokenAdmin for D {
+    /// One transaction holding the writers' lock (SQLite's `IMMEDIATE` one, or
+    /// PostgreSQL's advisory lock, after which each READ COMMITTED statement sees what
+    /// committed before it): the count and the parent are read under the lock, so
+    /// concurrent mints, in this process or another replica, take turns and cannot
+    /// together pass `max_live`.
     fn create_access_token(
         &self,
         t: &NewAccessToken,
         max_live: Option<usize>,
         now: UnixTime,
     ) -> DirResult<AccessTokenRecord> {
-        change!(self, |tx| {
-            let user = user_by_id(tx, t.user)
-                .await?
+        self.change_script(|tx| {
+            let user = user_by_id(tx, t.user)?
                 .ok_or_else(|| DirectoryError::NotFound(format!("user id {}", t.user.0)))?;
             let parent_row = match t.parent {
-                Some(id) => match opt(
-                    tx,
+                Some(id) => tx.opt(
                     "SELECT user_id, revoked_at, expires_at FROM access_tokens WHERE id = $1",
                     &[&id],
-                )
-                .await?
-                {
-                    Some(r) => Some((
-                        UserId(g(&r, 0)?),
-                        ParentTokenState {
-                            id,
-                            revoked: g::<Option<i64>>(&r, 1)?.is_some(),
-                            expires_at: g(&r, 2)?,
-                        },
-                    )),
-                    None => None,
-                },
+                    |r| {
+                        Ok((
+                            UserId(r.get(0)?),
+                            ParentTokenState {
+                                id,
+                                revoked: r.get::<Option<i64>>(1)?.is_some(),
+                                expires_at: r.get(2)?,
+                            },
+                        ))
+                    },
+                )?,
                 None => None,
             };
             let in_force = match max_live {
-                Some(_) => {
-                    let r = opt(
-                        tx,
-                        "SELECT COUNT(*) FROM access_tokens WHERE user_id = $1
-                         AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
-                        &[&t.user.0, &now],
-                    )
-                    .await?
-                    .ok_or_else(|| DirectoryError::Backend("count returned no row".into()))?;
-                    g::<i64>(&r, 0)? as usize
-                }
+                Some(_) => tx.one(
+                    "SELECT COUNT(*) FROM access_tokens WHERE user_id = $1
+                     AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)",
+                    &[&t.user.0, &now],
+                    |r| r.get::<i64>(0),
+                )? as usize,
                 None => 0,
             };
             let expires_at = t.admit(parent_row, in_force, max_live, now)?;
-            let r = opt(
-                tx,
+            let id = tx.one(
                 "INSERT INTO access_tokens (user_id, name, hash, scopes, created_at, expires_at, parent_id)
                  VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 &[
@@ -74,11 +63,10 @@ impl TokenAdmin for PgDirectory {
                     &expires_at,
                     &t.parent,
                 ],
-            )
-            .await?
-            .ok_or_else(|| DirectoryError::Backend("insert returned no id".into()))?;
+                |r| r.get(0),
+            )?;
             Ok(AccessTokenRecord {
-                id: g(&r, 0)?,
+                id,
                 user,
                 name: t.name.clone(),
                 scopes: t.scopes,
@@ -92,18 +80,18 @@ impl TokenAdmin for PgDirectory {
     }
 
     fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>> {
-        read!(self, |c| {
+        self.read_script(|c| {
             let sql = format!("{TOKEN_SELECT} WHERE t.user_id = $1 ORDER BY t.id");
-            map(&all(c, &sql, &[&user.0]).await?, access_token_row)
+            c.all(&sql, &[&user.0], access_token_row)
         })
     }
 
     /// Every row the recursive walk down `parent_id` reaches, in one statement (one
-    /// bump of the change counter, which drops the descendants from every cache too).
+    /// bump of the change counter by the update trigger, which drops the descendants
+    /// from every cache too).
     fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
-        change!(self, |tx| {
-            let n = exec(
-                tx,
+        self.change_script(|tx| {
+            let n = tx.exec(
                 "WITH RECURSIVE minted(id) AS (
                      SELECT id FROM access_tokens WHERE id = $2
                      UNION
@@ -112,8 +100,7 @@ impl TokenAdmin for PgDirectory {
                  UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $1)
                  WHERE id IN (SELECT id FROM minted)",
                 &[&now, &id],
-            )
-            .await?;
+            )?;
             if n == 0 {
                 return Err(DirectoryError::NotFound(format!("access token {id}")));
             }
@@ -122,25 +109,33 @@ impl TokenAdmin for PgDirectory {
     }
 
     fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize> {
-        change!(self, |tx| {
-            Ok(exec(
-                tx,
+        self.change_script(|tx| {
+            Ok(tx.exec(
                 "UPDATE refresh_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
                 &[&now, &user.0],
-            )
-            .await? as usize)
+            )? as usize)
         })
     }
 
     fn list_refresh_tokens(&self, user: UserId) -> DirResult<Vec<RefreshTokenRecord>> {
-        read!(self, |c| {
+        self.read_script(|c| {
             let sql = format!("{REFRESH_SELECT} WHERE t.user_id = $1 ORDER BY t.id");
-            map(&all(c, &sql, &[&user.0]).await?, refresh_token_row)
+            c.all(&sql, &[&user.0], refresh_token_row)
         })
     }
 
+    /// Keeps the first revocation's time.
     fn revoke_refresh_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
-        revoke(self, "refresh_tokens", "refresh token", id, now)
+        self.change_script(|tx| {
+            let n = tx.exec(
+                "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
+                &[&now, &id],
+            )?;
+            if n == 0 {
+                return Err(DirectoryError::NotFound(format!("refresh token {id}")));
+            }
+            Ok(())
+        })
     }
 
     /// Not a change the token path reads: no counter moves.
@@ -148,36 +143,18 @@ impl TokenAdmin for PgDirectory {
         if uses.is_empty() {
             return Ok(());
         }
-        change!(self, |tx| {
+        self.change_script(|tx| {
             for (token, at) in uses {
                 let (table, id) = match token {
                     UsedToken::Access(id) => ("access_tokens", id),
                     UsedToken::Refresh(id) => ("refresh_tokens", id),
                 };
-                exec(
-                    tx,
+                tx.exec(
                     &format!("UPDATE {table} SET last_used_at = GREATEST(COALESCE(last_used_at, 0), $1) WHERE id = $2"),
                     &[at, id],
-                )
-                .await?;
+                )?;
             }
             Ok(())
         })
     }
-}
-
-/// Revokes one token (keeping the first revocation's time).
-fn revoke(dir: &PgDirectory, table: &str, what: &str, id: i64, now: UnixTime) -> DirResult<()> {
-    change!(dir, |tx| {
-        let n = exec(
-            tx,
-            &format!("UPDATE {table} SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2"),
-            &[&now, &id],
-        )
-        .await?;
-        if n == 0 {
-            return Err(DirectoryError::NotFound(format!("{what} {id}")));
-        }
-        Ok(())
-    })
 }
