@@ -9,8 +9,7 @@ use super::{change, push_run, PgDirectory};
 use crate::domain::events::IngestFacts;
 use crate::domain::model::{EventOutcome, ManifestDelete, ManifestPush, UnixTime};
 use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog};
-
-type Skip<'a> = &'a dyn Fn(&IngestFacts) -> Option<&'static str>;
+use crate::infra::sql::Skip;
 
 impl RegistryLog for PgDirectory {
     fn record_batch(

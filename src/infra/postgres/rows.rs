@@ -5,11 +5,9 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::Row;
 
-use crate::domain::authz::{EntityFacts, ParentFacts};
+use crate::domain::authz::EntityFacts;
 use crate::domain::events::ProjectPresence;
-use crate::domain::model::{
-    AccessTokenRecord, Acl, EntityKind, EntityRef, RefreshTokenRecord, User,
-};
+use crate::domain::model::{AccessTokenRecord, Acl, EntityRef, RefreshTokenRecord, User};
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::domain::repo_name::RepoPath;
 
@@ -123,30 +121,18 @@ pub async fn acl_of<C: GenericClient>(c: &C, entity: i64) -> DirResult<Acl> {
     Ok(Acl::new(map(&rows, |r| acl_entry(&SqlRow::Pg(r)))?))
 }
 
-/// An entity's facts for the sharing and trash rules: its own ACL (a project's always,
-/// a repository's when it has local sharing settings) and its project's state.
+/// An entity's facts for the sharing and trash rules (see [`EntityRow::into_facts`]).
 pub async fn facts<C: GenericClient>(c: &C, row: EntityRow) -> DirResult<EntityFacts> {
-    let own = row.info.id.0 as i64;
-    let own_acl = if row.info.kind == EntityKind::Project || row.has_local_acl {
-        Some(acl_of(c, own).await?)
-    } else {
-        None
+    let own_acl = match row.own_acl_applies() {
+        true => Some(acl_of(c, row.info.id.0 as i64).await?),
+        false => None,
     };
-    let parent = match row.info.parent {
-        Some(p) => match entity_by_id(c, p.0 as i64).await? {
-            Some(prow) => Some(ParentFacts {
-                id: p,
-                is_project: prow.info.kind == EntityKind::Project,
-                trashed: prow.info.trashed,
-                acl: acl_of(c, p.0 as i64).await?,
-            }),
+    let parent = match row.info.parent.map(|p| p.0 as i64) {
+        Some(p) => match entity_by_id(c, p).await? {
+            Some(prow) => Some((prow, acl_of(c, p).await?)),
             None => None,
         },
         None => None,
     };
-    Ok(EntityFacts {
-        info: row.info,
-        own_acl,
-        parent,
-    })
+    Ok(row.into_facts(own_acl, parent))
 }

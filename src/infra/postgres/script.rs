@@ -11,7 +11,7 @@ use deadpool_postgres::GenericClient;
 use super::rows::{all, exec, P};
 use super::{begin_write, PgDirectory};
 use crate::domain::ports::DirResult;
-use crate::infra::sql::{Param, SqlDirectory, SqlRow, Tx};
+use crate::infra::sql::{EachRow, Params, SqlDirectory, SqlRow, Tx};
 
 /// A script's statements on one pooled connection or transaction.
 struct PgTx<'a, C> {
@@ -20,12 +20,7 @@ struct PgTx<'a, C> {
 }
 
 impl<C: GenericClient + Sync> Tx for PgTx<'_, C> {
-    fn each(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        each: &mut dyn FnMut(&SqlRow<'_, '_>) -> DirResult<()>,
-    ) -> DirResult<()> {
+    fn each(&self, sql: &str, params: &Params, each: EachRow<'_>) -> DirResult<()> {
         let pg: Vec<P<'_>> = params.iter().map(|p| p.pg()).collect();
         for r in &self.dir.block_on(all(self.c, sql, &pg))? {
             each(&SqlRow::Pg(r))?;
@@ -33,7 +28,7 @@ impl<C: GenericClient + Sync> Tx for PgTx<'_, C> {
         Ok(())
     }
 
-    fn exec(&self, sql: &str, params: &[&dyn Param]) -> DirResult<u64> {
+    fn exec(&self, sql: &str, params: &Params) -> DirResult<u64> {
         let pg: Vec<P<'_>> = params.iter().map(|p| p.pg()).collect();
         self.dir.block_on(exec(self.c, sql, &pg))
     }

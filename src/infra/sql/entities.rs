@@ -202,16 +202,11 @@ impl<D: SqlDirectory> EntityAdmin for D {
 
     fn delete_external_repository(&self, id: EntityId) -> DirResult<()> {
         self.change_script(|tx| {
-            let n = tx.exec(
+            tx.exec_found(
                 "DELETE FROM entities WHERE id = $1 AND kind = 'external_repository'",
                 &[&(id.0 as i64)],
-            )?;
-            if n == 0 {
-                return Err(DirectoryError::NotFound(format!(
-                    "external repository {id}"
-                )));
-            }
-            Ok(())
+                &format!("external repository {id}"),
+            )
         })
     }
 }

@@ -19,6 +19,7 @@ mod users;
 
 use std::borrow::Cow;
 
+use crate::domain::events::IngestFacts;
 use crate::domain::ports::{DirResult, DirectoryError};
 
 /// A value both drivers can bind.
@@ -59,28 +60,33 @@ impl SqlRow<'_, '_> {
     }
 }
 
+/// What a statement's rows are handed to, one by one.
+pub type EachRow<'f> = &'f mut dyn FnMut(&SqlRow<'_, '_>) -> DirResult<()>;
+
+/// What turns a row into a value.
+pub trait Decode<T>: Fn(&SqlRow<'_, '_>) -> DirResult<T> {}
+
+impl<T, F: Fn(&SqlRow<'_, '_>) -> DirResult<T>> Decode<T> for F {}
+
+/// The rule an ingest is given, as both engines' ingest paths take it: why a push is
+/// skipped, decided on its facts (`None`: record it).
+pub type Skip<'a> = &'a dyn Fn(&IngestFacts) -> Option<&'static str>;
+
+/// A statement's parameters, `$1` first.
+pub type Params<'a> = [&'a dyn Param];
+
 /// The statements of one transaction script, on one engine's connection.
 pub trait Tx {
     /// Runs `sql` and hands each row to `each`.
-    fn each(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        each: &mut dyn FnMut(&SqlRow<'_, '_>) -> DirResult<()>,
-    ) -> DirResult<()>;
+    fn each(&self, sql: &str, params: &Params, each: EachRow<'_>) -> DirResult<()>;
 
     /// Runs `sql` (returning no rows); the number of rows it changed.
-    fn exec(&self, sql: &str, params: &[&dyn Param]) -> DirResult<u64>;
+    fn exec(&self, sql: &str, params: &Params) -> DirResult<u64>;
 }
 
 impl dyn Tx + '_ {
     /// Every row, decoded by `f`.
-    pub fn all<T>(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        f: impl Fn(&SqlRow<'_, '_>) -> DirResult<T>,
-    ) -> DirResult<Vec<T>> {
+    pub fn all<T>(&self, sql: &str, params: &Params, f: impl Decode<T>) -> DirResult<Vec<T>> {
         let mut out = Vec::new();
         self.each(sql, params, &mut |r| {
             out.push(f(r)?);
@@ -89,30 +95,22 @@ impl dyn Tx + '_ {
         Ok(out)
     }
 
-    /// The first row, if any, decoded by `f`.
-    pub fn opt<T>(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        f: impl Fn(&SqlRow<'_, '_>) -> DirResult<T>,
-    ) -> DirResult<Option<T>> {
-        let mut out = None;
-        self.each(sql, params, &mut |r| {
-            if out.is_none() {
-                out = Some(f(r)?);
-            }
-            Ok(())
-        })?;
-        Ok(out)
+    /// The first row, if any, decoded by `f` (the statements asked this way return
+    /// one row at the most, or a few).
+    pub fn opt<T>(&self, sql: &str, params: &Params, f: impl Decode<T>) -> DirResult<Option<T>> {
+        Ok(self.all(sql, params, f)?.into_iter().next())
+    }
+
+    /// Runs `sql`; when it changes no row, what it names (`what`) is not found.
+    pub fn exec_found(&self, sql: &str, params: &Params, what: &str) -> DirResult<()> {
+        match self.exec(sql, params)? {
+            0 => Err(DirectoryError::NotFound(what.to_string())),
+            _ => Ok(()),
+        }
     }
 
     /// The one row a statement always returns (`RETURNING`, `COUNT(*)`).
-    pub fn one<T>(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        f: impl Fn(&SqlRow<'_, '_>) -> DirResult<T>,
-    ) -> DirResult<T> {
+    pub fn one<T>(&self, sql: &str, params: &Params, f: impl Decode<T>) -> DirResult<T> {
         self.opt(sql, params, f)?
             .ok_or_else(|| DirectoryError::Backend("statement returned no row".into()))
     }
@@ -155,12 +153,7 @@ pub fn lite_text(sql: &str) -> Cow<'_, str> {
 /// SQLite's connection (a write transaction derefs to one) runs scripts' statements,
 /// each prepared once per connection.
 impl Tx for rusqlite::Connection {
-    fn each(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        each: &mut dyn FnMut(&SqlRow<'_, '_>) -> DirResult<()>,
-    ) -> DirResult<()> {
+    fn each(&self, sql: &str, params: &Params, each: EachRow<'_>) -> DirResult<()> {
         let lite: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.lite()).collect();
         let mut stmt = self.prepare_cached(&lite_text(sql))?;
         let mut rows = stmt.query(&lite[..])?;
@@ -170,26 +163,10 @@ impl Tx for rusqlite::Connection {
         Ok(())
     }
 
-    fn exec(&self, sql: &str, params: &[&dyn Param]) -> DirResult<u64> {
+    fn exec(&self, sql: &str, params: &Params) -> DirResult<u64> {
         let lite: Vec<&dyn rusqlite::ToSql> = params.iter().map(|p| p.lite()).collect();
         let n = self.prepare_cached(&lite_text(sql))?.execute(&lite[..])?;
         Ok(n as u64)
-    }
-}
-
-/// A write transaction runs them on its connection.
-impl Tx for rusqlite::Transaction<'_> {
-    fn each(
-        &self,
-        sql: &str,
-        params: &[&dyn Param],
-        each: &mut dyn FnMut(&SqlRow<'_, '_>) -> DirResult<()>,
-    ) -> DirResult<()> {
-        (**self).each(sql, params, each)
-    }
-
-    fn exec(&self, sql: &str, params: &[&dyn Param]) -> DirResult<u64> {
-        (**self).exec(sql, params)
     }
 }
 

@@ -79,19 +79,18 @@ pub fn user_by_id(c: &dyn Tx, id: UserId) -> DirResult<Option<User>> {
 }
 
 pub fn user_id(c: &dyn Tx, name: &str) -> DirResult<UserId> {
-    c.opt("SELECT id FROM users WHERE name = $1", &[&name], |r| {
-        r.get(0)
-    })?
-    .map(UserId)
-    .ok_or_else(|| DirectoryError::NotFound(format!("user {name}")))
+    id_by_name(c, "users", "user", name).map(UserId)
 }
 
 pub fn team_id(c: &dyn Tx, name: &str) -> DirResult<TeamId> {
-    c.opt("SELECT id FROM teams WHERE name = $1", &[&name], |r| {
-        r.get(0)
-    })?
-    .map(TeamId)
-    .ok_or_else(|| DirectoryError::NotFound(format!("team {name}")))
+    id_by_name(c, "teams", "team", name).map(TeamId)
+}
+
+/// The id of the row of `table` named `name`; none is a `NotFound` naming `what`.
+fn id_by_name(c: &dyn Tx, table: &str, what: &str, name: &str) -> DirResult<i64> {
+    let sql = format!("SELECT id FROM {table} WHERE name = $1");
+    c.opt(&sql, &[&name], |r| r.get(0))?
+        .ok_or_else(|| DirectoryError::NotFound(format!("{what} {name}")))
 }
 
 /// The id behind an operator's name for a principal.
@@ -108,6 +107,29 @@ pub fn resolve_principal(c: &dyn Tx, p: &PrincipalRef) -> DirResult<Principal> {
 pub struct EntityRow {
     pub info: EntityInfo,
     pub has_local_acl: bool,
+}
+
+impl EntityRow {
+    /// A project's own ACL always counts, a repository's when it has local sharing
+    /// settings.
+    pub fn own_acl_applies(&self) -> bool {
+        self.info.kind == EntityKind::Project || self.has_local_acl
+    }
+
+    /// Its facts, from its own ACL (when it applies) and its parent's row and ACL.
+    pub fn into_facts(self, own_acl: Option<Acl>, parent: Option<(EntityRow, Acl)>) -> EntityFacts {
+        let parent = parent.map(|(prow, acl)| ParentFacts {
+            id: prow.info.id,
+            is_project: prow.info.kind == EntityKind::Project,
+            trashed: prow.info.trashed,
+            acl,
+        });
+        EntityFacts {
+            info: self.info,
+            own_acl,
+            parent,
+        }
+    }
 }
 
 /// An entity by id, the columns [`entity_row`] reads.
@@ -183,32 +205,19 @@ pub fn acl_of(c: &dyn Tx, entity: i64) -> DirResult<Acl> {
     Ok(Acl::new(c.all(ACL_OF, &[&entity], acl_entry)?))
 }
 
-/// An entity's facts for the sharing and trash rules: its own ACL (a project's always,
-/// a repository's when it has local sharing settings) and its project's state.
+/// An entity's facts for the sharing and trash rules (see [`EntityRow::into_facts`]).
 pub fn facts(c: &dyn Tx, row: EntityRow) -> DirResult<EntityFacts> {
-    let own = row.info.id.0 as i64;
-    let own_acl = if row.info.kind == EntityKind::Project || row.has_local_acl {
-        Some(acl_of(c, own)?)
-    } else {
-        None
+    let own_acl = match row.own_acl_applies() {
+        true => Some(acl_of(c, row.info.id.0 as i64)?),
+        false => None,
     };
-    let parent = match row.info.parent {
-        Some(p) => match entity_by_id(c, p.0 as i64)? {
-            Some(prow) => Some(ParentFacts {
-                id: p,
-                is_project: prow.info.kind == EntityKind::Project,
-                trashed: prow.info.trashed,
-                acl: acl_of(c, p.0 as i64)?,
-            }),
-            None => None,
-        },
+    let parent = match row.info.parent.map(|p| p.0 as i64) {
+        Some(p) => entity_by_id(c, p)?
+            .map(|prow| acl_of(c, p).map(|acl| (prow, acl)))
+            .transpose()?,
         None => None,
     };
-    Ok(EntityFacts {
-        info: row.info,
-        own_acl,
-        parent,
-    })
+    Ok(row.into_facts(own_acl, parent))
 }
 
 /// Entities selected by `sql` (which returns ids), loaded in that order.

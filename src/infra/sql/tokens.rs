@@ -80,32 +80,22 @@ impl<D: SqlDirectory> TokenAdmin for D {
     }
 
     fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>> {
-        self.read_script(|c| {
-            let sql = format!("{TOKEN_SELECT} WHERE t.user_id = $1 ORDER BY t.id");
-            c.all(&sql, &[&user.0], access_token_row)
-        })
+        let sql = format!("{TOKEN_SELECT} WHERE t.user_id = $1 ORDER BY t.id");
+        self.read_script(|c| c.all(&sql, &[&user.0], access_token_row))
     }
 
     /// Every row the recursive walk down `parent_id` reaches, in one statement (one
     /// bump of the change counter by the update trigger, which drops the descendants
     /// from every cache too).
     fn revoke_access_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
-        self.change_script(|tx| {
-            let n = tx.exec(
-                "WITH RECURSIVE minted(id) AS (
-                     SELECT id FROM access_tokens WHERE id = $2
-                     UNION
-                     SELECT t.id FROM access_tokens t JOIN minted m ON t.parent_id = m.id
-                 )
-                 UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $1)
-                 WHERE id IN (SELECT id FROM minted)",
-                &[&now, &id],
-            )?;
-            if n == 0 {
-                return Err(DirectoryError::NotFound(format!("access token {id}")));
-            }
-            Ok(())
-        })
+        let sql = "WITH RECURSIVE minted(id) AS (
+                SELECT id FROM access_tokens WHERE id = $2
+                UNION
+                SELECT t.id FROM access_tokens t JOIN minted m ON t.parent_id = m.id
+            )
+            UPDATE access_tokens SET revoked_at = COALESCE(revoked_at, $1)
+            WHERE id IN (SELECT id FROM minted)";
+        revoke(self, sql, id, now, "access token")
     }
 
     fn revoke_refresh_tokens(&self, user: UserId, now: UnixTime) -> DirResult<usize> {
@@ -118,24 +108,13 @@ impl<D: SqlDirectory> TokenAdmin for D {
     }
 
     fn list_refresh_tokens(&self, user: UserId) -> DirResult<Vec<RefreshTokenRecord>> {
-        self.read_script(|c| {
-            let sql = format!("{REFRESH_SELECT} WHERE t.user_id = $1 ORDER BY t.id");
-            c.all(&sql, &[&user.0], refresh_token_row)
-        })
+        let sql = format!("{REFRESH_SELECT} WHERE t.user_id = $1 ORDER BY t.id");
+        self.read_script(|c| c.all(&sql, &[&user.0], refresh_token_row))
     }
 
-    /// Keeps the first revocation's time.
     fn revoke_refresh_token(&self, id: i64, now: UnixTime) -> DirResult<()> {
-        self.change_script(|tx| {
-            let n = tx.exec(
-                "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2",
-                &[&now, &id],
-            )?;
-            if n == 0 {
-                return Err(DirectoryError::NotFound(format!("refresh token {id}")));
-            }
-            Ok(())
-        })
+        let sql = "UPDATE refresh_tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2";
+        revoke(self, sql, id, now, "refresh token")
     }
 
     /// Not a change the token path reads: no counter moves.
@@ -157,4 +136,10 @@ impl<D: SqlDirectory> TokenAdmin for D {
             Ok(())
         })
     }
+}
+
+/// Revokes token `id` by `sql` (`$1` the time, `$2` the id), keeping a first
+/// revocation's time; no such token is `NotFound`, naming it `what`.
+fn revoke(d: &impl SqlDirectory, sql: &str, id: i64, now: UnixTime, what: &str) -> DirResult<()> {
+    d.change_script(|tx| tx.exec_found(sql, &[&now, &id], &format!("{what} {id}")))
 }

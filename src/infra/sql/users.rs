@@ -146,27 +146,37 @@ impl<D: SqlDirectory> TeamAdmin for D {
     }
 
     fn add_team_member(&self, team: &str, user: &str) -> DirResult<()> {
-        self.change_script(|tx| {
-            let (t, u) = (team_id(tx, team)?, user_id(tx, user)?);
-            tx.exec(
-                "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[&t.0, &u.0],
-            )?;
-            Ok(())
-        })
+        let sql =
+            "INSERT INTO team_members (team_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+        membership(self, team, user, sql, None)
     }
 
     fn remove_team_member(&self, team: &str, user: &str) -> DirResult<()> {
-        self.change_script(|tx| {
-            let (t, u) = (team_id(tx, team)?, user_id(tx, user)?);
-            let n = tx.exec(
-                "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2",
-                &[&t.0, &u.0],
-            )?;
-            if n == 0 {
-                return Err(DirectoryError::NotFound(format!("{user} in team {team}")));
-            }
-            Ok(())
-        })
+        let sql = "DELETE FROM team_members WHERE team_id = $1 AND user_id = $2";
+        membership(
+            self,
+            team,
+            user,
+            sql,
+            Some(&format!("{user} in team {team}")),
+        )
     }
+}
+
+/// Runs `sql` on the ids of `team` ($1) and `user` ($2), both of which must exist; when
+/// `missing` names what a statement changing no row did not find, that is `NotFound`.
+fn membership(
+    d: &impl SqlDirectory,
+    team: &str,
+    user: &str,
+    sql: &str,
+    missing: Option<&str>,
+) -> DirResult<()> {
+    d.change_script(|tx| {
+        let (t, u) = (team_id(tx, team)?, user_id(tx, user)?);
+        match missing {
+            Some(what) => tx.exec_found(sql, &[&t.0, &u.0], what),
+            None => tx.exec(sql, &[&t.0, &u.0]).map(drop),
+        }
+    })
 }

@@ -217,6 +217,6 @@ impl SqlDirectory for SqliteDirectory {
     }
 
     fn change_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T> {
-        self.write(|tx| f(tx))
+        self.write(|tx| f(&**tx))
     }
 }

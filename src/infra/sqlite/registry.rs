@@ -9,12 +9,13 @@ use super::SqliteDirectory;
 use crate::domain::events::{IngestFacts, ProjectPresence};
 use crate::domain::model::{EntityKind, EventOutcome, ManifestDelete, ManifestPush, UnixTime};
 use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog};
+use crate::infra::sql::Skip;
 
 impl RegistryLog for SqliteDirectory {
     fn record_batch(
         &self,
         events: &[RegistryEvent<'_>],
-        skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+        skip: Skip<'_>,
         now: UnixTime,
     ) -> DirResult<Vec<DirResult<EventOutcome>>> {
         self.write(|tx| {
@@ -46,7 +47,7 @@ impl RegistryLog for SqliteDirectory {
 fn record_push(
     tx: &Connection,
     push: &ManifestPush,
-    skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+    skip: Skip<'_>,
     now: UnixTime,
 ) -> DirResult<EventOutcome> {
     if seen(tx, &push.event_id)? {
