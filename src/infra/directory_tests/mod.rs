@@ -96,37 +96,29 @@ fn disable(d: &impl Directory, name: &str, now: i64) -> crate::domain::ports::Us
 }
 
 fn add_user(d: &impl Directory, name: &str, certified: bool) {
-    users::add(
-        d,
-        &operator(),
-        users::UserRequest {
-            name,
-            password: None,
-            certified,
-            admin: false,
-            email: None,
-        },
-        1,
-    )
-    .unwrap();
+    let request = users::UserRequest {
+        name,
+        certified,
+        ..Default::default()
+    };
+    users::add(d, &operator(), request, 1).unwrap();
+}
+
+/// A certified user who logs in with `password`.
+fn add_user_with_password(d: &impl Directory, name: &str, password: &str) {
+    let request = users::UserRequest {
+        name,
+        password: Some(password),
+        certified: true,
+        ..Default::default()
+    };
+    users::add(d, &operator(), request, 1).unwrap();
 }
 
 fn migrations_and_data_survive_reopen<B: Backend>() {
     let (place, d) = B::open();
     {
-        users::add(
-            &d,
-            &operator(),
-            users::UserRequest {
-                name: "alice",
-                password: Some("a long password"),
-                certified: true,
-                admin: false,
-                email: None,
-            },
-            1,
-        )
-        .unwrap();
+        add_user_with_password(&d, "alice", "a long password");
     }
     drop(d);
     let d = B::reopen(&place);
@@ -399,19 +391,7 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     use crate::domain::model::NewRefreshToken;
     use crate::domain::ports::RefreshTokenStore;
     let (_t, d) = B::open();
-    users::add(
-        &d,
-        &operator(),
-        users::UserRequest {
-            name: "alice",
-            password: Some("first password"),
-            certified: true,
-            admin: false,
-            email: None,
-        },
-        1,
-    )
-    .unwrap();
+    add_user_with_password(&d, "alice", "first password");
     let alice = d.user_by_name("alice").unwrap().unwrap();
     let refresh = |hash: u8| NewRefreshToken {
         user: alice.id,
