@@ -13,9 +13,11 @@
 //! the manager a sharing change must keep). Reads take no lock. The audit trail's
 //! appends need no ordering and skip the lock.
 //!
-//! The modules mirror `infra::sqlite`: `credentials`, `users`, `tokens`, `entities`,
-//! `registry`, `grants`, `access_requests`, `audit`, with `rows` holding the shared
-//! queries and `schema` the migrations.
+//! Users, teams, tokens, access requests, entity administration and registry listings
+//! are `infra::sql`'s scripts, run here by `script` one statement at a time. What stays
+//! PostgreSQL's own mirrors `infra::sqlite`: `credentials` and `entities` (the token
+//! path), `registry` and `push_run` (the ingest), `grants`, `audit`, with `rows` holding
+//! the async queries and `schema` the migrations.
 
 mod audit;
 pub mod copy;

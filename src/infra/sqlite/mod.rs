@@ -6,11 +6,13 @@
 //! race another process's write), so a failed command leaves nothing half-written. The
 //! audit trail has a file of its own (`<name>.audit.db`, see `audit_path`) and a writer
 //! with `synchronous=NORMAL`: its batches never hold the connection a token request
-//! needs, nor grow the write-ahead log the token path reads through. The ports are implemented by aggregate:
-//! `credentials` (login), `users` (users and teams), `tokens`, `entities` (projects,
-//! repositories, sharing, trash, authorization facts), `registry` (notifications and
-//! listings), `grants` (what registry events are checked against); `rows` holds the
-//! queries they share.
+//! needs, nor grow the write-ahead log the token path reads through.
+//!
+//! Users, teams, tokens, access requests, entity administration and registry listings
+//! are `infra::sql`'s scripts (see `SqlDirectory` below); what stays SQLite's own:
+//! `credentials` (login), `entities` (authorization facts), `registry` (the
+//! notification ingest), `grants` (what registry events are checked against), `audit`;
+//! `rows` adapts the shared decoders.
 //!
 //! Both files and their `-wal`/`-shm` are readable by regauth's user alone (0600) from
 //! their creation, whatever the umask: see `private_files`.
