@@ -3,9 +3,10 @@
 //! every token answer, listing and login is what it was before.
 
 mod common;
+#[path = "support/throwaway.rs"]
+mod throwaway;
 
 use common::{call, docker_login, jwt, As, Stack, NOTIFY_SECRET, PASSWORD, SERVICE};
-use regauth::infra::postgres::throwaway;
 use secrecy::ExposeSecret;
 
 /// The `access` claim (or the errcode) of a token request, as a stable string.

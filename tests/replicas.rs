@@ -3,11 +3,12 @@
 //! one is refused by the other, whose cache held the token, within a second.
 
 mod common;
+#[path = "support/throwaway.rs"]
+mod throwaway;
 
 use std::time::{Duration, Instant};
 
 use common::{docker_login, refresh_grant, Stack, PASSWORD, SERVICE};
-use regauth::infra::postgres::throwaway;
 use secrecy::ExposeSecret;
 
 fn status(s: &Stack, user: &str, secret: &str, scope: &str) -> u16 {

@@ -14,6 +14,7 @@ pub mod own_runtime;
 pub mod postgres;
 pub mod routes;
 pub mod shown;
+pub mod sql;
 pub mod sqlite;
 pub mod startup;
 pub mod stored;

@@ -2,6 +2,7 @@
 //! event change the directory; forged, late and replicated events.
 
 use super::*;
+use crate::domain::events::EventItem;
 use crate::domain::ports::Pace;
 
 /// A clock stopped at one second.
@@ -15,7 +16,7 @@ impl crate::domain::ports::Clock for At {
 /// A notification batch through the use case the webhook runs, with `d` as every port.
 pub(super) fn notify(
     d: &impl Directory,
-    items: Vec<crate::domain::events::EventItem>,
+    items: Vec<EventItem>,
 ) -> crate::app::ingest_events::Counts {
     let ports = crate::app::ingest_events::IngestPorts {
         log: d,
@@ -26,27 +27,15 @@ pub(super) fn notify(
     crate::app::ingest_events::ingest(&ports, items).unwrap()
 }
 
-pub(super) fn pushed(
-    id: &str,
-    path: &str,
-    tag: &str,
-    by: &str,
-    at: i64,
-) -> crate::domain::events::EventItem {
+pub(super) fn pushed(id: &str, path: &str, tag: &str, by: &str, at: i64) -> EventItem {
     let mut p = push(id, path, Some(tag), "f", at);
     p.pusher = by.into();
     p.digest = format!("sha256:{:064x}", at);
-    crate::domain::events::EventItem::Push(p)
+    EventItem::Push(p)
 }
 
-pub(super) fn deleted(
-    id: &str,
-    path: &str,
-    tag: &str,
-    by: &str,
-    at: i64,
-) -> crate::domain::events::EventItem {
-    crate::domain::events::EventItem::Delete(ManifestDelete {
+pub(super) fn deleted(id: &str, path: &str, tag: &str, by: &str, at: i64) -> EventItem {
+    EventItem::Delete(ManifestDelete {
         event_id: id.into(),
         path: RepoPath::parse(path).unwrap(),
         tag: Some(tag.into()),

@@ -190,10 +190,7 @@ pub(super) fn a_child_token_never_outlives_its_parent<B: Backend>() {
 pub(super) fn a_child_of_a_revoked_expired_or_foreign_parent_is_refused<B: Backend>() {
     let now = 1_000;
     let (_t, d) = B::open();
-    add_user(&d, "alice", true);
-    add_user(&d, "bob", true);
-    let alice = d.user_by_name("alice").unwrap().unwrap().id;
-    let bob = d.user_by_name("bob").unwrap().unwrap().id;
+    let (alice, bob) = alice_and_bob(&d);
     let revoked = mint(&d, alice, "revoked", None, None, None, now).unwrap();
     d.revoke_access_token(revoked.id, now).unwrap();
     let expired = mint(&d, alice, "expired", None, Some(now), None, now - 100).unwrap();
@@ -221,10 +218,7 @@ pub(super) fn revoking_a_token_revokes_what_it_minted_and_nothing_else<B: Backen
     use std::sync::Arc;
     let now = 1_000;
     let (_t, d) = B::open();
-    add_user(&d, "alice", true);
-    add_user(&d, "bob", true);
-    let alice = d.user_by_name("alice").unwrap().unwrap().id;
-    let bob = d.user_by_name("bob").unwrap().unwrap().id;
+    let (alice, bob) = alice_and_bob(&d);
     // a ─┬─ b ── c        e ── f        bob: g ── h
     //    └─ d
     let a = mint(&d, alice, "a", None, None, None, now).unwrap().id;
@@ -285,4 +279,14 @@ pub(super) fn revoking_a_token_revokes_what_it_minted_and_nothing_else<B: Backen
         d.revoke_access_token(h + 1000, now),
         Err(DirectoryError::NotFound(_))
     ));
+}
+
+/// Two certified users, `alice` and `bob`, and their ids.
+fn alice_and_bob(
+    d: &impl Directory,
+) -> (crate::domain::model::UserId, crate::domain::model::UserId) {
+    add_user(d, "alice", true);
+    add_user(d, "bob", true);
+    let id = |name: &str| d.user_by_name(name).unwrap().unwrap().id;
+    (id("alice"), id("bob"))
 }

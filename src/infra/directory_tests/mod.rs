@@ -87,38 +87,39 @@ fn record(d: &impl Directory, p: &ManifestPush) -> EventOutcome {
     d.record_push(p, &push_skip, 1).unwrap()
 }
 
+/// Disables user `name` as the operator, at `now`.
+fn disable(d: &impl Directory, name: &str, now: i64) -> crate::domain::ports::UserUpdated {
+    let changes = users::UserChanges {
+        disabled: Some(true),
+        ..Default::default()
+    };
+    users::set(d, &operator(), name, changes, now).unwrap()
+}
+
 fn add_user(d: &impl Directory, name: &str, certified: bool) {
-    users::add(
-        d,
-        &operator(),
-        users::UserRequest {
-            name,
-            password: None,
-            certified,
-            admin: false,
-            email: None,
-        },
-        1,
-    )
-    .unwrap();
+    let request = users::UserRequest {
+        name,
+        certified,
+        ..Default::default()
+    };
+    users::add(d, &operator(), request, 1).unwrap();
+}
+
+/// A certified user who logs in with `password`.
+fn add_user_with_password(d: &impl Directory, name: &str, password: &str) {
+    let request = users::UserRequest {
+        name,
+        password: Some(password),
+        certified: true,
+        ..Default::default()
+    };
+    users::add(d, &operator(), request, 1).unwrap();
 }
 
 fn migrations_and_data_survive_reopen<B: Backend>() {
     let (place, d) = B::open();
     {
-        users::add(
-            &d,
-            &operator(),
-            users::UserRequest {
-                name: "alice",
-                password: Some("a long password"),
-                certified: true,
-                admin: false,
-                email: None,
-            },
-            1,
-        )
-        .unwrap();
+        add_user_with_password(&d, "alice", "a long password");
     }
     drop(d);
     let d = B::reopen(&place);
@@ -220,28 +221,17 @@ fn events_are_idempotent_ordered_and_keep_history<B: Backend>() {
     let p = projects::add(&d, &operator(), "alpha", "alice", None, 1).unwrap();
     let path = format!("{p}/tool");
     let repo = RepoPath::parse(&path).unwrap();
-    assert_eq!(
-        record(&d, &push("e1", &path, Some("v1"), "a", 10)),
-        EventOutcome::Recorded
-    );
-    assert_eq!(
-        record(&d, &push("e1", &path, Some("v1"), "a", 10)),
-        EventOutcome::Duplicate
-    );
-    assert_eq!(
-        record(&d, &push("e3", &path, Some("v1"), "c", 30)),
-        EventOutcome::Recorded
-    );
+    // One push to `path`, recorded.
+    let at_path = |id: &str, tag: Option<&str>, digest_byte: &str, at: i64| {
+        record(&d, &push(id, &path, tag, digest_byte, at))
+    };
+    assert_eq!(at_path("e1", Some("v1"), "a", 10), EventOutcome::Recorded);
+    assert_eq!(at_path("e1", Some("v1"), "a", 10), EventOutcome::Duplicate);
+    assert_eq!(at_path("e3", Some("v1"), "c", 30), EventOutcome::Recorded);
     // Late delivery of an older push does not move the tag back.
-    assert_eq!(
-        record(&d, &push("e2", &path, Some("v1"), "b", 20)),
-        EventOutcome::Recorded
-    );
+    assert_eq!(at_path("e2", Some("v1"), "b", 20), EventOutcome::Recorded);
     // Digest-only push: recorded, no tag listed.
-    assert_eq!(
-        record(&d, &push("e4", &path, None, "d", 40)),
-        EventOutcome::Recorded
-    );
+    assert_eq!(at_path("e4", None, "d", 40), EventOutcome::Recorded);
     let (tags, total) = d.list_tags(&repo, TagSort::Tag, 0, 10).unwrap();
     assert_eq!(total, 1);
     assert_eq!(tags[0].digest, format!("sha256:{}", "c".repeat(64)));
@@ -382,17 +372,7 @@ fn users_teams_and_tokens<B: Backend>() {
     );
 
     // Disabling ends refresh tokens in the same transaction.
-    let done = users::set(
-        &d,
-        &operator(),
-        "alice",
-        users::UserChanges {
-            disabled: Some(true),
-            ..Default::default()
-        },
-        3,
-    )
-    .unwrap();
+    let done = disable(&d, "alice", 3);
     assert!(done.user.disabled);
     assert_eq!(done.refresh_tokens_ended, 0);
     assert!(users::set(&d, &operator(), "alice", users::UserChanges::default(), 4).is_err());
@@ -425,19 +405,7 @@ fn a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens<B: Ba
     use crate::domain::model::NewRefreshToken;
     use crate::domain::ports::RefreshTokenStore;
     let (_t, d) = B::open();
-    users::add(
-        &d,
-        &operator(),
-        users::UserRequest {
-            name: "alice",
-            password: Some("first password"),
-            certified: true,
-            admin: false,
-            email: None,
-        },
-        1,
-    )
-    .unwrap();
+    add_user_with_password(&d, "alice", "first password");
     let alice = d.user_by_name("alice").unwrap().unwrap();
     let refresh = |hash: u8| NewRefreshToken {
         user: alice.id,
@@ -963,17 +931,7 @@ fn a_second_replica_sees_every_change_and_writers_take_turns<B: Backend>() {
             .is_some(),
         "the other replica sees the user"
     );
-    users::set(
-        &two,
-        &operator(),
-        "alice",
-        users::UserChanges {
-            disabled: Some(true),
-            ..Default::default()
-        },
-        2,
-    )
-    .unwrap();
+    disable(&two, "alice", 2);
     assert!(
         one.user_credentials("alice", Pace::MayBlock)
             .unwrap()
@@ -1065,67 +1023,40 @@ use batches::*;
 use grants::*;
 use minting::*;
 
-/// Each test of the suite, once per backend.
-macro_rules! on {
-    ($backend:ident, $($name:ident),* $(,)?) => {
-        $(#[test] fn $name() { super::$name::<super::$backend>() })*
+/// Each test of the suite, once per backend: `sqlite::<name>` and `postgres::<name>`.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[test] fn $name() { super::$name::<super::Sqlite>() })*
+        }
+        mod postgres {
+            $(#[test] fn $name() { super::$name::<super::Postgres>() })*
+        }
     };
 }
 
-mod sqlite {
-    on!(
-        Sqlite,
-        migrations_and_data_survive_reopen,
-        repository_facts_cover_every_state,
-        events_are_idempotent_ordered_and_keep_history,
-        admin_errors_are_specific_and_nothing_is_half_written,
-        users_teams_and_tokens,
-        external_repositories_need_a_live_project_and_a_foreign_host,
-        a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens,
-        administration_is_audited_append_only_and_pruned,
-        an_email_address_logs_in_in_place_of_the_name_and_is_unique,
-        projects_shared_with_reads_only_the_entries_of_those_principals,
-        refresh_tokens_are_found_listed_and_revoked_one_by_one,
-        token_use_is_stamped_without_moving_the_change_version,
-        access_requests_are_filed_once_and_decided_with_their_sharing_change,
-        a_second_replica_sees_every_change_and_writers_take_turns,
-        an_event_that_cannot_be_stored_is_rolled_back_alone,
-        forty_parallel_mints_at_99_in_force_give_exactly_100,
-        a_child_token_never_outlives_its_parent,
-        a_child_of_a_revoked_expired_or_foreign_parent_is_refused,
-        revoking_a_token_revokes_what_it_minted_and_nothing_else,
-        a_granted_push_is_recorded_and_a_forged_one_changes_nothing,
-        a_late_event_matches_its_old_interval_and_grants_merge_and_are_pruned,
-        grants_recorded_through_one_replica_admit_events_at_the_other,
-        a_batch_of_pushes_gives_what_one_by_one_gives
-    );
-}
-
-mod postgres {
-    on!(
-        Postgres,
-        migrations_and_data_survive_reopen,
-        repository_facts_cover_every_state,
-        events_are_idempotent_ordered_and_keep_history,
-        admin_errors_are_specific_and_nothing_is_half_written,
-        users_teams_and_tokens,
-        external_repositories_need_a_live_project_and_a_foreign_host,
-        a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens,
-        administration_is_audited_append_only_and_pruned,
-        an_email_address_logs_in_in_place_of_the_name_and_is_unique,
-        projects_shared_with_reads_only_the_entries_of_those_principals,
-        refresh_tokens_are_found_listed_and_revoked_one_by_one,
-        token_use_is_stamped_without_moving_the_change_version,
-        access_requests_are_filed_once_and_decided_with_their_sharing_change,
-        a_second_replica_sees_every_change_and_writers_take_turns,
-        an_event_that_cannot_be_stored_is_rolled_back_alone,
-        forty_parallel_mints_at_99_in_force_give_exactly_100,
-        a_child_token_never_outlives_its_parent,
-        a_child_of_a_revoked_expired_or_foreign_parent_is_refused,
-        revoking_a_token_revokes_what_it_minted_and_nothing_else,
-        a_granted_push_is_recorded_and_a_forged_one_changes_nothing,
-        a_late_event_matches_its_old_interval_and_grants_merge_and_are_pruned,
-        grants_recorded_through_one_replica_admit_events_at_the_other,
-        a_batch_of_pushes_gives_what_one_by_one_gives
-    );
-}
+on_both!(
+    migrations_and_data_survive_reopen,
+    repository_facts_cover_every_state,
+    events_are_idempotent_ordered_and_keep_history,
+    admin_errors_are_specific_and_nothing_is_half_written,
+    users_teams_and_tokens,
+    external_repositories_need_a_live_project_and_a_foreign_host,
+    a_new_password_ends_refresh_tokens_and_revoke_tokens_ends_access_tokens,
+    administration_is_audited_append_only_and_pruned,
+    an_email_address_logs_in_in_place_of_the_name_and_is_unique,
+    projects_shared_with_reads_only_the_entries_of_those_principals,
+    refresh_tokens_are_found_listed_and_revoked_one_by_one,
+    token_use_is_stamped_without_moving_the_change_version,
+    access_requests_are_filed_once_and_decided_with_their_sharing_change,
+    a_second_replica_sees_every_change_and_writers_take_turns,
+    an_event_that_cannot_be_stored_is_rolled_back_alone,
+    forty_parallel_mints_at_99_in_force_give_exactly_100,
+    a_child_token_never_outlives_its_parent,
+    a_child_of_a_revoked_expired_or_foreign_parent_is_refused,
+    revoking_a_token_revokes_what_it_minted_and_nothing_else,
+    a_granted_push_is_recorded_and_a_forged_one_changes_nothing,
+    a_late_event_matches_its_old_interval_and_grants_merge_and_are_pruned,
+    grants_recorded_through_one_replica_admit_events_at_the_other,
+    a_batch_of_pushes_gives_what_one_by_one_gives
+);

@@ -13,11 +13,12 @@
 //! the manager a sharing change must keep). Reads take no lock. The audit trail's
 //! appends need no ordering and skip the lock.
 //!
-//! The modules mirror `infra::sqlite`: `credentials`, `users`, `tokens`, `entities`,
-//! `registry`, `grants`, `access_requests`, `audit`, with `rows` holding the shared
-//! queries and `schema` the migrations.
+//! Users, teams, tokens, access requests, entity administration and registry listings
+//! are `infra::sql`'s scripts, run here by `script` one statement at a time. What stays
+//! PostgreSQL's own mirrors `infra::sqlite`: `credentials` and `entities` (the token
+//! path), `registry` and `push_run` (the ingest), `grants`, `audit`, with `rows` holding
+//! the async queries and `schema` the migrations.
 
-mod access_requests;
 mod audit;
 pub mod copy;
 mod credentials;
@@ -27,11 +28,12 @@ mod push_run;
 mod registry;
 mod rows;
 mod schema;
-mod tokens;
-mod users;
+mod script;
 
-#[doc(hidden)]
-pub mod throwaway;
+/// A throw-away server for the unit tests (the integration tests include the same file).
+#[cfg(test)]
+#[path = "../../../tests/support/throwaway.rs"]
+pub(crate) mod throwaway;
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -19,8 +19,7 @@ use super::rows::{all, push_facts, P};
 use crate::domain::events::IngestFacts;
 use crate::domain::model::{EventOutcome, ManifestPush, UnixTime};
 use crate::domain::ports::DirResult;
-
-type Skip<'a> = &'a dyn Fn(&IngestFacts) -> Option<&'static str>;
+use crate::infra::sql::Skip;
 
 /// Every push's facts, in event order. The duplicate check is a LATERAL probe with
 /// LIMIT, one index lookup per event: written as `EXISTS`, the planner may turn it into

@@ -1,18 +1,15 @@
 //! What the registry's notifications record (repositories created by pushes, tag
-//! commits, deletes, processed event ids) and the listings read from it.
+//! commits, deletes, processed event ids), in this engine's own statements (the
+//! ingest stays apart, see docs/architecture.md); the listings are in `infra::sql`.
 
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::rows::{all, entities_by_query, exec, g, map, opt, push_facts, repo_id, tag_info};
-use super::{change, push_run, read, PgDirectory};
+use super::rows::{exec, opt, push_facts, repo_id};
+use super::{change, push_run, PgDirectory};
 use crate::domain::events::IngestFacts;
-use crate::domain::model::{
-    EntityId, EntityInfo, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnixTime,
-};
-use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog, RegistryReader};
-use crate::domain::repo_name::RepoPath;
-
-type Skip<'a> = &'a dyn Fn(&IngestFacts) -> Option<&'static str>;
+use crate::domain::model::{EventOutcome, ManifestDelete, ManifestPush, UnixTime};
+use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog};
+use crate::infra::sql::Skip;
 
 impl RegistryLog for PgDirectory {
     fn record_batch(
@@ -222,80 +219,6 @@ async fn record_delete(
     };
     mark(tx, &del.event_id, now).await?;
     Ok(EventOutcome::Recorded)
-}
-
-impl RegistryReader for PgDirectory {
-    fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>> {
-        read!(self, |c| {
-            entities_by_query(
-                c,
-                "SELECT id FROM entities WHERE parent_id = $1 AND trashed_at IS NULL ORDER BY name COLLATE \"C\"",
-                &[&(project.0 as i64)],
-            )
-            .await
-        })
-    }
-
-    fn list_tags(
-        &self,
-        repo: &RepoPath,
-        sort: TagSort,
-        offset: usize,
-        limit: usize,
-    ) -> DirResult<(Vec<TagInfo>, usize)> {
-        read!(self, |c| {
-            let id = known_repo(c, repo).await?;
-            // The current commit of a tag: the newest (pushed_at, id) not deleted.
-            let current = "SELECT c.tag, c.digest, c.media_type, c.size, c.pusher, c.pushed_at FROM commits c
-                 WHERE c.repository_id = $1 AND c.tag IS NOT NULL AND c.deleted_at IS NULL AND NOT EXISTS (
-                   SELECT 1 FROM commits n WHERE n.repository_id = c.repository_id AND n.tag = c.tag AND n.deleted_at IS NULL
-                     AND (n.pushed_at > c.pushed_at OR (n.pushed_at = c.pushed_at AND n.id > c.id)))";
-            let total = opt(
-                c,
-                &format!("SELECT COUNT(*) FROM ({current}) AS cur"),
-                &[&id],
-            )
-            .await?
-            .map(|r| g::<i64>(&r, 0))
-            .transpose()?
-            .unwrap_or(0);
-            let order = match sort {
-                TagSort::Tag => "ORDER BY tag COLLATE \"C\"",
-                TagSort::Time => "ORDER BY pushed_at DESC, tag COLLATE \"C\"",
-            };
-            let rows = all(
-                c,
-                &format!("SELECT * FROM ({current}) AS cur {order} LIMIT $2 OFFSET $3"),
-                &[
-                    &id,
-                    &(limit.min(i64::MAX as usize) as i64),
-                    &(offset.min(i64::MAX as usize) as i64),
-                ],
-            )
-            .await?;
-            Ok((map(&rows, tag_info)?, total as usize))
-        })
-    }
-
-    fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>> {
-        read!(self, |c| {
-            let id = known_repo(c, repo).await?;
-            let rows = all(
-                c,
-                "SELECT tag, digest, media_type, size, pusher, pushed_at FROM commits
-                 WHERE repository_id = $1 AND tag = $2 ORDER BY pushed_at DESC, id DESC",
-                &[&id, &tag],
-            )
-            .await?;
-            map(&rows, tag_info)
-        })
-    }
-}
-
-async fn known_repo<C: GenericClient>(c: &C, repo: &RepoPath) -> DirResult<i64> {
-    repo_id(c, repo)
-        .await?
-        .ok_or_else(|| DirectoryError::NotFound(format!("repository {repo}")))
 }
 
 async fn seen<C: GenericClient>(tx: &C, event_id: &str) -> DirResult<bool> {

@@ -6,16 +6,17 @@
 //! race another process's write), so a failed command leaves nothing half-written. The
 //! audit trail has a file of its own (`<name>.audit.db`, see `audit_path`) and a writer
 //! with `synchronous=NORMAL`: its batches never hold the connection a token request
-//! needs, nor grow the write-ahead log the token path reads through. The ports are implemented by aggregate:
-//! `credentials` (login), `users` (users and teams), `tokens`, `entities` (projects,
-//! repositories, sharing, trash, authorization facts), `registry` (notifications and
-//! listings), `grants` (what registry events are checked against); `rows` holds the
-//! queries they share.
+//! needs, nor grow the write-ahead log the token path reads through.
+//!
+//! Users, teams, tokens, access requests, entity administration and registry listings
+//! are `infra::sql`'s scripts (see `SqlDirectory` below); what stays SQLite's own:
+//! `credentials` (login), `entities` (authorization facts), `registry` (the
+//! notification ingest), `grants` (what registry events are checked against), `audit`;
+//! `rows` adapts the shared decoders.
 //!
 //! Both files and their `-wal`/`-shm` are readable by regauth's user alone (0600) from
 //! their creation, whatever the umask: see `private_files`.
 
-mod access_requests;
 mod audit;
 mod credentials;
 mod entities;
@@ -23,8 +24,6 @@ mod grants;
 mod registry;
 mod rows;
 mod schema;
-mod tokens;
-mod users;
 
 use std::path::Path;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -34,6 +33,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::infra::crypto;
+use crate::infra::sql::{SqlDirectory, Tx};
 
 pub struct SqliteDirectory {
     writer: Mutex<Connection>,
@@ -208,5 +208,17 @@ impl SqliteDirectory {
         let out = f(&tx)?;
         tx.commit()?;
         Ok(out)
+    }
+}
+
+/// The shared transaction scripts (`infra::sql`) run on the pool's read connections
+/// and in the writer's `IMMEDIATE` transactions.
+impl SqlDirectory for SqliteDirectory {
+    fn read_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T> {
+        self.read(|c| f(c))
+    }
+
+    fn change_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T> {
+        self.write(|tx| f(&**tx))
     }
 }

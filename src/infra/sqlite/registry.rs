@@ -1,23 +1,21 @@
 //! What the registry's notifications record (repositories created by pushes, tag
-//! commits, deletes, processed event ids) and the listings read from it.
+//! commits, deletes, processed event ids), in this engine's own statements (the
+//! ingest stays apart, see docs/architecture.md); the listings are in `infra::sql`.
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::rows::{entities_by_query, entity_by_id, next_entity_id, repo_id, tag_info};
+use super::rows::{entity_by_id, next_entity_id, repo_id};
 use super::SqliteDirectory;
 use crate::domain::events::{IngestFacts, ProjectPresence};
-use crate::domain::model::{
-    EntityId, EntityInfo, EntityKind, EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort,
-    UnixTime,
-};
-use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog, RegistryReader};
-use crate::domain::repo_name::RepoPath;
+use crate::domain::model::{EntityKind, EventOutcome, ManifestDelete, ManifestPush, UnixTime};
+use crate::domain::ports::{DirResult, DirectoryError, RegistryEvent, RegistryLog};
+use crate::infra::sql::Skip;
 
 impl RegistryLog for SqliteDirectory {
     fn record_batch(
         &self,
         events: &[RegistryEvent<'_>],
-        skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+        skip: Skip<'_>,
         now: UnixTime,
     ) -> DirResult<Vec<DirResult<EventOutcome>>> {
         self.write(|tx| {
@@ -49,7 +47,7 @@ impl RegistryLog for SqliteDirectory {
 fn record_push(
     tx: &Connection,
     push: &ManifestPush,
-    skip: &dyn Fn(&IngestFacts) -> Option<&'static str>,
+    skip: Skip<'_>,
     now: UnixTime,
 ) -> DirResult<EventOutcome> {
     if seen(tx, &push.event_id)? {
@@ -115,67 +113,6 @@ fn record_delete(tx: &Connection, del: &ManifestDelete, now: UnixTime) -> DirRes
     }?;
     mark(tx, &del.event_id, now)?;
     Ok(EventOutcome::Recorded)
-}
-
-impl RegistryReader for SqliteDirectory {
-    fn list_repositories(&self, project: EntityId) -> DirResult<Vec<EntityInfo>> {
-        self.read(|c| {
-            entities_by_query(
-                c,
-                "SELECT id FROM entities WHERE parent_id = ?1 AND trashed_at IS NULL ORDER BY name",
-                [project.0 as i64],
-            )
-        })
-    }
-
-    fn list_tags(
-        &self,
-        repo: &RepoPath,
-        sort: TagSort,
-        offset: usize,
-        limit: usize,
-    ) -> DirResult<(Vec<TagInfo>, usize)> {
-        self.read(|c| {
-            let id = known_repo(c, repo)?;
-            // The current commit of a tag: the newest (pushed_at, id) not deleted.
-            let current = "SELECT c.tag, c.digest, c.media_type, c.size, c.pusher, c.pushed_at FROM commits c
-                 WHERE c.repository_id = ?1 AND c.tag IS NOT NULL AND c.deleted_at IS NULL AND NOT EXISTS (
-                   SELECT 1 FROM commits n WHERE n.repository_id = c.repository_id AND n.tag = c.tag AND n.deleted_at IS NULL
-                     AND (n.pushed_at > c.pushed_at OR (n.pushed_at = c.pushed_at AND n.id > c.id)))";
-            let total: i64 =
-                c.query_row(&format!("SELECT COUNT(*) FROM ({current})"), [id], |r| r.get(0))?;
-            let order = match sort {
-                TagSort::Tag => "ORDER BY tag",
-                TagSort::Time => "ORDER BY pushed_at DESC, tag",
-            };
-            let mut stmt = c.prepare(&format!("SELECT * FROM ({current}) {order} LIMIT ?2 OFFSET ?3"))?;
-            let rows = stmt.query_map(
-                params![
-                    id,
-                    limit.min(i64::MAX as usize) as i64,
-                    offset.min(i64::MAX as usize) as i64
-                ],
-                tag_info,
-            )?;
-            Ok((rows.collect::<Result<_, _>>()?, total as usize))
-        })
-    }
-
-    fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>> {
-        self.read(|c| {
-            let id = known_repo(c, repo)?;
-            let mut stmt = c.prepare(
-                "SELECT tag, digest, media_type, size, pusher, pushed_at FROM commits
-                 WHERE repository_id = ?1 AND tag = ?2 ORDER BY pushed_at DESC, id DESC",
-            )?;
-            let rows = stmt.query_map(params![id, tag], tag_info)?;
-            Ok(rows.collect::<Result<_, _>>()?)
-        })
-    }
-}
-
-fn known_repo(c: &Connection, repo: &RepoPath) -> DirResult<i64> {
-    repo_id(c, repo)?.ok_or_else(|| DirectoryError::NotFound(format!("repository {repo}")))
 }
 
 fn seen(tx: &Connection, event_id: &str) -> DirResult<bool> {

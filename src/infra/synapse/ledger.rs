@@ -50,6 +50,16 @@ fn synapses(what: &str) -> DirectoryError {
     ))
 }
 
+/// Port methods refused in this mode, one a line: `name(argument types) -> output:
+/// what`, each an `Unsupported` error saying that Synapse owns `what`.
+macro_rules! refused {
+    ($($name:ident($($arg:ty),*) -> $out:ty: $what:literal;)*) => {
+        $(fn $name(&self, $(_: $arg),*) -> DirResult<$out> {
+            Err(synapses($what))
+        })*
+    };
+}
+
 impl SynapseLedger {
     /// Wraps the directory, placing the marker project when it is not there yet.
     pub fn new(inner: Arc<dyn DirectoryBackend>, now: UnixTime) -> DirResult<SynapseLedger> {
@@ -137,17 +147,9 @@ impl AuthorizationFacts for SynapseLedger {
 }
 
 impl UserAdmin for SynapseLedger {
-    fn add_user(&self, _: &NewUser, _: UnixTime) -> DirResult<User> {
-        Err(synapses("users"))
-    }
-    fn update_user(
-        &self,
-        _: &str,
-        _: &UserUpdate,
-        _: EndTokens,
-        _: UnixTime,
-    ) -> DirResult<UserUpdated> {
-        Err(synapses("users"))
+    refused! {
+        add_user(&NewUser, UnixTime) -> User: "users";
+        update_user(&str, &UserUpdate, EndTokens, UnixTime) -> UserUpdated: "users";
     }
     fn user_by_name(&self, name: &str) -> DirResult<Option<User>> {
         self.inner.user_by_name(name)
@@ -158,26 +160,16 @@ impl UserAdmin for SynapseLedger {
 }
 
 impl TeamAdmin for SynapseLedger {
-    fn add_team(&self, _: &TeamName) -> DirResult<TeamId> {
-        Err(synapses("teams"))
-    }
-    fn add_team_member(&self, _: &str, _: &str) -> DirResult<()> {
-        Err(synapses("teams"))
-    }
-    fn remove_team_member(&self, _: &str, _: &str) -> DirResult<()> {
-        Err(synapses("teams"))
+    refused! {
+        add_team(&TeamName) -> TeamId: "teams";
+        add_team_member(&str, &str) -> (): "teams";
+        remove_team_member(&str, &str) -> (): "teams";
     }
 }
 
 impl EntityAdmin for SynapseLedger {
-    fn add_project(
-        &self,
-        _: &ProjectName,
-        _: Option<EntityId>,
-        _: &Acl,
-        _: UnixTime,
-    ) -> DirResult<EntityId> {
-        Err(synapses("projects"))
+    refused! {
+        add_project(&ProjectName, Option<EntityId>, &Acl, UnixTime) -> EntityId: "projects";
     }
     fn list_projects(&self) -> DirResult<Vec<EntityInfo>> {
         self.inner.list_projects()
@@ -191,36 +183,19 @@ impl EntityAdmin for SynapseLedger {
     fn name_acl(&self, acl: &Acl) -> DirResult<Vec<(PrincipalRef, AccessSet)>> {
         self.inner.name_acl(acl)
     }
-    fn change_sharing(&self, _: &EntityRef, _: EntityRule<SharingChange>) -> DirResult<()> {
-        Err(synapses("sharing settings"))
-    }
-    fn set_trashed(&self, _: &EntityRef, _: bool, _: EntityRule<()>, _: UnixTime) -> DirResult<()> {
-        Err(synapses("the trash and its entities"))
-    }
-    fn add_external_repository(
-        &self,
-        _: EntityId,
-        _: &ExternalName,
-        _: EntityRule<()>,
-        _: UnixTime,
-    ) -> DirResult<EntityInfo> {
-        Err(synapses("repositories"))
-    }
-    fn delete_external_repository(&self, _: EntityId) -> DirResult<()> {
-        Err(synapses("repositories"))
+    refused! {
+        change_sharing(&EntityRef, EntityRule<SharingChange>) -> (): "sharing settings";
+        set_trashed(&EntityRef, bool, EntityRule<()>, UnixTime) -> (): "the trash and its entities";
+        add_external_repository(EntityId, &ExternalName, EntityRule<()>, UnixTime)
+            -> EntityInfo: "repositories";
+        delete_external_repository(EntityId) -> (): "repositories";
     }
 }
 
 impl AccessRequestStore for SynapseLedger {
-    fn file_access_request(
-        &self,
-        _: &EntityRef,
-        _: UserId,
-        _: &str,
-        _: EntityRule<()>,
-        _: UnixTime,
-    ) -> DirResult<AccessRequest> {
-        Err(synapses("access requests"))
+    refused! {
+        file_access_request(&EntityRef, UserId, &str, EntityRule<()>, UnixTime)
+            -> AccessRequest: "access requests";
     }
     fn entity_access_requests(
         &self,
@@ -233,25 +208,16 @@ impl AccessRequestStore for SynapseLedger {
     fn user_access_requests(&self, requester: UserId) -> DirResult<Vec<AccessRequest>> {
         self.inner.user_access_requests(requester)
     }
-    fn decide_access_request(
-        &self,
-        _: i64,
-        _: &RequestDecision,
-        _: DecisionRule,
-        _: UnixTime,
-    ) -> DirResult<AccessRequest> {
-        Err(synapses("access requests"))
+    refused! {
+        decide_access_request(i64, &RequestDecision, DecisionRule, UnixTime)
+            -> AccessRequest: "access requests";
     }
 }
 
 impl TokenAdmin for SynapseLedger {
-    fn create_access_token(
-        &self,
-        _: &NewAccessToken,
-        _: Option<usize>,
-        _: UnixTime,
-    ) -> DirResult<AccessTokenRecord> {
-        Err(synapses("personal access tokens"))
+    refused! {
+        create_access_token(&NewAccessToken, Option<usize>, UnixTime)
+            -> AccessTokenRecord: "personal access tokens";
     }
     fn list_access_tokens(&self, user: UserId) -> DirResult<Vec<AccessTokenRecord>> {
         self.inner.list_access_tokens(user)

@@ -1,11 +1,9 @@
 //! Access requests: filed, listed and decided, each decision with its ACL change in the
-//! same transaction.
-
-use deadpool_postgres::GenericClient;
+//! same transaction. One script each for both engines.
 
 use super::entities::apply_sharing;
-use super::rows::{all, entity_by_id, exec, facts, g, opt, resolve, P};
-use super::{change, read, PgDirectory};
+use super::rows::{entity_by_id, facts, resolve};
+use super::{Param, SqlDirectory, Tx};
 use crate::domain::model::{
     AccessRequest, EntityId, EntityRef, RequestDecision, RequestState, UnixTime, UserId,
 };
@@ -19,42 +17,39 @@ const SELECT: &str =
      FROM access_requests r JOIN users u ON u.id = r.requester_id
      LEFT JOIN users d ON d.id = r.decided_by";
 
-async fn rows<C: GenericClient>(
-    c: &C,
-    sql: &str,
-    params: &[P<'_>],
-) -> DirResult<Vec<AccessRequest>> {
-    let mut out = Vec::new();
-    for r in all(c, sql, params).await? {
-        let state: &str = g(&r, 5)?;
-        let entity = EntityId(g::<i64>(&r, 1)? as u64);
-        out.push(AccessRequest {
-            id: g(&r, 0)?,
-            entity,
-            entity_name: entity_by_id(c, entity.0 as i64)
-                .await?
+fn rows(c: &dyn Tx, sql: &str, params: &[&dyn Param]) -> DirResult<Vec<AccessRequest>> {
+    let found = c.all(sql, params, |r| {
+        let state: String = r.get(5)?;
+        Ok(AccessRequest {
+            id: r.get(0)?,
+            entity: EntityId(r.get::<i64>(1)? as u64),
+            entity_name: String::new(),
+            requester: UserId(r.get(2)?),
+            requester_name: r.get(3)?,
+            message: r.get(4)?,
+            state: RequestState::parse(&state).unwrap_or(RequestState::Open),
+            reason: r.get(6)?,
+            created_at: r.get(7)?,
+            decided_at: r.get(8)?,
+            decided_by: r.get(9)?,
+        })
+    })?;
+    found
+        .into_iter()
+        .map(|mut req| {
+            req.entity_name = entity_by_id(c, req.entity.0 as i64)?
                 .map(|e| e.info.name)
-                .unwrap_or_default(),
-            requester: UserId(g(&r, 2)?),
-            requester_name: g(&r, 3)?,
-            message: g(&r, 4)?,
-            state: RequestState::parse(state).unwrap_or(RequestState::Open),
-            reason: g(&r, 6)?,
-            created_at: g(&r, 7)?,
-            decided_at: g(&r, 8)?,
-            decided_by: g(&r, 9)?,
-        });
-    }
-    Ok(out)
+                .unwrap_or_default();
+            Ok(req)
+        })
+        .collect()
 }
 
-async fn by_id<C: GenericClient>(c: &C, id: i64) -> DirResult<Option<AccessRequest>> {
-    Ok(rows(c, &format!("{SELECT} WHERE r.id = $1"), &[&id])
-        .await?
-        .pop())
+fn by_id(c: &dyn Tx, id: i64) -> DirResult<Option<AccessRequest>> {
+    Ok(rows(c, &format!("{SELECT} WHERE r.id = $1"), &[&id])?.pop())
 }
 
-impl AccessRequestStore for PgDirectory {
+impl<D: SqlDirectory> AccessRequestStore for D {
     fn file_access_request(
         &self,
         entity: &EntityRef,
@@ -63,32 +58,27 @@ impl AccessRequestStore for PgDirectory {
         rule: EntityRule<()>,
         now: UnixTime,
     ) -> DirResult<AccessRequest> {
-        change!(self, |tx| {
-            let row = resolve(tx, entity).await?;
+        self.change_script(|tx| {
+            let row = resolve(tx, entity)?;
             let id = row.info.id.0 as i64;
-            rule(&facts(tx, row).await?)?;
-            let open = opt(
-                tx,
+            rule(&facts(tx, row)?)?;
+            let open: Option<i64> = tx.opt(
                 "SELECT id FROM access_requests WHERE entity_id = $1 AND requester_id = $2 AND state = 'open'",
                 &[&id, &requester.0],
-            )
-            .await?;
+                |r| r.get(0),
+            )?;
             if let Some(open) = open {
-                let open: i64 = g(&open, 0)?;
                 return Err(DirectoryError::Conflict(format!(
                     "an open access request ({open}) of yours on {entity}"
                 )));
             }
-            let r = opt(
-                tx,
+            let filed = tx.one(
                 "INSERT INTO access_requests (entity_id, requester_id, message, state, created_at)
                  VALUES ($1, $2, $3, 'open', $4) RETURNING id",
                 &[&id, &requester.0, &message, &now],
-            )
-            .await?
-            .ok_or_else(|| DirectoryError::Backend("insert returned no id".into()))?;
-            by_id(tx, g(&r, 0)?)
-                .await?
+                |r| r.get(0),
+            )?;
+            by_id(tx, filed)?
                 .ok_or_else(|| DirectoryError::Backend("access request vanished".into()))
         })
     }
@@ -99,28 +89,26 @@ impl AccessRequestStore for PgDirectory {
         all: bool,
         rule: EntityRule<()>,
     ) -> DirResult<Vec<AccessRequest>> {
-        read!(self, |c| {
-            let row = resolve(c, entity).await?;
+        self.read_script(|c| {
+            let row = resolve(c, entity)?;
             let id = row.info.id.0 as i64;
-            rule(&facts(c, row).await?)?;
+            rule(&facts(c, row)?)?;
             let only_open = if all { "" } else { " AND r.state = 'open'" };
             rows(
                 c,
                 &format!("{SELECT} WHERE r.entity_id = $1{only_open} ORDER BY r.id"),
                 &[&id],
             )
-            .await
         })
     }
 
     fn user_access_requests(&self, requester: UserId) -> DirResult<Vec<AccessRequest>> {
-        read!(self, |c| {
+        self.read_script(|c| {
             rows(
                 c,
                 &format!("{SELECT} WHERE r.requester_id = $1 ORDER BY r.id DESC"),
                 &[&requester.0],
             )
-            .await
         })
     }
 
@@ -131,15 +119,13 @@ impl AccessRequestStore for PgDirectory {
         rule: DecisionRule,
         now: UnixTime,
     ) -> DirResult<AccessRequest> {
-        change!(self, |tx| {
-            let request = by_id(tx, id)
-                .await?
+        self.change_script(|tx| {
+            let request = by_id(tx, id)?
                 .ok_or_else(|| DirectoryError::NotFound(format!("access request {id}")))?;
-            let row = entity_by_id(tx, request.entity.0 as i64)
-                .await?
+            let row = entity_by_id(tx, request.entity.0 as i64)?
                 .ok_or_else(|| DirectoryError::NotFound(format!("access request {id}")))?;
             let entity_id = row.info.id.0 as i64;
-            let change = rule(&facts(tx, row).await?, &request)?;
+            let change = rule(&facts(tx, row)?, &request)?;
             if request.state != RequestState::Open {
                 return Err(DirectoryError::Invalid(format!(
                     "access request {id} is already {}",
@@ -147,15 +133,14 @@ impl AccessRequestStore for PgDirectory {
                 )));
             }
             if let Some(change) = &change {
-                apply_sharing(tx, entity_id, change).await?;
+                apply_sharing(tx, entity_id, change)?;
             }
             let state = if decision.approve {
                 RequestState::Approved
             } else {
                 RequestState::Denied
             };
-            exec(
-                tx,
+            tx.exec(
                 "UPDATE access_requests SET state = $1, reason = $2, decided_at = $3, decided_by = $4 WHERE id = $5",
                 &[
                     &state.as_str(),
@@ -164,11 +149,8 @@ impl AccessRequestStore for PgDirectory {
                     &decision.decided_by.map(|u| u.0),
                     &id,
                 ],
-            )
-            .await?;
-            by_id(tx, id)
-                .await?
-                .ok_or_else(|| DirectoryError::Backend("access request vanished".into()))
+            )?;
+            by_id(tx, id)?.ok_or_else(|| DirectoryError::Backend("access request vanished".into()))
         })
     }
 }

@@ -1,4 +1,6 @@
-//! A throw-away PostgreSQL server for tests and benchmarks: Debian's `postgresql`
+//! A throw-away PostgreSQL server for tests (compiled only into them: the lib's unit
+//! tests include this file as `infra::postgres::throwaway`, the integration tests as
+//! `mod throwaway`, so it names nothing of regauth's own): Debian's `postgresql`
 //! binaries, a cluster made by `initdb` in a temporary directory (as the `postgres`
 //! user when this process is root: PostgreSQL refuses to run as root), listening on a
 //! free loopback port, one fresh database per call. The server stops and its directory
@@ -15,6 +17,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use rand::distributions::Alphanumeric;
+use rand::rngs::OsRng;
+use rand::Rng;
 use secrecy::SecretString;
 
 struct Server {
@@ -85,7 +90,11 @@ fn start() -> Result<Server, String> {
         std::os::unix::fs::chown(&dir, Some(uid.0), Some(uid.1))
             .map_err(|e| format!("chown {}: {e}", dir.display()))?;
     }
-    let password = crate::app::secrets::new_token("");
+    let password: String = OsRng
+        .sample_iter(&Alphanumeric)
+        .take(32)
+        .map(char::from)
+        .collect();
     let pwfile = dir.join("pw");
     std::fs::write(&pwfile, format!("{password}\n")).map_err(|e| e.to_string())?;
     if as_root {
