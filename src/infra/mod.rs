@@ -8,6 +8,7 @@ pub mod config_error;
 pub mod crypto;
 #[cfg(test)]
 mod directory_tests;
+pub mod front;
 pub mod http;
 pub mod logging;
 pub mod metrics;

@@ -1,7 +1,7 @@
 //! Every route regauth serves, in one table the router is built from: method, path,
 //! front door and the operation it runs (with that operation's declared needs). It stands
 //! above both front doors it mounts (the HTTP API and protocol in `http`, the pages in
-//! `web`); the composition root hands `mount` to `http::server`.
+//! `web`); the composition root hands `mount` to `front::server`.
 //!
 //! A route is added with `gated` (the handler's first argument is the front door's
 //! extractor, `Authorized<O>` for the API, `Page<O>`/`Form<O>` for the web pages, so the
@@ -17,8 +17,8 @@ use actix_web::{FromRequest, Handler, Responder};
 use crate::app::operations::{
     IssueToken, Operation, OperationInfo, Probe, ReceiveNotifications, SignIn,
 };
+pub use crate::infra::front::server::Listener;
 use crate::infra::http::gate::{Authorized, Open};
-pub use crate::infra::http::server::Listener;
 use crate::infra::http::{access_requests, admin, api, health, me, notifications, sharing, token};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{self as ui, pages};

@@ -5,7 +5,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use super::sharing::entity;
 use crate::app::access_requests;
@@ -13,6 +12,7 @@ use crate::app::operations::{
     AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests,
 };
 use crate::domain::model::{rfc3339, AccessRequest};
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 pub fn request_json(r: &AccessRequest) -> Value {
     json!({"id": r.id, "entity": r.entity, "entity_name": r.entity_name,

@@ -6,13 +6,13 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use super::errors::HttpError;
 use super::gate::Authorized;
 use crate::app::administer::{teams, users};
 use crate::app::operations::{
     AddTeam, AddTeamMember, AddUser, ChangeUser, ListUsers, RemoveTeamMember,
 };
 use crate::domain::model::User;
+use crate::infra::front::errors::HttpError;
 
 pub fn user_json(u: &User) -> Value {
     json!({"name": u.name, "email": u.email, "certified": u.certified,

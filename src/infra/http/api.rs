@@ -7,7 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use crate::app::administer::{external, projects};
 use crate::app::browse;
@@ -17,6 +16,7 @@ use crate::app::operations::{
 };
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// Longest page of tags.
 const MAX_LIMIT: usize = 1000;

@@ -8,8 +8,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use super::errors::{ErrorCode, HttpError};
-use super::AppState;
+use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::AppState;
 
 /// Reads and decodes an `application/json` body. The content type is checked before a
 /// byte is read.
@@ -59,7 +59,8 @@ async fn body(
     payload: web::Payload,
 ) -> Result<web::Bytes, HttpError> {
     let timeout = state.settings.server.body_timeout;
-    super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await
+    crate::infra::front::body::read(req, payload, crate::infra::front::body::JSON_LIMIT, timeout)
+        .await
 }
 
 /// Decodes `body`, naming the field an error is about.

@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use crate::app::explain;
 use crate::app::operations::{
@@ -18,6 +17,7 @@ use crate::app::{AppError, AppResult};
 use crate::domain::model::{
     parse_lifetime, rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime,
 };
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 fn time(t: Option<UnixTime>) -> Value {
     t.and_then(rfc3339).map_or(Value::Null, Value::String)
@@ -55,7 +55,8 @@ pub async fn explain(
     call: Authorized<ExplainOwnAccess>,
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
-    let scopes = super::form::Params::parse(req.query_string().as_bytes()).all("scope");
+    let scopes =
+        crate::infra::front::form::Params::parse(req.query_string().as_bytes()).all("scope");
     let limits = crate::domain::scope::ScopeLimits {
         max_scopes: call.state.settings.token.max_scopes,
         ..Default::default()
@@ -105,7 +106,10 @@ pub async fn change_password(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let address = super::client_ip::client_ip(&req, &call.state.settings.server.trusted_proxies);
+    let address = crate::infra::front::client_ip::client_ip(
+        &req,
+        &call.state.settings.server.trusted_proxies,
+    );
     let body: PasswordBody = super::json::read(&call.state, &req, payload).await?;
     let done = call
         .run(move |st, permit| {

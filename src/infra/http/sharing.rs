@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use crate::app::administer::{sharing, trash};
 use crate::app::operations::{
@@ -14,6 +13,7 @@ use crate::app::operations::{
 };
 use crate::app::AppError;
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// The entity a path names; `%2F` may reach us still encoded.
 pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {

@@ -18,9 +18,9 @@ use super::{csrf, read_form, visit, Visit};
 use crate::app::operations::Operation;
 use crate::app::permit::Permit;
 use crate::app::{Actor, AppResult};
-use crate::infra::http::form::Params;
-use crate::infra::http::gate::{app_state, refuse_what_synapse_owns, same_origin};
-use crate::infra::http::AppState;
+use crate::infra::front::checks::{app_state, refuse_what_synapse_owns, same_origin};
+use crate::infra::front::form::Params;
+use crate::infra::front::AppState;
 
 /// A signed-in page admitted for operation `O`.
 pub struct Page<O: Operation> {

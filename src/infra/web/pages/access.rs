@@ -30,7 +30,7 @@ fn page_of(raw: &str) -> String {
 /// The entity's access page: the request form, and for its managers the inbox.
 pub async fn show(page: Page<ShowAccessPage>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let visit = &page.visit;
-    let params = crate::infra::http::form::Params::parse(req.query_string().as_bytes());
+    let params = crate::infra::front::form::Params::parse(req.query_string().as_bytes());
     let raw = params.get("entity").unwrap_or_default().to_string();
     let entity = entity_of(Some(&raw))?;
     let inbox = page

@@ -13,7 +13,7 @@ use crate::app::operations::{ExplainOwnAccess, ListTags, ShowRepository, TagHist
 use crate::domain::model::{TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
 use crate::domain::scope::ScopeLimits;
-use crate::infra::http::form::Params;
+use crate::infra::front::form::Params;
 use crate::infra::web::errors::WebError;
 use crate::infra::web::gate::Page;
 use crate::infra::web::{layout, registry_host};

@@ -11,7 +11,7 @@ use super::query;
 use crate::app::administer::sharing::{self, AclView};
 use crate::app::operations::{ReplaceSharing, ShowSharing};
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
-use crate::infra::http::form::Params;
+use crate::infra::front::form::Params;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{layout, Visit};

@@ -1,5 +1,6 @@
 //! The token endpoint's parameters: a query string (GET) or an OAuth2 form body (POST),
-//! both `application/x-www-form-urlencoded`.
+//! both `application/x-www-form-urlencoded`. The web pages read their forms and query
+//! strings with the same `Params`, so both front doors parse one format one way.
 
 /// Request parameters, in order, as sent (query string or form body). Repeated keys are
 /// kept: containers/image sends one `scope` per scope.
