@@ -207,12 +207,12 @@ pub fn table() -> Vec<Route> {
         gated(
             post.clone(),
             "/api/v1/access-requests/{id}/approve",
-            access_requests::approve,
+            access_requests::decide::<true>,
         ),
         gated(
             post.clone(),
             "/api/v1/access-requests/{id}/deny",
-            access_requests::deny,
+            access_requests::decide::<false>,
         ),
         // One's own account.
         gated(get.clone(), "/api/v1/me", me::me),
@@ -285,9 +285,9 @@ pub fn table() -> Vec<Route> {
         gated(
             post.clone(),
             "/ui/access/{id}/approve",
-            pages::access::approve,
+            pages::access::decide::<true>,
         ),
-        gated(post, "/ui/access/{id}/deny", pages::access::deny),
+        gated(post, "/ui/access/{id}/deny", pages::access::decide::<false>),
         gated(get, "/ui/requests", pages::access::mine),
     ]
 }

@@ -5,9 +5,10 @@
 //! listeners and mounts the route table handed down to it, `errors` renders refusals in
 //! the errcode format (the pages wrap it in HTML), `errcode_stream` and `head_limit`
 //! give the HTTP library's own refusals that format too, `body` and `form` read bounded
-//! bodies, `client_ip` names the client, and `checks` holds what both gates check before
-//! admitting a request.
+//! bodies, `client_ip` names the client, `checks` holds what both gates check before
+//! admitting a request, and `admitted` how an admitted request runs its use case.
 
+pub mod admitted;
 pub mod body;
 pub mod checks;
 pub mod client_ip;

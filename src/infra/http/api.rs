@@ -16,6 +16,7 @@ use crate::app::operations::{
 };
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
+use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// Longest page of tags.
@@ -61,15 +62,11 @@ struct NewProject {
 }
 
 pub async fn add_project(
-    call: Authorized<CreateOwnProject>,
-    req: HttpRequest,
-    payload: web::Payload,
+    mut call: Authorized<CreateOwnProject>,
 ) -> Result<HttpResponse, HttpError> {
-    let body: NewProject = super::json::read(&call.state, &req, payload).await?;
+    let body: NewProject = call.json().await?;
     let id = call
-        .run(move |st, permit| {
-            projects::add_own(st.directory.as_ref(), permit, &body.name, st.clock.now())
-        })
+        .change(move |dir, permit, now| projects::add_own(dir, permit, &body.name, now))
         .await?;
     Ok(HttpResponse::Created().json(json!({"id": id})))
 }
@@ -197,13 +194,11 @@ struct ExternalBody {
 }
 
 pub async fn add_external(
-    call: Authorized<AddExternalRepository>,
-    req: HttpRequest,
+    mut call: Authorized<AddExternalRepository>,
     id: web::Path<String>,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    let body: ExternalBody = super::json::read(&call.state, &req, payload).await?;
+    let body: ExternalBody = call.json().await?;
     let info = call
         .run(move |st, permit| {
             let hosts = &st.settings.notifications.registry_hosts;

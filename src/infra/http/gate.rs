@@ -16,25 +16,30 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::http::{header, Method, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
 
 use crate::app::operations::Operation;
 use crate::app::permit::Permit;
-use crate::app::{Actor, AppResult};
+use crate::app::Actor;
+use crate::infra::front::admitted::Admitted;
 use crate::infra::front::checks::{app_state, refuse_what_synapse_owns, same_origin};
 use crate::infra::front::errors::{ErrorCode, HttpError};
 use crate::infra::front::AppState;
 
-/// A request admitted for operation `O`.
+/// A request admitted for operation `O`, with its body still unread: a handler reads it
+/// ([`Authorized::json`]) only after what it can check without it (a malformed id).
 pub struct Authorized<O: Operation> {
     pub permit: Permit<O>,
     pub state: web::Data<AppState>,
+    req: HttpRequest,
+    body: Option<web::Payload>,
 }
 
 impl<O: Operation> FromRequest for Authorized<O> {
     type Error = HttpError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, HttpError>>>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         const {
             assert!(
                 O::NEEDS.takes_api_credentials(),
@@ -42,6 +47,7 @@ impl<O: Operation> FromRequest for Authorized<O> {
             )
         };
         let req = req.clone();
+        let body = web::Payload::from_request(&req, payload);
         Box::pin(async move {
             let state = app_state(&req)?;
             if changes_state(req.method()) {
@@ -51,23 +57,43 @@ impl<O: Operation> FromRequest for Authorized<O> {
             let caller = super::auth::caller_from_request(&state, &req).await?;
             let permit = Permit::<O>::admit(&Actor::Caller(caller))?;
             refuse_what_synapse_owns::<O>(&state)?;
-            Ok(Authorized { permit, state })
+            let body = Some(body.await.map_err(|_| HttpError::internal())?);
+            Ok(Authorized {
+                permit,
+                state,
+                req,
+                body,
+            })
         })
     }
 }
 
+impl<O: Operation> Admitted<O> for Authorized<O> {
+    type Error = HttpError;
+
+    fn parts(&self) -> (&web::Data<AppState>, &Permit<O>) {
+        (&self.state, &self.permit)
+    }
+}
+
 impl<O: Operation> Authorized<O> {
-    /// Runs use case `f` on the blocking pool with the permit.
-    pub async fn run<T, F>(self, f: F) -> Result<T, HttpError>
-    where
-        F: FnOnce(&AppState, &Permit<O>) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let Authorized { permit, state } = self;
-        web::block(move || f(&state, &permit))
-            .await
-            .map_err(|_| HttpError::internal())?
-            .map_err(HttpError::from)
+    /// The JSON body (`json::read`), read now that the caller is admitted.
+    pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T, HttpError> {
+        let body = self.unread()?;
+        super::json::read(&self.state, &self.req, body).await
+    }
+
+    /// The JSON body, `None` when empty (`json::read_optional`).
+    pub async fn json_optional<T: DeserializeOwned>(&mut self) -> Result<Option<T>, HttpError> {
+        let body = self.unread()?;
+        super::json::read_optional(&self.state, &self.req, body).await
+    }
+
+    fn unread(&mut self) -> Result<web::Payload, HttpError> {
+        self.body.take().ok_or_else(|| {
+            tracing::error!("request body read twice");
+            HttpError::internal()
+        })
     }
 }
 

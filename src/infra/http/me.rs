@@ -17,6 +17,7 @@ use crate::app::{AppError, AppResult};
 use crate::domain::model::{
     parse_lifetime, rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime,
 };
+use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
 
 fn time(t: Option<UnixTime>) -> Value {
@@ -102,15 +103,14 @@ struct PasswordBody {
 }
 
 pub async fn change_password(
-    call: Authorized<ChangeOwnPassword>,
+    mut call: Authorized<ChangeOwnPassword>,
     req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let address = crate::infra::front::client_ip::client_ip(
         &req,
         &call.state.settings.server.trusted_proxies,
     );
-    let body: PasswordBody = super::json::read(&call.state, &req, payload).await?;
+    let body: PasswordBody = call.json().await?;
     let done = call
         .run(move |st, permit| {
             let change = PasswordChange {
@@ -169,15 +169,11 @@ impl ScopesField {
     }
 }
 
-pub async fn create_token(
-    call: Authorized<MintOwnToken>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, HttpError> {
-    let body: NewTokenBody = super::json::read(&call.state, &req, payload).await?;
+pub async fn create_token(mut call: Authorized<MintOwnToken>) -> Result<HttpResponse, HttpError> {
+    let body: NewTokenBody = call.json().await?;
     let state = call.state.clone();
     let created = call
-        .run(move |st, permit| {
+        .change(move |dir, permit, now| {
             let scopes = body.scopes.parse()?;
             let expires_in = body
                 .expires_in
@@ -185,14 +181,7 @@ pub async fn create_token(
                 .map(parse_lifetime)
                 .transpose()
                 .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
-            self_service::create_token(
-                st.directory.as_ref(),
-                permit,
-                &body.name,
-                scopes,
-                expires_in,
-                st.clock.now(),
-            )
+            self_service::create_token(dir, permit, &body.name, scopes, expires_in, now)
         })
         .await?;
     let host = state

@@ -2,7 +2,7 @@
 //! id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`). The rules (scopes,
 //! CHANGE_PERMISSIONS, DELETE, keeping a manager) are the use cases'.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -13,6 +13,7 @@ use crate::app::operations::{
 };
 use crate::app::AppError;
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
+use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// The entity a path names; `%2F` may reach us still encoded.
@@ -64,14 +65,12 @@ struct EntryBody {
 }
 
 pub async fn replace(
-    call: Authorized<ReplaceSharing>,
-    req: HttpRequest,
+    mut call: Authorized<ReplaceSharing>,
     id: web::Path<String>,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let body: AclBody = super::json::read(&call.state, &req, payload).await?;
-    call.run(move |st, permit| {
+    let body: AclBody = call.json().await?;
+    call.change(move |dir, permit, now| {
         let bad = AppError::Invalid;
         let mut entries = Vec::with_capacity(body.entries.len());
         for (i, e) in body.entries.iter().enumerate() {
@@ -83,13 +82,7 @@ pub async fn replace(
                 .map_err(|m| bad(format!("entries[{i}].access: {m}")))?;
             entries.push((principal, access));
         }
-        sharing::replace(
-            st.directory.as_ref(),
-            permit,
-            &entity,
-            &entries,
-            st.clock.now(),
-        )
+        sharing::replace(dir, permit, &entity, &entries, now)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
