@@ -428,7 +428,7 @@ mod tests {
                     "web::scope(",
                     ".default_service(",
                 ] {
-                    if text.contains(needle) && !path.ends_with("http/mod.rs") {
+                    if text.contains(needle) && !path.ends_with("front/mod.rs") {
                         offenders.push(format!("{}: {needle}", path.display()));
                     }
                 }

@@ -16,8 +16,7 @@ use actix_web::rt::net::TcpStream;
 use actix_web::{middleware, web, App};
 
 use super::errcode_stream::ErrcodeStream;
-use super::errors::{ErrorCode, HttpError};
-use super::AppState;
+use super::{errcode_everywhere, AppState};
 /// Which routes a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Listener {
@@ -164,28 +163,4 @@ fn listen(
     Ok(bound
         .map_err(|source| ServeError::Bind { addr, source })?
         .run())
-}
-
-/// Makes the framework's own refusals speak the errcode format too: a body or query
-/// that does not parse (400) and a route that does not exist (404). Every listener's
-/// app gets this, so no client ever sees a plain-text or empty error.
-pub fn errcode_everywhere(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(
-        web::JsonConfig::default()
-            .limit(super::body::JSON_LIMIT)
-            .error_handler(|e, _| bad_input(e.to_string())),
-    )
-    .app_data(web::PayloadConfig::new(super::body::JSON_LIMIT))
-    .app_data(web::QueryConfig::default().error_handler(|e, _| bad_input(e.to_string())))
-    .default_service(web::to(|| async {
-        Err::<actix_web::HttpResponse, _>(HttpError::new(
-            actix_web::http::StatusCode::NOT_FOUND,
-            ErrorCode::Unsupported,
-            "no such endpoint",
-        ))
-    }));
-}
-
-fn bad_input(message: String) -> actix_web::Error {
-    HttpError::bad_request(ErrorCode::Unsupported, message).into()
 }
