@@ -121,10 +121,8 @@ pub async fn add_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (team, user) = path.into_inner();
-    call.run(move |st, permit| {
-        teams::add_member(st.directory.as_ref(), permit, &team, &user, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| teams::add_member(dir, permit, &team, &user, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -133,9 +131,7 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (team, user) = path.into_inner();
-    call.run(move |st, permit| {
-        teams::remove_member(st.directory.as_ref(), permit, &team, &user, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| teams::remove_member(dir, permit, &team, &user, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

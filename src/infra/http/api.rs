@@ -42,9 +42,7 @@ pub async fn list_projects(
         ));
     }
     let offset = page.offset.unwrap_or(0);
-    let projects = call
-        .run(|st, permit| projects::list_visible(st.directory.as_ref(), permit))
-        .await?;
+    let projects = call.read(projects::list_visible).await?;
     let shown: Vec<_> = projects
         .iter()
         .skip(offset)
@@ -120,7 +118,7 @@ pub async fn project_repositories(
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
     let repos = call
-        .run(move |st, permit| browse::project_repositories(st.directory.as_ref(), permit, id))
+        .read(move |dir, permit| browse::project_repositories(dir, permit, id))
         .await?;
     Ok(HttpResponse::Ok().json(
         json!({"project": id, "repositories": repos.iter().map(entity_json).collect::<Vec<_>>()}),
@@ -133,7 +131,7 @@ pub async fn repository(
 ) -> Result<HttpResponse, HttpError> {
     let path = path_param(&req)?;
     let info = call
-        .run(move |st, permit| browse::repository(st.directory.as_ref(), permit, path))
+        .read(move |dir, permit| browse::repository(dir, permit, path))
         .await?;
     Ok(HttpResponse::Ok().json(entity_json(&info)))
 }
@@ -181,7 +179,7 @@ pub async fn history(
     let tag = q.into_inner().tag;
     let (shown, shown_tag) = (path.clone(), tag.clone());
     let commits = call
-        .run(move |st, permit| browse::history(st.directory.as_ref(), permit, &path, &tag))
+        .read(move |dir, permit| browse::history(dir, permit, &path, &tag))
         .await?;
     Ok(HttpResponse::Ok().json(
         json!({"repository": shown.as_str(), "tag": shown_tag, "commits": commits.iter().map(tag_json).collect::<Vec<_>>()}),
@@ -219,7 +217,7 @@ pub async fn delete_external(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    call.run(move |st, permit| external::delete(st.directory.as_ref(), permit, id, st.clock.now()))
+    call.change(move |dir, permit, now| external::delete(dir, permit, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -63,7 +63,7 @@ pub async fn explain(
         ..Default::default()
     };
     let explained = call
-        .run(move |st, permit| explain::for_caller(st.directory.as_ref(), permit, &scopes, limits))
+        .read(move |dir, permit| explain::for_caller(dir, permit, &scopes, limits))
         .await?;
     let scopes: Vec<Value> = explained
         .iter()
@@ -84,9 +84,7 @@ pub async fn explain(
 }
 
 pub async fn me(call: Authorized<ShowMe>) -> Result<HttpResponse, HttpError> {
-    let me = call
-        .run(|st, permit| self_service::me(st.directory.as_ref(), permit))
-        .await?;
+    let me = call.read(self_service::me).await?;
     Ok(HttpResponse::Ok().json(json!({
         "name": me.user.name, "email": me.user.email, "certified": me.user.certified,
         "admin": me.user.admin, "scopes": scopes_json(me.scopes),
@@ -135,9 +133,7 @@ pub async fn change_password(
 }
 
 pub async fn list_tokens(call: Authorized<ListOwnTokens>) -> Result<HttpResponse, HttpError> {
-    let tokens = call
-        .run(|st, permit| self_service::list_tokens(st.directory.as_ref(), permit))
-        .await?;
+    let tokens = call.read(self_service::list_tokens).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"tokens": tokens.iter().map(token_json).collect::<Vec<_>>()})))
 }
@@ -207,10 +203,8 @@ pub async fn revoke_token(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = id_param(&id, "token")?;
-    call.run(move |st, permit| {
-        self_service::revoke_token(st.directory.as_ref(), permit, id, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| self_service::revoke_token(dir, permit, id, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -227,9 +221,7 @@ pub async fn revoke_login(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = id_param(&id, "login")?;
-    call.run(move |st, permit| {
-        self_service::revoke_login(st.directory.as_ref(), permit, id, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| self_service::revoke_login(dir, permit, id, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -35,7 +35,7 @@ pub async fn show(
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
     let view = call
-        .run(move |st, permit| sharing::show(st.directory.as_ref(), permit, &entity))
+        .read(move |dir, permit| sharing::show(dir, permit, &entity))
         .await?;
     let entries: Vec<_> = view
         .entries
@@ -94,10 +94,8 @@ pub async fn inherit(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| {
-        sharing::inherit(st.directory.as_ref(), permit, &entity, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| sharing::inherit(dir, permit, &entity, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -106,10 +104,8 @@ pub async fn move_to_trash(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| {
-        trash::trash(st.directory.as_ref(), permit, &entity, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| trash::trash(dir, permit, &entity, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -118,9 +114,7 @@ pub async fn restore(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| {
-        trash::restore(st.directory.as_ref(), permit, &entity, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| trash::restore(dir, permit, &entity, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
