@@ -14,6 +14,7 @@ use crate::app::operations::{
 use crate::domain::model::{rfc3339, AccessRequest};
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::form::path_number;
 
 pub fn request_json(r: &AccessRequest) -> Value {
     json!({"id": r.id, "entity": r.entity, "entity_name": r.entity_name,
@@ -91,9 +92,7 @@ pub async fn decide<const APPROVE: bool>(
     mut call: Authorized<DecideAccessRequest>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id: i64 = id.parse().map_err(|_| {
-        HttpError::bad_request(ErrorCode::Unsupported, "access request id must be a number")
-    })?;
+    let id = path_number(&id, "access request")?;
     let body: Option<Reason> = call.json_optional().await?;
     let decided = call
         .change(move |dir, permit, now| {

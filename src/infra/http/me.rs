@@ -18,7 +18,8 @@ use crate::domain::model::{
     parse_lifetime, rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime,
 };
 use crate::infra::front::admitted::Admitted;
-use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::errors::HttpError;
+use crate::infra::front::form::path_number;
 
 fn time(t: Option<UnixTime>) -> Value {
     t.and_then(rfc3339).map_or(Value::Null, Value::String)
@@ -39,15 +40,6 @@ pub fn login_json(t: &RefreshTokenRecord) -> Value {
     json!({"id": t.id, "client_id": t.client_id, "service": t.service,
            "scopes": scopes_json(t.scopes), "created_at": time(Some(t.created_at)),
            "expires_at": time(t.expires_at), "last_used_at": time(t.last_used_at)})
-}
-
-fn id_param(raw: &str, what: &str) -> Result<i64, HttpError> {
-    raw.parse().map_err(|_| {
-        HttpError::bad_request(
-            ErrorCode::Unsupported,
-            format!("{what} id must be a number"),
-        )
-    })
 }
 
 /// `?scope=repository:P/R:pull,push` (repeatable): each action granted or refused
@@ -202,7 +194,7 @@ pub async fn revoke_token(
     call: Authorized<RevokeOwnToken>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = id_param(&id, "token")?;
+    let id = path_number(&id, "token")?;
     call.change(move |dir, permit, now| self_service::revoke_token(dir, permit, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -220,7 +212,7 @@ pub async fn revoke_login(
     call: Authorized<RevokeOwnLogin>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = id_param(&id, "login")?;
+    let id = path_number(&id, "login")?;
     call.change(move |dir, permit, now| self_service::revoke_login(dir, permit, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())

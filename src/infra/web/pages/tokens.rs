@@ -10,6 +10,7 @@ use crate::app::operations::{ListOwnTokens, MintOwnToken, RevokeOwnToken};
 use crate::app::self_service;
 use crate::domain::model::{AccessTokenRecord, ScopeSet};
 use crate::infra::front::admitted::Admitted;
+use crate::infra::front::form::path_number;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{layout, registry_host, Visit};
@@ -161,10 +162,8 @@ pub async fn create(form: Form<MintOwnToken>, req: HttpRequest) -> Result<HttpRe
 
 /// Path parameter `{id}` as a number.
 pub(super) fn id_param(req: &HttpRequest, what: &str) -> Result<i64, WebError> {
-    req.match_info()
-        .get("id")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| WebError::bad_request(format!("{what} id must be a number")))
+    let raw = req.match_info().get("id").unwrap_or_default();
+    Ok(path_number(raw, what)?)
 }
 
 pub async fn revoke(
