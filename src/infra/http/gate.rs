@@ -7,7 +7,8 @@
 //! header becomes a caller (401 for a bad credential, never downgraded to anonymous);
 //! the caller is admitted for `O`'s declared needs (`app::permit`, 401/403); beside a
 //! Synapse, a change to what Synapse owns is refused (405). A handler that takes
-//! `Authorized<O>` holds a `Permit<O>`, the only key its use case accepts.
+//! `Authorized<O>` holds a `Permit<O>`, the only key its use case accepts, runs its use
+//! case through `front::admitted`, and reads the body only when it asks (`json`).
 
 use std::future::Future;
 use std::marker::PhantomData;

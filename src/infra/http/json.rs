@@ -1,6 +1,6 @@
 //! The API's JSON bodies: read like every body here (`body::read`: bounded in size and
-//! time) only once the caller is authenticated (a handler reads it after its
-//! `Authorized<Operation>` extractor has run), and decoded
+//! time) only once the caller is authenticated (a handler asks its admitted request,
+//! `Authorized::json`, after its own checks), and decoded
 //! so that an error names the field (`certified: invalid type: string "yes", expected
 //! a boolean`), in the errcode format.
 
