@@ -1,7 +1,7 @@
 //! Every route regauth serves, in one table the router is built from: method, path,
 //! front door and the operation it runs (with that operation's declared needs). It stands
 //! above both front doors it mounts (the HTTP API and protocol in `http`, the pages in
-//! `web`); the composition root hands `mount` to `http::server`.
+//! `web`); the composition root hands `mount` to `front::server`.
 //!
 //! A route is added with `gated` (the handler's first argument is the front door's
 //! extractor, `Authorized<O>` for the API, `Page<O>`/`Form<O>` for the web pages, so the
@@ -17,8 +17,8 @@ use actix_web::{FromRequest, Handler, Responder};
 use crate::app::operations::{
     IssueToken, Operation, OperationInfo, Probe, ReceiveNotifications, SignIn,
 };
+pub use crate::infra::front::server::Listener;
 use crate::infra::http::gate::{Authorized, Open};
-pub use crate::infra::http::server::Listener;
 use crate::infra::http::{access_requests, admin, api, health, me, notifications, sharing, token};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{self as ui, pages};
@@ -207,12 +207,12 @@ pub fn table() -> Vec<Route> {
         gated(
             post.clone(),
             "/api/v1/access-requests/{id}/approve",
-            access_requests::approve,
+            access_requests::decide::<true>,
         ),
         gated(
             post.clone(),
             "/api/v1/access-requests/{id}/deny",
-            access_requests::deny,
+            access_requests::decide::<false>,
         ),
         // One's own account.
         gated(get.clone(), "/api/v1/me", me::me),
@@ -285,9 +285,9 @@ pub fn table() -> Vec<Route> {
         gated(
             post.clone(),
             "/ui/access/{id}/approve",
-            pages::access::approve,
+            pages::access::decide::<true>,
         ),
-        gated(post, "/ui/access/{id}/deny", pages::access::deny),
+        gated(post, "/ui/access/{id}/deny", pages::access::decide::<false>),
         gated(get, "/ui/requests", pages::access::mine),
     ]
 }
@@ -428,7 +428,7 @@ mod tests {
                     "web::scope(",
                     ".default_service(",
                 ] {
-                    if text.contains(needle) && !path.ends_with("http/mod.rs") {
+                    if text.contains(needle) && !path.ends_with("front/mod.rs") {
                         offenders.push(format!("{}: {needle}", path.display()));
                     }
                 }

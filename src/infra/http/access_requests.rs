@@ -1,11 +1,10 @@
 //! Access requests over HTTP: file one on an entity, list an entity's inbox, follow
 //! one's own, approve or deny. The rules are `app::access_requests`'.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use super::sharing::entity;
 use crate::app::access_requests;
@@ -13,6 +12,9 @@ use crate::app::operations::{
     AccessRequestInbox, DecideAccessRequest, FileAccessRequest, MyAccessRequests,
 };
 use crate::domain::model::{rfc3339, AccessRequest};
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::form::path_number;
 
 pub fn request_json(r: &AccessRequest) -> Value {
     json!({"id": r.id, "entity": r.entity, "entity_name": r.entity_name,
@@ -44,17 +46,14 @@ pub struct InboxQuery {
 }
 
 pub async fn file(
-    call: Authorized<FileAccessRequest>,
-    req: HttpRequest,
+    mut call: Authorized<FileAccessRequest>,
     id: web::Path<String>,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let body: Message = super::json::read(&call.state, &req, payload).await?;
+    let body: Message = call.json().await?;
     let filed = call
-        .run(move |st, permit| {
-            let now = st.clock.now();
-            access_requests::file(st.directory.as_ref(), permit, &entity, &body.message, now)
+        .change(move |dir, permit, now| {
+            access_requests::file(dir, permit, &entity, &body.message, now)
         })
         .await?;
     Ok(HttpResponse::Created().json(request_json(&filed)))
@@ -77,61 +76,29 @@ pub async fn inbox(
         }
     };
     let list = call
-        .run(move |st, permit| access_requests::inbox(st.directory.as_ref(), permit, &entity, all))
+        .read(move |dir, permit| access_requests::inbox(dir, permit, &entity, all))
         .await?;
     Ok(HttpResponse::Ok().json(list_json(&list)))
 }
 
 pub async fn mine(call: Authorized<MyAccessRequests>) -> Result<HttpResponse, HttpError> {
-    let list = call
-        .run(|st, permit| access_requests::mine(st.directory.as_ref(), permit))
-        .await?;
+    let list = call.read(access_requests::mine).await?;
     Ok(HttpResponse::Ok().json(list_json(&list)))
 }
 
-/// Approves or denies request `id`: authenticated first, then the body is read. It may
-/// be absent; whether a reason is needed (a denial) is the use case's to say.
-async fn decide(
-    call: Authorized<DecideAccessRequest>,
-    req: HttpRequest,
-    id: &str,
-    approve: bool,
-    payload: web::Payload,
+/// Approves (`APPROVE`) or denies request `id`: authenticated first, then the body is
+/// read. It may be absent; whether a reason is needed (a denial) is the use case's to say.
+pub async fn decide<const APPROVE: bool>(
+    mut call: Authorized<DecideAccessRequest>,
+    id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id: i64 = id.parse().map_err(|_| {
-        HttpError::bad_request(ErrorCode::Unsupported, "access request id must be a number")
-    })?;
-    let body: Option<Reason> = super::json::read_optional(&call.state, &req, payload).await?;
+    let id = path_number(&id, "access request")?;
+    let body: Option<Reason> = call.json_optional().await?;
     let decided = call
-        .run(move |st, permit| {
+        .change(move |dir, permit, now| {
             let reason = body.map(|b| b.reason).unwrap_or_default();
-            access_requests::decide(
-                st.directory.as_ref(),
-                permit,
-                id,
-                approve,
-                &reason,
-                st.clock.now(),
-            )
+            access_requests::decide(dir, permit, id, APPROVE, &reason, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(request_json(&decided)))
-}
-
-pub async fn approve(
-    call: Authorized<DecideAccessRequest>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, HttpError> {
-    decide(call, req, &id, true, payload).await
-}
-
-pub async fn deny(
-    call: Authorized<DecideAccessRequest>,
-    req: HttpRequest,
-    id: web::Path<String>,
-    payload: web::Payload,
-) -> Result<HttpResponse, HttpError> {
-    decide(call, req, &id, false, payload).await
 }

@@ -2,17 +2,18 @@
 //! CLI (`app::administer`); the operations declare an admin, and `view` to read or
 //! `authorize` to change (`app::operations`).
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
-use super::errors::HttpError;
 use super::gate::Authorized;
 use crate::app::administer::{teams, users};
 use crate::app::operations::{
     AddTeam, AddTeamMember, AddUser, ChangeUser, ListUsers, RemoveTeamMember,
 };
 use crate::domain::model::User;
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::errors::HttpError;
 
 pub fn user_json(u: &User) -> Value {
     json!({"name": u.name, "email": u.email, "certified": u.certified,
@@ -20,9 +21,7 @@ pub fn user_json(u: &User) -> Value {
 }
 
 pub async fn list_users(call: Authorized<ListUsers>) -> Result<HttpResponse, HttpError> {
-    let list = call
-        .run(|st, permit| users::list(st.directory.as_ref(), permit))
-        .await?;
+    let list = call.read(users::list).await?;
     Ok(HttpResponse::Ok().json(json!({"users": list.iter().map(user_json).collect::<Vec<_>>()})))
 }
 
@@ -39,14 +38,10 @@ struct NewUser {
     email: Option<String>,
 }
 
-pub async fn add_user(
-    call: Authorized<AddUser>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, HttpError> {
-    let b: NewUser = super::json::read(&call.state, &req, payload).await?;
+pub async fn add_user(mut call: Authorized<AddUser>) -> Result<HttpResponse, HttpError> {
+    let b: NewUser = call.json().await?;
     let user = call
-        .run(move |st, permit| {
+        .change(move |dir, permit, now| {
             let request = users::UserRequest {
                 name: &b.name,
                 password: b.password.as_deref(),
@@ -54,7 +49,7 @@ pub async fn add_user(
                 admin: b.admin,
                 email: b.email.as_deref(),
             };
-            users::add(st.directory.as_ref(), permit, request, st.clock.now())
+            users::add(dir, permit, request, now)
         })
         .await?;
     Ok(HttpResponse::Created().json(user_json(&user)))
@@ -80,15 +75,13 @@ struct UserPatch {
 }
 
 pub async fn change_user(
-    call: Authorized<ChangeUser>,
-    req: HttpRequest,
+    mut call: Authorized<ChangeUser>,
     name: web::Path<String>,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let name = name.into_inner();
-    let b: UserPatch = super::json::read(&call.state, &req, payload).await?;
+    let b: UserPatch = call.json().await?;
     let done = call
-        .run(move |st, permit| {
+        .change(move |dir, permit, now| {
             let changes = users::UserChanges {
                 certified: b.certified,
                 admin: b.admin,
@@ -97,13 +90,7 @@ pub async fn change_user(
                 email: b.email,
                 revoke_access_tokens: b.revoke_tokens,
             };
-            users::set(
-                st.directory.as_ref(),
-                permit,
-                &name,
-                changes,
-                st.clock.now(),
-            )
+            users::set(dir, permit, &name, changes, now)
         })
         .await?;
     let mut answer = user_json(&done.user);
@@ -118,15 +105,11 @@ struct NewTeam {
     name: String,
 }
 
-pub async fn add_team(
-    call: Authorized<AddTeam>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, HttpError> {
-    let b: NewTeam = super::json::read(&call.state, &req, payload).await?;
+pub async fn add_team(mut call: Authorized<AddTeam>) -> Result<HttpResponse, HttpError> {
+    let b: NewTeam = call.json().await?;
     let name = call
-        .run(move |st, permit| {
-            teams::add(st.directory.as_ref(), permit, &b.name, st.clock.now())?;
+        .change(move |dir, permit, now| {
+            teams::add(dir, permit, &b.name, now)?;
             Ok(b.name)
         })
         .await?;
@@ -138,10 +121,8 @@ pub async fn add_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (team, user) = path.into_inner();
-    call.run(move |st, permit| {
-        teams::add_member(st.directory.as_ref(), permit, &team, &user, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| teams::add_member(dir, permit, &team, &user, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -150,9 +131,7 @@ pub async fn remove_member(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, HttpError> {
     let (team, user) = path.into_inner();
-    call.run(move |st, permit| {
-        teams::remove_member(st.directory.as_ref(), permit, &team, &user, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| teams::remove_member(dir, permit, &team, &user, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

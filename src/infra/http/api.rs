@@ -7,7 +7,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use crate::app::administer::{external, projects};
 use crate::app::browse;
@@ -17,6 +16,8 @@ use crate::app::operations::{
 };
 use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// Longest page of tags.
 const MAX_LIMIT: usize = 1000;
@@ -41,9 +42,7 @@ pub async fn list_projects(
         ));
     }
     let offset = page.offset.unwrap_or(0);
-    let projects = call
-        .run(|st, permit| projects::list_visible(st.directory.as_ref(), permit))
-        .await?;
+    let projects = call.read(projects::list_visible).await?;
     let shown: Vec<_> = projects
         .iter()
         .skip(offset)
@@ -61,15 +60,11 @@ struct NewProject {
 }
 
 pub async fn add_project(
-    call: Authorized<CreateOwnProject>,
-    req: HttpRequest,
-    payload: web::Payload,
+    mut call: Authorized<CreateOwnProject>,
 ) -> Result<HttpResponse, HttpError> {
-    let body: NewProject = super::json::read(&call.state, &req, payload).await?;
+    let body: NewProject = call.json().await?;
     let id = call
-        .run(move |st, permit| {
-            projects::add_own(st.directory.as_ref(), permit, &body.name, st.clock.now())
-        })
+        .change(move |dir, permit, now| projects::add_own(dir, permit, &body.name, now))
         .await?;
     Ok(HttpResponse::Created().json(json!({"id": id})))
 }
@@ -123,7 +118,7 @@ pub async fn project_repositories(
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
     let repos = call
-        .run(move |st, permit| browse::project_repositories(st.directory.as_ref(), permit, id))
+        .read(move |dir, permit| browse::project_repositories(dir, permit, id))
         .await?;
     Ok(HttpResponse::Ok().json(
         json!({"project": id, "repositories": repos.iter().map(entity_json).collect::<Vec<_>>()}),
@@ -136,7 +131,7 @@ pub async fn repository(
 ) -> Result<HttpResponse, HttpError> {
     let path = path_param(&req)?;
     let info = call
-        .run(move |st, permit| browse::repository(st.directory.as_ref(), permit, path))
+        .read(move |dir, permit| browse::repository(dir, permit, path))
         .await?;
     Ok(HttpResponse::Ok().json(entity_json(&info)))
 }
@@ -184,7 +179,7 @@ pub async fn history(
     let tag = q.into_inner().tag;
     let (shown, shown_tag) = (path.clone(), tag.clone());
     let commits = call
-        .run(move |st, permit| browse::history(st.directory.as_ref(), permit, &path, &tag))
+        .read(move |dir, permit| browse::history(dir, permit, &path, &tag))
         .await?;
     Ok(HttpResponse::Ok().json(
         json!({"repository": shown.as_str(), "tag": shown_tag, "commits": commits.iter().map(tag_json).collect::<Vec<_>>()}),
@@ -197,13 +192,11 @@ struct ExternalBody {
 }
 
 pub async fn add_external(
-    call: Authorized<AddExternalRepository>,
-    req: HttpRequest,
+    mut call: Authorized<AddExternalRepository>,
     id: web::Path<String>,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    let body: ExternalBody = super::json::read(&call.state, &req, payload).await?;
+    let body: ExternalBody = call.json().await?;
     let info = call
         .run(move |st, permit| {
             let hosts = &st.settings.notifications.registry_hosts;
@@ -224,7 +217,7 @@ pub async fn delete_external(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let id = entity_id(&id)?;
-    call.run(move |st, permit| external::delete(st.directory.as_ref(), permit, id, st.clock.now()))
+    call.change(move |dir, permit, now| external::delete(dir, permit, id, now))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -4,13 +4,13 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 
-use super::errors::HttpError;
-use super::AppState;
 use crate::app::authenticate::{AuthError, Pace};
 use crate::app::issue_token::Credential;
 use crate::domain::authn::basic::{parse_basic, BasicError};
 use crate::domain::authn::{Authenticated, INVALID_CREDENTIALS};
 use crate::domain::authz::Caller;
+use crate::infra::front::errors::HttpError;
+use crate::infra::front::AppState;
 
 /// The credential of a request's `Authorization` header: none is anonymous; one that is
 /// not usable Basic credentials is refused later, never downgraded to anonymous.

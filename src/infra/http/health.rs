@@ -4,7 +4,7 @@
 
 use actix_web::{web, HttpResponse};
 
-use super::AppState;
+use crate::infra::front::AppState;
 
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")

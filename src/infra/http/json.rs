@@ -1,6 +1,6 @@
 //! The API's JSON bodies: read like every body here (`body::read`: bounded in size and
-//! time) only once the caller is authenticated (a handler reads it after its
-//! `Authorized<Operation>` extractor has run), and decoded
+//! time) only once the caller is authenticated (a handler asks its admitted request,
+//! `Authorized::json`, after its own checks), and decoded
 //! so that an error names the field (`certified: invalid type: string "yes", expected
 //! a boolean`), in the errcode format.
 
@@ -8,8 +8,8 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use super::errors::{ErrorCode, HttpError};
-use super::AppState;
+use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::AppState;
 
 /// Reads and decodes an `application/json` body. The content type is checked before a
 /// byte is read.
@@ -59,7 +59,8 @@ async fn body(
     payload: web::Payload,
 ) -> Result<web::Bytes, HttpError> {
     let timeout = state.settings.server.body_timeout;
-    super::body::read(req, payload, super::body::JSON_LIMIT, timeout).await
+    crate::infra::front::body::read(req, payload, crate::infra::front::body::JSON_LIMIT, timeout)
+        .await
 }
 
 /// Decodes `body`, naming the field an error is about.

@@ -6,7 +6,6 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use crate::app::explain;
 use crate::app::operations::{
@@ -18,6 +17,9 @@ use crate::app::{AppError, AppResult};
 use crate::domain::model::{
     parse_lifetime, rfc3339, AccessTokenRecord, RefreshTokenRecord, ScopeSet, UnixTime,
 };
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::errors::HttpError;
+use crate::infra::front::form::path_number;
 
 fn time(t: Option<UnixTime>) -> Value {
     t.and_then(rfc3339).map_or(Value::Null, Value::String)
@@ -40,28 +42,20 @@ pub fn login_json(t: &RefreshTokenRecord) -> Value {
            "expires_at": time(t.expires_at), "last_used_at": time(t.last_used_at)})
 }
 
-fn id_param(raw: &str, what: &str) -> Result<i64, HttpError> {
-    raw.parse().map_err(|_| {
-        HttpError::bad_request(
-            ErrorCode::Unsupported,
-            format!("{what} id must be a number"),
-        )
-    })
-}
-
 /// `?scope=repository:P/R:pull,push` (repeatable): each action granted or refused
 /// with its reason, for the credential of this very request (anonymous too).
 pub async fn explain(
     call: Authorized<ExplainOwnAccess>,
     req: HttpRequest,
 ) -> Result<HttpResponse, HttpError> {
-    let scopes = super::form::Params::parse(req.query_string().as_bytes()).all("scope");
+    let scopes =
+        crate::infra::front::form::Params::parse(req.query_string().as_bytes()).all("scope");
     let limits = crate::domain::scope::ScopeLimits {
         max_scopes: call.state.settings.token.max_scopes,
         ..Default::default()
     };
     let explained = call
-        .run(move |st, permit| explain::for_caller(st.directory.as_ref(), permit, &scopes, limits))
+        .read(move |dir, permit| explain::for_caller(dir, permit, &scopes, limits))
         .await?;
     let scopes: Vec<Value> = explained
         .iter()
@@ -82,9 +76,7 @@ pub async fn explain(
 }
 
 pub async fn me(call: Authorized<ShowMe>) -> Result<HttpResponse, HttpError> {
-    let me = call
-        .run(|st, permit| self_service::me(st.directory.as_ref(), permit))
-        .await?;
+    let me = call.read(self_service::me).await?;
     Ok(HttpResponse::Ok().json(json!({
         "name": me.user.name, "email": me.user.email, "certified": me.user.certified,
         "admin": me.user.admin, "scopes": scopes_json(me.scopes),
@@ -101,12 +93,14 @@ struct PasswordBody {
 }
 
 pub async fn change_password(
-    call: Authorized<ChangeOwnPassword>,
+    mut call: Authorized<ChangeOwnPassword>,
     req: HttpRequest,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
-    let address = super::client_ip::client_ip(&req, &call.state.settings.server.trusted_proxies);
-    let body: PasswordBody = super::json::read(&call.state, &req, payload).await?;
+    let address = crate::infra::front::client_ip::client_ip(
+        &req,
+        &call.state.settings.server.trusted_proxies,
+    );
+    let body: PasswordBody = call.json().await?;
     let done = call
         .run(move |st, permit| {
             let change = PasswordChange {
@@ -131,9 +125,7 @@ pub async fn change_password(
 }
 
 pub async fn list_tokens(call: Authorized<ListOwnTokens>) -> Result<HttpResponse, HttpError> {
-    let tokens = call
-        .run(|st, permit| self_service::list_tokens(st.directory.as_ref(), permit))
-        .await?;
+    let tokens = call.read(self_service::list_tokens).await?;
     Ok(HttpResponse::Ok()
         .json(json!({"tokens": tokens.iter().map(token_json).collect::<Vec<_>>()})))
 }
@@ -165,15 +157,11 @@ impl ScopesField {
     }
 }
 
-pub async fn create_token(
-    call: Authorized<MintOwnToken>,
-    req: HttpRequest,
-    payload: web::Payload,
-) -> Result<HttpResponse, HttpError> {
-    let body: NewTokenBody = super::json::read(&call.state, &req, payload).await?;
+pub async fn create_token(mut call: Authorized<MintOwnToken>) -> Result<HttpResponse, HttpError> {
+    let body: NewTokenBody = call.json().await?;
     let state = call.state.clone();
     let created = call
-        .run(move |st, permit| {
+        .change(move |dir, permit, now| {
             let scopes = body.scopes.parse()?;
             let expires_in = body
                 .expires_in
@@ -181,14 +169,7 @@ pub async fn create_token(
                 .map(parse_lifetime)
                 .transpose()
                 .map_err(|e| AppError::Invalid(format!("expires_in: {e}")))?;
-            self_service::create_token(
-                st.directory.as_ref(),
-                permit,
-                &body.name,
-                scopes,
-                expires_in,
-                st.clock.now(),
-            )
+            self_service::create_token(dir, permit, &body.name, scopes, expires_in, now)
         })
         .await?;
     let host = state
@@ -213,11 +194,9 @@ pub async fn revoke_token(
     call: Authorized<RevokeOwnToken>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = id_param(&id, "token")?;
-    call.run(move |st, permit| {
-        self_service::revoke_token(st.directory.as_ref(), permit, id, st.clock.now())
-    })
-    .await?;
+    let id = path_number(&id, "token")?;
+    call.change(move |dir, permit, now| self_service::revoke_token(dir, permit, id, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -233,10 +212,8 @@ pub async fn revoke_login(
     call: Authorized<RevokeOwnLogin>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    let id = id_param(&id, "login")?;
-    call.run(move |st, permit| {
-        self_service::revoke_login(st.directory.as_ref(), permit, id, st.clock.now())
-    })
-    .await?;
+    let id = path_number(&id, "login")?;
+    call.change(move |dir, permit, now| self_service::revoke_login(dir, permit, id, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

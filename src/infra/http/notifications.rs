@@ -20,12 +20,12 @@ use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::body;
-use super::errors::{ErrorCode, HttpError};
-use super::AppState;
 use crate::app::ingest_events::{ingest, report_refusals, screen, IngestPorts};
 use crate::domain::events::{keep_events, parse_envelope, Verdict};
 use crate::domain::ports::DirectoryError;
+use crate::infra::front::body;
+use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::AppState;
 
 const MEDIA_TYPES: [&str; 3] = [
     "application/vnd.docker.distribution.events.v1+json",

@@ -2,11 +2,10 @@
 //! id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`). The rules (scopes,
 //! CHANGE_PERMISSIONS, DELETE, keeping a manager) are the use cases'.
 
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::errors::{ErrorCode, HttpError};
 use super::gate::Authorized;
 use crate::app::administer::{sharing, trash};
 use crate::app::operations::{
@@ -14,6 +13,8 @@ use crate::app::operations::{
 };
 use crate::app::AppError;
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// The entity a path names; `%2F` may reach us still encoded.
 pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {
@@ -34,7 +35,7 @@ pub async fn show(
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
     let view = call
-        .run(move |st, permit| sharing::show(st.directory.as_ref(), permit, &entity))
+        .read(move |dir, permit| sharing::show(dir, permit, &entity))
         .await?;
     let entries: Vec<_> = view
         .entries
@@ -64,14 +65,12 @@ struct EntryBody {
 }
 
 pub async fn replace(
-    call: Authorized<ReplaceSharing>,
-    req: HttpRequest,
+    mut call: Authorized<ReplaceSharing>,
     id: web::Path<String>,
-    payload: web::Payload,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let body: AclBody = super::json::read(&call.state, &req, payload).await?;
-    call.run(move |st, permit| {
+    let body: AclBody = call.json().await?;
+    call.change(move |dir, permit, now| {
         let bad = AppError::Invalid;
         let mut entries = Vec::with_capacity(body.entries.len());
         for (i, e) in body.entries.iter().enumerate() {
@@ -83,13 +82,7 @@ pub async fn replace(
                 .map_err(|m| bad(format!("entries[{i}].access: {m}")))?;
             entries.push((principal, access));
         }
-        sharing::replace(
-            st.directory.as_ref(),
-            permit,
-            &entity,
-            &entries,
-            st.clock.now(),
-        )
+        sharing::replace(dir, permit, &entity, &entries, now)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -101,10 +94,8 @@ pub async fn inherit(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| {
-        sharing::inherit(st.directory.as_ref(), permit, &entity, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| sharing::inherit(dir, permit, &entity, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -113,10 +104,8 @@ pub async fn move_to_trash(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| {
-        trash::trash(st.directory.as_ref(), permit, &entity, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| trash::trash(dir, permit, &entity, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -125,9 +114,7 @@ pub async fn restore(
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    call.run(move |st, permit| {
-        trash::restore(st.directory.as_ref(), permit, &entity, st.clock.now())
-    })
-    .await?;
+    call.change(move |dir, permit, now| trash::restore(dir, permit, &entity, now))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

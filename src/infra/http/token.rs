@@ -9,15 +9,15 @@ use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::auth::credential;
-use super::body;
-use super::client_ip::client_ip;
-use super::errors::{ErrorCode, HttpError};
-use super::form::Params;
 use super::token_outcome::{self, RequestMeta};
-use super::AppState;
 use crate::app::issue_token::{Credential, IssueError, TokenGrant, TokenRequest};
 use crate::domain::authn::secret::recorded_login;
 use crate::domain::ports::Pace;
+use crate::infra::front::body;
+use crate::infra::front::client_ip::client_ip;
+use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::front::form::Params;
+use crate::infra::front::AppState;
 
 /// `GET /token?service=S&scope=A&scope=B&account=U&offline_token=true&client_id=C`.
 pub async fn get_token(

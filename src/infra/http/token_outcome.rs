@@ -3,10 +3,10 @@
 //! `regauth_token_requests_total` counter, each written here and nowhere else. The use
 //! case (`app::issue_token`) returns typed outcomes and knows none of these.
 
-use super::errors::{ErrorCode, HttpError};
 use crate::app::issue_token::{IssueError, TokenGrant};
 use crate::domain::authn::INVALID_CREDENTIALS;
 use crate::domain::ports::DirectoryError;
+use crate::infra::front::errors::{ErrorCode, HttpError};
 
 /// How the request arrived, for the log line and the counter.
 #[derive(Debug, Clone, Default)]

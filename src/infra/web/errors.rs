@@ -1,5 +1,5 @@
 //! How a page says no: a plain HTML page with the status code and the use case's own
-//! message (the JSON API's statuses and words, `http::errors`), or a redirect to the
+//! message (the JSON API's statuses and words, `front::errors`), or a redirect to the
 //! sign-in page when there is no live session. A failure of ours shows a generic line;
 //! its detail goes to the log only.
 
@@ -9,7 +9,7 @@ use maud::html;
 
 use super::layout;
 use crate::app::AppError;
-use crate::infra::http::errors::HttpError;
+use crate::infra::front::errors::HttpError;
 
 /// A refusal, as a page.
 #[derive(Debug, thiserror::Error)]

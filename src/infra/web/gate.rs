@@ -11,16 +11,18 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use maud::Markup;
 
 use super::errors::WebError;
-use super::{csrf, read_form, visit, Visit};
+use super::{csrf, layout, read_form, visit, Visit};
 use crate::app::operations::Operation;
 use crate::app::permit::Permit;
-use crate::app::{Actor, AppResult};
-use crate::infra::http::form::Params;
-use crate::infra::http::gate::{app_state, refuse_what_synapse_owns, same_origin};
-use crate::infra::http::AppState;
+use crate::app::Actor;
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::checks::{app_state, refuse_what_synapse_owns, same_origin};
+use crate::infra::front::form::Params;
+use crate::infra::front::AppState;
 
 /// A signed-in page admitted for operation `O`.
 pub struct Page<O: Operation> {
@@ -86,18 +88,17 @@ fn admitted<O: Operation>(visit: Visit, state: web::Data<AppState>) -> Result<Pa
     })
 }
 
+impl<O: Operation> Admitted<O> for &Page<O> {
+    type Error = WebError;
+
+    fn parts(&self) -> (&web::Data<AppState>, &Permit<O>) {
+        (&self.state, &self.permit)
+    }
+}
+
 impl<O: Operation> Page<O> {
-    /// Runs use case `f` on the blocking pool with the permit.
-    pub async fn run<T, F>(&self, f: F) -> Result<T, WebError>
-    where
-        F: FnOnce(&AppState, &Permit<O>) -> AppResult<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let st = self.state.clone();
-        let permit = self.permit.clone();
-        web::block(move || f(&st, &permit))
-            .await
-            .map_err(|_| WebError::internal())?
-            .map_err(WebError::from)
+    /// This page (`200 OK`): `body` in the shell with its title and the navigation.
+    pub fn show(&self, title: &str, body: Markup) -> HttpResponse {
+        layout::ok(layout::page(Some(&self.visit.nav()), title, body))
     }
 }

@@ -1,6 +1,8 @@
 //! The web pages under `/ui/`: server-rendered HTML (maud), working without JavaScript,
 //! a thin shell over the same use cases as the JSON API (so every change is checked by
-//! the same rules and recorded with the same actor in the audit trail).
+//! the same rules and recorded with the same actor in the audit trail). A front door
+//! beside `infra::http`, never importing it: what both share (the state, errcode
+//! refusals, body and form reading, the origin check) is `infra::front`, below both.
 //!
 //! `session` keeps who is signed in, `csrf` guards every form, `cookies` reads and
 //! writes the two cookies, `layout` is the page shell and the security headers,
@@ -27,8 +29,8 @@ use self::errors::WebError;
 use self::session::{Session, SessionLimits, SessionStore};
 use crate::app::authenticate::AuthError;
 use crate::domain::authz::Caller;
-use crate::infra::http::form::Params;
-use crate::infra::http::AppState;
+use crate::infra::front::form::Params;
+use crate::infra::front::AppState;
 
 /// Largest form body a page accepts.
 const FORM_LIMIT: usize = 64 * 1024;
@@ -127,7 +129,7 @@ pub async fn read_form(
         return Err(WebError::bad_request("expected a form"));
     }
     let timeout = state.settings.server.body_timeout;
-    let body = crate::infra::http::body::read(req, payload, FORM_LIMIT, timeout).await?;
+    let body = crate::infra::front::body::read(req, payload, FORM_LIMIT, timeout).await?;
     Ok(Params::parse(&body))
 }
 
@@ -151,7 +153,7 @@ pub fn registry_host(state: &AppState, req: &HttpRequest) -> String {
 
 /// The client's address, as the token endpoint sees it (for the failed-login limits).
 pub fn client_ip(state: &AppState, req: &HttpRequest) -> std::net::IpAddr {
-    crate::infra::http::client_ip::client_ip(req, &state.settings.server.trusted_proxies)
+    crate::infra::front::client_ip::client_ip(req, &state.settings.server.trusted_proxies)
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::app::operations::{
 };
 use crate::app::{access_requests, AppError};
 use crate::domain::model::{AccessRequest, EntityRef};
+use crate::infra::front::admitted::Admitted;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::layout;
@@ -30,7 +31,7 @@ fn page_of(raw: &str) -> String {
 /// The entity's access page: the request form, and for its managers the inbox.
 pub async fn show(page: Page<ShowAccessPage>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let visit = &page.visit;
-    let params = crate::infra::http::form::Params::parse(req.query_string().as_bytes());
+    let params = crate::infra::front::form::Params::parse(req.query_string().as_bytes());
     let raw = params.get("entity").unwrap_or_default().to_string();
     let entity = entity_of(Some(&raw))?;
     let inbox = page
@@ -62,7 +63,7 @@ pub async fn show(page: Page<ShowAccessPage>, req: HttpRequest) -> Result<HttpRe
             @for r in list { (decision_row(r, csrf, &raw)) }
         }
     };
-    Ok(layout::ok(layout::page(Some(&visit.nav()), "Access", body)))
+    Ok(page.show("Access", body))
 }
 
 fn decision_row(r: &AccessRequest, csrf: &str, raw: &str) -> Markup {
@@ -90,63 +91,30 @@ pub async fn file(form: Form<FileAccessRequest>) -> Result<HttpResponse, WebErro
     let Form { page, params } = form;
     let entity = entity_of(params.get("entity"))?;
     let message = params.get("message").unwrap_or_default().to_string();
-    page.run(move |st, permit| {
-        access_requests::file(
-            st.directory.as_ref(),
-            permit,
-            &entity,
-            &message,
-            st.clock.now(),
-        )
-    })
-    .await?;
+    page.change(move |dir, permit, now| access_requests::file(dir, permit, &entity, &message, now))
+        .await?;
     Ok(see_other("/ui/requests"))
 }
 
-/// Approves or denies request `{id}`, then back to the entity's page.
-async fn decide(
+/// Approves (`APPROVE`) or denies request `{id}`, then back to the entity's page.
+pub async fn decide<const APPROVE: bool>(
     form: Form<DecideAccessRequest>,
     req: HttpRequest,
-    approve: bool,
 ) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "access request")?;
     let Form { page, params } = form;
     let back = page_of(params.get("entity").unwrap_or_default());
     let reason = params.get("reason").unwrap_or_default().to_string();
-    page.run(move |st, permit| {
-        access_requests::decide(
-            st.directory.as_ref(),
-            permit,
-            id,
-            approve,
-            &reason,
-            st.clock.now(),
-        )
+    page.change(move |dir, permit, now| {
+        access_requests::decide(dir, permit, id, APPROVE, &reason, now)
     })
     .await?;
     Ok(see_other(&back))
 }
 
-pub async fn approve(
-    form: Form<DecideAccessRequest>,
-    req: HttpRequest,
-) -> Result<HttpResponse, WebError> {
-    decide(form, req, true).await
-}
-
-pub async fn deny(
-    form: Form<DecideAccessRequest>,
-    req: HttpRequest,
-) -> Result<HttpResponse, WebError> {
-    decide(form, req, false).await
-}
-
 /// `/ui/requests`: the caller's own requests and where they stand.
 pub async fn mine(page: Page<MyAccessRequests>) -> Result<HttpResponse, WebError> {
-    let list = page
-        .run(|st, permit| access_requests::mine(st.directory.as_ref(), permit))
-        .await?;
-    let visit = &page.visit;
+    let list = page.read(access_requests::mine).await?;
     let body = html! {
         h1 { "My access requests" }
         @if list.is_empty() {
@@ -164,9 +132,5 @@ pub async fn mine(page: Page<MyAccessRequests>) -> Result<HttpResponse, WebError
             } }
         }
     };
-    Ok(layout::ok(layout::page(
-        Some(&visit.nav()),
-        "My access requests",
-        body,
-    )))
+    Ok(page.show("My access requests", body))
 }

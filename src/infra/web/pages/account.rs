@@ -12,15 +12,14 @@ use maud::html;
 
 use crate::app::operations::{ChangeOwnPassword, ShowMe};
 use crate::app::self_service::{self, PasswordChange};
+use crate::infra::front::admitted::Admitted;
 use crate::infra::web::errors::WebError;
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::session::NewSession;
 use crate::infra::web::{cookies, layout, secure_cookies, sessions};
 
 pub async fn show(page: Page<ShowMe>) -> Result<HttpResponse, WebError> {
-    let me = page
-        .run(|st, permit| self_service::me(st.directory.as_ref(), permit))
-        .await?;
+    let me = page.read(self_service::me).await?;
     let visit = &page.visit;
     let body = html! {
         h1 { "My account" }
@@ -44,11 +43,7 @@ pub async fn show(page: Page<ShowMe>) -> Result<HttpResponse, WebError> {
             div { button type="submit" { "Change password" } }
         }
     };
-    Ok(layout::ok(layout::page(
-        Some(&visit.nav()),
-        "My account",
-        body,
-    )))
+    Ok(page.show("My account", body))
 }
 
 pub async fn password(

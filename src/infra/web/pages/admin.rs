@@ -6,9 +6,9 @@ use maud::html;
 
 use crate::app::administer::users;
 use crate::app::operations::ListUsers;
+use crate::infra::front::admitted::Admitted;
 use crate::infra::web::errors::WebError;
 use crate::infra::web::gate::Page;
-use crate::infra::web::layout;
 
 fn yes(b: bool) -> &'static str {
     if b {
@@ -19,10 +19,7 @@ fn yes(b: bool) -> &'static str {
 }
 
 pub async fn users(page: Page<ListUsers>) -> Result<HttpResponse, WebError> {
-    let list = page
-        .run(|st, permit| users::list(st.directory.as_ref(), permit))
-        .await?;
-    let visit = &page.visit;
+    let list = page.read(users::list).await?;
     let body = html! {
         h1 { "Users" }
         p.muted { "Users are added and changed with the " code { "regauth user" } " command." }
@@ -41,5 +38,5 @@ pub async fn users(page: Page<ListUsers>) -> Result<HttpResponse, WebError> {
             }
         } }
     };
-    Ok(layout::ok(layout::page(Some(&visit.nav()), "Users", body)))
+    Ok(page.show("Users", body))
 }

@@ -7,6 +7,7 @@ use maud::html;
 use super::tokens::id_param;
 use crate::app::operations::{ListOwnLogins, RevokeOwnLogin};
 use crate::app::self_service;
+use crate::infra::front::admitted::Admitted;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::layout;
@@ -47,11 +48,7 @@ pub async fn list(page: Page<ListOwnLogins>) -> Result<HttpResponse, WebError> {
             } }
         }
     };
-    Ok(layout::ok(layout::page(
-        Some(&visit.nav()),
-        "My docker logins",
-        body,
-    )))
+    Ok(page.show("My docker logins", body))
 }
 
 pub async fn revoke(
@@ -60,9 +57,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "login")?;
     form.page
-        .run(move |st, permit| {
-            self_service::revoke_login(st.directory.as_ref(), permit, id, st.clock.now())
-        })
+        .change(move |dir, permit, now| self_service::revoke_login(dir, permit, id, now))
         .await?;
     Ok(see_other("/ui/logins"))
 }

@@ -10,14 +10,13 @@ use crate::app::administer::projects;
 use crate::app::browse;
 use crate::app::operations::{CreateOwnProject, ListProjectRepositories, ListProjects};
 use crate::domain::model::{EntityId, EntityKind, EntityRef};
+use crate::infra::front::admitted::Admitted;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::layout;
 
 pub async fn list(page: Page<ListProjects>) -> Result<HttpResponse, WebError> {
-    let list = page
-        .run(|st, permit| projects::list_visible(st.directory.as_ref(), permit))
-        .await?;
+    let list = page.read(projects::list_visible).await?;
     let visit = &page.visit;
     let body = html! {
         h1 { "Projects" }
@@ -46,20 +45,14 @@ pub async fn list(page: Page<ListProjects>) -> Result<HttpResponse, WebError> {
             div { button type="submit" { "Create project" } }
         }
     };
-    Ok(layout::ok(layout::page(
-        Some(&visit.nav()),
-        "Projects",
-        body,
-    )))
+    Ok(page.show("Projects", body))
 }
 
 pub async fn create(form: Form<CreateOwnProject>) -> Result<HttpResponse, WebError> {
     let name = form.params.owned("name").unwrap_or_default();
     let id = form
         .page
-        .run(move |st, permit| {
-            projects::add_own(st.directory.as_ref(), permit, &name, st.clock.now())
-        })
+        .change(move |dir, permit, now| projects::add_own(dir, permit, &name, now))
         .await?;
     Ok(see_other(&format!("/ui/projects/{id}")))
 }
@@ -80,7 +73,6 @@ pub async fn show(
             Ok((facts.info.name, repos))
         })
         .await?;
-    let visit = &page.visit;
     let title = format!("Project {name}");
     let body = html! {
         h1 { (title) }
@@ -110,5 +102,5 @@ pub async fn show(
             } }
         }
     };
-    Ok(layout::ok(layout::page(Some(&visit.nav()), &title, body)))
+    Ok(page.show(&title, body))
 }

@@ -13,7 +13,8 @@ use crate::app::operations::{ExplainOwnAccess, ListTags, ShowRepository, TagHist
 use crate::domain::model::{TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
 use crate::domain::scope::ScopeLimits;
-use crate::infra::http::form::Params;
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::form::Params;
 use crate::infra::web::errors::WebError;
 use crate::infra::web::gate::Page;
 use crate::infra::web::{layout, registry_host};
@@ -79,7 +80,7 @@ fn tag_rows(tags: &[TagInfo], host: &str, path: &RepoPath) -> Markup {
 }
 
 pub async fn tags(page_of: Page<ListTags>, req: HttpRequest) -> Result<HttpResponse, WebError> {
-    let (visit, state) = (&page_of.visit, &page_of.state);
+    let state = &page_of.state;
     let params = Params::parse(req.query_string().as_bytes());
     let path = path_param(&params)?;
     let page: usize = match params.get("page") {
@@ -140,7 +141,7 @@ pub async fn tags(page_of: Page<ListTags>, req: HttpRequest) -> Result<HttpRespo
             }
         }
     };
-    Ok(layout::ok(layout::page(Some(&visit.nav()), &title, body)))
+    Ok(page_of.show(&title, body))
 }
 
 pub async fn history(page: Page<TagHistory>, req: HttpRequest) -> Result<HttpResponse, WebError> {
@@ -151,9 +152,8 @@ pub async fn history(page: Page<TagHistory>, req: HttpRequest) -> Result<HttpRes
         .ok_or_else(|| WebError::bad_request("give the tag as &tag=NAME"))?;
     let (p, t) = (path.clone(), tag.clone());
     let commits = page
-        .run(move |st, permit| browse::history(st.directory.as_ref(), permit, &p, &t))
+        .read(move |dir, permit| browse::history(dir, permit, &p, &t))
         .await?;
-    let visit = &page.visit;
     let title = format!("History of {path}:{tag}");
     let body = html! {
         h1 { (title) }
@@ -176,5 +176,5 @@ pub async fn history(page: Page<TagHistory>, req: HttpRequest) -> Result<HttpRes
             } }
         }
     };
-    Ok(layout::ok(layout::page(Some(&visit.nav()), &title, body)))
+    Ok(page.show(&title, body))
 }

@@ -11,7 +11,8 @@ use super::query;
 use crate::app::administer::sharing::{self, AclView};
 use crate::app::operations::{ReplaceSharing, ShowSharing};
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
-use crate::infra::http::form::Params;
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::form::Params;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{layout, Visit};
@@ -117,7 +118,7 @@ pub async fn show(page: Page<ShowSharing>, req: HttpRequest) -> Result<HttpRespo
             p.muted { "You may not change these sharing settings." }
         }
     };
-    Ok(layout::ok(layout::page(Some(&visit.nav()), &title, body)))
+    Ok(page.show(&title, body))
 }
 
 /// The rows of the form as entries.
@@ -149,10 +150,8 @@ pub async fn replace(form: Form<ReplaceSharing>) -> Result<HttpResponse, WebErro
     let entity = entity_param(params.get("entity"))?;
     let entries = entries(&params)?;
     let e = entity.clone();
-    page.run(move |st, permit| {
-        sharing::replace(st.directory.as_ref(), permit, &e, &entries, st.clock.now())
-    })
-    .await?;
+    page.change(move |dir, permit, now| sharing::replace(dir, permit, &e, &entries, now))
+        .await?;
     Ok(see_other(&format!(
         "/ui/sharing?{}",
         query(&[("entity", &entity.to_string()), ("saved", "1")])

@@ -13,7 +13,7 @@ use maud::{html, Markup};
 use crate::app::authenticate::{AuthError, Pace};
 use crate::app::operations::SignOut;
 use crate::domain::authn::Method;
-use crate::infra::http::AppState;
+use crate::infra::front::AppState;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::Form;
 use crate::infra::web::session::{random_token, NewSession};
@@ -83,7 +83,7 @@ pub async fn submit(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    crate::infra::http::gate::same_origin(&req)?;
+    crate::infra::front::checks::same_origin(&req)?;
     let params = read_form(&state, &req, payload).await?;
     let Some(token) = cookies::get(&req, csrf::SIGNIN_COOKIE).map(str::to_string) else {
         return Err(WebError::csrf());

@@ -9,6 +9,8 @@ use maud::{html, Markup};
 use crate::app::operations::{ListOwnTokens, MintOwnToken, RevokeOwnToken};
 use crate::app::self_service;
 use crate::domain::model::{AccessTokenRecord, ScopeSet};
+use crate::infra::front::admitted::Admitted;
+use crate::infra::front::form::path_number;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{layout, registry_host, Visit};
@@ -107,9 +109,7 @@ fn list_page(visit: &Visit, tokens: &[AccessTokenRecord], now: i64) -> Markup {
 }
 
 pub async fn list(page: Page<ListOwnTokens>) -> Result<HttpResponse, WebError> {
-    let tokens = page
-        .run(|st, permit| self_service::list_tokens(st.directory.as_ref(), permit))
-        .await?;
+    let tokens = page.read(self_service::list_tokens).await?;
     let now = page.state.clock.now();
     Ok(layout::ok(list_page(&page.visit, &tokens, now)))
 }
@@ -128,15 +128,8 @@ pub async fn create(form: Form<MintOwnToken>, req: HttpRequest) -> Result<HttpRe
         ),
     };
     let created = page
-        .run(move |st, permit| {
-            self_service::create_token(
-                st.directory.as_ref(),
-                permit,
-                &name,
-                scopes,
-                expires_in,
-                st.clock.now(),
-            )
+        .change(move |dir, permit, now| {
+            self_service::create_token(dir, permit, &name, scopes, expires_in, now)
         })
         .await?;
     let host = registry_host(&page.state, &req);
@@ -169,10 +162,8 @@ pub async fn create(form: Form<MintOwnToken>, req: HttpRequest) -> Result<HttpRe
 
 /// Path parameter `{id}` as a number.
 pub(super) fn id_param(req: &HttpRequest, what: &str) -> Result<i64, WebError> {
-    req.match_info()
-        .get("id")
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| WebError::bad_request(format!("{what} id must be a number")))
+    let raw = req.match_info().get("id").unwrap_or_default();
+    Ok(path_number(raw, what)?)
 }
 
 pub async fn revoke(
@@ -181,9 +172,7 @@ pub async fn revoke(
 ) -> Result<HttpResponse, WebError> {
     let id = id_param(&req, "token")?;
     form.page
-        .run(move |st, permit| {
-            self_service::revoke_token(st.directory.as_ref(), permit, id, st.clock.now())
-        })
+        .change(move |dir, permit, now| self_service::revoke_token(dir, permit, id, now))
         .await?;
     Ok(see_other("/ui/tokens"))
 }

@@ -1,4 +1,5 @@
-//! What every handler shares: the directory, the use cases, and the settings they need.
+//! What every handler of both front doors shares: the directory, the use cases, and
+//! the settings they need. Built once by the composition root (`infra::startup`).
 
 use std::sync::Arc;
 

@@ -2,7 +2,8 @@
 //!
 //! Docker prints `code: message` verbatim (`unauthorized: invalid username or password`),
 //! so messages are written for the person at the terminal. The same shape serves the
-//! read API, so every client parses one error format.
+//! read API, so every client parses one error format; the web pages turn the same
+//! refusal into an HTML page (`web::errors`), so both front doors say no alike.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};

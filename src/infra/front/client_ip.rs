@@ -1,5 +1,7 @@
 //! The client's address: the TCP peer, or — only when that peer is one of
 //! `server.trusted_proxies` — the address those proxies report in `X-Forwarded-For`.
+//! Both front doors name the client this way (the token endpoint's and the sign-in
+//! page's failed-login limits, the API's and the pages' password change).
 //!
 //! The header is read right to left: each trusted proxy appends the address it got the
 //! request from, so the first address that is not a trusted proxy is the client. Anything

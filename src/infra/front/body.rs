@@ -1,7 +1,8 @@
 //! Request bodies, read by the handler itself after whatever can be checked first
 //! (credentials in headers, the content type): bounded in size and in time, so a caller
 //! can make regauth hold neither megabytes nor a connection for long. Too large is a 413,
-//! too slow a 408, both in the errcode format.
+//! too slow a 408, both in the errcode format. Both front doors read bodies here: the API's
+//! JSON and the token endpoint's form, the pages' forms.
 
 use std::time::Duration;
 

@@ -1,5 +1,6 @@
 //! The documented limit on a request's head: 32 KiB for the request line and the header
-//! lines, refused with 431 in the errcode format before any handler runs.
+//! lines, refused with 431 in the errcode format before any handler runs, on every
+//! listener (`server` wraps every app in it), whichever front door the route belongs to.
 //!
 //! The HTTP library's own buffer closes a connection only past 128 KiB; a token request
 //! carries a few hundred bytes of head, so anything near the library's limit is abuse

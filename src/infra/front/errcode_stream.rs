@@ -1,4 +1,5 @@
-//! Errcode JSON even for the refusals the HTTP library writes itself.
+//! Errcode JSON even for the refusals the HTTP library writes itself, on every
+//! connection of every listener (`server` wraps them), before any front door is reached.
 //!
 //! actix-http answers a request it cannot parse (400), a head that does not arrive in
 //! time (408) or one too large (431) before any handler runs, with an empty body and no

@@ -1,5 +1,8 @@
 //! The listeners: the public one (HTTPS when configured) and, when
 //! `server.notifications_listen` is set, the internal one for the registry's webhook.
+//! Shared by both front doors and knowing neither: the composition root hands it the
+//! state and the route table (`Mount`), and every listener's app gets the errcode
+//! refusals of `errcode_everywhere`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -13,7 +16,6 @@ use actix_web::rt::net::TcpStream;
 use actix_web::{middleware, web, App};
 
 use super::errcode_stream::ErrcodeStream;
-
 use super::{errcode_everywhere, AppState};
 /// Which routes a listener serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

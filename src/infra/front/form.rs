@@ -1,5 +1,9 @@
 //! The token endpoint's parameters: a query string (GET) or an OAuth2 form body (POST),
-//! both `application/x-www-form-urlencoded`.
+//! both `application/x-www-form-urlencoded`. The web pages read their forms and query
+//! strings with the same `Params`, so both front doors parse one format one way; both read
+//! a numeric id in a path (`/tokens/{id}`) with `path_number`.
+
+use super::errors::{ErrorCode, HttpError};
 
 /// Request parameters, in order, as sent (query string or form body). Repeated keys are
 /// kept: containers/image sends one `scope` per scope.
@@ -34,4 +38,15 @@ impl Params {
             .map(|(_, v)| v.clone())
             .collect()
     }
+}
+
+/// A numeric id named in a path (`{id}` of `/api/v1/me/tokens/{id}`); 400 otherwise,
+/// saying which id (`what`: "token", "access request").
+pub fn path_number(raw: &str, what: &str) -> Result<i64, HttpError> {
+    raw.parse().map_err(|_| {
+        HttpError::bad_request(
+            ErrorCode::Unsupported,
+            format!("{what} id must be a number"),
+        )
+    })
 }
