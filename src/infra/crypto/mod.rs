@@ -34,7 +34,7 @@ pub use generate::{generate, KeyFiles};
 pub use key_id::{jwk_thumbprint, libtrust_kid};
 pub use key_ring::{KeyRing, RingKey};
 pub use private_key::PrivateKey;
-pub use signer::{AccessEntry, Claims, IssuedToken, Signer, TokenError};
+pub use signer::{Signer, TokenError};
 pub use x509::certificate_spki;
 
 pub(crate) use files::{
