@@ -61,7 +61,7 @@ enum BlockKey {
 }
 
 /// The address a limit is keyed by: IPv4 as is, IPv6 by its /64.
-pub fn limit_address(ip: IpAddr) -> IpAddr {
+fn limit_address(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
