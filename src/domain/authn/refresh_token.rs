@@ -52,19 +52,12 @@ pub fn ends_refresh_tokens(update: &UserUpdate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{ParentTokenState, ScopeSet, User, UserId};
+    use crate::domain::model::{ParentTokenState, ScopeSet, User};
 
     fn token() -> RefreshTokenRecord {
         RefreshTokenRecord {
             id: 1,
-            user: User {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: true,
-                admin: false,
-                disabled: false,
-                email: None,
-            },
+            user: User::test_alice(false),
             service: "registry".into(),
             client_id: "docker".into(),
             scopes: ScopeSet::PASSWORD,

@@ -3,21 +3,11 @@
 use super::*;
 use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, TeamId, UserId};
 
-const ALICE: UserId = UserId(1);
+const ALICE: UserId = Caller::ALICE;
 const TEAM: TeamId = TeamId(7);
 
 fn user(certified: bool, admin: bool, scopes: ScopeSet) -> Caller {
-    Caller {
-        user: Some(CallerUser {
-            id: ALICE,
-            name: "alice".into(),
-            certified,
-            admin,
-            teams: vec![TEAM],
-        }),
-        scopes,
-        token: None,
-    }
+    Caller::alice(certified, admin, vec![TEAM], scopes)
 }
 fn certified() -> Caller {
     user(true, false, ScopeSet::PASSWORD)
