@@ -185,7 +185,7 @@ impl KeyRing {
     }
 
     /// Every certificate, oldest first, for the registry's `auth.token.rootcertbundle`.
-    pub fn bundle_pem(&self) -> String {
+    fn bundle_pem(&self) -> String {
         self.keys.iter().map(RingKey::cert_pem).collect()
     }
 
@@ -250,24 +250,10 @@ mod tests {
     use super::*;
     use crate::infra::crypto::generate;
     use crate::infra::crypto::test_support::{
-        jwt_algorithm, pem, pem_der, pkcs1_of, RSA_1024_PKCS8_PEM,
+        assert_kid_format, jwt_algorithm, pem, pem_der, pkcs1_of, RSA_1024_PKCS8_PEM,
     };
     use aws_lc_rs::encoding::{AsDer, EcPrivateKeyRfc5915Der};
     use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
-
-    fn assert_kid_format(kid: &str) {
-        assert_eq!(kid.len(), 59, "{kid}");
-        let groups: Vec<&str> = kid.split(':').collect();
-        assert_eq!(groups.len(), 12, "{kid}");
-        for g in groups {
-            assert_eq!(g.len(), 4, "{kid}");
-            assert!(
-                g.bytes()
-                    .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)),
-                "{kid}"
-            );
-        }
-    }
 
     #[test]
     fn generated_es256_key_loads_with_matching_certificate() {
