@@ -30,50 +30,28 @@ fn acl(p: Principal, access: &[AccessSet]) -> Acl {
 fn me(access: &[AccessSet]) -> Acl {
     acl(Principal::User(ALICE), access)
 }
+/// A repository in a project with `project_acl`; the builders below name its states.
+fn in_project(project_trashed: bool, project_acl: Acl, repo: RepoState) -> Target {
+    let project = ProjectFacts::Project {
+        trashed: project_trashed,
+        acl: project_acl,
+    };
+    Target::Repository(RepoFacts { project, repo })
+}
+fn managed(trashed: bool, local_acl: Option<Acl>) -> RepoState {
+    RepoState::Managed { trashed, local_acl }
+}
 fn existing(project_acl: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: false,
-            acl: project_acl,
-        },
-        repo: RepoState::Managed {
-            trashed: false,
-            local_acl: None,
-        },
-    })
+    in_project(false, project_acl, managed(false, None))
 }
 fn new_repo(project_acl: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: false,
-            acl: project_acl,
-        },
-        repo: RepoState::Unknown,
-    })
+    in_project(false, project_acl, RepoState::Unknown)
 }
 fn with_local(project_acl: Acl, local: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: false,
-            acl: project_acl,
-        },
-        repo: RepoState::Managed {
-            trashed: false,
-            local_acl: Some(local),
-        },
-    })
+    in_project(false, project_acl, managed(false, Some(local)))
 }
 fn trashed(repo_trashed: bool, project_trashed: bool, project_acl: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: project_trashed,
-            acl: project_acl,
-        },
-        repo: RepoState::Managed {
-            trashed: repo_trashed,
-            local_acl: None,
-        },
-    })
+    in_project(project_trashed, project_acl, managed(repo_trashed, None))
 }
 fn ask(caller: &Caller, target: &Target, actions: &str) -> Decision {
     let actions: Vec<String> = actions.split(',').map(str::to_string).collect();
@@ -251,37 +229,24 @@ fn push_existing_needs_update_or_admin() {
 
 #[test]
 fn push_new_refused_when_project_missing_or_not_a_project_or_invalid() {
-    let missing = Target::Repository(RepoFacts {
-        project: ProjectFacts::Missing,
-        repo: RepoState::Unknown,
-    });
-    assert_eq!(
-        reason(&ask(&admin(), &missing, "push"), "push"),
-        Reason::ProjectMissing
-    );
-    let not_project = Target::Repository(RepoFacts {
-        project: ProjectFacts::NotAProject,
-        repo: RepoState::Unknown,
-    });
-    assert_eq!(
-        reason(&ask(&admin(), &not_project, "push"), "push"),
-        Reason::NotAProject
-    );
-    assert_eq!(
-        reason(&ask(&admin(), &Target::InvalidRepository, "push"), "push"),
-        Reason::InvalidPath
-    );
-    let trashed_project = Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: true,
-            acl: Acl::default(),
-        },
-        repo: RepoState::Unknown,
-    });
-    assert_eq!(
-        reason(&ask(&admin(), &trashed_project, "push"), "push"),
-        Reason::InTrash
-    );
+    let unknown_in = |project| {
+        Target::Repository(RepoFacts {
+            project,
+            repo: RepoState::Unknown,
+        })
+    };
+    for (target, why) in [
+        (unknown_in(ProjectFacts::Missing), Reason::ProjectMissing),
+        (unknown_in(ProjectFacts::NotAProject), Reason::NotAProject),
+        (Target::InvalidRepository, Reason::InvalidPath),
+        (
+            in_project(true, Acl::default(), RepoState::Unknown),
+            Reason::InTrash,
+        ),
+    ] {
+        let refused = reason(&ask(&admin(), &target, "push"), "push");
+        assert_eq!(refused, why, "{target:?}");
+    }
 }
 
 #[test]
