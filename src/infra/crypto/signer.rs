@@ -172,8 +172,10 @@ impl TokenSigner for Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infra::crypto::key_id::libtrust_kid;
     use crate::infra::crypto::test_support::{decoding_key, jwt_algorithm};
-    use crate::infra::crypto::{self, certificate_spki, KeyAlgorithm};
+    use crate::infra::crypto::x509::certificate_spki;
+    use crate::infra::crypto::{self, KeyAlgorithm};
     use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 
     const NOW: u64 = 1_795_357_380; // 2026-11-22T14:23:00Z
@@ -254,10 +256,7 @@ mod tests {
         let cert = STANDARD.decode(&x5c[0]).unwrap();
         assert_eq!(cert, key.cert_der());
         assert_eq!(certificate_spki(&cert).unwrap(), key.spki_der());
-        assert_eq!(
-            crypto::libtrust_kid(&certificate_spki(&cert).unwrap()),
-            key.kid()
-        );
+        assert_eq!(libtrust_kid(&certificate_spki(&cert).unwrap()), key.kid());
 
         let data = decode::<Claims>(
             &issued.token,
