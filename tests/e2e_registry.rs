@@ -5,6 +5,7 @@
 mod common;
 
 use common::*;
+use regauth::domain::ports::{Clock, TokenSigner};
 
 const CREDS_PW: &str = "correct horse battery";
 
@@ -350,15 +351,17 @@ fn registry_refuses_a_token_without_the_action() {
         std::time::Duration::from_secs(10),
     )
     .expect("signer");
+    // Signed the way the token endpoint signs: through the `TokenSigner` port.
     let forged = forger
-        .issue(
+        .sign(
             "alice",
             SERVICE,
-            vec![regauth::infra::crypto::AccessEntry {
+            vec![regauth::domain::scope::ResourceActions {
                 resource_type: "repository".into(),
                 name: format!("{p}/tool"),
                 actions: vec!["pull".into()],
             }],
+            regauth::app::clock::SystemClock.now(),
         )
         .expect("sign");
     let r = client

@@ -3,7 +3,7 @@
 //! administration writes its records straight to the `AuditLog` port once the change
 //! is done. Operators may switch off the records of pull-only tokens (`audit.pulls`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::model::UnixTime;
@@ -60,21 +60,12 @@ impl Audit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full;
 
-/// Writes each record at once (the CLI; tests).
-pub struct DirectSink(pub Arc<dyn AuditLog>);
-
-impl AuditSink for DirectSink {
-    fn record(&self, record: AuditRecord) {
-        if let Err(e) = self.0.append(std::slice::from_ref(&record)) {
-            tracing::error!(error = %e, kind = record.event.kind(), "audit record not written");
-        }
-    }
-}
-
 /// Keeps records in memory (tests).
+#[cfg(test)]
 #[derive(Default)]
-pub struct MemorySink(pub Mutex<Vec<AuditRecord>>);
+pub struct MemorySink(pub std::sync::Mutex<Vec<AuditRecord>>);
 
+#[cfg(test)]
 impl AuditSink for MemorySink {
     fn record(&self, record: AuditRecord) {
         self.0
@@ -85,7 +76,7 @@ impl AuditSink for MemorySink {
 }
 
 /// The name an actor goes by in the trail.
-pub fn actor_name(actor: &Actor) -> String {
+fn actor_name(actor: &Actor) -> String {
     match actor {
         Actor::Operator => "operator".into(),
         Actor::Caller(c) => c.name().to_string(),

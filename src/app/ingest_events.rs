@@ -96,47 +96,37 @@ pub fn report_refusals(
         let Some(Verdict::Refused(why)) = verdict else {
             continue;
         };
-        let (id, actor, action, path, tag, digest, at) = match item {
-            EventItem::Push(p) => (
-                &p.event_id,
-                &p.pusher,
-                GrantedAction::Push,
-                &p.path,
-                p.tag.clone(),
-                Some(p.digest.clone()),
-                p.pushed_at,
-            ),
-            EventItem::Delete(d) => (
-                &d.event_id,
-                &d.deleter,
-                GrantedAction::Delete,
-                &d.path,
-                d.tag.clone(),
-                d.digest.clone(),
-                d.deleted_at,
-            ),
+        // What the event claims (actor, repository, action, time), as it was judged;
+        // then what only the trail keeps.
+        let Some(claim) = claim(item) else {
+            continue;
+        };
+        let (id, tag, digest) = match item {
+            EventItem::Push(p) => (&p.event_id, p.tag.clone(), Some(p.digest.clone())),
+            EventItem::Delete(d) => (&d.event_id, d.tag.clone(), d.digest.clone()),
             EventItem::Ignored { .. } | EventItem::Malformed { .. } => continue,
         };
+        let action = claim.action.as_str();
         tracing::warn!(
             event = %id,
-            actor = %actor,
-            action = action.as_str(),
-            repository = %path,
+            actor = %claim.actor,
+            action,
+            repository = %claim.repository,
             why = why.as_str(),
             "registry event refused: regauth never granted this"
         );
         records.push(AuditRecord {
             at: now,
-            actor: actor.clone(),
-            subject: path.to_string(),
+            actor: claim.actor.to_owned(),
+            subject: claim.repository.to_owned(),
             client_ip: None,
             event: AuditEvent::RegistryEventRefused {
                 event_id: id.clone(),
-                action: action.as_str().to_string(),
-                repository: path.to_string(),
+                action: action.to_string(),
+                repository: claim.repository.to_owned(),
                 tag,
                 digest,
-                event_at: at,
+                event_at: claim.at,
                 why: why.as_str().to_string(),
             },
         });

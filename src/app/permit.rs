@@ -138,21 +138,10 @@ pub fn operator<O: Operation>() -> Permit<O> {
 mod tests {
     use super::*;
     use crate::app::operations::{AddUser, ListTags, MoveToTrash, ShowMe};
-    use crate::domain::authz::CallerUser;
     use crate::domain::model::{Acl, Principal, ScopeSet, UserId};
 
     fn caller(admin: bool, scopes: ScopeSet) -> Actor {
-        Actor::Caller(Caller {
-            user: Some(CallerUser {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: true,
-                admin,
-                teams: vec![],
-            }),
-            scopes,
-            token: None,
-        })
+        Actor::Caller(Caller::alice(true, admin, vec![], scopes))
     }
 
     #[test]

@@ -61,7 +61,7 @@ enum BlockKey {
 }
 
 /// The address a limit is keyed by: IPv4 as is, IPv6 by its /64.
-pub fn limit_address(ip: IpAddr) -> IpAddr {
+fn limit_address(ip: IpAddr) -> IpAddr {
     match ip {
         IpAddr::V4(_) => ip,
         IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
@@ -162,6 +162,12 @@ mod tests {
         s.parse().unwrap()
     }
 
+    /// One more failed login of `user` from `at`, which the limits still let through.
+    fn fail_once(limits: &FailedLogins, user: &str, at: IpAddr) {
+        assert!(limits.check(user, at).is_ok(), "{user} at {at}");
+        limits.failed(user, at);
+    }
+
     #[test]
     fn failures_block_the_user_at_that_address_only() {
         let limits = FailedLogins::new(LoginLimits {
@@ -171,8 +177,7 @@ mod tests {
         let attacker = ip("203.0.113.7");
         let home = ip("198.51.100.2");
         for _ in 0..3 {
-            assert!(limits.check("alice", attacker).is_ok());
-            limits.failed("alice", attacker);
+            fail_once(&limits, "alice", attacker);
         }
         let blocked = limits.check("alice", attacker).unwrap_err();
         assert!(
@@ -196,11 +201,7 @@ mod tests {
         });
         let sprayer = ip("2001:db8:1:2:aaaa::1");
         for i in 0..5 {
-            assert!(
-                limits.check(&format!("user{i}"), sprayer).is_ok(),
-                "attempt {i}"
-            );
-            limits.failed(&format!("user{i}"), sprayer);
+            fail_once(&limits, &format!("user{i}"), sprayer);
         }
         assert!(limits.check("newname", sprayer).is_err());
         // The same /64, another host part: the same party.

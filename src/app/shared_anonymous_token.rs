@@ -126,6 +126,11 @@ mod tests {
         (counting, shared)
     }
 
+    /// An anonymous pull token for `repository` at `now`, through `s`.
+    fn anonymous_pull(s: &SharedAnonymousTokens, repository: &str, now: UnixTime) -> SignedToken {
+        s.sign("", "registry", pull(repository), now).unwrap()
+    }
+
     fn signatures(c: &Counting) -> usize {
         c.0.load(Ordering::SeqCst)
     }
@@ -133,8 +138,8 @@ mod tests {
     #[test]
     fn identical_anonymous_claims_in_one_second_share_one_signature() {
         let (c, s) = shared();
-        let a = s.sign("", "registry", pull("1/a"), 100).unwrap();
-        let b = s.sign("", "registry", pull("1/a"), 100).unwrap();
+        let a = anonymous_pull(&s, "1/a", 100);
+        let b = anonymous_pull(&s, "1/a", 100);
         assert_eq!(a, b);
         assert_eq!(signatures(&c), 1);
     }
@@ -142,9 +147,9 @@ mod tests {
     #[test]
     fn a_new_second_a_new_claim_or_another_audience_signs_again() {
         let (c, s) = shared();
-        let first = s.sign("", "registry", pull("1/a"), 100).unwrap();
-        assert_ne!(first, s.sign("", "registry", pull("1/a"), 101).unwrap());
-        assert_ne!(first, s.sign("", "registry", pull("1/b"), 101).unwrap());
+        let first = anonymous_pull(&s, "1/a", 100);
+        assert_ne!(first, anonymous_pull(&s, "1/a", 101));
+        assert_ne!(first, anonymous_pull(&s, "1/b", 101));
         assert_ne!(first, s.sign("", "other", pull("1/a"), 101).unwrap());
         let mut denied = pull("1/a");
         denied[0].actions.clear();
@@ -155,12 +160,12 @@ mod tests {
     #[test]
     fn a_late_request_for_an_earlier_second_never_sees_a_newer_token() {
         let (c, s) = shared();
-        let newer = s.sign("", "registry", pull("1/a"), 101).unwrap();
-        let older = s.sign("", "registry", pull("1/a"), 100).unwrap();
+        let newer = anonymous_pull(&s, "1/a", 101);
+        let older = anonymous_pull(&s, "1/a", 100);
         assert_ne!(newer, older);
         assert!(older.token.contains("|100|"));
         // The newer second stays the one kept.
-        assert_eq!(newer, s.sign("", "registry", pull("1/a"), 101).unwrap());
+        assert_eq!(newer, anonymous_pull(&s, "1/a", 101));
         assert_eq!(signatures(&c), 2);
     }
 
@@ -177,16 +182,15 @@ mod tests {
     fn distinct_claims_past_the_bound_are_signed_each_time() {
         let (c, s) = shared();
         for i in 0..MAX_PER_SECOND + 10 {
-            s.sign("", "registry", pull(&format!("1/r{i}")), 100)
-                .unwrap();
+            anonymous_pull(&s, &format!("1/r{i}"), 100);
         }
         assert_eq!(s.lock().tokens.len(), MAX_PER_SECOND);
-        let past = pull(&format!("1/r{}", MAX_PER_SECOND + 1));
-        s.sign("", "registry", past.clone(), 100).unwrap();
-        s.sign("", "registry", past, 100).unwrap();
+        let past = format!("1/r{}", MAX_PER_SECOND + 1);
+        anonymous_pull(&s, &past, 100);
+        anonymous_pull(&s, &past, 100);
         assert_eq!(signatures(&c), MAX_PER_SECOND + 12);
         // Kept ones still answer from the map.
-        s.sign("", "registry", pull("1/r0"), 100).unwrap();
+        anonymous_pull(&s, "1/r0", 100);
         assert_eq!(signatures(&c), MAX_PER_SECOND + 12);
     }
 }

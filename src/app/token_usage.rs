@@ -13,7 +13,7 @@ use std::sync::{Mutex, PoisonError};
 use crate::domain::model::{UnixTime, UsedToken};
 
 /// Seconds between two stamps of one token.
-pub const RESOLUTION: UnixTime = 60;
+const RESOLUTION: UnixTime = 60;
 /// Tokens remembered before the book starts over (bounds memory under a storm of
 /// distinct tokens; forgetting only means one extra stamp).
 const MAX_TRACKED: usize = 100_000;

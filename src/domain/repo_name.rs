@@ -6,7 +6,7 @@
 use crate::domain::model::EntityId;
 
 /// Longest repository path (the registry's own limit).
-pub const MAX_LEN: usize = 255;
+const MAX_LEN: usize = 255;
 
 /// A valid managed-repository path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -43,27 +43,10 @@ pub fn restore(facts: &EntityFacts) -> Result<(), TrashError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::authz::ParentFacts;
-    use crate::domain::model::{Acl, EntityInfo};
+    use crate::domain::model::Acl;
 
     fn repo(trashed: bool, project_trashed: bool) -> EntityFacts {
-        EntityFacts {
-            info: EntityInfo {
-                id: EntityId(1001),
-                kind: EntityKind::ManagedRepository,
-                name: "syn1000/tool".into(),
-                parent: Some(EntityId(1000)),
-                trashed,
-                created_at: 0,
-            },
-            own_acl: None,
-            parent: Some(ParentFacts {
-                id: EntityId(1000),
-                is_project: true,
-                trashed: project_trashed,
-                acl: Acl::default(),
-            }),
-        }
+        EntityFacts::test_repository(None, trashed, project_trashed, Acl::default())
     }
 
     #[test]

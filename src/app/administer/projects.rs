@@ -3,12 +3,14 @@
 //! admins; those a caller may READ for everyone else).
 
 use crate::app::audit::admin_record;
-use crate::app::operations::{AddProjectFor, CreateOwnProject, ListAllProjects, ListProjects};
+use crate::app::operations::{
+    AddProjectFor, CreateOwnProject, ListAllProjects, ListProjects, Operation,
+};
 use crate::app::permit::Permit;
 use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::{entity_rules, sharing, EntityFacts};
-use crate::domain::model::{AccessSet, EntityId, EntityInfo, ProjectName, UnixTime};
+use crate::domain::model::{AccessSet, EntityId, EntityInfo, ProjectName, UnixTime, UserId};
 use crate::domain::ports::{AuditLog, EntityAdmin, UserAdmin};
 
 /// Creates a project owned by `owner`; `id` when given (`synN`), else the next free one.
@@ -24,13 +26,7 @@ pub fn add<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
     let owner_user = store
         .user_by_name(owner)?
         .ok_or_else(|| AppError::NotFound(format!("user {owner}")))?;
-    let id = store.add_project(&project, id, &sharing::owner_acl(owner_user.id), now)?;
-    let event = AuditEvent::ProjectAdded {
-        name: name.into(),
-        owner: owner.into(),
-    };
-    admin_record(store, permit.actor(), id.to_string(), event, now);
-    Ok(id)
+    create(store, permit, &project, id, (owner_user.id, owner), now)
 }
 
 pub fn list<S: EntityAdmin + ?Sized>(
@@ -49,10 +45,23 @@ pub fn add_own<S: UserAdmin + EntityAdmin + AuditLog + ?Sized>(
 ) -> AppResult<EntityId> {
     let user = permit.user()?;
     let project = ProjectName::parse(name).map_err(|e| AppError::Invalid(format!("name: {e}")))?;
-    let id = store.add_project(&project, None, &sharing::owner_acl(user.id), now)?;
+    create(store, permit, &project, None, (user.id, &user.name), now)
+}
+
+/// Stores `project` with its owner (id, name) holding every access type, and records
+/// it in the trail.
+fn create<S: EntityAdmin + AuditLog + ?Sized, O: Operation>(
+    store: &S,
+    permit: &Permit<O>,
+    project: &ProjectName,
+    id: Option<EntityId>,
+    (owner_id, owner): (UserId, &str),
+    now: UnixTime,
+) -> AppResult<EntityId> {
+    let id = store.add_project(project, id, &sharing::owner_acl(owner_id), now)?;
     let event = AuditEvent::ProjectAdded {
-        name: name.into(),
-        owner: user.name.clone(),
+        name: project.as_str().into(),
+        owner: owner.into(),
     };
     admin_record(store, permit.actor(), id.to_string(), event, now);
     Ok(id)

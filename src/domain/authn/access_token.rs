@@ -17,19 +17,12 @@ pub fn check(token: &AccessTokenRecord, now: UnixTime) -> Result<(), Refused> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{ScopeSet, User, UserId};
+    use crate::domain::model::{ScopeSet, User};
 
     fn token(revoked: bool, expires_at: Option<i64>, disabled: bool) -> AccessTokenRecord {
         AccessTokenRecord {
             id: 1,
-            user: User {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: true,
-                admin: false,
-                disabled,
-                email: None,
-            },
+            user: User::test_alice(disabled),
             name: "ci".into(),
             scopes: ScopeSet::DOWNLOAD,
             created_at: 0,

@@ -60,20 +60,18 @@ mod tests {
         format!("Basic {}", B64.encode(s))
     }
 
+    /// `user:password` pairs as sent and the halves they split into.
     #[test]
-    fn parses_user_and_password() {
-        assert_eq!(
-            parse_basic(&header("alice:s3cret")),
-            Ok(("alice".into(), "s3cret".into()))
-        );
-    }
-
-    #[test]
-    fn splits_at_the_first_colon() {
-        assert_eq!(
-            parse_basic(&header("alice:pa:ss:")),
-            Ok(("alice".into(), "pa:ss:".into()))
-        );
+    fn parses_user_and_password_split_at_the_first_colon() {
+        for (pair, user, password) in [
+            ("alice:s3cret", "alice", "s3cret"),
+            ("alice:pa:ss:", "alice", "pa:ss:"),
+            // Unicode survives.
+            ("zoë:pässwörd✓", "zoë", "pässwörd✓"),
+        ] {
+            let want = Ok((user.into(), password.into()));
+            assert_eq!(parse_basic(&header(pair)), want, "{pair}");
+        }
     }
 
     #[test]
@@ -96,14 +94,10 @@ mod tests {
         let padded = B64.encode("u:pw");
         assert!(padded.ends_with('='));
         let bare = STANDARD_NO_PAD.encode("u:pw");
-        assert_eq!(
-            parse_basic(&format!("Basic {padded}")),
-            Ok(("u".into(), "pw".into()))
-        );
-        assert_eq!(
-            parse_basic(&format!("Basic {bare}")),
-            Ok(("u".into(), "pw".into()))
-        );
+        for b in [padded, bare] {
+            let want = Ok(("u".into(), "pw".into()));
+            assert_eq!(parse_basic(&format!("Basic {b}")), want, "{b}");
+        }
     }
 
     #[test]
@@ -119,38 +113,25 @@ mod tests {
     }
 
     #[test]
-    fn unicode_survives() {
-        assert_eq!(
-            parse_basic(&header("zoë:pässwörd✓")),
-            Ok(("zoë".into(), "pässwörd✓".into()))
-        );
-    }
-
-    #[test]
     fn errors_are_specific() {
         let b = B64.encode("u:p");
-        assert_eq!(
-            parse_basic(&format!("Bearer {b}")),
-            Err(BasicError::NotBasic)
-        );
-        assert_eq!(
-            parse_basic(&format!("Basicx {b}")),
-            Err(BasicError::NotBasic)
-        );
-        assert_eq!(parse_basic(&b), Err(BasicError::NotBasic));
-        assert_eq!(parse_basic(""), Err(BasicError::NotBasic));
-        assert_eq!(parse_basic("Basic"), Err(BasicError::Empty));
-        assert_eq!(parse_basic("Basic   "), Err(BasicError::Empty));
-        assert_eq!(parse_basic("Basic !!!!"), Err(BasicError::BadBase64));
-        assert_eq!(parse_basic("Basic dTpw dTpw"), Err(BasicError::BadBase64));
-        // URL-safe alphabet is not Basic's.
-        assert_eq!(parse_basic("Basic _-_-"), Err(BasicError::BadBase64));
         let latin1 = B64.encode([b'u', b':', 0xff, 0xfe]);
-        assert_eq!(
-            parse_basic(&format!("Basic {latin1}")),
-            Err(BasicError::NotUtf8)
-        );
-        assert_eq!(parse_basic(&header("nocolon")), Err(BasicError::NoColon));
+        for (h, want) in [
+            (format!("Bearer {b}"), BasicError::NotBasic),
+            (format!("Basicx {b}"), BasicError::NotBasic),
+            (b.clone(), BasicError::NotBasic),
+            (String::new(), BasicError::NotBasic),
+            ("Basic".into(), BasicError::Empty),
+            ("Basic   ".into(), BasicError::Empty),
+            ("Basic !!!!".into(), BasicError::BadBase64),
+            ("Basic dTpw dTpw".into(), BasicError::BadBase64),
+            // URL-safe alphabet is not Basic's.
+            ("Basic _-_-".into(), BasicError::BadBase64),
+            (format!("Basic {latin1}"), BasicError::NotUtf8),
+            (header("nocolon"), BasicError::NoColon),
+        ] {
+            assert_eq!(parse_basic(&h), Err(want), "{h}");
+        }
     }
 
     #[test]

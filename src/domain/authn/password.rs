@@ -22,8 +22,8 @@ const MAX_M_COST: u32 = 64 * 1024;
 const MAX_T_COST: u32 = 16;
 const MAX_P_COST: u32 = 8;
 
-pub const MIN_PASSWORD_CHARS: usize = 8;
-pub const MAX_PASSWORD_BYTES: usize = 1024;
+const MIN_PASSWORD_CHARS: usize = 8;
+const MAX_PASSWORD_BYTES: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PasswordError {
@@ -48,7 +48,7 @@ pub fn hash_password(pw: &str, salt: &[u8; 16]) -> Result<String, PasswordError>
 }
 
 /// Like [`hash_password`], computing in `scratch` (a server's pooled memory).
-pub fn hash_password_in(
+fn hash_password_in(
     pw: &str,
     salt: &[u8; 16],
     scratch: &mut Scratch,
@@ -219,6 +219,17 @@ mod tests {
         super::hash_password(pw, &rand::random())
     }
 
+    /// A 1 MiB, one-pass hash of `pw` with a fixed salt: the cheaper (older) hashes a
+    /// directory may still hold.
+    fn cheap_hash(alg: Algorithm, version: Version, pw: &str) -> String {
+        let argon = Argon2::new(alg, version, Params::new(1024, 1, 1, None).unwrap());
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        argon
+            .hash_password(pw.as_bytes(), &salt)
+            .unwrap()
+            .to_string()
+    }
+
     fn params_of(phc: &str) -> (String, Params) {
         let h = PasswordHash::new(phc).unwrap();
         (h.algorithm.to_string(), Params::try_from(&h).unwrap())
@@ -246,13 +257,7 @@ mod tests {
     fn verifies_hashes_with_other_parameters() {
         // A hash made with cheaper parameters (as an older release might have) still
         // verifies: the parameters come from the PHC string.
-        let params = Params::new(1024, 1, 1, None).unwrap();
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let phc = argon
-            .hash_password(b"older password", &salt)
-            .unwrap()
-            .to_string();
+        let phc = cheap_hash(Algorithm::Argon2id, Version::V0x13, "older password");
         assert!(phc.contains("m=1024,t=1,p=1"), "{phc}");
         assert!(verify_password("older password", &phc));
         assert!(!verify_password("older passwore", &phc));
@@ -327,12 +332,7 @@ mod tests {
         assert_eq!(scratch.size(), M_COST as usize * 1024, "today's size, kept");
         // A cheaper (older) hash verifies in the same memory; argon2i and argon2d too.
         for alg in [Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d] {
-            let argon = Argon2::new(alg, Version::V0x13, Params::new(1024, 1, 1, None).unwrap());
-            let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-            let old = argon
-                .hash_password(b"older password", &salt)
-                .unwrap()
-                .to_string();
+            let old = cheap_hash(alg, Version::V0x13, "older password");
             assert!(
                 verify_password_in("older password", &old, &mut scratch),
                 "{old}"
@@ -340,16 +340,7 @@ mod tests {
             assert!(!verify_password_in("older passwore", &old, &mut scratch));
         }
         // Version 0x10 hashes too.
-        let argon = Argon2::new(
-            Algorithm::Argon2id,
-            Version::V0x10,
-            Params::new(1024, 1, 1, None).unwrap(),
-        );
-        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
-        let v10 = argon
-            .hash_password(b"version ten", &salt)
-            .unwrap()
-            .to_string();
+        let v10 = cheap_hash(Algorithm::Argon2id, Version::V0x10, "version ten");
         assert!(
             verify_password_in("version ten", &v10, &mut scratch),
             "{v10}"

@@ -52,19 +52,12 @@ pub fn ends_refresh_tokens(update: &UserUpdate) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{ParentTokenState, ScopeSet, User, UserId};
+    use crate::domain::model::{ParentTokenState, ScopeSet, User};
 
     fn token() -> RefreshTokenRecord {
         RefreshTokenRecord {
             id: 1,
-            user: User {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: true,
-                admin: false,
-                disabled: false,
-                email: None,
-            },
+            user: User::test_alice(false),
             service: "registry".into(),
             client_id: "docker".into(),
             scopes: ScopeSet::PASSWORD,
@@ -110,26 +103,17 @@ mod tests {
 
     #[test]
     fn disabling_ends_refresh_tokens() {
-        let disable = UserUpdate {
-            disabled: Some(true),
-            ..UserUpdate::default()
+        // An update that makes only `change`.
+        let only = |change: fn(&mut UserUpdate)| {
+            let mut update = UserUpdate::default();
+            change(&mut update);
+            update
         };
-        assert!(ends_refresh_tokens(&disable));
-        let enable = UserUpdate {
-            disabled: Some(false),
-            ..UserUpdate::default()
-        };
-        assert!(!ends_refresh_tokens(&enable));
-        let new_password = UserUpdate {
-            password_hash: Some("$argon2id$...".into()),
-            ..UserUpdate::default()
-        };
+        assert!(ends_refresh_tokens(&only(|u| u.disabled = Some(true))));
+        assert!(!ends_refresh_tokens(&only(|u| u.disabled = Some(false))));
+        let new_password = only(|u| u.password_hash = Some("$argon2id$...".into()));
         assert!(ends_refresh_tokens(&new_password));
-        let certify = UserUpdate {
-            certified: Some(true),
-            ..UserUpdate::default()
-        };
-        assert!(!ends_refresh_tokens(&certify));
+        assert!(!ends_refresh_tokens(&only(|u| u.certified = Some(true))));
         assert_eq!(expiry(10, Some(Duration::from_secs(5))), Some(15));
         assert_eq!(expiry(10, None), None);
     }

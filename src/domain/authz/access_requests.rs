@@ -13,9 +13,9 @@ use super::sharing::{self, SharingChange};
 use crate::domain::model::{AccessSet, Principal, UserId};
 
 /// What an approval grants.
-pub const GRANTED: AccessSet = AccessSet::READ.union(AccessSet::DOWNLOAD);
+const GRANTED: AccessSet = AccessSet::READ.union(AccessSet::DOWNLOAD);
 /// Longest message or reason, in characters.
-pub const MAX_TEXT: usize = 2000;
+const MAX_TEXT: usize = 2000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FileRefusal {

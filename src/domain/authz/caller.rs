@@ -92,22 +92,39 @@ impl Caller {
 }
 
 #[cfg(test)]
+impl Caller {
+    /// Alice's id, for the tests' ACL entries that name her.
+    pub(crate) const ALICE: UserId = UserId(1);
+
+    /// Alice, signed in with a credential of `scopes`: the caller most rule
+    /// tests start from, with the flags and teams each test is about.
+    pub(crate) fn alice(
+        certified: bool,
+        admin: bool,
+        teams: Vec<TeamId>,
+        scopes: ScopeSet,
+    ) -> Caller {
+        Caller {
+            user: Some(CallerUser {
+                id: Caller::ALICE,
+                name: "alice".into(),
+                certified,
+                admin,
+                teams,
+            }),
+            scopes,
+            token: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn principals_are_exactly_those_whose_entries_apply() {
-        let user = Caller {
-            user: Some(CallerUser {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: false,
-                admin: false,
-                teams: vec![TeamId(5), TeamId(6)],
-            }),
-            scopes: ScopeSet::PASSWORD,
-            token: None,
-        };
+        let user = Caller::alice(false, false, vec![TeamId(5), TeamId(6)], ScopeSet::PASSWORD);
         let all = user.principals();
         assert_eq!(all.len(), 5);
         assert!(all.iter().all(|p| user.is(p)));

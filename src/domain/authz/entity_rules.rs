@@ -22,8 +22,10 @@ pub enum Refusal {
     Lacks(AccessSet),
 }
 
-/// The scope an API operation needs from the credential.
-pub fn require_scope(caller: &Caller, needed: ScopeSet) -> Result<(), Refusal> {
+/// The scope an API operation needs from the credential (the operations' gate,
+/// `needs::admit`, checks it in production; kept for the rules' own tests).
+#[cfg(test)]
+fn require_scope(caller: &Caller, needed: ScopeSet) -> Result<(), Refusal> {
     if caller.scopes.contains(needed) {
         Ok(())
     } else {
@@ -73,23 +75,12 @@ pub fn may_change(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::authz::caller::CallerUser;
     use crate::domain::model::{Acl, Principal, UserId};
 
-    const ALICE: UserId = UserId(1);
+    const ALICE: UserId = Caller::ALICE;
 
     fn caller(admin: bool, scopes: ScopeSet) -> Caller {
-        Caller {
-            user: Some(CallerUser {
-                id: ALICE,
-                name: "alice".into(),
-                certified: true,
-                admin,
-                teams: vec![],
-            }),
-            scopes,
-            token: None,
-        }
+        Caller::alice(true, admin, vec![], scopes)
     }
 
     /// A project whose ACL gives alice `access`.

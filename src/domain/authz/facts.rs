@@ -76,6 +76,33 @@ impl EntityFacts {
             parent: None,
         }
     }
+
+    /// The rules' tests' repository syn1000/tool, with its own ACL `local` (when it has
+    /// local settings), in that project with `project_acl`.
+    pub fn test_repository(
+        local: Option<Acl>,
+        trashed: bool,
+        project_trashed: bool,
+        project_acl: Acl,
+    ) -> EntityFacts {
+        EntityFacts {
+            info: EntityInfo {
+                id: EntityId(1001),
+                kind: crate::domain::model::EntityKind::ManagedRepository,
+                name: "syn1000/tool".into(),
+                parent: Some(EntityId(1000)),
+                trashed,
+                created_at: 0,
+            },
+            own_acl: local,
+            parent: Some(ParentFacts {
+                id: EntityId(1000),
+                is_project: true,
+                trashed: project_trashed,
+                acl: project_acl,
+            }),
+        }
+    }
 }
 
 /// The project above a repository.

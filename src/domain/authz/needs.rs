@@ -214,21 +214,9 @@ pub fn admit(caller: &Caller, needs: &Needs) -> Result<(), GateRefusal> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::authz::caller::CallerUser;
-    use crate::domain::model::UserId;
 
     fn user(admin: bool, scopes: ScopeSet) -> Caller {
-        Caller {
-            user: Some(CallerUser {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: true,
-                admin,
-                teams: vec![],
-            }),
-            scopes,
-            token: None,
-        }
+        Caller::alice(true, admin, vec![], scopes)
     }
 
     #[test]

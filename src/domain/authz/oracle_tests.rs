@@ -449,7 +449,7 @@ fn disagreement(caller: &Caller, target: &Target, actions: &[String]) -> Option<
 // Generators
 // ---------------------------------------------------------------------------------
 
-const ME: UserId = UserId(1);
+const ME: UserId = Caller::ALICE;
 const SOMEONE_ELSE: UserId = UserId(2);
 const TEAM_POOL: [TeamId; 5] = [TeamId(10), TeamId(11), TeamId(12), TeamId(13), TeamId(14)];
 
@@ -468,16 +468,8 @@ fn caller() -> impl Strategy<Value = Caller> {
         proptest::collection::vec(proptest::sample::select(&TEAM_POOL[..]), 0..=3),
         scopes(),
     )
-        .prop_map(|(certified, admin, teams, scopes)| Caller {
-            user: Some(CallerUser {
-                id: ME,
-                name: "alice".into(),
-                certified,
-                admin,
-                teams,
-            }),
-            scopes,
-            token: None,
+        .prop_map(|(certified, admin, teams, scopes)| {
+            Caller::alice(certified, admin, teams, scopes)
         });
     prop_oneof![
         8 => user,
@@ -630,17 +622,7 @@ fn all_callers() -> Vec<Caller> {
             token: None,
         });
         for (certified, admin) in [(false, false), (true, false), (false, true), (true, true)] {
-            callers.push(Caller {
-                user: Some(CallerUser {
-                    id: ME,
-                    name: "alice".into(),
-                    certified,
-                    admin,
-                    teams: vec![MY_TEAM],
-                }),
-                scopes,
-                token: None,
-            });
+            callers.push(Caller::alice(certified, admin, vec![MY_TEAM], scopes));
         }
     }
     callers
@@ -690,17 +672,7 @@ fn every_row_of_the_contract_is_reached() {
 /// neither granted nor denied. Every requested action is answered.
 #[test]
 fn catalog_actions_other_than_star_are_denied() {
-    let admin = Caller {
-        user: Some(CallerUser {
-            id: ME,
-            name: "alice".into(),
-            certified: false,
-            admin: true,
-            teams: vec![],
-        }),
-        scopes: ScopeSet::PASSWORD,
-        token: None,
-    };
+    let admin = Caller::alice(false, true, vec![], ScopeSet::PASSWORD);
     let d = decide(&admin, &Target::Catalog, &["pull".to_string()]);
     assert!(d.granted.is_empty(), "{d:?}");
     assert_eq!(

@@ -143,9 +143,8 @@ pub fn inherit(facts: &EntityFacts) -> Result<SharingChange, SharingError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::facts::ParentFacts;
     use super::*;
-    use crate::domain::model::{EntityInfo, EntityKind, TeamId};
+    use crate::domain::model::TeamId;
 
     const ALICE: Principal = Principal::User(UserId(1));
     const BOB: Principal = Principal::User(UserId(2));
@@ -158,23 +157,7 @@ mod tests {
     }
 
     fn repo(local: Option<Acl>, trashed: bool, project_trashed: bool) -> EntityFacts {
-        EntityFacts {
-            info: EntityInfo {
-                id: EntityId(1001),
-                kind: EntityKind::ManagedRepository,
-                name: "syn1000/tool".into(),
-                parent: Some(EntityId(1000)),
-                trashed,
-                created_at: 0,
-            },
-            own_acl: local,
-            parent: Some(ParentFacts {
-                id: EntityId(1000),
-                is_project: true,
-                trashed: project_trashed,
-                acl: project_acl(),
-            }),
-        }
+        EntityFacts::test_repository(local, trashed, project_trashed, project_acl())
     }
 
     fn project(trashed: bool) -> EntityFacts {

@@ -3,21 +3,11 @@
 use super::*;
 use crate::domain::model::{AccessSet, Acl, Principal, ScopeSet, TeamId, UserId};
 
-const ALICE: UserId = UserId(1);
+const ALICE: UserId = Caller::ALICE;
 const TEAM: TeamId = TeamId(7);
 
 fn user(certified: bool, admin: bool, scopes: ScopeSet) -> Caller {
-    Caller {
-        user: Some(CallerUser {
-            id: ALICE,
-            name: "alice".into(),
-            certified,
-            admin,
-            teams: vec![TEAM],
-        }),
-        scopes,
-        token: None,
-    }
+    Caller::alice(certified, admin, vec![TEAM], scopes)
 }
 fn certified() -> Caller {
     user(true, false, ScopeSet::PASSWORD)
@@ -40,57 +30,43 @@ fn acl(p: Principal, access: &[AccessSet]) -> Acl {
 fn me(access: &[AccessSet]) -> Acl {
     acl(Principal::User(ALICE), access)
 }
+/// A repository in a project with `project_acl`; the builders below name its states.
+fn in_project(project_trashed: bool, project_acl: Acl, repo: RepoState) -> Target {
+    let project = ProjectFacts::Project {
+        trashed: project_trashed,
+        acl: project_acl,
+    };
+    Target::Repository(RepoFacts { project, repo })
+}
+fn managed(trashed: bool, local_acl: Option<Acl>) -> RepoState {
+    RepoState::Managed { trashed, local_acl }
+}
 fn existing(project_acl: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: false,
-            acl: project_acl,
-        },
-        repo: RepoState::Managed {
-            trashed: false,
-            local_acl: None,
-        },
-    })
+    in_project(false, project_acl, managed(false, None))
 }
 fn new_repo(project_acl: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: false,
-            acl: project_acl,
-        },
-        repo: RepoState::Unknown,
-    })
+    in_project(false, project_acl, RepoState::Unknown)
 }
 fn with_local(project_acl: Acl, local: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: false,
-            acl: project_acl,
-        },
-        repo: RepoState::Managed {
-            trashed: false,
-            local_acl: Some(local),
-        },
-    })
+    in_project(false, project_acl, managed(false, Some(local)))
 }
 fn trashed(repo_trashed: bool, project_trashed: bool, project_acl: Acl) -> Target {
-    Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: project_trashed,
-            acl: project_acl,
-        },
-        repo: RepoState::Managed {
-            trashed: repo_trashed,
-            local_acl: None,
-        },
-    })
+    in_project(project_trashed, project_acl, managed(repo_trashed, None))
 }
 fn ask(caller: &Caller, target: &Target, actions: &str) -> Decision {
     let actions: Vec<String> = actions.split(',').map(str::to_string).collect();
     decide(caller, target, &actions)
 }
+/// What `caller` is granted of `actions` (comma-separated) on `target`.
+fn grants(caller: &Caller, target: &Target, actions: &str) -> Vec<String> {
+    ask(caller, target, actions).granted
+}
 fn granted(d: &Decision) -> Vec<&str> {
     d.granted.iter().map(String::as_str).collect()
+}
+/// Why `caller` is refused the one `action` it asked for on `target`.
+fn refusal(caller: &Caller, target: &Target, action: &str) -> Reason {
+    reason(&ask(caller, target, action), action)
 }
 fn reason(d: &Decision, action: &str) -> Reason {
     d.denied
@@ -131,7 +107,7 @@ fn pull_refused_for_unknown_repository() {
 #[test]
 fn pull_granted_to_admin() {
     assert_eq!(
-        granted(&ask(&admin(), &existing(Acl::default()), "pull")),
+        grants(&admin(), &existing(Acl::default()), "pull"),
         ["pull"]
     );
 }
@@ -159,11 +135,11 @@ fn read_alone_does_not_pull() {
 fn anonymous_pull_only_with_public_download() {
     let anon = Caller::anonymous();
     assert_eq!(
-        granted(&ask(
+        grants(
             &anon,
             &existing(acl(Principal::Public, &[DOWNLOAD])),
             "pull"
-        )),
+        ),
         ["pull"]
     );
     let d = ask(
@@ -178,23 +154,20 @@ fn anonymous_pull_only_with_public_download() {
 fn push_needs_modify_and_download_scopes() {
     let view_dl = user(true, false, scopes(&[ScopeSet::VIEW, ScopeSet::DOWNLOAD]));
     assert_eq!(
-        reason(&ask(&view_dl, &existing(me(&[UPDATE])), "push"), "push"),
+        refusal(&view_dl, &existing(me(&[UPDATE])), "push"),
         Reason::MissingModifyScope
     );
     let modify_only = user(true, false, scopes(&[ScopeSet::MODIFY]));
     assert_eq!(
-        reason(&ask(&modify_only, &existing(me(&[UPDATE])), "push"), "push"),
+        refusal(&modify_only, &existing(me(&[UPDATE])), "push"),
         Reason::MissingDownloadScope
     );
     let dl_mod = user(true, false, scopes(&[ScopeSet::DOWNLOAD, ScopeSet::MODIFY]));
-    assert_eq!(
-        granted(&ask(&dl_mod, &existing(me(&[UPDATE])), "push")),
-        ["push"]
-    );
+    assert_eq!(grants(&dl_mod, &existing(me(&[UPDATE])), "push"), ["push"]);
     // Even an admin needs the scopes.
     let admin_dl = user(true, true, scopes(&[ScopeSet::DOWNLOAD]));
     assert_eq!(
-        reason(&ask(&admin_dl, &existing(Acl::default()), "push"), "push"),
+        refusal(&admin_dl, &existing(Acl::default()), "push"),
         Reason::MissingModifyScope
     );
 }
@@ -243,76 +216,57 @@ fn push_refused_for_uncertified_non_admin() {
 #[test]
 fn push_existing_needs_update_or_admin() {
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[UPDATE])), "push")),
+        grants(&certified(), &existing(me(&[UPDATE])), "push"),
         ["push"]
     );
     assert_eq!(
-        reason(
-            &ask(&certified(), &existing(me(&[CREATE, DOWNLOAD])), "push"),
-            "push"
-        ),
+        refusal(&certified(), &existing(me(&[CREATE, DOWNLOAD])), "push"),
         Reason::NoUpdatePermission
     );
     assert_eq!(
-        granted(&ask(&admin(), &existing(Acl::default()), "push")),
+        grants(&admin(), &existing(Acl::default()), "push"),
         ["push"]
     );
 }
 
 #[test]
 fn push_new_refused_when_project_missing_or_not_a_project_or_invalid() {
-    let missing = Target::Repository(RepoFacts {
-        project: ProjectFacts::Missing,
-        repo: RepoState::Unknown,
-    });
-    assert_eq!(
-        reason(&ask(&admin(), &missing, "push"), "push"),
-        Reason::ProjectMissing
-    );
-    let not_project = Target::Repository(RepoFacts {
-        project: ProjectFacts::NotAProject,
-        repo: RepoState::Unknown,
-    });
-    assert_eq!(
-        reason(&ask(&admin(), &not_project, "push"), "push"),
-        Reason::NotAProject
-    );
-    assert_eq!(
-        reason(&ask(&admin(), &Target::InvalidRepository, "push"), "push"),
-        Reason::InvalidPath
-    );
-    let trashed_project = Target::Repository(RepoFacts {
-        project: ProjectFacts::Project {
-            trashed: true,
-            acl: Acl::default(),
-        },
-        repo: RepoState::Unknown,
-    });
-    assert_eq!(
-        reason(&ask(&admin(), &trashed_project, "push"), "push"),
-        Reason::InTrash
-    );
+    let unknown_in = |project| {
+        Target::Repository(RepoFacts {
+            project,
+            repo: RepoState::Unknown,
+        })
+    };
+    for (target, why) in [
+        (unknown_in(ProjectFacts::Missing), Reason::ProjectMissing),
+        (unknown_in(ProjectFacts::NotAProject), Reason::NotAProject),
+        (Target::InvalidRepository, Reason::InvalidPath),
+        (
+            in_project(true, Acl::default(), RepoState::Unknown),
+            Reason::InTrash,
+        ),
+    ] {
+        let refused = refusal(&admin(), &target, "push");
+        assert_eq!(refused, why, "{target:?}");
+    }
 }
 
 #[test]
 fn push_new_needs_certified_create_or_admin_and_brings_pull() {
     assert_eq!(
-        granted(&ask(&certified(), &new_repo(me(&[CREATE])), "pull,push")),
+        grants(&certified(), &new_repo(me(&[CREATE])), "pull,push"),
         ["pull", "push"]
     );
     assert_eq!(
-        granted(&ask(&certified(), &new_repo(me(&[CREATE])), "push")),
+        grants(&certified(), &new_repo(me(&[CREATE])), "push"),
         ["push"]
     );
     assert_eq!(
-        reason(
-            &ask(&certified(), &new_repo(me(&[UPDATE, DOWNLOAD])), "push"),
-            "push"
-        ),
+        refusal(&certified(), &new_repo(me(&[UPDATE, DOWNLOAD])), "push"),
         Reason::NoCreatePermission
     );
     assert_eq!(
-        granted(&ask(&admin(), &new_repo(Acl::default()), "push,pull")),
+        grants(&admin(), &new_repo(Acl::default()), "push,pull"),
         ["pull", "push"]
     );
 }
@@ -320,56 +274,41 @@ fn push_new_needs_certified_create_or_admin_and_brings_pull() {
 #[test]
 fn delete_rules() {
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[DELETE])), "delete")),
+        grants(&certified(), &existing(me(&[DELETE])), "delete"),
         ["delete"]
     );
     assert_eq!(
-        reason(
-            &ask(&uncertified(), &existing(me(&[DELETE])), "delete"),
-            "delete"
-        ),
+        refusal(&uncertified(), &existing(me(&[DELETE])), "delete"),
         Reason::NotCertified
     );
     assert_eq!(
-        reason(
-            &ask(&certified(), &existing(me(&[UPDATE])), "delete"),
-            "delete"
-        ),
+        refusal(&certified(), &existing(me(&[UPDATE])), "delete"),
         Reason::NoDeletePermission
     );
     let no_modify = user(true, false, scopes(&[ScopeSet::DOWNLOAD]));
     assert_eq!(
-        reason(
-            &ask(&no_modify, &existing(me(&[DELETE])), "delete"),
-            "delete"
-        ),
+        refusal(&no_modify, &existing(me(&[DELETE])), "delete"),
         Reason::MissingModifyScope
     );
     assert_eq!(
-        granted(&ask(&admin(), &existing(Acl::default()), "delete")),
+        grants(&admin(), &existing(Acl::default()), "delete"),
         ["delete"]
     );
     assert_eq!(
-        reason(
-            &ask(&admin(), &trashed(true, false, Acl::default()), "delete"),
-            "delete"
-        ),
+        refusal(&admin(), &trashed(true, false, Acl::default()), "delete"),
         Reason::InTrash
     );
 }
 
 #[test]
 fn star_expands_to_the_allowed_subset() {
+    assert_eq!(grants(&admin(), &existing(Acl::default()), "*"), ["*"]);
     assert_eq!(
-        granted(&ask(&admin(), &existing(Acl::default()), "*")),
-        ["*"]
-    );
-    assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[DOWNLOAD, UPDATE])), "*")),
+        grants(&certified(), &existing(me(&[DOWNLOAD, UPDATE])), "*"),
         ["pull", "push"]
     );
     assert_eq!(
-        granted(&ask(&certified(), &existing(me(&[DOWNLOAD])), "*")),
+        grants(&certified(), &existing(me(&[DOWNLOAD])), "*"),
         ["pull"]
     );
     let d = ask(&certified(), &existing(me(&[READ])), "*");
@@ -392,14 +331,14 @@ fn unknown_actions_are_ignored_not_fatal() {
 
 #[test]
 fn catalog_needs_admin_and_view() {
-    assert_eq!(granted(&ask(&admin(), &Target::Catalog, "*")), ["*"]);
+    assert_eq!(grants(&admin(), &Target::Catalog, "*"), ["*"]);
     assert_eq!(
-        reason(&ask(&certified(), &Target::Catalog, "*"), "*"),
+        refusal(&certified(), &Target::Catalog, "*"),
         Reason::NotAdmin
     );
     let admin_no_view = user(true, true, scopes(&[ScopeSet::DOWNLOAD, ScopeSet::MODIFY]));
     assert_eq!(
-        reason(&ask(&admin_no_view, &Target::Catalog, "*"), "*"),
+        refusal(&admin_no_view, &Target::Catalog, "*"),
         Reason::MissingViewScope
     );
 }

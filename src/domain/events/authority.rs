@@ -25,7 +25,7 @@ use crate::domain::model::UnixTime;
 use crate::domain::scope::ResourceActions;
 
 /// The registry's leeway on a token's `nbf` and `exp`, seconds.
-pub const CLOCK_LEEWAY: i64 = 60;
+const CLOCK_LEEWAY: i64 = 60;
 /// How long a grant recorded moments ago covers the same grant again without a write,
 /// seconds (see `app::issue_token`).
 pub const NOTE_SLACK: i64 = 30;

@@ -7,7 +7,7 @@ use crate::domain::model::{ManifestDelete, ManifestPush, UserName};
 use crate::domain::repo_name::{valid_digest, valid_tag, RepoPath};
 
 /// Manifest media types whose push creates or updates a repository.
-pub const MANIFEST_TYPES: [&str; 4] = [
+const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.manifest.v1+json",

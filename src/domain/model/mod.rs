@@ -25,6 +25,8 @@ pub use names::{Email, NameError, ProjectName, TeamName, UserName};
 pub use principal::{Acl, Principal, PrincipalRef};
 pub use registry::{EventOutcome, ManifestDelete, ManifestPush, TagInfo, TagSort, UnknownTagSort};
 pub use scopes::{ScopeSet, UnknownTokenScope};
+#[cfg(test)]
+pub(crate) use time::LIFETIME_CASES;
 pub use time::{parse_lifetime, rfc3339, InvalidLifetime, UnixTime};
 pub use tokens::{
     AccessTokenRecord, MintRefusal, NewAccessToken, NewRefreshToken, ParentTokenState,

@@ -17,6 +17,22 @@ pub struct User {
     pub email: Option<String>,
 }
 
+#[cfg(test)]
+impl User {
+    /// Alice, user 1, certified, not an admin, without an address: the user the
+    /// credential tests check, `disabled` or not.
+    pub(crate) fn test_alice(disabled: bool) -> User {
+        User {
+            id: UserId(1),
+            name: "alice".into(),
+            certified: true,
+            admin: false,
+            disabled,
+            email: None,
+        }
+    }
+}
+
 /// A user with the password hash, for authentication only.
 #[derive(Clone)]
 pub struct UserCredentials {
@@ -75,14 +91,7 @@ mod tests {
     #[test]
     fn credentials_print_the_user_but_never_the_hash() {
         let creds = UserCredentials {
-            user: User {
-                id: UserId(1),
-                name: "alice".into(),
-                certified: true,
-                admin: false,
-                disabled: false,
-                email: None,
-            },
+            user: User::test_alice(false),
             password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
         };
         let text = format!("{creds:?}");

@@ -58,12 +58,10 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         Command::Trash { entity } => {
             Ok(trash::trash(dir, &operator(), &entity_ref(&entity)?, now)?)
         }
-        Command::Restore { entity } => Ok(trash::restore(
-            dir,
-            &operator(),
-            &entity_ref(&entity)?,
-            now,
-        )?),
+        Command::Restore { entity } => {
+            trash::restore(dir, &operator(), &entity_ref(&entity)?, now)?;
+            Ok(())
+        }
         Command::Repo(cmd) => repo(dir, settings, now, cmd),
         Command::Explain { user, scope } => {
             let limits = crate::domain::scope::ScopeLimits {
@@ -194,14 +192,8 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
         } => {
             let access = AccessSet::parse_list(&perms).map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::grant(
-                dir,
-                &operator(),
-                &entity,
-                &principal,
-                access,
-                now,
-            )?)
+            sharing::grant(dir, &operator(), &entity, &principal, access, now)?;
+            Ok(())
         }
         AclCmd::Revoke {
             entity,
@@ -213,21 +205,13 @@ fn acl(dir: &dyn Directory, now: UnixTime, cmd: AclCmd) -> CliResult {
                 .transpose()
                 .map_err(CliError::from)?;
             let (entity, principal) = (entity_ref(&entity)?, principal_ref(&principal)?);
-            Ok(sharing::revoke(
-                dir,
-                &operator(),
-                &entity,
-                &principal,
-                access,
-                now,
-            )?)
+            sharing::revoke(dir, &operator(), &entity, &principal, access, now)?;
+            Ok(())
         }
-        AclCmd::Inherit { entity } => Ok(sharing::inherit(
-            dir,
-            &operator(),
-            &entity_ref(&entity)?,
-            now,
-        )?),
+        AclCmd::Inherit { entity } => {
+            sharing::inherit(dir, &operator(), &entity_ref(&entity)?, now)?;
+            Ok(())
+        }
         AclCmd::Show { entity } => {
             let view = sharing::show(dir, &operator(), &entity_ref(&entity)?)?;
             match &view.inherited_from {

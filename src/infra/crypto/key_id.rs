@@ -48,7 +48,7 @@ pub fn jwk_thumbprint(spki_der: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infra::crypto::test_support::{b64url, p256_spki, rsa_spki};
+    use crate::infra::crypto::test_support::{assert_kid_format, b64url, p256_spki, rsa_spki};
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::SubjectPublicKeyInfoDer;
     use x509_cert::der::{Decode, Encode};
@@ -78,20 +78,6 @@ UkTzThmtxNs4uwu45R+zfKcCAwEAAQ==
 -----END PUBLIC KEY-----
 ";
     const PY_RSA_KID: &str = "IIYO:OWAZ:MBMG:2SIK:IK2I:OP5Z:H6QR:KN6Y:QUGO:BUWN:TYW3:JXVW";
-
-    fn assert_kid_format(kid: &str) {
-        assert_eq!(kid.len(), 59, "{kid}");
-        let groups: Vec<&str> = kid.split(':').collect();
-        assert_eq!(groups.len(), 12, "{kid}");
-        for g in groups {
-            assert_eq!(g.len(), 4, "{kid}");
-            assert!(
-                g.bytes()
-                    .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)),
-                "{kid}"
-            );
-        }
-    }
 
     fn spec_ec_spki() -> Vec<u8> {
         let mut point = vec![0x04];

@@ -185,7 +185,7 @@ impl KeyRing {
     }
 
     /// Every certificate, oldest first, for the registry's `auth.token.rootcertbundle`.
-    pub fn bundle_pem(&self) -> String {
+    fn bundle_pem(&self) -> String {
         self.keys.iter().map(RingKey::cert_pem).collect()
     }
 
@@ -248,26 +248,12 @@ fn list_files(dir: &Path) -> Result<Vec<(String, &'static str)>, KeyError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::infra::crypto::generate;
     use crate::infra::crypto::test_support::{
-        jwt_algorithm, pem, pem_der, pkcs1_of, RSA_1024_PKCS8_PEM,
+        assert_kid_format, jwt_algorithm, pem, pem_der, pkcs1_of, RSA_1024_PKCS8_PEM,
     };
+    use crate::infra::crypto::{generate, KeyFiles};
     use aws_lc_rs::encoding::{AsDer, EcPrivateKeyRfc5915Der};
     use aws_lc_rs::signature::{UnparsedPublicKey, ECDSA_P256_SHA256_FIXED};
-
-    fn assert_kid_format(kid: &str) {
-        assert_eq!(kid.len(), 59, "{kid}");
-        let groups: Vec<&str> = kid.split(':').collect();
-        assert_eq!(groups.len(), 12, "{kid}");
-        for g in groups {
-            assert_eq!(g.len(), 4, "{kid}");
-            assert!(
-                g.bytes()
-                    .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)),
-                "{kid}"
-            );
-        }
-    }
 
     #[test]
     fn generated_es256_key_loads_with_matching_certificate() {
@@ -355,12 +341,19 @@ mod tests {
         assert_eq!(fs::read_to_string(&out).unwrap(), bundle);
     }
 
-    #[test]
-    fn unpaired_files_are_errors_naming_the_file() {
+    /// Loads a directory whose one generated pair lost the file `lost` names: the pair's
+    /// files and the error.
+    fn load_without(lost: fn(&KeyFiles) -> &PathBuf) -> (KeyFiles, KeyError) {
         let dir = tempfile::tempdir().unwrap();
         let files = generate(dir.path(), KeyAlgorithm::Es256, "a").unwrap();
-        fs::remove_file(&files.cert).unwrap();
+        fs::remove_file(lost(&files)).unwrap();
         let err = KeyRing::load(dir.path()).unwrap_err();
+        (files, err)
+    }
+
+    #[test]
+    fn unpaired_files_are_errors_naming_the_file() {
+        let (files, err) = load_without(|f| &f.cert);
         assert!(
             err.to_string().contains(&format!("{}.key", files.stamp)),
             "{err}"
@@ -370,10 +363,7 @@ mod tests {
             "{err}"
         );
 
-        let dir = tempfile::tempdir().unwrap();
-        let files = generate(dir.path(), KeyAlgorithm::Es256, "a").unwrap();
-        fs::remove_file(&files.key).unwrap();
-        let err = KeyRing::load(dir.path()).unwrap_err();
+        let (files, err) = load_without(|f| &f.key);
         assert!(
             matches!(&err, KeyError::Unpaired { path, .. } if *path == files.cert),
             "{err}"

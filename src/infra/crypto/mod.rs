@@ -31,11 +31,9 @@ mod x509;
 pub use algorithm::{KeyAlgorithm, UnknownAlgorithm};
 pub use error::KeyError;
 pub use generate::{generate, KeyFiles};
-pub use key_id::{jwk_thumbprint, libtrust_kid};
 pub use key_ring::{KeyRing, RingKey};
 pub use private_key::PrivateKey;
-pub use signer::{AccessEntry, Claims, IssuedToken, Signer, TokenError};
-pub use x509::certificate_spki;
+pub use signer::{Signer, TokenError};
 
 pub(crate) use files::{
     create_dirs, create_private_file, tighten_or_warn, write_new, write_replace, PRIVATE_DIR,

@@ -20,9 +20,9 @@ use super::key_ring::KeyRing;
 use crate::domain::model::UnixTime;
 
 /// The file beside the keys recording what the server signs with.
-pub const SIGNING_RECORD: &str = "signing.json";
+const SIGNING_RECORD: &str = "signing.json";
 /// The registry accepts a token this long past its `exp`.
-pub const REGISTRY_LEEWAY: Duration = Duration::from_secs(60);
+const REGISTRY_LEEWAY: Duration = Duration::from_secs(60);
 
 /// What the server signs with, since when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

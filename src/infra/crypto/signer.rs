@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::key_ring::KeyRing;
 use crate::domain::model::UnixTime;
@@ -19,31 +19,19 @@ use crate::domain::ports::{SignError, SignedToken, TokenSigner};
 use crate::domain::scope::ResourceActions;
 
 /// The claims of a registry token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Claims {
-    pub iss: String,
-    pub sub: String,
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(serde::Deserialize))]
+struct Claims {
+    iss: String,
+    sub: String,
     /// A plain string: registry 2.8 fails to parse an array here.
-    pub aud: String,
-    pub exp: i64,
-    pub nbf: i64,
-    pub iat: i64,
-    pub jti: String,
-    pub access: Vec<AccessEntry>,
-}
-
-/// One granted resource of the `access` claim: the domain's `ResourceActions`.
-pub type AccessEntry = ResourceActions;
-
-/// A signed token and what the token endpoint answers about it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssuedToken {
-    pub token: String,
-    /// Seconds the token is valid for.
-    pub expires_in: u64,
-    /// RFC 3339 UTC, e.g. `2026-11-22T14:23:00Z`.
-    pub issued_at: String,
-    pub jti: String,
+    aud: String,
+    exp: i64,
+    nbf: i64,
+    iat: i64,
+    jti: String,
+    /// One entry a granted resource, its actions sorted.
+    access: Vec<ResourceActions>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,34 +79,37 @@ impl Signer {
         })
     }
 
-    pub fn keyring(&self) -> &KeyRing {
+    #[cfg(test)]
+    fn keyring(&self) -> &KeyRing {
         &self.keyring
     }
 
     /// The `kid` every token carries (libtrust id of the signing certificate).
-    pub fn kid(&self) -> &str {
+    #[cfg(test)]
+    fn kid(&self) -> &str {
         self.keyring.signing_kid()
     }
 
     /// Issues a token now.
-    pub fn issue(
+    #[cfg(test)]
+    fn issue(
         &self,
         subject: &str,
         audience: &str,
-        access: Vec<AccessEntry>,
-    ) -> Result<IssuedToken, TokenError> {
+        access: Vec<ResourceActions>,
+    ) -> Result<SignedToken, TokenError> {
         self.issue_at(subject, audience, access, SystemTime::now())
     }
 
     /// Issues a token as of `now`. Actions of each entry are sorted (and deduplicated);
     /// the entries keep the order they were requested in.
-    pub fn issue_at(
+    fn issue_at(
         &self,
         subject: &str,
         audience: &str,
-        mut access: Vec<AccessEntry>,
+        mut access: Vec<ResourceActions>,
         now: SystemTime,
-    ) -> Result<IssuedToken, TokenError> {
+    ) -> Result<SignedToken, TokenError> {
         let now = now
             .duration_since(UNIX_EPOCH)
             .map_err(|_| TokenError::Clock)?
@@ -155,7 +146,7 @@ impl Signer {
             .map_err(|_| TokenError::Sign(format!("{} signing failed", signing.algorithm())))?;
         token.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
-        Ok(IssuedToken {
+        Ok(SignedToken {
             token,
             expires_in: self.ttl.as_secs(),
             issued_at,
@@ -173,23 +164,18 @@ impl TokenSigner for Signer {
         now: UnixTime,
     ) -> Result<SignedToken, SignError> {
         let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
-        let issued = self
-            .issue_at(subject, audience, access, at)
-            .map_err(|e| SignError(e.to_string()))?;
-        Ok(SignedToken {
-            token: issued.token,
-            expires_in: issued.expires_in,
-            issued_at: issued.issued_at,
-            jti: issued.jti,
-        })
+        self.issue_at(subject, audience, access, at)
+            .map_err(|e| SignError(e.to_string()))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::infra::crypto::key_id::libtrust_kid;
     use crate::infra::crypto::test_support::{decoding_key, jwt_algorithm};
-    use crate::infra::crypto::{self, certificate_spki, KeyAlgorithm};
+    use crate::infra::crypto::x509::certificate_spki;
+    use crate::infra::crypto::{self, KeyAlgorithm};
     use jsonwebtoken::{decode, decode_header, Algorithm, Validation};
 
     const NOW: u64 = 1_795_357_380; // 2026-11-22T14:23:00Z
@@ -213,12 +199,20 @@ mod tests {
         (dir, signer)
     }
 
-    fn entry(t: &str, name: &str, actions: &[&str]) -> AccessEntry {
-        AccessEntry {
+    fn entry(t: &str, name: &str, actions: &[&str]) -> ResourceActions {
+        ResourceActions {
             resource_type: t.into(),
             name: name.into(),
             actions: actions.iter().map(|a| a.to_string()).collect(),
         }
+    }
+
+    /// A token for alice that grants nothing, issued at `NOW`.
+    fn alices_empty_token(signer: &Signer) -> SignedToken {
+        let at = UNIX_EPOCH + Duration::from_secs(NOW);
+        signer
+            .issue_at("alice", "registry.example.com", vec![], at)
+            .unwrap()
     }
 
     fn validation(alg: Algorithm) -> Validation {
@@ -262,10 +256,7 @@ mod tests {
         let cert = STANDARD.decode(&x5c[0]).unwrap();
         assert_eq!(cert, key.cert_der());
         assert_eq!(certificate_spki(&cert).unwrap(), key.spki_der());
-        assert_eq!(
-            crypto::libtrust_kid(&certificate_spki(&cert).unwrap()),
-            key.kid()
-        );
+        assert_eq!(libtrust_kid(&certificate_spki(&cert).unwrap()), key.kid());
 
         let data = decode::<Claims>(
             &issued.token,
@@ -321,14 +312,7 @@ mod tests {
         for alg in [KeyAlgorithm::Es256, KeyAlgorithm::Rs256] {
             let (_d1, signer) = signer(alg);
             let (_d2, other) = ring(alg);
-            let issued = signer
-                .issue_at(
-                    "alice",
-                    "registry.example.com",
-                    vec![],
-                    UNIX_EPOCH + Duration::from_secs(NOW),
-                )
-                .unwrap();
+            let issued = alices_empty_token(&signer);
             let v = validation(jwt_algorithm(alg));
             let other_key = decoding_key(other.signing_key().spki_der());
             assert!(decode::<Claims>(&issued.token, &other_key, &v).is_err());
@@ -340,14 +324,7 @@ mod tests {
     #[test]
     fn tampered_token_is_rejected() {
         let (_dir, signer) = signer(KeyAlgorithm::Es256);
-        let issued = signer
-            .issue_at(
-                "alice",
-                "registry.example.com",
-                vec![],
-                UNIX_EPOCH + Duration::from_secs(NOW),
-            )
-            .unwrap();
+        let issued = alices_empty_token(&signer);
         let mut parts: Vec<String> = issued.token.split('.').map(String::from).collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();

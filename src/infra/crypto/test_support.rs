@@ -116,3 +116,19 @@ pub(crate) fn decoding_key(spki_der: &[u8]) -> DecodingKey {
         }
     }
 }
+
+/// Checks the libtrust key id format registries expect: twelve groups of four base32
+/// characters joined by ':'.
+pub(crate) fn assert_kid_format(kid: &str) {
+    assert_eq!(kid.len(), 59, "{kid}");
+    let groups: Vec<&str> = kid.split(':').collect();
+    assert_eq!(groups.len(), 12, "{kid}");
+    for g in groups {
+        assert_eq!(g.len(), 4, "{kid}");
+        assert!(
+            g.bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)),
+            "{kid}"
+        );
+    }
+}

@@ -290,15 +290,14 @@ impl SynapseClient {
         token: &str,
         repository_name: &str,
     ) -> Result<Answer<String>, Unavailable> {
-        let ep = Endpoint::DockerRepoId;
         let path = format!(
             "/repo/v1/entity/dockerRepo/id?repositoryName={}",
             form_urlencoded::byte_serialize(repository_name.as_bytes()).collect::<String>()
         );
-        let (status, body) = self.get(ep, Some((user, token)), &path).await?;
-        self.answer(ep, status, &body, |b| {
+        self.entity_get(Endpoint::DockerRepoId, (user, token), &path, |b| {
             serde_json::from_slice::<EntityIdBody>(b).map(|e| e.id)
         })
+        .await
     }
 
     /// `GET /repo/v1/entity/{id}/permissions` (§1.6).
@@ -308,17 +307,11 @@ impl SynapseClient {
         token: &str,
         entity: &str,
     ) -> Result<Answer<Permissions>, Unavailable> {
-        let ep = Endpoint::Permissions;
-        let (status, body) = self
-            .get(
-                ep,
-                Some((user, token)),
-                &format!("/repo/v1/entity/{entity}/permissions"),
-            )
-            .await?;
-        self.answer(ep, status, &body, |b| {
+        let path = format!("/repo/v1/entity/{entity}/permissions");
+        self.entity_get(Endpoint::Permissions, (user, token), &path, |b| {
             serde_json::from_slice::<Permissions>(b)
         })
+        .await
     }
 
     /// `GET /repo/v1/entity/{id}/type` (§1.7).
@@ -328,17 +321,24 @@ impl SynapseClient {
         token: &str,
         entity: &str,
     ) -> Result<Answer<EntityHeader>, Unavailable> {
-        let ep = Endpoint::EntityType;
-        let (status, body) = self
-            .get(
-                ep,
-                Some((user, token)),
-                &format!("/repo/v1/entity/{entity}/type"),
-            )
-            .await?;
-        self.answer(ep, status, &body, |b| {
+        let path = format!("/repo/v1/entity/{entity}/type");
+        self.entity_get(Endpoint::EntityType, (user, token), &path, |b| {
             serde_json::from_slice::<EntityHeader>(b)
         })
+        .await
+    }
+
+    /// A GET of an entity resource at `path` with the caller's (user, token), its answer
+    /// mapped by `answer` with `parse` reading a 200's body.
+    async fn entity_get<T, E: std::fmt::Display>(
+        &self,
+        ep: Endpoint,
+        caller: (&str, &str),
+        path: &str,
+        parse: impl FnOnce(&[u8]) -> Result<T, E>,
+    ) -> Result<Answer<T>, Unavailable> {
+        let (status, body) = self.get(ep, Some(caller), path).await?;
+        self.answer(ep, status, &body, parse)
     }
 
     /// Maps an entity answer; anything but 200/401/403/404 is unavailable.

@@ -57,7 +57,7 @@ pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError>
 }
 
 /// Reads the first private key of `path`: PKCS#8, PKCS#1 (RSA) or SEC1 (EC).
-pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
+fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
     PrivateKeyDer::from_pem_file(path).map_err(|e| match e {
         pem::Error::NoItemsFound => tls_err(
             path,

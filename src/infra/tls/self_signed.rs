@@ -26,11 +26,11 @@ use crate::infra::crypto::{self, KeyError};
 /// server certificate, so the default works for every client.
 pub const DEFAULT_DAYS: u32 = 825;
 /// Upper bound of `--days`: beyond ten years a forgotten throwaway CA is a liability.
-pub const MAX_DAYS: u32 = 3650;
+const MAX_DAYS: u32 = 3650;
 /// Backdating, for clients whose clock runs behind ours.
 const BACKDATE_HOURS: i64 = 1;
 /// The CA's common name: what a user sees when asked to trust `ca.crt`.
-pub const CA_COMMON_NAME: &str = "regauth local CA";
+const CA_COMMON_NAME: &str = "regauth local CA";
 
 #[derive(Debug, thiserror::Error)]
 pub enum CertError {
@@ -204,6 +204,16 @@ mod tests {
     /// A real TLS handshake over loopback: a rustls server with the generated files, a
     /// client that trusts only `ca.crt` and asks for `server_name`. Ok when the client
     /// verified the chain and exchanged data.
+    /// Two unrelated sets (CA, server certificate and key) for localhost, in `a` and `b`
+    /// of a directory that lives as long as the first value.
+    fn two_for_localhost() -> (tempfile::TempDir, PathBuf, PathBuf) {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        self_signed(&a, &hosts(&["localhost"]), 30, false).unwrap();
+        self_signed(&b, &hosts(&["localhost"]), 30, false).unwrap();
+        (tmp, a, b)
+    }
+
     fn handshake(dir: &Path, server_name: &str) -> Result<(), String> {
         let config = tls::server_config(&dir.join("server.crt"), &dir.join("server.key"))
             .map_err(|e| e.to_string())?;
@@ -298,10 +308,7 @@ mod tests {
 
     #[test]
     fn a_client_trusting_another_ca_refuses_the_certificate() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        self_signed(&a, &hosts(&["localhost"]), 30, false).unwrap();
-        self_signed(&b, &hosts(&["localhost"]), 30, false).unwrap();
+        let (_tmp, a, b) = two_for_localhost();
         fs::copy(b.join("ca.crt"), a.join("ca.crt")).unwrap();
         let err = handshake(&a, "localhost").expect_err("foreign CA accepted");
         // Both CAs share their name, so webpki finds the trusted one and reports its
@@ -367,10 +374,7 @@ mod tests {
 
     #[test]
     fn a_mismatched_key_names_the_key_file() {
-        let tmp = tempfile::tempdir().unwrap();
-        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-        self_signed(&a, &hosts(&["localhost"]), 30, false).unwrap();
-        self_signed(&b, &hosts(&["localhost"]), 30, false).unwrap();
+        let (_tmp, a, b) = two_for_localhost();
         let err = tls::server_config(&a.join("server.crt"), &b.join("server.key")).unwrap_err();
         assert_eq!(err.path, b.join("server.key"));
         assert!(err.message.contains("server.crt"), "{err}");
