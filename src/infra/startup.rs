@@ -249,8 +249,8 @@ fn synapse_side(settings: &Settings) -> Result<Option<SynapseSide>, StartupError
         return Ok(None);
     }
     let s = &settings.synapse;
-    let backend =
-        SynapseBackend::new(&s.options()).map_err(|e| StartupError::Synapse(e.to_string()))?;
+    let backend = SynapseBackend::new(&crate::infra::synapse::options::of(s))
+        .map_err(|e| StartupError::Synapse(e.to_string()))?;
     let forwarder = match s.listener() {
         Some(listener) => Some(
             Forwarder::new(listener, s.call_timeout)

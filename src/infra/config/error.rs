@@ -1,7 +1,6 @@
 //! The one error of loading the configuration: the file could not be read, or a key's
 //! value is refused (named, so the operator knows which line to fix). A file of its own,
-//! importing nothing, so that a section validated outside this folder
-//! (`synapse::settings`) uses it without importing the loader that imports that section.
+//! importing nothing, that every section's checks use.
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

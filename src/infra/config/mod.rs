@@ -6,20 +6,22 @@
 //! algorithm, the log format, secrets that never print), so a bad value is refused at
 //! load time with a message naming its key. Each section is a file of this folder with
 //! its own defaults and checks (its ranges written once, as `Bounds`); this file loads
-//! them and holds what spans sections. The `[synapse]` section lives with the Synapse
-//! backend it configures (`synapse::settings`). Nothing here builds an `app` type: the
-//! composition root turns these plain values into the use cases' limits.
+//! them and holds what spans sections. The `[synapse]` section is plain values too;
+//! `synapse::options` turns it into the backend's options. Nothing here builds an `app`
+//! or a backend type: the composition root turns these plain values into the use
+//! cases' limits and the backends' options.
 
 mod audit;
 mod auth;
 mod bootstrap;
-pub mod bounds;
+mod bounds;
 mod directory;
-pub mod error;
+mod error;
 mod keys;
 mod log;
 mod notifications;
 mod server;
+mod synapse;
 mod token;
 
 use std::path::Path;
@@ -36,9 +38,8 @@ pub use keys::KeySettings;
 pub use log::{LogFormat, LogSettings};
 pub use notifications::{NotificationSettings, MIN_PUBLIC_SECRET_BYTES, PLACEHOLDER_SECRETS};
 pub use server::ServerSettings;
+pub use synapse::{Listener, SynapseSettings};
 pub use token::TokenSettings;
-
-use crate::infra::synapse::settings::SynapseSettings;
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, default)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
-use super::settings::Listener;
+use crate::infra::config::Listener;
 
 /// Why a batch was not handed on.
 #[derive(Debug, thiserror::Error)]

@@ -2,8 +2,8 @@
 //! API (`../shared/reference/synapse-rest-backend.md`). `client` speaks the endpoints
 //! with the failure policy, `jwks` and `jwt` verify Synapse's tokens locally, `backend`
 //! implements the ports `RemoteAuthentication` and `CallerFacts` with the caches.
-//! `ledger` is what is left of regauth's own directory in this mode, `settings` the
-//! `[synapse]` section, `listener` forwards the registry's notifications to Synapse.
+//! `ledger` is what is left of regauth's own directory in this mode, `options` the
+//! backend's options from the `[synapse]` section (`config::synapse`), `listener` forwards the registry's notifications to Synapse.
 //! Selected by `directory.backend = "synapse"`.
 pub mod backend;
 pub mod client;
@@ -11,4 +11,4 @@ pub mod jwks;
 pub mod jwt;
 pub mod ledger;
 pub mod listener;
-pub mod settings;
+pub mod options;

@@ -1,16 +1,15 @@
 //! The `[synapse]` section: where the Synapse beside regauth is, how long and how often
 //! it may be asked, and where the registry's notifications go in that mode. Read only
-//! when `directory.backend = "synapse"`.
+//! when `directory.backend = "synapse"`. Plain values: `synapse::options` turns them
+//! into the backend's options.
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::backend::SynapseOptions;
-use super::client::ClientLimits;
-use crate::infra::config::bounds::Bounds;
-use crate::infra::config::error::ConfigError;
+use super::bounds::Bounds;
+use super::error::ConfigError;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -137,22 +136,6 @@ impl SynapseSettings {
         Ok(())
     }
 
-    /// The backend's options.
-    pub fn options(&self) -> SynapseOptions {
-        let mut o = SynapseOptions::new(&self.base_url, &self.registry_host);
-        o.limits = ClientLimits {
-            deadline: self.call_timeout,
-            per_user: self.calls_per_user,
-            total: self.calls_in_flight,
-            breaker_after: self.breaker_after,
-            breaker_open: self.breaker_open,
-        };
-        o.permission_ttl = self.permission_ttl;
-        o.jwks_refetch = self.jwks_refetch;
-        o.cache_entries = self.cache_entries;
-        o
-    }
-
     /// Where notifications are forwarded, when they are.
     pub fn listener(&self) -> Option<Listener> {
         (!self.listener_url.is_empty()).then(|| Listener {
@@ -240,8 +223,5 @@ mod tests {
         let l = s.listener().expect("configured");
         assert_eq!(l.key, "regauth");
         assert!(!format!("{s:?}{l:?}").contains("listener-s3cret"));
-        let o = s.options();
-        assert_eq!(o.limits.per_user, 2);
-        assert_eq!(o.registry_host, "docker.synapse.org");
     }
 }
