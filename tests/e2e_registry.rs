@@ -353,16 +353,16 @@ fn registry_refuses_a_token_without_the_action() {
     .expect("signer");
     // Signed the way the token endpoint signs: through the `TokenSigner` port.
     let forged = forger
-        .sign(
-            "alice",
-            SERVICE,
-            vec![regauth::domain::scope::ResourceActions {
+        .sign(regauth::domain::ports::TokenClaims {
+            subject: "alice",
+            audience: SERVICE,
+            access: vec![regauth::domain::scope::ResourceActions {
                 resource_type: "repository".into(),
                 name: format!("{p}/tool"),
                 actions: vec!["pull".into()],
             }],
-            regauth::app::clock::SystemClock.now(),
-        )
+            now: regauth::app::clock::SystemClock.now(),
+        })
         .expect("sign");
     let r = client
         .get(&tags)

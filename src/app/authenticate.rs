@@ -81,6 +81,21 @@ impl From<RemoteRefusal> for AuthError {
 
 pub use crate::domain::ports::Pace;
 
+/// Where a credential is checked from: the client's address (the failed-login limits
+/// are keyed by it) and the pace the caller may go at.
+#[derive(Debug, Clone, Copy)]
+pub struct Attempt {
+    pub address: IpAddr,
+    pub pace: Pace,
+}
+
+/// What a refresh token is bound to: the service and the client it was issued for.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'a> {
+    pub service: &'a str,
+    pub client_id: &'a str,
+}
+
 /// The ports authentication reads and writes.
 pub struct AuthPorts {
     pub store: Arc<dyn CredentialStore>,
@@ -342,16 +357,15 @@ impl Authenticator {
     pub fn refresh(
         &self,
         token: &str,
-        service: &str,
-        client_id: &str,
-        address: IpAddr,
-        pace: Pace,
+        binding: Binding<'_>,
+        attempt: Attempt,
     ) -> Result<Authenticated, AuthError> {
+        let Attempt { address, pace } = attempt;
         let outcome = self
             .failures
             .check("", address)
             .map_err(AuthError::from)
-            .and_then(|()| self.check_refresh(token, service, client_id, pace));
+            .and_then(|()| self.check_refresh(token, binding, pace));
         if let Err(e) = &outcome {
             self.audit_refusal("", address, "refresh_token", e, pace)?;
             if let AuthError::Refused(_) = e {
@@ -364,15 +378,14 @@ impl Authenticator {
     fn check_refresh(
         &self,
         token: &str,
-        service: &str,
-        client_id: &str,
+        binding: Binding<'_>,
         pace: Pace,
     ) -> Result<Authenticated, AuthError> {
         let Some(rec) = self.store.refresh_token(&secret::hash_token(token), pace)? else {
             return Err(Refused("unknown refresh token").into());
         };
         let now = self.clock.now();
-        refresh_token::check(&rec, service, client_id, now)?;
+        refresh_token::check(&rec, binding.service, binding.client_id, now)?;
         let caller = self.caller_for(&rec.user, rec.scopes, pace)?;
         self.usage.used(UsedToken::Refresh(rec.id), now);
         Ok(Authenticated {
@@ -387,11 +400,11 @@ impl Authenticator {
     pub fn issue_refresh_token(
         &self,
         who: &Authenticated,
-        service: &str,
-        client_id: &str,
+        binding: Binding<'_>,
         ttl: Option<Duration>,
         pace: Pace,
     ) -> Result<String, AuthError> {
+        let Binding { service, client_id } = binding;
         if pace == Pace::Inline {
             return Err(AuthError::WOULD_BLOCK);
         }

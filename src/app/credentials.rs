@@ -4,11 +4,10 @@
 //! (`remote_login::ProviderCredentials`). `issue_token` has one path whichever the
 //! composition root picked; a new kind of identity provider is one more implementation.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::authenticate::{AuthError, Authenticator};
+use super::authenticate::{Attempt, AuthError, Authenticator, Binding};
 use crate::domain::authn::Authenticated;
 use crate::domain::authz::RepoFacts;
 use crate::domain::ports::{AuthorizationFacts, DirResult, Pace, RemoteIdentity};
@@ -23,46 +22,40 @@ pub struct Login {
 
 impl Login {
     pub fn anonymous() -> Login {
+        Login::local(Authenticated::anonymous())
+    }
+
+    /// A caller the own directory authenticated: no provider identity.
+    fn local(who: Authenticated) -> Login {
         Login {
-            who: Authenticated::anonymous(),
+            who,
             identity: None,
         }
     }
+}
+
+/// A refresh token a client asked for (`offline_token`): bound to the service and the
+/// client, living `ttl` (`None`: until revoked).
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshWanted<'a> {
+    pub binding: Binding<'a>,
+    pub ttl: Option<Duration>,
+    pub pace: Pace,
 }
 
 /// Where a token request is sent to learn who the caller is and what they may do.
 /// Every method takes the caller's `Pace` and says `DirectoryError::WouldBlock` (as
 /// `AuthError::Directory`) for work that pace forbids.
 pub trait CredentialAuthority: Send + Sync {
-    /// Basic credentials from `address`: a user name and password, or a token in the
-    /// password field. Refused without work when over the failed-login limits.
-    fn basic(
-        &self,
-        user: &str,
-        secret: &str,
-        address: IpAddr,
-        pace: Pace,
-    ) -> Result<Login, AuthError>;
+    /// Basic credentials: a user name and password, or a token in the password field.
+    /// Refused without work when over the failed-login limits.
+    fn basic(&self, user: &str, secret: &str, attempt: Attempt) -> Result<Login, AuthError>;
 
     /// The refresh grant: the token a `docker login` kept, for this service and client.
-    fn refresh(
-        &self,
-        token: &str,
-        service: &str,
-        client_id: &str,
-        address: IpAddr,
-        pace: Pace,
-    ) -> Result<Login, AuthError>;
+    fn refresh(&self, token: &str, binding: Binding<'_>, at: Attempt) -> Result<Login, AuthError>;
 
-    /// The refresh token handed to a client that asked for one (`offline_token`).
-    fn refresh_token_for(
-        &self,
-        login: &Login,
-        service: &str,
-        client_id: &str,
-        ttl: Option<Duration>,
-        pace: Pace,
-    ) -> Result<String, AuthError>;
+    /// The refresh token handed to a client that asked for one.
+    fn refresh_token(&self, login: &Login, wanted: RefreshWanted<'_>) -> Result<String, AuthError>;
 
     /// The facts of the repository at `path`, as `login` may see them.
     fn repository_facts(&self, login: &Login, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts>;
@@ -82,47 +75,22 @@ pub struct DirectoryCredentials {
 }
 
 impl CredentialAuthority for DirectoryCredentials {
-    fn basic(
-        &self,
-        user: &str,
-        secret: &str,
-        address: IpAddr,
-        pace: Pace,
-    ) -> Result<Login, AuthError> {
-        let who = self.auth.basic(user, secret, address, pace)?;
-        Ok(Login {
-            who,
-            identity: None,
-        })
-    }
-
-    fn refresh(
-        &self,
-        token: &str,
-        service: &str,
-        client_id: &str,
-        address: IpAddr,
-        pace: Pace,
-    ) -> Result<Login, AuthError> {
+    fn basic(&self, user: &str, secret: &str, attempt: Attempt) -> Result<Login, AuthError> {
         let who = self
             .auth
-            .refresh(token, service, client_id, address, pace)?;
-        Ok(Login {
-            who,
-            identity: None,
-        })
+            .basic(user, secret, attempt.address, attempt.pace)?;
+        Ok(Login::local(who))
     }
 
-    fn refresh_token_for(
-        &self,
-        login: &Login,
-        service: &str,
-        client_id: &str,
-        ttl: Option<Duration>,
-        pace: Pace,
-    ) -> Result<String, AuthError> {
+    fn refresh(&self, token: &str, binding: Binding<'_>, at: Attempt) -> Result<Login, AuthError> {
+        Ok(Login::local(self.auth.refresh(token, binding, at)?))
+    }
+
+    /// Stored in the directory: a durable write, never on the event loop.
+    fn refresh_token(&self, login: &Login, wanted: RefreshWanted<'_>) -> Result<String, AuthError> {
+        let RefreshWanted { binding, ttl, pace } = wanted;
         self.auth
-            .issue_refresh_token(&login.who, service, client_id, ttl, pace)
+            .issue_refresh_token(&login.who, binding, ttl, pace)
     }
 
     fn repository_facts(&self, _: &Login, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts> {

@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use self::grants::GrantRecorder;
 use super::audit::Audit;
-use super::authenticate::{AuthError, Authenticator};
-use super::credentials::{CredentialAuthority, Login};
+use super::authenticate::{Attempt, AuthError, Authenticator, Binding};
+use super::credentials::{CredentialAuthority, Login, RefreshWanted};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
@@ -23,7 +23,7 @@ use crate::domain::authz::{decide, Caller, RepoFacts, Target};
 use crate::domain::events::grants_in;
 use crate::domain::ports::{
     AuthorizationFacts, Clock, DirResult, DirectoryError, Pace, PushGrants, RemoteRefusal,
-    SignError, SignedToken, TokenSigner,
+    SignError, SignedToken, TokenClaims, TokenSigner,
 };
 use crate::domain::repo_name::RepoPath;
 use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope, ScopeLimits};
@@ -244,29 +244,40 @@ impl TokenIssuer {
             self.policy.scope_limits,
         )
         .map_err(|e| IssueError::BadRequest(e.to_string()))?;
-        let address = req
-            .client_ip
-            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED));
+        let attempt = Attempt {
+            address: req
+                .client_ip
+                .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            pace,
+        };
+        let binding = Binding {
+            service,
+            client_id: &req.client_id,
+        };
         let credentials = self.credentials.as_ref();
         let (login, refresh_token) = match &req.credential {
             Credential::Anonymous => (Login::anonymous(), None),
             Credential::Malformed(why) => return Err(Refused(why).into()),
             Credential::Basic { user, secret } => {
-                let login = credentials.basic(user, secret, address, pace)?;
+                let login = credentials.basic(user, secret, attempt)?;
                 let refresh = match (&req.refresh_for_client, &login.who.caller.user) {
-                    (Some(client), Some(_)) => Some(credentials.refresh_token_for(
-                        &login,
-                        service,
-                        client,
-                        self.policy.refresh_ttl,
-                        pace,
-                    )?),
+                    (Some(client), Some(_)) => {
+                        let wanted = RefreshWanted {
+                            binding: Binding {
+                                service,
+                                client_id: client,
+                            },
+                            ttl: self.policy.refresh_ttl,
+                            pace,
+                        };
+                        Some(credentials.refresh_token(&login, wanted)?)
+                    }
                     _ => None,
                 };
                 (login, refresh)
             }
             Credential::Refresh { token } => {
-                let login = credentials.refresh(token, service, &req.client_id, address, pace)?;
+                let login = credentials.refresh(token, binding, attempt)?;
                 // The same refresh token goes back: the docker daemon discards a
                 // rotated one (moby#39718), so rotation would only break clients.
                 (login, Some(token.clone()))
@@ -316,7 +327,12 @@ impl TokenIssuer {
             self.grants.record(who.caller.name(), &pushes, now, pace)?;
         }
         let service = req.service.as_str();
-        let signed = self.signer.sign(who.caller.name(), service, access, now)?;
+        let signed = self.signer.sign(TokenClaims {
+            subject: who.caller.name(),
+            audience: service,
+            access,
+            now,
+        })?;
         // Queued before the token is returned: on the event loop a full queue sends the
         // request to the blocking pool (which waits for room), so no record is dropped
         // and the event loop never waits on the audit trail.

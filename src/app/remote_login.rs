@@ -7,8 +7,8 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::authenticate::{AuthError, Authenticator};
-use super::credentials::{CredentialAuthority, Login};
+use super::authenticate::{Attempt, AuthError, Authenticator, Binding};
+use super::credentials::{CredentialAuthority, Login, RefreshWanted};
 use crate::domain::authn::{Authenticated, Method, Refused};
 use crate::domain::authz::{Caller, CallerUser, ProjectFacts, RepoFacts, RepoState};
 use crate::domain::model::{Acl, UserId};
@@ -62,13 +62,8 @@ impl ProviderCredentials {
 /// on every refresh.
 impl CredentialAuthority for ProviderCredentials {
     /// A provider token in the password field, else a password.
-    fn basic(
-        &self,
-        user: &str,
-        secret: &str,
-        address: IpAddr,
-        pace: Pace,
-    ) -> Result<Login, AuthError> {
+    fn basic(&self, user: &str, secret: &str, attempt: Attempt) -> Result<Login, AuthError> {
+        let Attempt { address, pace } = attempt;
         self.limits.failed_logins().check(user, address)?;
         let (identity, method) = if self.auth.looks_like_token(secret) {
             (self.auth.token(secret, pace), Method::ProviderToken)
@@ -78,28 +73,15 @@ impl CredentialAuthority for ProviderCredentials {
         self.checked(user, address, identity, method)
     }
 
-    /// What `basic` handed back as the identity token.
-    fn refresh(
-        &self,
-        token: &str,
-        _service: &str,
-        _client_id: &str,
-        address: IpAddr,
-        pace: Pace,
-    ) -> Result<Login, AuthError> {
-        self.limits.failed_logins().check("", address)?;
-        let identity = self.auth.token(token, pace);
-        self.checked("", address, identity, Method::RefreshToken)
+    /// What `basic` handed back as the identity token (the provider checks it again).
+    fn refresh(&self, token: &str, _: Binding<'_>, at: Attempt) -> Result<Login, AuthError> {
+        self.limits.failed_logins().check("", at.address)?;
+        let identity = self.auth.token(token, at.pace);
+        self.checked("", at.address, identity, Method::RefreshToken)
     }
 
-    fn refresh_token_for(
-        &self,
-        login: &Login,
-        _service: &str,
-        _client_id: &str,
-        _ttl: Option<Duration>,
-        _pace: Pace,
-    ) -> Result<String, AuthError> {
+    /// The provider's own token: nothing is stored here.
+    fn refresh_token(&self, login: &Login, _: RefreshWanted<'_>) -> Result<String, AuthError> {
         match &login.identity {
             Some(identity) => Ok(identity.bearer.clone()),
             None => Err(Refused("anonymous callers get no refresh token").into()),

@@ -16,7 +16,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::domain::model::UnixTime;
-use crate::domain::ports::{SignError, SignedToken, TokenSigner};
+use crate::domain::ports::{SignError, SignedToken, TokenClaims, TokenSigner};
 use crate::domain::scope::ResourceActions;
 
 /// Distinct anonymous claims kept per second; past it, tokens are signed one by one.
@@ -52,16 +52,16 @@ impl SharedAnonymousTokens {
 }
 
 impl TokenSigner for SharedAnonymousTokens {
-    fn sign(
-        &self,
-        subject: &str,
-        audience: &str,
-        access: Vec<ResourceActions>,
-        now: UnixTime,
-    ) -> Result<SignedToken, SignError> {
-        if !subject.is_empty() {
-            return self.inner.sign(subject, audience, access, now);
+    fn sign(&self, claims: TokenClaims<'_>) -> Result<SignedToken, SignError> {
+        if !claims.subject.is_empty() {
+            return self.inner.sign(claims);
         }
+        let TokenClaims {
+            subject,
+            audience,
+            access,
+            now,
+        } = claims;
         let key: Key = (audience.to_owned(), access);
         {
             let second = self.lock();
@@ -72,7 +72,12 @@ impl TokenSigner for SharedAnonymousTokens {
             }
         }
         // Signed outside the lock: a miss never makes other requests wait for it.
-        let token = self.inner.sign(subject, audience, key.1.clone(), now)?;
+        let token = self.inner.sign(TokenClaims {
+            subject,
+            audience,
+            access: key.1.clone(),
+            now,
+        })?;
         let mut second = self.lock();
         if second.at < now {
             second.at = now;
@@ -95,18 +100,12 @@ mod tests {
     struct Counting(AtomicUsize);
 
     impl TokenSigner for Counting {
-        fn sign(
-            &self,
-            subject: &str,
-            audience: &str,
-            access: Vec<ResourceActions>,
-            now: UnixTime,
-        ) -> Result<SignedToken, SignError> {
+        fn sign(&self, c: TokenClaims<'_>) -> Result<SignedToken, SignError> {
             let n = self.0.fetch_add(1, Ordering::SeqCst);
             Ok(SignedToken {
-                token: format!("{subject}|{audience}|{access:?}|{now}|{n}"),
+                token: format!("{}|{}|{:?}|{}|{n}", c.subject, c.audience, c.access, c.now),
                 expires_in: 300,
-                issued_at: now.to_string(),
+                issued_at: c.now.to_string(),
                 jti: n.to_string(),
             })
         }
@@ -126,9 +125,24 @@ mod tests {
         (counting, shared)
     }
 
+    fn claims<'a>(
+        subject: &'a str,
+        audience: &'a str,
+        access: Vec<ResourceActions>,
+        now: UnixTime,
+    ) -> TokenClaims<'a> {
+        TokenClaims {
+            subject,
+            audience,
+            access,
+            now,
+        }
+    }
+
     /// An anonymous pull token for `repository` at `now`, through `s`.
     fn anonymous_pull(s: &SharedAnonymousTokens, repository: &str, now: UnixTime) -> SignedToken {
-        s.sign("", "registry", pull(repository), now).unwrap()
+        s.sign(claims("", "registry", pull(repository), now))
+            .unwrap()
     }
 
     fn signatures(c: &Counting) -> usize {
@@ -150,10 +164,13 @@ mod tests {
         let first = anonymous_pull(&s, "1/a", 100);
         assert_ne!(first, anonymous_pull(&s, "1/a", 101));
         assert_ne!(first, anonymous_pull(&s, "1/b", 101));
-        assert_ne!(first, s.sign("", "other", pull("1/a"), 101).unwrap());
+        assert_ne!(
+            first,
+            s.sign(claims("", "other", pull("1/a"), 101)).unwrap()
+        );
         let mut denied = pull("1/a");
         denied[0].actions.clear();
-        assert_ne!(first, s.sign("", "registry", denied, 101).unwrap());
+        assert_ne!(first, s.sign(claims("", "registry", denied, 101)).unwrap());
         assert_eq!(signatures(&c), 5);
     }
 
@@ -172,8 +189,12 @@ mod tests {
     #[test]
     fn tokens_that_name_a_user_are_never_shared() {
         let (c, s) = shared();
-        let a = s.sign("alice", "registry", pull("1/a"), 100).unwrap();
-        let b = s.sign("alice", "registry", pull("1/a"), 100).unwrap();
+        let a = s
+            .sign(claims("alice", "registry", pull("1/a"), 100))
+            .unwrap();
+        let b = s
+            .sign(claims("alice", "registry", pull("1/a"), 100))
+            .unwrap();
         assert_ne!(a.jti, b.jti);
         assert_eq!(signatures(&c), 2);
     }

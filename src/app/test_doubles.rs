@@ -11,10 +11,9 @@ use crate::domain::model::{
 };
 use crate::domain::ports::{
     AuthorizationFacts, Clock, CredentialStore, DirResult, DirectoryError, Pace, RefreshTokenStore,
-    SignError, SignedToken, TokenSigner,
+    SignError, SignedToken, TokenClaims, TokenSigner,
 };
 use crate::domain::repo_name::RepoPath;
-use crate::domain::scope::ResourceActions;
 
 /// Users, tokens and repository facts held in maps. `fail` makes every read a backend
 /// failure.
@@ -138,19 +137,12 @@ impl Clock for FixedClock {
 pub struct JsonSigner;
 
 impl TokenSigner for JsonSigner {
-    fn sign(
-        &self,
-        subject: &str,
-        audience: &str,
-        access: Vec<ResourceActions>,
-        now: UnixTime,
-    ) -> Result<SignedToken, SignError> {
-        let token =
-            serde_json::json!({"sub": subject, "aud": audience, "access": access, "iat": now});
+    fn sign(&self, c: TokenClaims<'_>) -> Result<SignedToken, SignError> {
+        let token = serde_json::json!({"sub": c.subject, "aud": c.audience, "access": c.access, "iat": c.now});
         Ok(SignedToken {
             token: token.to_string(),
             expires_in: 300,
-            issued_at: now.to_string(),
+            issued_at: c.now.to_string(),
             jti: secret::token_text("", &[7; 32]),
         })
     }

@@ -369,27 +369,21 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// Everything the embedded directory provides: named by the composition root
-/// (`infra::startup`), the HTTP state it builds, the CLI's administration commands and
-/// `app::explain` (which reads facts and the trash together).
-pub trait Directory:
-    CredentialStore
-    + RefreshTokenStore
-    + AuthorizationFacts
-    + UserAdmin
-    + TeamAdmin
-    + EntityAdmin
-    + AccessRequestStore
-    + TokenAdmin
-    + RegistryLog
-    + PushGrants
-    + RegistryReader
-    + AuditLog
-{
+/// A trait that is all of its ports and nothing else, for every type that has them all:
+/// the list is written once.
+macro_rules! all_of {
+    ($(#[$doc:meta])* $name:ident: $first:ident $(+ $port:ident)*) => {
+        $(#[$doc])*
+        pub trait $name: $first $(+ $port)* {}
+        impl<T: $first $(+ $port)*> $name for T {}
+    };
 }
 
-impl<T> Directory for T where
-    T: CredentialStore
+all_of! {
+    /// Everything the embedded directory provides: named by the composition root
+    /// (`infra::startup`), the HTTP state it builds, the CLI's administration commands and
+    /// `app::explain` (which reads facts and the trash together).
+    Directory: CredentialStore
         + RefreshTokenStore
         + AuthorizationFacts
         + UserAdmin
@@ -401,7 +395,6 @@ impl<T> Directory for T where
         + PushGrants
         + RegistryReader
         + AuditLog
-{
 }
 
 /// Who an identity provider that checks credentials itself (a Synapse beside regauth)
@@ -485,13 +478,17 @@ pub struct SignedToken {
 #[error("cannot sign the token: {0}")]
 pub struct SignError(pub String);
 
+/// What a registry token says: whom it is for (`sub`; empty for an anonymous caller),
+/// the service (`aud`), what it grants (`access`) and when it is issued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims<'a> {
+    pub subject: &'a str,
+    pub audience: &'a str,
+    pub access: Vec<ResourceActions>,
+    pub now: UnixTime,
+}
+
 /// Signs registry tokens (JWTs whose `access` claim lists `access`).
 pub trait TokenSigner: Send + Sync {
-    fn sign(
-        &self,
-        subject: &str,
-        audience: &str,
-        access: Vec<ResourceActions>,
-        now: UnixTime,
-    ) -> Result<SignedToken, SignError>;
+    fn sign(&self, claims: TokenClaims<'_>) -> Result<SignedToken, SignError>;
 }

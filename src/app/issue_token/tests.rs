@@ -620,20 +620,6 @@ fn the_report_says_whether_anyone_was_authenticated() {
     }
 }
 
-/// The token-request counters `f` moved, as Prometheus text (a recorder of this thread
-/// only: tests run in parallel).
-fn counted(f: impl FnOnce()) -> String {
-    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
-    let handle = recorder.handle();
-    metrics::with_local_recorder(&recorder, f);
-    handle
-        .render()
-        .lines()
-        .filter(|l| l.starts_with("regauth_token_requests_total{"))
-        .map(|l| format!("{l}\n"))
-        .collect()
-}
-
 #[test]
 fn the_use_case_counts_nothing_the_shell_counts_each_answer_once() {
     // Inline first (WouldBlock: a password check), then on the blocking pool: 401.
@@ -643,7 +629,10 @@ fn the_use_case_counts_nothing_the_shell_counts_each_answer_once() {
         user: "alice".into(),
         secret: "not the password".into(),
     };
-    let text = counted(|| {
+    // Every series `f` moved, on a recorder of this thread only (tests run in parallel).
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
         let req = request(wrong, &["repository:syn1000/tool:pull"]);
         assert!(issue_as_the_shell_does(&issuer, &req).is_err());
         issue(
@@ -652,7 +641,7 @@ fn the_use_case_counts_nothing_the_shell_counts_each_answer_once() {
         )
         .unwrap();
     });
-    assert_eq!(text, "");
+    assert_eq!(handle.render().trim(), "");
 }
 
 #[test]

@@ -14,8 +14,7 @@ use rand::RngCore;
 use serde::Serialize;
 
 use super::key_ring::KeyRing;
-use crate::domain::model::UnixTime;
-use crate::domain::ports::{SignError, SignedToken, TokenSigner};
+use crate::domain::ports::{SignError, SignedToken, TokenClaims, TokenSigner};
 use crate::domain::scope::ResourceActions;
 
 /// The claims of a registry token.
@@ -156,15 +155,9 @@ impl Signer {
 }
 
 impl TokenSigner for Signer {
-    fn sign(
-        &self,
-        subject: &str,
-        audience: &str,
-        access: Vec<ResourceActions>,
-        now: UnixTime,
-    ) -> Result<SignedToken, SignError> {
-        let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(now).unwrap_or(0));
-        self.issue_at(subject, audience, access, at)
+    fn sign(&self, c: TokenClaims<'_>) -> Result<SignedToken, SignError> {
+        let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(c.now).unwrap_or(0));
+        self.issue_at(c.subject, c.audience, c.access, at)
             .map_err(|e| SignError(e.to_string()))
     }
 }
