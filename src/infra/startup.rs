@@ -30,7 +30,7 @@ use crate::infra::cache::CachedDirectory;
 use crate::infra::config::{AuthSettings, ConfigError, Settings, Store};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::front::server::{self, ServeError};
-use crate::infra::front::state::SynapseSide;
+use crate::infra::front::state::Upstream;
 use crate::infra::front::AppState;
 use crate::infra::postgres::{PgDirectory, PgOptions};
 use crate::infra::sqlite::SqliteDirectory;
@@ -207,17 +207,30 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     };
     let synapse = synapse_side(&settings)?;
     // The one place the token path's credential authority is chosen.
-    let credentials: Arc<dyn CredentialAuthority> = match &synapse {
-        Some(side) => Arc::new(ProviderCredentials {
-            auth: side.backend.clone(),
-            facts: side.backend.clone(),
-            limits: authenticator.clone(),
-            deadline: settings.synapse.request_deadline,
-        }),
-        None => Arc::new(DirectoryCredentials {
-            auth: authenticator.clone(),
-            facts: cached,
-        }),
+    let (credentials, upstream): (Arc<dyn CredentialAuthority>, _) = match synapse {
+        Some((backend, forwarder)) => {
+            let credentials = Arc::new(ProviderCredentials {
+                auth: backend.clone(),
+                facts: backend.clone(),
+                limits: authenticator.clone(),
+                deadline: settings.synapse.request_deadline,
+            });
+            let reachable = Box::new(move || backend.reachable());
+            (
+                credentials,
+                Some(Upstream {
+                    reachable,
+                    forwarder,
+                }),
+            )
+        }
+        None => {
+            let credentials = Arc::new(DirectoryCredentials {
+                auth: authenticator.clone(),
+                facts: cached,
+            });
+            (credentials, None)
+        }
     };
     let tokens = TokenIssuer::new(credentials, authenticator, ports, policy);
     Ok(AppState {
@@ -228,7 +241,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         notification_secret,
         audit_writer: writer,
         metrics: crate::infra::metrics::install(),
-        synapse,
+        upstream,
     })
 }
 
@@ -242,6 +255,9 @@ fn beside_synapse(
         source,
     })
 }
+
+/// The Synapse backend and the notification forwarder.
+type SynapseSide = (Arc<SynapseBackend>, Option<Forwarder>);
 
 /// The Synapse backend and the notification forwarder, when the settings name them.
 fn synapse_side(settings: &Settings) -> Result<Option<SynapseSide>, StartupError> {
@@ -263,10 +279,7 @@ fn synapse_side(settings: &Settings) -> Result<Option<SynapseSide>, StartupError
         notifications = if forwarder.is_some() { "forwarded to synapse" } else { "recorded here" },
         "credentials and permissions come from synapse"
     );
-    Ok(Some(SynapseSide {
-        backend: Arc::new(backend),
-        forwarder,
-    }))
+    Ok(Some((Arc::new(backend), forwarder)))
 }
 
 /// Writes the "last used" stamps `app::token_usage` collects, about once a second, on

@@ -84,7 +84,7 @@ fn origin_host(origin: &str) -> Option<&str> {
 
 /// Beside a Synapse, what Synapse owns is changed there, never here (405).
 pub(crate) fn refuse_what_synapse_owns<O: Operation>(state: &AppState) -> Result<(), HttpError> {
-    if state.synapse.is_some() && O::NEEDS.owner == Owner::Synapse {
+    if state.upstream.is_some() && O::NEEDS.owner == Owner::Synapse {
         return Err(HttpError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             ErrorCode::Unsupported,

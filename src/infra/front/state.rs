@@ -9,14 +9,15 @@ use crate::app::issue_token::TokenIssuer;
 use crate::domain::ports::{Clock, Directory};
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::Settings;
-use crate::infra::synapse::backend::SynapseBackend;
 use crate::infra::synapse::listener::Forwarder;
 
-/// A Synapse beside regauth (`directory.backend = "synapse"`).
-pub struct SynapseSide {
-    /// For `/readyz` (the token use case holds it as its remote authority).
-    pub backend: Arc<SynapseBackend>,
-    /// Set when notifications go to Synapse's registry listener.
+/// An identity provider beside regauth (a Synapse: `directory.backend = "synapse"`).
+/// It owns users, teams, projects and sharing, so the front doors refuse to change
+/// them here; which backend it is stays with the composition root.
+pub struct Upstream {
+    /// Whether it answers now (`/readyz`).
+    pub reachable: Box<dyn Fn() -> bool + Send + Sync>,
+    /// Set when notifications go on to its registry listener.
     pub forwarder: Option<Forwarder>,
 }
 
@@ -31,7 +32,7 @@ pub struct AppState {
     pub audit_writer: Arc<AuditWriter>,
     /// What `/metrics` renders; `None` when another recorder was installed first.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    pub synapse: Option<SynapseSide>,
+    pub upstream: Option<Upstream>,
 }
 
 impl AppState {

@@ -16,7 +16,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     // Synapse's discovery document (cached a day once read).
     let answered = web::block(move || {
         st.directory.user_by_name("")?;
-        let synapse_up = st.synapse.as_ref().is_none_or(|s| s.backend.reachable());
+        let synapse_up = st.upstream.as_ref().is_none_or(|u| (u.reachable)());
         Ok::<_, crate::domain::ports::DirectoryError>(synapse_up)
     })
     .await;

@@ -80,7 +80,7 @@ pub async fn receive(
     let body = body::read(&req, payload, limit, state.settings.server.body_timeout).await?;
     let items = parse_envelope(&body)
         .map_err(|e| HttpError::bad_request(ErrorCode::Unsupported, e.to_string()))?;
-    if let Some(forwarder) = state.synapse.as_ref().and_then(|s| s.forwarder.as_ref()) {
+    if let Some(forwarder) = state.upstream.as_ref().and_then(|u| u.forwarder.as_ref()) {
         let received = items.len();
         let st = state.clone();
         let screened =

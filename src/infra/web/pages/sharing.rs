@@ -85,7 +85,7 @@ pub async fn show(page: Page<ShowSharing>, req: HttpRequest) -> Result<HttpRespo
             let view = sharing::show(store, permit, &e)?;
             // Whether to offer the form at all: the change's own checks, asked ahead.
             let change = permit.also::<ReplaceSharing>();
-            let may_change = st.synapse.is_none()
+            let may_change = st.upstream.is_none()
                 && change.is_ok_and(|change| {
                     store
                         .entity_facts(&e)
