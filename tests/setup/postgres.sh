@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throw-away PostgreSQL server for the benchmark and manual runs (the Rust tests start
-# their own, see src/infra/postgres/throwaway.rs): Debian's binaries, `initdb` into DIR
+# their own, see tests/support/throwaway.rs): Debian's binaries, `initdb` into DIR
 # (as the postgres user when run as root), loopback only, password auth.
 #
 #   tests/setup/postgres.sh start DIR   prints postgres://regauth:PASSWORD@127.0.0.1:PORT/regauth
