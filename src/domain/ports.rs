@@ -381,8 +381,9 @@ macro_rules! all_of {
 
 all_of! {
     /// Everything the embedded directory provides: named by the composition root
-    /// (`infra::startup`), the HTTP state it builds, the CLI's administration commands and
-    /// `app::explain` (which reads facts and the trash together).
+    /// (`infra::startup`), the state it hands the front doors (`front::state`, and
+    /// `front::admitted`, which runs a use case on it), the CLI's administration commands
+    /// and `app::explain` (which reads facts and the trash together).
     Directory: CredentialStore
         + RefreshTokenStore
         + AuthorizationFacts
