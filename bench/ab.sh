@@ -4,7 +4,10 @@
 # B A, ...) so that a shared machine's drift falls on both alike. Prints each
 # scenario's median req/s per build over ROUNDS rounds and the ratio of the medians,
 # with the spread of the per-round ratios.
-# Usage: REGAUTH_BIN=path/to/old/regauth [NEW_BIN=path] [SECS=3] [ROUNDS=5] bash bench/ab.sh
+# With AB_DIRECTORY=postgres both servers run on one throw-away PostgreSQL cluster
+# (tests/setup/postgres.sh), each on a database of its own.
+# Usage: REGAUTH_BIN=path/to/old/regauth [NEW_BIN=path] [SECS=3] [ROUNDS=5]
+#        [AB_DIRECTORY=sqlite|postgres] bash bench/ab.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 : "${REGAUTH_BIN:?set REGAUTH_BIN to the build to compare against}"
@@ -17,11 +20,27 @@ fi
 command -v wrk >/dev/null || { echo "bench: installing wrk"; apt-get install -y -qq wrk >/dev/null; }
 WORK=$(mktemp -d)
 PIDS=()
+PGDIR=""
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  [ -n "$PGDIR" ] && bash tests/setup/postgres.sh stop "$PGDIR"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+PG_URL=""
+if [ "${AB_DIRECTORY:-sqlite}" = postgres ]; then
+  PGDIR=$(mktemp -d /tmp/regauth-ab-pg.XXXXXX) # outside WORK: the postgres user reads it
+  PG_URL=$(bash tests/setup/postgres.sh start "$PGDIR")
+fi
+# directory NAME: the [directory] lines of server NAME (a database of its own on
+# PostgreSQL, made here).
+directory() {
+  if [ -z "$PG_URL" ]; then echo "path = \"$WORK/$1/regauth.db\""; return; fi
+  local pgbin
+  pgbin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
+  "$pgbin/createdb" --maintenance-db="$PG_URL" "$1"
+  echo "url = \"${PG_URL%/*}/$1\""
+}
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 B64() { printf '%s' "$1" | base64 -w0; }
 
@@ -43,7 +62,7 @@ algorithm = "ES256"
 dir = "$dir/keys"
 bundle = "$dir/keys/bundle.pem"
 [directory]
-path = "$dir/regauth.db"
+$(directory "$name")
 [notifications]
 secret = "bench-notify-secret"
 [log]
@@ -97,7 +116,7 @@ LUA
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-echo "regauth A/B, $(nproc) cores, ${SECS}s x $ROUNDS rounds per build and scenario, $(date -u +%FT%TZ)"
+echo "regauth A/B, $(nproc) cores, ${SECS}s x $ROUNDS rounds per build and scenario, ${AB_DIRECTORY:-sqlite}, $(date -u +%FT%TZ)"
 echo "old: $REGAUTH_BIN"
 echo "new: $NEW_BIN"
 printf '%-12s %12s %12s %8s %16s\n' scenario "old req/s" "new req/s" new/old "per-round range"
