@@ -3,7 +3,7 @@ use clap::Parser;
 
 fn main() {
     let cli = regauth::infra::cli::Cli::parse();
-    match regauth::infra::cli::run(cli) {
+    match regauth::infra::startup::run(cli) {
         Ok(()) => {}
         Err(regauth::infra::cli::CliError::StdoutClosed) => std::process::exit(141),
         Err(e) => {

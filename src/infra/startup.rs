@@ -1,7 +1,9 @@
-//! The composition root: opens the directory, loads (or creates) the signing keys and
-//! writes the registry's certificate bundle, creates the first admin, and wires the use
-//! cases of `app` to their ports. `serve` and the tests build their state here; the CLI
-//! opens the directory here too.
+//! The composition root, the top floor: `run` takes the parsed command line, loads the
+//! settings and opens what each command needs; for `serve` it opens the directory,
+//! loads (or creates) the signing keys and writes the registry's certificate bundle,
+//! creates the first admin, wires the use cases of `app` to their ports and hands the
+//! state to the front doors. The CLI's commands, the HTTP API and the web pages are
+//! peers below it; only here are backends named.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -27,6 +29,7 @@ use crate::domain::ports::{Clock, Directory, DirectoryBackend, DirectoryError, P
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
+use crate::infra::cli::{Cli, CliError, Command, DirectoryCmd};
 use crate::infra::config::{AuthSettings, ConfigError, Settings, Store};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::front::server::{self, ServeError};
@@ -107,6 +110,45 @@ pub enum RunError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Serve(#[from] ServeError),
+}
+
+/// Runs a parsed command line: one line on stderr and a non-zero exit for any failure
+/// (`main.rs`).
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let command = match cli.command {
+        Command::Certs(cmd) => return crate::infra::cli::certs(cmd),
+        // Needs no configuration: both ends are on the command line.
+        Command::Directory(DirectoryCmd::Copy { from, to, replace }) => {
+            let to = secrecy::SecretString::from(to);
+            let counts = crate::infra::postgres::copy::sqlite_to_postgres(&from, &to, replace)
+                .map_err(|e| CliError::Failed(format!("directory copy: {e}")))?;
+            return crate::infra::cli::copied(&from, counts);
+        }
+        other => other,
+    };
+    let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
+    match command {
+        Command::Serve => serve_until_stopped(settings),
+        Command::Healthcheck { url } => crate::infra::cli::healthcheck(&settings, url),
+        Command::Keys(cmd) => crate::infra::cli::key_command(&settings, cmd),
+        Command::Migrate => {
+            open_directory(&settings).map_err(CliError::from)?;
+            crate::infra::cli::migrated()
+        }
+        other => {
+            let dir = open_directory(&settings).map_err(CliError::from)?;
+            crate::infra::cli::administer(dir.as_ref(), &settings, other)
+        }
+    }
+}
+
+/// `regauth serve` on actix-web's system runner (its workers run their own
+/// single-threaded runtimes), logging set up first.
+fn serve_until_stopped(settings: Settings) -> Result<(), CliError> {
+    crate::infra::logging::init(settings.log.format, &settings.log.level);
+    actix_web::rt::System::new()
+        .block_on(serve(settings))
+        .map_err(CliError::from)
 }
 
 /// `regauth serve`: the TLS files read first (before anything is written: a bad
@@ -467,5 +509,42 @@ fn login_limits(auth: &AuthSettings) -> LoginLimits {
     LoginLimits {
         per_user_and_address: auth.failed_logins_per_user_and_address,
         per_address: auth.failed_logins_per_address,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn certs_self_signed_runs_without_a_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("certs");
+        let missing = dir.path().join("no-such-config.toml");
+        let cli = Cli::try_parse_from([
+            "regauth".as_ref(),
+            "--config".as_ref(),
+            missing.as_os_str(),
+            "certs".as_ref(),
+            "self-signed".as_ref(),
+            "--out".as_ref(),
+            out.as_os_str(),
+            "--host".as_ref(),
+            "localhost".as_ref(),
+        ])
+        .unwrap();
+        run(cli).unwrap();
+        assert!(out.join("server.key").exists());
+        // ...while a command that needs it fails on the missing file.
+        let cli = Cli::try_parse_from([
+            "regauth".as_ref(),
+            "--config".as_ref(),
+            missing.as_os_str(),
+            "user".as_ref(),
+            "list".as_ref(),
+        ])
+        .unwrap();
+        assert!(run(cli).is_err());
     }
 }

@@ -1,6 +1,8 @@
 //! The `regauth` command line: `serve`, key generation, TLS certificates, health checks,
 //! and administration of the embedded directory (users, teams, projects, ACLs, tokens,
-//! trash, repositories).
+//! trash, repositories). A front door like `http` and `web`: the composition root
+//! (`infra::startup::run`) loads the settings, opens what a command needs and hands it
+//! here; no backend is named in this folder.
 //!
 //! Administration commands open the same SQLite file as the server (WAL lets both
 //! work at once), so `docker compose exec regauth regauth user add ...` just works.
@@ -16,14 +18,12 @@ mod keys;
 
 use std::time::Duration;
 
-pub use args::Cli;
-use args::Command;
+pub use args::{CertsCmd, Cli, Command, DirectoryCmd, KeysCmd};
 
 use crate::app::clock::SystemClock;
 use crate::app::AppError;
-use crate::domain::ports::Clock;
+use crate::domain::ports::{Clock, Directory};
 use crate::infra::config::Settings;
-use crate::infra::startup;
 
 /// Why a command ended without success.
 #[derive(Debug, thiserror::Error)]
@@ -38,7 +38,7 @@ pub enum CliError {
 }
 
 impl CliError {
-    fn from<E: std::fmt::Display>(e: E) -> CliError {
+    pub fn from<E: std::fmt::Display>(e: E) -> CliError {
         CliError::Failed(e.to_string())
     }
 }
@@ -77,57 +77,44 @@ pub(crate) use outln;
 
 type CliResult = Result<(), CliError>;
 
-/// Runs a parsed command line.
-pub fn run(cli: Cli) -> CliResult {
-    // Certificates are made before the configuration that names them exists (and in a
-    // container whose REGAUTH_CONFIG may point at a file not yet complete), so this
-    // command never loads one.
-    let command = match cli.command {
-        Command::Certs(cmd) => return keys::certs(cmd),
-        // Needs no configuration: both ends are on the command line.
-        Command::Directory(args::DirectoryCmd::Copy { from, to, replace }) => {
-            return copy_directory(&from, to, replace)
-        }
-        other => other,
-    };
-    let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
-    match command {
-        Command::Serve => serve(settings),
-        Command::Healthcheck { url: Some(url) } => healthcheck::run(healthcheck::Probe::Http(url)),
-        Command::Healthcheck { url: None } => {
-            healthcheck::run(healthcheck::default_probe(&settings))
-        }
-        Command::Keys(cmd) => keys::keys(&settings, SystemClock.now(), cmd),
-        Command::Migrate => {
-            startup::open_directory(&settings).map_err(CliError::from)?;
-            outln!("the directory's schema is up to date");
-            Ok(())
-        }
-        other => {
-            let dir = startup::open_directory(&settings).map_err(CliError::from)?;
-            admin::run(dir.as_ref(), &settings, SystemClock.now(), other)
-        }
+/// The command that needs no configuration: certificates are made before the
+/// configuration that names them exists (and in a container whose REGAUTH_CONFIG may
+/// point at a file not yet complete).
+pub fn certs(cmd: CertsCmd) -> CliResult {
+    keys::certs(cmd)
+}
+
+/// `regauth healthcheck [--url URL]`.
+pub fn healthcheck(settings: &Settings, url: Option<String>) -> CliResult {
+    match url {
+        Some(url) => healthcheck::run(healthcheck::Probe::Http(url)),
+        None => healthcheck::run(healthcheck::default_probe(settings)),
     }
 }
 
-fn copy_directory(from: &std::path::Path, to: String, replace: bool) -> CliResult {
-    let to = secrecy::SecretString::from(to);
-    let counts = crate::infra::postgres::copy::sqlite_to_postgres(from, &to, replace)
-        .map_err(|e| CliError::Failed(format!("directory copy: {e}")))?;
+/// `regauth keys ...`.
+pub fn key_command(settings: &Settings, cmd: KeysCmd) -> CliResult {
+    keys::keys(settings, SystemClock.now(), cmd)
+}
+
+/// `regauth migrate`, once the composition root opened (and so migrated) the directory.
+pub fn migrated() -> CliResult {
+    outln!("the directory's schema is up to date");
+    Ok(())
+}
+
+/// The administration commands, on the directory the composition root opened.
+pub fn administer(dir: &dyn Directory, settings: &Settings, command: Command) -> CliResult {
+    admin::run(dir, settings, SystemClock.now(), command)
+}
+
+/// `regauth directory copy`'s report: the rows of each table copied and counted.
+pub fn copied(from: &std::path::Path, counts: Vec<(&'static str, usize)>) -> CliResult {
     for (table, n) in counts {
         outln!("{table:<17} {n:>9} rows copied and counted");
     }
     outln!("copied {} into PostgreSQL", from.display());
     Ok(())
-}
-
-fn serve(settings: Settings) -> CliResult {
-    crate::infra::logging::init(settings.log.format, &settings.log.level);
-    // actix-web runs its workers on their own single-threaded runtimes; its system
-    // runner drives them.
-    actix_web::rt::System::new()
-        .block_on(crate::infra::startup::serve(settings))
-        .map_err(CliError::from)
 }
 
 /// A lifetime as the command line takes it (`domain::model::parse_lifetime`).
@@ -176,37 +163,6 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-    }
-
-    #[test]
-    fn certs_self_signed_runs_without_a_configuration() {
-        let dir = tempfile::tempdir().unwrap();
-        let out = dir.path().join("certs");
-        let missing = dir.path().join("no-such-config.toml");
-        let cli = Cli::try_parse_from([
-            "regauth".as_ref(),
-            "--config".as_ref(),
-            missing.as_os_str(),
-            "certs".as_ref(),
-            "self-signed".as_ref(),
-            "--out".as_ref(),
-            out.as_os_str(),
-            "--host".as_ref(),
-            "localhost".as_ref(),
-        ])
-        .unwrap();
-        run(cli).unwrap();
-        assert!(out.join("server.key").exists());
-        // ...while a command that needs it fails on the missing file.
-        let cli = Cli::try_parse_from([
-            "regauth".as_ref(),
-            "--config".as_ref(),
-            missing.as_os_str(),
-            "user".as_ref(),
-            "list".as_ref(),
-        ])
-        .unwrap();
-        assert!(run(cli).is_err());
     }
 
     #[test]
