@@ -7,6 +7,7 @@ pub mod config;
 pub mod crypto;
 #[cfg(test)]
 mod directory_tests;
+pub mod forwarder;
 pub mod front;
 pub mod http;
 pub mod logging;

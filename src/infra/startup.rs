@@ -32,6 +32,7 @@ use crate::infra::cache::CachedDirectory;
 use crate::infra::cli::{Cli, CliError, Command, DirectoryCmd};
 use crate::infra::config::{AuthSettings, ConfigError, Settings, Store};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
+use crate::infra::forwarder::Forwarder;
 use crate::infra::front::server::{self, ServeError};
 use crate::infra::front::state::Upstream;
 use crate::infra::front::AppState;
@@ -39,7 +40,6 @@ use crate::infra::postgres::{PgDirectory, PgOptions};
 use crate::infra::sqlite::SqliteDirectory;
 use crate::infra::synapse::backend::SynapseBackend;
 use crate::infra::synapse::ledger::SynapseLedger;
-use crate::infra::synapse::listener::Forwarder;
 use crate::infra::tls::{self, TlsError};
 
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ use crate::app::issue_token::TokenIssuer;
 use crate::domain::ports::{Clock, Directory};
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::Settings;
-use crate::infra::synapse::listener::Forwarder;
+use crate::infra::forwarder::Forwarder;
 
 /// An identity provider beside regauth (a Synapse: `directory.backend = "synapse"`).
 /// It owns users, teams, projects and sharing, so the front doors refuse to change

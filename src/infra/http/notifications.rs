@@ -10,7 +10,7 @@
 //! directory failed, so the registry retries (idempotent by event id).
 //!
 //! Beside a Synapse with its registry listener configured, the batch is handed on to
-//! Synapse instead (see `synapse::listener`), thinned to the pushes and deletes that
+//! Synapse instead (see `infra::forwarder`), thinned to the pushes and deletes that
 //! match a grant, each as the registry sent it: 200 once Synapse took it (or when
 //! nothing was left to hand on), 503 otherwise.
 

@@ -3,12 +3,12 @@
 //! with the failure policy, `jwks` and `jwt` verify Synapse's tokens locally, `backend`
 //! implements the ports `RemoteAuthentication` and `CallerFacts` with the caches.
 //! `ledger` is what is left of regauth's own directory in this mode, `options` the
-//! backend's options from the `[synapse]` section (`config::synapse`), `listener` forwards the registry's notifications to Synapse.
-//! Selected by `directory.backend = "synapse"`.
+//! backend's options from the `[synapse]` section (`config::synapse`); the registry's
+//! notifications go on to Synapse through `infra::forwarder`. Selected by
+//! `directory.backend = "synapse"`.
 pub mod backend;
 pub mod client;
 pub mod jwks;
 pub mod jwt;
 pub mod ledger;
-pub mod listener;
 pub mod options;

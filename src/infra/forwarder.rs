@@ -1,7 +1,8 @@
-//! The registry's notifications handed on to Synapse's registry listener
-//! (`POST /dockerRegistryListener/v1/events`, Basic key/secret from Synapse's stack
-//! configuration), which creates the repository entity on a first push and records
-//! each tag's digest. The envelope is sent as the registry sent it; anything but a 2xx
+//! The registry's notifications handed on to another registry listener: beside a
+//! Synapse, its `POST /dockerRegistryListener/v1/events` (Basic key/secret from
+//! Synapse's stack configuration), which creates the repository entity on a first push
+//! and records each tag's digest. Built by the composition root from the `[synapse]`
+//! section; the front doors hold it as what it is, a forwarder. The envelope is sent as the registry sent it; anything but a 2xx
 //! is a failure the registry retries (its events are idempotent by id).
 
 use std::time::Duration;
