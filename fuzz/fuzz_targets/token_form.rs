@@ -5,7 +5,7 @@
 mod common;
 
 use libfuzzer_sys::fuzz_target;
-use regauth::infra::http::form::Params;
+use regauth::infra::front::form::Params;
 
 fuzz_target!(|data: &[u8]| {
     let params = Params::parse(data);

@@ -7,8 +7,8 @@
 //! Before anything is recorded, each manifest push and delete is screened: it is
 //! applied only when regauth granted its actor that action on that repository around
 //! the event's own time (`domain::events::authority`). The webhook's secret proves only
-//! that the sender holds the secret; a forged event is refused, counted
-//! (`regauth_notification_events_total{outcome="unauthorized"}`) and audited
+//! that the sender holds the secret; a forged event is refused, counted (in `Counts`,
+//! which the HTTP shell turns into `regauth_notification_events_total`) and audited
 //! (`registry_event_refused`), and changes nothing.
 
 use serde::Serialize;
@@ -137,8 +137,6 @@ pub fn report_refusals(
     if let Err(e) = audit.append(&records) {
         tracing::error!(error = %e, count = records.len(), "refused registry events not audited");
     }
-    metrics::counter!("regauth_notification_events_total", "outcome" => "unauthorized")
-        .increment(records.len() as u64);
     records.len()
 }
 
@@ -195,15 +193,6 @@ pub fn ingest(ports: &IngestPorts<'_>, items: Vec<EventItem>) -> Result<Counts, 
                 c.skipped += 1;
             }
         }
-    }
-    for (outcome, n) in [
-        ("recorded", c.recorded),
-        ("duplicate", c.duplicates),
-        ("skipped", c.skipped),
-        ("malformed", c.malformed),
-    ] {
-        metrics::counter!("regauth_notification_events_total", "outcome" => outcome)
-            .increment(n as u64);
     }
     Ok(c)
 }

@@ -5,8 +5,9 @@
 
 use crate::domain::model::EntityId;
 
-/// Longest repository path (the registry's own limit).
-const MAX_LEN: usize = 255;
+/// Longest repository path (the registry's own limit). Public for the fuzz target
+/// (`fuzz/fuzz_targets/repo_name.rs`), which holds the parser to it.
+pub const MAX_LEN: usize = 255;
 
 /// A valid managed-repository path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

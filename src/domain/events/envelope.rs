@@ -6,8 +6,9 @@ use serde::Deserialize;
 use crate::domain::model::{ManifestDelete, ManifestPush, UserName};
 use crate::domain::repo_name::{valid_digest, valid_tag, RepoPath};
 
-/// Manifest media types whose push creates or updates a repository.
-const MANIFEST_TYPES: [&str; 4] = [
+/// Manifest media types whose push creates or updates a repository. Public for the fuzz
+/// target (`fuzz/fuzz_targets/notification_envelope.rs`), which builds envelopes of them.
+pub const MANIFEST_TYPES: [&str; 4] = [
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
     "application/vnd.oci.image.manifest.v1+json",

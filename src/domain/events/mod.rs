@@ -13,5 +13,5 @@ pub use authority::{
     grants_in, judge, prune_before, EventClaim, Grant, GrantedAction, Refusal, Verdict,
     GRANT_RETENTION,
 };
-pub use envelope::{keep_events, parse_envelope, EnvelopeError, EventItem};
+pub use envelope::{keep_events, parse_envelope, EnvelopeError, EventItem, MANIFEST_TYPES};
 pub use ingest::{push_skip, IngestFacts, ProjectPresence};

@@ -22,8 +22,5 @@ pub mod sharing;
 pub mod token;
 pub mod token_outcome;
 
-/// The token endpoint's form reader, under the name the fuzz target knows it by.
-pub use crate::infra::front::form;
-
 /// The client's address, for `auth` (which names it from here).
 use crate::infra::front::client_ip;

@@ -113,17 +113,17 @@ pub async fn receive(
                     2,
                 ));
             }
-            metrics::counter!("regauth_notification_events_total", "outcome" => "forwarded")
-                .increment(forwarded as u64);
+            counted(&[("forwarded", forwarded)]);
         }
         // Once the batch stands (a batch the registry retries is judged again then).
         if unauthorized > 0 {
             let st = state.clone();
-            web::block(move || {
+            let refused = web::block(move || {
                 report_refusals(st.directory.as_ref(), &items, &verdicts, st.clock.now())
             })
             .await
             .map_err(|_| HttpError::internal())?;
+            counted(&[("unauthorized", refused)]);
         }
         return Ok(HttpResponse::Ok().json(serde_json::json!({
             "received": received,
@@ -145,8 +145,26 @@ pub async fn receive(
     .await
     .map_err(|_| HttpError::internal())?;
     match counts {
-        Ok(c) => Ok(HttpResponse::Ok().json(c)),
+        Ok(c) => {
+            counted(&[
+                ("recorded", c.recorded),
+                ("duplicate", c.duplicates),
+                ("skipped", c.skipped),
+                ("malformed", c.malformed),
+                ("unauthorized", c.unauthorized),
+            ]);
+            Ok(HttpResponse::Ok().json(c))
+        }
         Err(e) => Err(unavailable(&e)),
+    }
+}
+
+/// `regauth_notification_events_total{outcome}`: what became of a batch's events, from
+/// the numbers the use case returned.
+fn counted(outcomes: &[(&'static str, usize)]) {
+    for &(outcome, n) in outcomes {
+        metrics::counter!("regauth_notification_events_total", "outcome" => outcome)
+            .increment(n as u64);
     }
 }
 
