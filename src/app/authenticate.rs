@@ -55,10 +55,6 @@ impl AuthError {
     /// Answering needs work `Pace::Inline` forbids (argon2, a write, the network): not
     /// an answer; the shell asks again with `Pace::MayBlock`.
     pub const WOULD_BLOCK: AuthError = AuthError::Directory(DirectoryError::WouldBlock);
-
-    pub fn would_block(&self) -> bool {
-        matches!(self, AuthError::Directory(DirectoryError::WouldBlock))
-    }
 }
 
 impl From<DirectoryError> for AuthError {

@@ -32,7 +32,7 @@ use crate::domain::scope::{parse_scope_params, ResourceActions, ResourceScope, S
 #[derive(Debug, Clone)]
 pub struct TokenPolicy {
     /// Accepted `service` values.
-    pub services: Vec<String>,
+    pub services: Vec<Arc<str>>,
     /// Lifetime of new refresh tokens; `None` = until revoked.
     pub refresh_ttl: Option<Duration>,
     /// How many scopes a request may carry, and how long each may be.
@@ -45,8 +45,9 @@ pub struct TokenPolicy {
 
 /// A `service` the operator configured. Made only by `TokenIssuer::service`, so a
 /// request that reaches `issue` names one: the shell checks it once, first.
+/// Shared with the policy, so naming it costs no allocation on the token path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Service(String);
+pub struct Service(Arc<str>);
 
 impl Service {
     pub fn as_str(&self) -> &str {
@@ -55,7 +56,7 @@ impl Service {
 
     #[cfg(test)]
     pub(crate) fn named(name: &str) -> Service {
-        Service(name.to_string())
+        Service(name.into())
     }
 }
 
@@ -224,11 +225,13 @@ impl TokenIssuer {
     /// A request must name one of the configured services.
     pub fn service(&self, service: Option<&str>) -> Result<Service, IssueError> {
         match service {
-            Some(s) if self.policy.services.iter().any(|c| c == s) => Ok(Service(s.to_string())),
-            Some(s) => Err(IssueError::BadRequest(format!(
-                "unknown service {:?}",
-                truncate(s)
-            ))),
+            Some(s) => match self.policy.services.iter().find(|c| &***c == s) {
+                Some(known) => Ok(Service(known.clone())),
+                None => Err(IssueError::BadRequest(format!(
+                    "unknown service {:?}",
+                    truncate(s)
+                ))),
+            },
             None => Err(IssueError::BadRequest("service is required".into())),
         }
     }
@@ -362,9 +365,10 @@ impl TokenIssuer {
             refresh_token,
             scope,
             report: Issued {
-                subject: who.caller.name().to_string(),
                 credential: who.method.as_str(),
                 anonymous: who.caller.user.is_none(),
+                // Moved, not copied: the caller ends here.
+                subject: who.caller.user.map(|u| u.name).unwrap_or_default(),
                 requested,
                 granted,
                 denied,

@@ -231,7 +231,12 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     );
     let days = settings.token.refresh_ttl_days;
     let policy = TokenPolicy {
-        services: settings.token.services.clone(),
+        services: settings
+            .token
+            .services
+            .iter()
+            .map(|s| s.as_str().into())
+            .collect(),
         refresh_ttl: (days > 0).then(|| Duration::from_secs(days.saturating_mul(86_400))),
         scope_limits: ScopeLimits {
             max_scopes: settings.token.max_scopes,

@@ -32,14 +32,14 @@ pub async fn get_token(
         grant: "basic",
         client_id: client_id.clone(),
         account: recorded_login(params.get("account").unwrap_or_default()).into_owned(),
-        service: String::new(),
+        service: None,
         client_ip: Some(address),
     };
     let service = match state.tokens.service(params.get("service")) {
         Ok(s) => s,
         Err(e) => return Err(token_outcome::refused(&meta, &e, state.realm())),
     };
-    meta.service = service.as_str().to_string();
+    meta.service = Some(service.clone());
     let offline = params
         .get("offline_token")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
@@ -90,7 +90,7 @@ pub async fn post_token(
         grant: "unknown",
         client_id: params.owned("client_id").unwrap_or_default(),
         account: recorded_login(params.get("username").unwrap_or_default()).into_owned(),
-        service: String::new(),
+        service: None,
         client_ip: Some(address),
     };
     let request = match oauth_request(&state, &params, &mut meta) {
@@ -110,7 +110,7 @@ fn oauth_request(
         .tokens
         .service(params.get("service"))
         .map_err(|e| bad_request(e.to_string()))?;
-    meta.service = service.as_str().to_string();
+    meta.service = Some(service.clone());
     let client_id = params
         .owned("client_id")
         .ok_or_else(|| bad_request("client_id is required"))?;

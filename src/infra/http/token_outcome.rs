@@ -3,7 +3,7 @@
 //! `regauth_token_requests_total` counter, each written here and nowhere else. The use
 //! case (`app::issue_token`) returns typed outcomes and knows none of these.
 
-use crate::app::issue_token::{IssueError, TokenGrant};
+use crate::app::issue_token::{IssueError, Service, TokenGrant};
 use crate::domain::authn::INVALID_CREDENTIALS;
 use crate::domain::ports::DirectoryError;
 use crate::infra::front::errors::{ErrorCode, HttpError};
@@ -19,7 +19,7 @@ pub struct RequestMeta {
     /// The `account` (GET) or `username` (POST) the client named.
     pub account: String,
     /// The service, once it was found to be one of ours.
-    pub service: String,
+    pub service: Option<Service>,
     pub client_ip: Option<std::net::IpAddr>,
 }
 
@@ -44,7 +44,7 @@ pub fn issued(meta: &RequestMeta, grant: &TokenGrant) {
         account = %meta.account,
         client_id = %meta.client_id,
         client_ip = ?meta.client_ip,
-        service = %meta.service,
+        service = meta.service.as_ref().map_or("", Service::as_str),
         requested = ?r.requested,
         granted = ?r.granted,
         denied = ?r.denied,
@@ -110,7 +110,7 @@ fn logged(meta: &RequestMeta, status: u16, error: &str) {
         account = %meta.account,
         client_id = %meta.client_id,
         client_ip = ?meta.client_ip,
-        service = %meta.service,
+        service = meta.service.as_ref().map_or("", Service::as_str),
         status,
         error,
         "token refused"
