@@ -21,9 +21,9 @@ use crate::domain::events::{Grant, IngestFacts};
 use crate::domain::model::{
     AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
     EventOutcome, ManifestDelete, ManifestPush, MintRefusal, NewAccessToken, NewRefreshToken,
-    NewUser, Principal, PrincipalRef, ProjectName, RefreshTokenRecord, RequestDecision, TagInfo,
-    TagSort, TeamId, TeamName, TokenHash, UnixTime, UsedToken, User, UserCredentials, UserId,
-    UserUpdate,
+    NewTrustPolicy, NewUser, Principal, PrincipalRef, ProjectName, RefreshTokenRecord,
+    RequestDecision, TagInfo, TagSort, TeamId, TeamName, TokenHash, TrustPolicy, UnixTime,
+    UsedToken, User, UserCredentials, UserId, UserUpdate, WorkloadClaims,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 use crate::domain::scope::ResourceActions;
@@ -369,6 +369,20 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
+/// Projects' trust policies: which CI jobs' OIDC tokens may act on which repositories.
+pub trait TrustPolicyStore: Send + Sync {
+    /// Stores a new policy; `NotFound` when its project does not exist (or is not a
+    /// project).
+    fn create_trust_policy(&self, policy: &NewTrustPolicy) -> DirResult<TrustPolicy>;
+    /// A project's policies, oldest first.
+    fn list_trust_policies(&self, project: EntityId) -> DirResult<Vec<TrustPolicy>>;
+    /// Removes a policy of `project`; `NotFound` when it has no policy `id`.
+    fn delete_trust_policy(&self, project: EntityId, id: i64) -> DirResult<()>;
+    /// Every policy naming `issuer` (exactly), oldest first: what a workload's token is
+    /// matched against on the token path (so it takes the caller's `Pace`).
+    fn trust_policies_for_issuer(&self, issuer: &str, pace: Pace) -> DirResult<Vec<TrustPolicy>>;
+}
+
 /// A trait that is all of its ports and nothing else, for every type that has them all:
 /// the list is written once.
 macro_rules! all_of {
@@ -462,6 +476,34 @@ pub trait CallerFacts: Send + Sync {
         path: &RepoPath,
         pace: Pace,
     ) -> DirResult<RepoFacts>;
+}
+
+/// Why a workload's OIDC token was not accepted. `Rejected` is the caller's fault (a
+/// 401; the reason for the log and `explain`); `Unanswered` is not (no key set could be
+/// had for a configured issuer, or not at this pace: `DirectoryError::WouldBlock`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OidcRejection {
+    #[error("OIDC token rejected: {0}")]
+    Rejected(&'static str),
+    #[error(transparent)]
+    Unanswered(DirectoryError),
+}
+
+/// Verifies workload OIDC tokens from the configured issuers (and only those): the
+/// issuer is chosen by the token's `iss` among the configured ones (no URL the token
+/// names is ever fetched), the signature checked with the key its `kid` names, with the
+/// algorithm pinned by that key (never the token's `alg`), `iss` compared exactly,
+/// `exp` (required), `nbf` and `iat` checked at `now` with a small leeway. The audience
+/// is the trust policy's to check (each names its own).
+pub trait OidcVerifier: Send + Sync {
+    fn verify(
+        &self,
+        token: &str,
+        now: UnixTime,
+        pace: Pace,
+    ) -> Result<WorkloadClaims, OidcRejection>;
+    /// The configured issuers' `iss` values.
+    fn issuers(&self) -> Vec<String>;
 }
 
 /// A registry token, signed.

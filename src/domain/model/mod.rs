@@ -15,6 +15,7 @@ mod registry;
 mod scopes;
 mod time;
 mod tokens;
+mod trust_policy;
 mod user;
 
 pub use access::{AccessSet, UnknownAccessType};
@@ -31,5 +32,8 @@ pub use time::{parse_lifetime, rfc3339, InvalidLifetime, UnixTime};
 pub use tokens::{
     AccessTokenRecord, MintRefusal, NewAccessToken, NewRefreshToken, ParentTokenState,
     RefreshTokenRecord, TokenHash, UsedToken,
+};
+pub use trust_policy::{
+    ClaimCondition, ClaimMatch, NewTrustPolicy, TrustPolicy, WorkloadActions, WorkloadClaims,
 };
 pub use user::{NewUser, User, UserCredentials, UserUpdate};
