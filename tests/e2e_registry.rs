@@ -362,6 +362,7 @@ fn registry_refuses_a_token_without_the_action() {
                 actions: vec!["pull".into()],
             }],
             now: regauth::app::clock::SystemClock.now(),
+            expires_by: None,
         })
         .expect("sign");
     let r = client

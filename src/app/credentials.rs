@@ -9,7 +9,9 @@ use std::time::Duration;
 
 use super::authenticate::{Attempt, AuthError, Authenticator, Binding};
 use crate::domain::authn::Authenticated;
+use crate::domain::authn::Refused;
 use crate::domain::authz::RepoFacts;
+use crate::domain::federation::Reach;
 use crate::domain::ports::{AuthorizationFacts, DirResult, Pace, RemoteIdentity};
 use crate::domain::repo_name::RepoPath;
 
@@ -18,6 +20,9 @@ use crate::domain::repo_name::RepoPath;
 pub struct Login {
     pub who: Authenticated,
     pub identity: Option<RemoteIdentity>,
+    /// A workload's bounds (its trust policy's reach): what it may be granted and when
+    /// its token ends. `None` for people and anonymous callers.
+    pub reach: Option<Reach>,
 }
 
 impl Login {
@@ -30,6 +35,7 @@ impl Login {
         Login {
             who,
             identity: None,
+            reach: None,
         }
     }
 }
@@ -59,6 +65,18 @@ pub trait CredentialAuthority: Send + Sync {
 
     /// The facts of the repository at `path`, as `login` may see them.
     fn repository_facts(&self, login: &Login, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts>;
+
+    /// A workload's OIDC token (Basic user `oidc`, or an RFC 8693 token exchange), for a
+    /// request of `scopes`. Refused where no workload identity is configured.
+    fn workload(
+        &self,
+        token: &str,
+        scopes: &[String],
+        attempt: Attempt,
+    ) -> Result<Login, AuthError> {
+        let _ = (token, scopes, attempt);
+        Err(Refused("workload identity is not configured").into())
+    }
 
     /// How long a whole token request may take, when checking it means calls across the
     /// network that each have their own timeout; `None`: no deadline of its own.

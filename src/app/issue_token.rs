@@ -21,6 +21,7 @@ use crate::domain::authn::{Authenticated, Refused};
 use crate::domain::authz::target::{self, TargetQuery};
 use crate::domain::authz::{decide, Caller, RepoFacts, Target};
 use crate::domain::events::grants_in;
+use crate::domain::federation::Reach;
 use crate::domain::ports::{
     AuthorizationFacts, Clock, DirResult, DirectoryError, Pace, PushGrants, RemoteRefusal,
     SignError, SignedToken, TokenClaims, TokenSigner,
@@ -75,6 +76,23 @@ pub enum Credential {
     Refresh {
         token: String,
     },
+    /// A CI job's OIDC token: Basic with the user `oidc`, or an RFC 8693 token exchange.
+    Workload {
+        token: String,
+    },
+}
+
+impl Credential {
+    /// Basic credentials as the wire carries them (the header, or the OAuth2 password
+    /// grant): the user `oidc` presents a workload's OIDC token, anyone else a password
+    /// or an access token.
+    pub fn basic(user: String, secret: String) -> Credential {
+        if user == crate::domain::federation::WORKLOAD_LOGIN {
+            Credential::Workload { token: secret }
+        } else {
+            Credential::Basic { user, secret }
+        }
+    }
 }
 
 /// One token request, already parsed from the wire.
@@ -279,6 +297,9 @@ impl TokenIssuer {
                 };
                 (login, refresh)
             }
+            Credential::Workload { token } => {
+                (credentials.workload(token, &req.scopes, attempt)?, None)
+            }
             Credential::Refresh { token } => {
                 let login = credentials.refresh(token, binding, attempt)?;
                 // The same refresh token goes back: the docker daemon discards a
@@ -289,21 +310,32 @@ impl TokenIssuer {
         let decided = authorize(
             |path| credentials.repository_facts(&login, path, pace),
             &login.who.caller,
+            login.reach.as_ref(),
             scopes,
         )?;
-        self.grant(req, login.who, refresh_token, decided, unparsed, pace)
+        let expires_by = login.reach.as_ref().map(|r| r.expires_by);
+        let granted = Granted {
+            who: login.who,
+            refresh_token,
+            expires_by,
+        };
+        self.grant(req, granted, decided, unparsed, pace)
     }
 
     /// Records the grants of push and delete, signs what was decided, and audits it.
     fn grant(
         &self,
         req: &TokenRequest,
-        who: Authenticated,
-        refresh_token: Option<String>,
+        granted_to: Granted,
         decided: Vec<Decided>,
         ignored: Vec<String>,
         pace: Pace,
     ) -> Result<TokenGrant, IssueError> {
+        let Granted {
+            who,
+            refresh_token,
+            expires_by,
+        } = granted_to;
         // One pass: the signed `access` claim takes the entries, the report the rest.
         let mut access = Vec::with_capacity(decided.len());
         let mut requested = Vec::with_capacity(decided.len());
@@ -335,6 +367,7 @@ impl TokenIssuer {
             audience: service,
             access,
             now,
+            expires_by,
         })?;
         // Queued before the token is returned: on the event loop a full queue sends the
         // request to the blocking pool (which waits for room), so no record is dropped
@@ -378,6 +411,14 @@ impl TokenIssuer {
     }
 }
 
+/// Who a token is for: the caller, the refresh token it gets, and when a credential
+/// that ends sooner caps its life.
+struct Granted {
+    who: Authenticated,
+    refresh_token: Option<String>,
+    expires_by: Option<crate::domain::model::UnixTime>,
+}
+
 /// One requested scope after the decision.
 struct Decided {
     requested: String,
@@ -391,6 +432,7 @@ struct Decided {
 fn authorize(
     facts: impl Fn(&RepoPath) -> DirResult<RepoFacts>,
     caller: &Caller,
+    reach: Option<&Reach>,
     scopes: Vec<ResourceScope>,
 ) -> Result<Vec<Decided>, DirectoryError> {
     let mut known: HashMap<String, Target> = HashMap::new();
@@ -408,7 +450,10 @@ fn authorize(
             other = gather_with(&facts, &scope)?;
             &other
         };
-        let decision = decide(caller, target, &scope.actions);
+        let mut decision = decide(caller, target, &scope.actions);
+        if let Some(reach) = reach {
+            decision = reach.confine(&scope.resource_type, &scope.name, &scope.actions, decision);
+        }
         let denials = decision
             .denied
             .iter()
@@ -458,3 +503,5 @@ mod grants;
 mod remote_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod workload_tests;

@@ -46,6 +46,7 @@ pub mod tally;
 #[cfg(test)]
 pub(crate) mod test_doubles;
 pub mod token_usage;
+pub mod workload_login;
 
 use crate::domain::authz::entity_rules::Refusal;
 use crate::domain::authz::Caller;

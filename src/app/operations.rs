@@ -109,6 +109,11 @@ operations! {
     GrantAccess = Needs::signed_in(AUTHORIZE).on(SHARE).synapse_owned();
     RevokeAccess = Needs::signed_in(AUTHORIZE).on(SHARE).synapse_owned();
     InheritSharing = Needs::signed_in(AUTHORIZE).on(SHARE).synapse_owned();
+    /// A project's trust policies: who manages its sharing manages them.
+    ListTrustPolicies = Needs::signed_in(VIEW).on(SHARE);
+    /// Acts with the caller's rights from then on (intersected at every request).
+    AddTrustPolicy = Needs::signed_in(AUTHORIZE).on(SHARE).synapse_owned();
+    RemoveTrustPolicy = Needs::signed_in(AUTHORIZE).on(SHARE);
     MoveToTrash = Needs::signed_in(MODIFY)
         .on(OnEntity::Change { access: AccessSet::DELETE, in_trash: false })
         .synapse_owned();

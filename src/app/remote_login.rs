@@ -46,6 +46,7 @@ impl ProviderCredentials {
                     method,
                 },
                 identity: Some(identity),
+                reach: None,
             }),
             Err(e) => {
                 if e == RemoteRefusal::Refused {

@@ -61,6 +61,7 @@ impl TokenSigner for SharedAnonymousTokens {
             audience,
             access,
             now,
+            expires_by: _,
         } = claims;
         let key: Key = (audience.to_owned(), access);
         {
@@ -77,6 +78,7 @@ impl TokenSigner for SharedAnonymousTokens {
             audience,
             access: key.1.clone(),
             now,
+            expires_by: None,
         })?;
         let mut second = self.lock();
         if second.at < now {
@@ -136,6 +138,7 @@ mod tests {
             audience,
             access,
             now,
+            expires_by: None,
         }
     }
 

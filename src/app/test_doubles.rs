@@ -138,7 +138,7 @@ pub struct JsonSigner;
 
 impl TokenSigner for JsonSigner {
     fn sign(&self, c: TokenClaims<'_>) -> Result<SignedToken, SignError> {
-        let token = serde_json::json!({"sub": c.subject, "aud": c.audience, "access": c.access, "iat": c.now});
+        let token = serde_json::json!({"sub": c.subject, "aud": c.audience, "access": c.access, "iat": c.now, "expires_by": c.expires_by});
         Ok(SignedToken {
             token: token.to_string(),
             expires_in: 300,

@@ -35,6 +35,22 @@ pub enum AuditEvent {
         granted: Vec<String>,
         denied: Vec<String>,
     },
+    /// A workload's OIDC token met a trust policy: which, and the claims that matched.
+    WorkloadAdmitted {
+        policy: i64,
+        project: String,
+        creator: String,
+        claims: Vec<String>,
+    },
+    TrustPolicyAdded {
+        policy: i64,
+        issuer: String,
+        /// No immutable id pinned: flagged, since names are reused.
+        names_only: bool,
+    },
+    TrustPolicyRemoved {
+        policy: i64,
+    },
     /// A credential was refused (the reason is for operators; the caller heard the one
     /// message every failure gets).
     LoginFailed {
@@ -135,6 +151,9 @@ impl AuditEvent {
         match self {
             AuditEvent::TokenIssued { .. } => "token_issued",
             AuditEvent::LoginFailed { .. } => "login_failed",
+            AuditEvent::WorkloadAdmitted { .. } => "workload_admitted",
+            AuditEvent::TrustPolicyAdded { .. } => "trust_policy_added",
+            AuditEvent::TrustPolicyRemoved { .. } => "trust_policy_removed",
             AuditEvent::RateLimited { .. } => "rate_limited",
             AuditEvent::RefreshTokenIssued { .. } => "refresh_token_issued",
             AuditEvent::RefreshTokensRevoked { .. } => "refresh_tokens_revoked",

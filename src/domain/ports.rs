@@ -529,6 +529,9 @@ pub struct TokenClaims<'a> {
     pub audience: &'a str,
     pub access: Vec<ResourceActions>,
     pub now: UnixTime,
+    /// A credential that itself ends sooner (a workload's OIDC token, its trust policy's
+    /// limit) caps the token's `exp` here; `None`: the configured lifetime.
+    pub expires_by: Option<UnixTime>,
 }
 
 /// Signs registry tokens (JWTs whose `access` claim lists `access`).

@@ -19,7 +19,9 @@ use crate::app::operations::{
 };
 pub use crate::infra::front::server::Listener;
 use crate::infra::http::gate::{Authorized, Open};
-use crate::infra::http::{access_requests, admin, api, health, me, notifications, sharing, token};
+use crate::infra::http::{
+    access_requests, admin, api, health, me, notifications, sharing, token, trust_policies,
+};
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{self as ui, pages};
 
@@ -187,6 +189,22 @@ pub fn table() -> Vec<Route> {
             post.clone(),
             "/api/v1/entities/{id}/restore",
             sharing::restore,
+        ),
+        // Trust policies: CI jobs that sign in with their own OIDC token.
+        gated(
+            get.clone(),
+            "/api/v1/projects/{id}/trust-policies",
+            trust_policies::list,
+        ),
+        gated(
+            post.clone(),
+            "/api/v1/projects/{id}/trust-policies",
+            trust_policies::add,
+        ),
+        gated(
+            delete.clone(),
+            "/api/v1/projects/{id}/trust-policies/{policy}",
+            trust_policies::remove,
         ),
         // Access requests.
         gated(

@@ -12,6 +12,7 @@ pub mod sharing;
 pub mod teams;
 pub mod tokens;
 pub mod trash;
+pub mod trust_policies;
 pub mod users;
 
 use super::AppError;

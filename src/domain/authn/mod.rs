@@ -38,6 +38,8 @@ pub enum Method {
     /// A token a remote identity provider issued (a Synapse access or personal access
     /// token).
     ProviderToken,
+    /// A CI job's OIDC token, admitted by the trust policy with this id.
+    Workload(i64),
 }
 
 impl Method {
@@ -48,6 +50,7 @@ impl Method {
             Method::AccessToken(_) => "access_token",
             Method::RefreshToken => "refresh_token",
             Method::ProviderToken => "provider_token",
+            Method::Workload(_) => "workload",
         }
     }
 }

@@ -65,6 +65,9 @@ impl Refusal {
                 Reason::NotAdmin => "only admins may list the catalog",
                 Reason::UnknownAction => "unknown action: use pull, push, delete or *",
                 Reason::UnsupportedResource => "this registry grants nothing on that resource",
+                Reason::OutsideTrustPolicy => {
+                    "the trust policy that admitted this workload does not cover it"
+                }
             },
         }
     }
@@ -125,6 +128,7 @@ fn about_the_caller(reason: Reason) -> bool {
             | Reason::InvalidPath
             | Reason::UnknownAction
             | Reason::UnsupportedResource
+            | Reason::OutsideTrustPolicy
             | Reason::NotAdmin
     )
 }
@@ -310,6 +314,7 @@ mod tests {
             Reason::NotAdmin,
             Reason::UnknownAction,
             Reason::UnsupportedResource,
+            Reason::OutsideTrustPolicy,
         ];
         let mut words: Vec<&str> = all.iter().map(|r| Refusal::Because(*r).words()).collect();
         words.push(Refusal::Hidden.words());

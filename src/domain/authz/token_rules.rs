@@ -29,6 +29,8 @@ pub enum Reason {
     NotAdmin,
     UnknownAction,
     UnsupportedResource,
+    /// A workload's token asked for more than its trust policy covers.
+    OutsideTrustPolicy,
 }
 
 impl Reason {
@@ -51,6 +53,7 @@ impl Reason {
             Reason::NotAdmin => "not_admin",
             Reason::UnknownAction => "unknown_action",
             Reason::UnsupportedResource => "unsupported_resource",
+            Reason::OutsideTrustPolicy => "outside_trust_policy",
         }
     }
 }

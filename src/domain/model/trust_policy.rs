@@ -86,6 +86,9 @@ pub struct NewTrustPolicy {
 pub struct TrustPolicy {
     pub id: i64,
     pub policy: NewTrustPolicy,
+    /// The creator's login name (users are never renamed): how the token path finds the
+    /// creator's current rights through `CredentialStore`.
+    pub creator_name: String,
 }
 
 /// The claims of a workload's OIDC token, after its signature, issuer and lifetime were

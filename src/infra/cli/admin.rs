@@ -55,6 +55,7 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         }
         Command::Acl(cmd) => acl(dir, now, cmd),
         Command::Token(cmd) => token(dir, now, cmd),
+        Command::TrustPolicy(cmd) => super::trust_policies::run(dir, settings, now, cmd),
         Command::Trash { entity } => {
             Ok(trash::trash(dir, &operator(), &entity_ref(&entity)?, now)?)
         }

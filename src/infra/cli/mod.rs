@@ -15,6 +15,7 @@ mod admin;
 mod args;
 mod healthcheck;
 mod keys;
+mod trust_policies;
 
 use std::time::Duration;
 

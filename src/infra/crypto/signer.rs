@@ -97,7 +97,7 @@ impl Signer {
         audience: &str,
         access: Vec<ResourceActions>,
     ) -> Result<SignedToken, TokenError> {
-        self.issue_at(subject, audience, access, SystemTime::now())
+        self.issue_at(subject, audience, access, SystemTime::now(), None)
     }
 
     /// Issues a token as of `now`. Actions of each entry are sorted (and deduplicated);
@@ -108,6 +108,7 @@ impl Signer {
         audience: &str,
         mut access: Vec<ResourceActions>,
         now: SystemTime,
+        expires_by: Option<i64>,
     ) -> Result<SignedToken, TokenError> {
         let now = now
             .duration_since(UNIX_EPOCH)
@@ -127,7 +128,9 @@ impl Signer {
             iss: self.issuer.clone(),
             sub: subject.to_string(),
             aud: audience.to_string(),
-            exp: now.saturating_add(ttl),
+            exp: expires_by.map_or(now.saturating_add(ttl), |by| {
+                by.min(now.saturating_add(ttl))
+            }),
             nbf: now.saturating_sub(skew),
             iat: now,
             jti: hex::encode(jti),
@@ -147,7 +150,7 @@ impl Signer {
         URL_SAFE_NO_PAD.encode_string(&signature, &mut token);
         Ok(SignedToken {
             token,
-            expires_in: self.ttl.as_secs(),
+            expires_in: u64::try_from(claims.exp.saturating_sub(now)).unwrap_or(0),
             issued_at,
             jti: claims.jti,
         })
@@ -157,7 +160,7 @@ impl Signer {
 impl TokenSigner for Signer {
     fn sign(&self, c: TokenClaims<'_>) -> Result<SignedToken, SignError> {
         let at = UNIX_EPOCH + Duration::from_secs(u64::try_from(c.now).unwrap_or(0));
-        self.issue_at(c.subject, c.audience, c.access, at)
+        self.issue_at(c.subject, c.audience, c.access, at, c.expires_by)
             .map_err(|e| SignError(e.to_string()))
     }
 }
@@ -204,7 +207,7 @@ mod tests {
     fn alices_empty_token(signer: &Signer) -> SignedToken {
         let at = UNIX_EPOCH + Duration::from_secs(NOW);
         signer
-            .issue_at("alice", "registry.example.com", vec![], at)
+            .issue_at("alice", "registry.example.com", vec![], at, None)
             .unwrap()
     }
 
@@ -231,9 +234,20 @@ mod tests {
                     entry("repository", "a/b", &[]),
                 ],
                 at,
+                None,
             )
             .unwrap();
         assert_eq!(issued.expires_in, 300);
+        // A credential that ends sooner caps `exp`; one that ends later does not stretch it.
+        let now = i64::try_from(NOW).unwrap();
+        let capped = signer
+            .issue_at("w", "r", vec![], at, Some(now + 42))
+            .unwrap();
+        assert_eq!(capped.expires_in, 42);
+        let later = signer
+            .issue_at("w", "r", vec![], at, Some(now + 4_200))
+            .unwrap();
+        assert_eq!(later.expires_in, 300);
         assert_eq!(issued.issued_at, "2026-11-22T14:23:00Z");
         assert_eq!(issued.jti.len(), 32);
         assert!(issued.jti.bytes().all(|b| b.is_ascii_hexdigit()));

@@ -22,7 +22,7 @@ pub fn credential(req: &HttpRequest) -> Credential {
         return Credential::Malformed("Authorization header is not visible ASCII");
     };
     match parse_basic(value) {
-        Ok((user, secret)) => Credential::Basic { user, secret },
+        Ok((user, secret)) => Credential::basic(user, secret),
         Err(e) => Credential::Malformed(reason(e)),
     }
 }
@@ -58,6 +58,10 @@ pub async fn caller_from_request(
             Credential::Malformed(why) => Err(crate::domain::authn::Refused(why).into()),
             Credential::Refresh { .. } => {
                 Err(crate::domain::authn::Refused("not a header credential").into())
+            }
+            // A workload's token buys registry tokens only, never the API.
+            Credential::Workload { .. } => {
+                Err(crate::domain::authn::Refused("workload tokens are for /token only").into())
             }
         }
     })

@@ -21,6 +21,7 @@ pub mod notifications;
 pub mod sharing;
 pub mod token;
 pub mod token_outcome;
+pub mod trust_policies;
 
 /// The client's address, for `auth` (which names it from here).
 use crate::infra::front::client_ip;

@@ -100,6 +100,11 @@ pub async fn post_token(
     issue(&state, meta, request).await
 }
 
+/// RFC 8693: a workload trades its OIDC token for a registry token.
+const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
+const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
+const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
+
 /// The OAuth2 form as a token request; what is malformed is a 400 naming the field.
 fn oauth_request(
     state: &AppState,
@@ -111,9 +116,12 @@ fn oauth_request(
         .service(params.get("service"))
         .map_err(|e| bad_request(e.to_string()))?;
     meta.service = Some(service.clone());
-    let client_id = params
-        .owned("client_id")
-        .ok_or_else(|| bad_request("client_id is required"))?;
+    // A token exchange needs no client id (RFC 8693); the docker clients always send one.
+    let client_id = match params.owned("client_id") {
+        Some(id) => id,
+        None if params.get("grant_type") == Some(TOKEN_EXCHANGE) => "token-exchange".into(),
+        None => return Err(bad_request("client_id is required")),
+    };
     let (credential, refresh_for_client) = match params.get("grant_type") {
         Some("password") => {
             meta.grant = "password";
@@ -125,9 +133,24 @@ fn oauth_request(
             };
             let offline = params.get("access_type") == Some("offline");
             (
-                Credential::Basic { user, secret },
+                Credential::basic(user, secret),
                 offline.then(|| client_id.clone()),
             )
+        }
+        Some(TOKEN_EXCHANGE) => {
+            meta.grant = "token_exchange";
+            let token = params
+                .owned("subject_token")
+                .ok_or_else(|| bad_request("token exchange needs subject_token"))?;
+            match params.get("subject_token_type") {
+                Some(JWT_TYPE | ID_TOKEN_TYPE) => {}
+                _ => {
+                    return Err(bad_request(format!(
+                        "token exchange takes subject_token_type {JWT_TYPE} or {ID_TOKEN_TYPE}"
+                    )))
+                }
+            }
+            (Credential::Workload { token }, None)
         }
         Some("refresh_token") => {
             meta.grant = "refresh_token";

@@ -1,0 +1,228 @@
+//! Workload sign-in: a CI job's OIDC token in, a `Login` bounded by the first trust
+//! policy its claims meet out. The caller acts with its policy's creator's rights as
+//! they are now (teams, certification, disabled), cut down to the policy's reach
+//! (`domain::federation::Reach`); the registry token names the workload, ends no later
+//! than the OIDC token and the policy's limit, and never comes with a refresh token.
+//!
+//! `FederatedCredentials` puts this in front of whichever `CredentialAuthority` startup
+//! chose: one more implementation of the port, so `issue_token` keeps one path.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+
+use super::audit::Audit;
+use super::authenticate::{Attempt, AuthError, Authenticator, Binding};
+use super::credentials::{CredentialAuthority, Login, RefreshWanted};
+use crate::domain::audit::{AuditEvent, AuditRecord};
+use crate::domain::authn::{check_user, Authenticated, Method, Refused};
+use crate::domain::authz::{Caller, RepoFacts};
+use crate::domain::federation::{first_match, Reach};
+use crate::domain::model::WorkloadClaims;
+use crate::domain::ports::{
+    Clock, CredentialStore, DirResult, OidcRejection, OidcVerifier, Pace, TrustPolicyStore,
+};
+use crate::domain::repo_name::RepoPath;
+
+/// The user name a workload logs in with (`docker login -u oidc -p "$OIDC_TOKEN"`); the
+/// failed-login limits count its failures under it.
+pub use crate::domain::federation::WORKLOAD_LOGIN;
+
+/// How many OIDC tokens' first scopes are remembered, and for how long at most: the
+/// replay rule's memory is bounded whatever the traffic.
+const REMEMBERED_TOKENS: u64 = 100_000;
+const REMEMBERED_FOR: Duration = Duration::from_secs(3600);
+
+/// The ports workload sign-in reads.
+pub struct WorkloadPorts {
+    pub verifier: Arc<dyn OidcVerifier>,
+    pub policies: Arc<dyn TrustPolicyStore>,
+    pub store: Arc<dyn CredentialStore>,
+    pub clock: Arc<dyn Clock>,
+    pub audit: Arc<Audit>,
+}
+
+/// Checks workload tokens against the trust policies.
+pub struct WorkloadLogins {
+    ports: WorkloadPorts,
+    /// A digest of (issuer, `jti` or the token) → the scopes its first use asked for.
+    uses: moka::sync::Cache<[u8; 32], Arc<str>>,
+}
+
+impl WorkloadLogins {
+    pub fn new(ports: WorkloadPorts) -> WorkloadLogins {
+        WorkloadLogins {
+            ports,
+            uses: moka::sync::Cache::builder()
+                .max_capacity(REMEMBERED_TOKENS)
+                .time_to_live(REMEMBERED_FOR)
+                .build(),
+        }
+    }
+
+    /// The workload `token` proves, for a request of `scopes`.
+    pub fn login(&self, token: &str, scopes: &[String], pace: Pace) -> Result<Login, AuthError> {
+        let p = &self.ports;
+        let now = p.clock.now();
+        let claims = p.verifier.verify(token, now, pace).map_err(|e| match e {
+            OidcRejection::Rejected(why) => AuthError::Refused(Refused(why)),
+            OidcRejection::Unanswered(d) => AuthError::Directory(d),
+        })?;
+        let policies = p.policies.trust_policies_for_issuer(&claims.issuer, pace)?;
+        let matched =
+            first_match(&policies, &claims).map_err(|_| Refused("no trust policy matches"))?;
+        let policy = matched.policy;
+        let creator = p
+            .store
+            .user_credentials(&policy.creator_name, pace)?
+            .ok_or(Refused("the trust policy's creator is gone"))?
+            .user;
+        check_user(&creator).map_err(|_| Refused("the trust policy's creator is disabled"))?;
+        let reach = Reach::of(policy, claims.expires_at, now);
+        self.first_scopes_only(&claims, token, scopes)?;
+        let teams = p.store.teams_of(creator.id, pace)?;
+        let mut caller = Caller::of_user(&creator, teams, reach.scopes());
+        let name = workload_name(&claims);
+        if let Some(u) = caller.user.as_mut() {
+            u.name = name.clone();
+        }
+        let record = AuditRecord {
+            at: now,
+            actor: name.clone(),
+            subject: name,
+            client_ip: None,
+            event: AuditEvent::WorkloadAdmitted {
+                policy: policy.id,
+                project: policy.policy.project.to_string(),
+                creator: policy.creator_name.clone(),
+                claims: matched.claims,
+            },
+        };
+        match pace {
+            Pace::Inline => p
+                .audit
+                .try_record(record)
+                .map_err(|_| AuthError::WOULD_BLOCK)?,
+            Pace::MayBlock => p.audit.record(record),
+        }
+        Ok(Login {
+            who: Authenticated {
+                caller,
+                method: Method::Workload(policy.id),
+            },
+            identity: None,
+            reach: Some(reach),
+        })
+    }
+
+    /// docker asks for a token several times with one login: the same OIDC token is
+    /// accepted again for the same scopes (or none, a login probe), never for others.
+    fn first_scopes_only(
+        &self,
+        claims: &WorkloadClaims,
+        token: &str,
+        scopes: &[String],
+    ) -> Result<(), AuthError> {
+        if scopes.is_empty() {
+            return Ok(());
+        }
+        let mut h = Sha256::new();
+        h.update(claims.issuer.as_bytes());
+        h.update([0]);
+        match &claims.jti {
+            Some(jti) => h.update(jti.as_bytes()),
+            None => h.update(token.as_bytes()),
+        }
+        let key: [u8; 32] = h.finalize().into();
+        let mut asked: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        asked.sort_unstable();
+        asked.dedup();
+        let asked = asked.join(" ");
+        let first = self.uses.get_with(key, || Arc::from(asked.as_str()));
+        if *first == *asked {
+            Ok(())
+        } else {
+            Err(Refused("OIDC token already used for other scopes").into())
+        }
+    }
+}
+
+/// The registry token's subject for a workload: its issuer and subject, which no user
+/// name can equal (user names have no `#`).
+pub fn workload_name(claims: &WorkloadClaims) -> String {
+    format!("{}#{}", claims.issuer, claims.subject)
+}
+
+/// Workload tokens in front of the authority startup chose; everything else goes to it.
+pub struct FederatedCredentials {
+    pub inner: Arc<dyn CredentialAuthority>,
+    pub workloads: WorkloadLogins,
+    /// The failed-login limits the other credentials count against.
+    pub auth: Arc<Authenticator>,
+}
+
+impl FederatedCredentials {
+    fn audit_failure(&self, address: IpAddr, why: &Refused, pace: Pace) -> Result<(), AuthError> {
+        let record = AuditRecord {
+            at: self.workloads.ports.clock.now(),
+            actor: WORKLOAD_LOGIN.into(),
+            subject: WORKLOAD_LOGIN.into(),
+            client_ip: Some(address),
+            event: AuditEvent::LoginFailed {
+                credential: "workload".into(),
+                reason: why.0.into(),
+            },
+        };
+        let audit = &self.workloads.ports.audit;
+        match pace {
+            Pace::Inline => audit.try_record(record).map_err(|_| AuthError::WOULD_BLOCK),
+            Pace::MayBlock => {
+                audit.record(record);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl CredentialAuthority for FederatedCredentials {
+    fn basic(&self, user: &str, secret: &str, attempt: Attempt) -> Result<Login, AuthError> {
+        self.inner.basic(user, secret, attempt)
+    }
+
+    fn refresh(&self, token: &str, binding: Binding<'_>, at: Attempt) -> Result<Login, AuthError> {
+        self.inner.refresh(token, binding, at)
+    }
+
+    fn refresh_token(&self, login: &Login, wanted: RefreshWanted<'_>) -> Result<String, AuthError> {
+        if login.reach.is_some() {
+            return Err(Refused("workloads get no refresh token").into());
+        }
+        self.inner.refresh_token(login, wanted)
+    }
+
+    fn repository_facts(&self, login: &Login, path: &RepoPath, pace: Pace) -> DirResult<RepoFacts> {
+        self.inner.repository_facts(login, path, pace)
+    }
+
+    fn request_deadline(&self) -> Option<Duration> {
+        self.inner.request_deadline()
+    }
+
+    fn workload(
+        &self,
+        token: &str,
+        scopes: &[String],
+        attempt: Attempt,
+    ) -> Result<Login, AuthError> {
+        let limits = self.auth.failed_logins();
+        limits.check(WORKLOAD_LOGIN, attempt.address)?;
+        let outcome = self.workloads.login(token, scopes, attempt.pace);
+        if let Err(AuthError::Refused(why)) = &outcome {
+            self.audit_failure(attempt.address, why, attempt.pace)?;
+            limits.failed(WORKLOAD_LOGIN, attempt.address);
+        }
+        outcome
+    }
+}
