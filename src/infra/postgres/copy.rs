@@ -159,6 +159,22 @@ const TABLES: &[Table] = &[
         ],
         true,
     ),
+    (
+        "trust_policies",
+        &[
+            ("id", Int),
+            ("project_id", Int),
+            ("creator_id", Int),
+            ("issuer", Text),
+            ("audience", Text),
+            ("conditions", Text),
+            ("repositories", Text),
+            ("actions", Int),
+            ("max_lifetime_secs", Int),
+            ("created_at", Int),
+        ],
+        true,
+    ),
 ];
 
 /// The audit trail, read from its own file.

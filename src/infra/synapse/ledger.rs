@@ -21,15 +21,16 @@ use crate::domain::authz::{EntityFacts, RepoFacts};
 use crate::domain::events::{Grant, IngestFacts};
 use crate::domain::model::{
     AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
-    EventOutcome, NewAccessToken, NewRefreshToken, NewUser, Principal, PrincipalRef, ProjectName,
-    RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId, TeamName, TokenHash, UnixTime,
-    UsedToken, User, UserCredentials, UserId, UserUpdate,
+    EventOutcome, NewAccessToken, NewRefreshToken, NewTrustPolicy, NewUser, Principal,
+    PrincipalRef, ProjectName, RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId,
+    TeamName, TokenHash, TrustPolicy, UnixTime, UsedToken, User, UserCredentials, UserId,
+    UserUpdate,
 };
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
     DecisionRule, DirResult, DirectoryBackend, DirectoryError, EndTokens, EntityAdmin, EntityRule,
     Pace, PushGrants, RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin,
-    TokenAdmin, UserAdmin, UserUpdated,
+    TokenAdmin, TrustPolicyStore, UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 
@@ -293,6 +294,28 @@ impl AuditLog for SynapseLedger {
     }
     fn prune(&self, before: UnixTime) -> DirResult<usize> {
         self.inner.prune(before)
+    }
+}
+
+/// Trust policies belong to projects, and Synapse owns the projects (and who may change
+/// their sharing) in this mode: none is kept here, so a workload's token matches no
+/// policy, and none can be made that Synapse would not know of.
+impl TrustPolicyStore for SynapseLedger {
+    fn create_trust_policy(&self, _: &NewTrustPolicy) -> DirResult<TrustPolicy> {
+        Err(DirectoryError::Unsupported(
+            "trust policies are not available in this mode (directory.backend = \"synapse\"): Synapse owns the projects they would belong to".into(),
+        ))
+    }
+    fn list_trust_policies(&self, _: EntityId) -> DirResult<Vec<TrustPolicy>> {
+        Ok(Vec::new())
+    }
+    fn delete_trust_policy(&self, project: EntityId, id: i64) -> DirResult<()> {
+        Err(DirectoryError::NotFound(format!(
+            "trust policy {id} of project {project}"
+        )))
+    }
+    fn trust_policies_for_issuer(&self, _: &str, _: Pace) -> DirResult<Vec<TrustPolicy>> {
+        Ok(Vec::new())
     }
 }
 
