@@ -363,6 +363,35 @@ mod tests {
     }
 
     #[test]
+    fn no_trust_policy_is_kept_beside_synapse() {
+        let (_d, l) = ledger();
+        let marker = EntityId(LOCAL_IDS_FROM);
+        let policy = NewTrustPolicy {
+            project: marker,
+            creator: UserId(1),
+            issuer: "https://token.actions.githubusercontent.com".into(),
+            audience: "regauth".into(),
+            conditions: vec![],
+            repositories: "*".into(),
+            actions: crate::domain::model::WorkloadActions::PULL,
+            max_lifetime_secs: 300,
+            created_at: 1,
+        };
+        let e = l.create_trust_policy(&policy).unwrap_err();
+        assert!(matches!(e, DirectoryError::Unsupported(_)), "{e:?}");
+        assert!(e.to_string().contains("Synapse owns the projects"), "{e}");
+        assert!(l.list_trust_policies(marker).unwrap().is_empty());
+        assert!(l
+            .trust_policies_for_issuer(&policy.issuer, Pace::Inline)
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            l.delete_trust_policy(marker, 1),
+            Err(DirectoryError::NotFound(_))
+        ));
+    }
+
+    #[test]
     fn pushes_record_their_project_under_its_synapse_id_and_repositories_number_far_above() {
         let (_d, l) = ledger();
         let first = push(3_000_123, "tool", "v1", "ev-1");
