@@ -326,7 +326,9 @@ mod tests {
         let cached = CachedDirectory::new(backend.clone(), RECHECK);
         let first = cached.create_trust_policy(&policy(GH)).unwrap();
         for _ in 0..100 {
-            let found = cached.trust_policies_for_issuer(GH, Pace::MayBlock).unwrap();
+            let found = cached
+                .trust_policies_for_issuer(GH, Pace::MayBlock)
+                .unwrap();
             assert_eq!(found, vec![first.clone()]);
         }
         assert_eq!(backend.policy_reads.load(Ordering::SeqCst), 1, "cached");
@@ -338,7 +340,9 @@ mod tests {
             Err(DirectoryError::WouldBlock)
         ));
         // Removed (through the cache, or by another replica: the version moves either way).
-        cached.delete_trust_policy(EntityId(1000), first.id).unwrap();
+        cached
+            .delete_trust_policy(EntityId(1000), first.id)
+            .unwrap();
         std::thread::sleep(RECHECK * 2);
         assert!(cached
             .trust_policies_for_issuer(GH, Pace::MayBlock)
@@ -348,7 +352,9 @@ mod tests {
         let second = backend.create_trust_policy(&policy(GH)).unwrap();
         std::thread::sleep(RECHECK * 2);
         assert_eq!(
-            cached.trust_policies_for_issuer(GH, Pace::MayBlock).unwrap(),
+            cached
+                .trust_policies_for_issuer(GH, Pace::MayBlock)
+                .unwrap(),
             vec![second]
         );
         assert_eq!(backend.policy_reads.load(Ordering::SeqCst), 3);

@@ -59,11 +59,16 @@ fn alice_with_two_projects(d: &impl Directory) -> (UserId, EntityId, EntityId) {
 pub(super) fn trust_policies_are_stored_listed_oldest_first_and_deleted<B: Backend>() {
     let (place, d) = B::open();
     let (alice, p, q) = alice_with_two_projects(&d);
-    let a = d.create_trust_policy(&policy(p, alice, GITHUB, 10)).unwrap();
+    let a = d
+        .create_trust_policy(&policy(p, alice, GITHUB, 10))
+        .unwrap();
     // Every kind of condition, nested claims and awkward text come back as they went in.
     let mut tricky = policy(p, alice, GITLAB, 11);
     tricky.conditions = vec![
-        condition("sub", ClaimMatch::Glob("project_path:org/*:ref_type:branch:ref:main".into())),
+        condition(
+            "sub",
+            ClaimMatch::Glob("project_path:org/*:ref_type:branch:ref:main".into()),
+        ),
         condition(
             "kubernetes.io.serviceaccount.uid",
             ClaimMatch::Exact("0b5d-\"quoted\"-\\back\\-é-✓".into()),
@@ -78,7 +83,9 @@ pub(super) fn trust_policies_are_stored_listed_oldest_first_and_deleted<B: Backe
     bare.conditions = vec![];
     bare.actions = WorkloadActions::PUSH;
     let c = d.create_trust_policy(&bare).unwrap();
-    let other = d.create_trust_policy(&policy(q, alice, GITHUB, 12)).unwrap();
+    let other = d
+        .create_trust_policy(&policy(q, alice, GITHUB, 12))
+        .unwrap();
     assert_eq!(b.policy, tricky);
     assert!(a.id < b.id && b.id < c.id && c.id < other.id);
 
@@ -102,13 +109,24 @@ pub(super) fn trust_policies_are_stored_listed_oldest_first_and_deleted<B: Backe
         d.delete_trust_policy(p, b.id),
         Err(DirectoryError::NotFound(_))
     ));
-    assert_eq!(d.list_trust_policies(p).unwrap(), vec![a.clone(), c.clone()]);
+    assert_eq!(
+        d.list_trust_policies(p).unwrap(),
+        vec![a.clone(), c.clone()]
+    );
 
     // Kept, as stored, across a restart (or by another replica).
     drop(d);
     let d = B::reopen(&place);
     assert_eq!(d.list_trust_policies(p).unwrap(), vec![a, c]);
-    assert_eq!(d.list_trust_policies(q).unwrap(), vec![other]);
+    assert_eq!(d.list_trust_policies(q).unwrap(), vec![other.clone()]);
+
+    // An id is never given again, not even the newest one's after it is deleted (the
+    // audit trail names policies by id).
+    d.delete_trust_policy(q, other.id).unwrap();
+    let next = d
+        .create_trust_policy(&policy(q, alice, GITHUB, 13))
+        .unwrap();
+    assert!(next.id > other.id, "{} after {}", next.id, other.id);
 }
 
 pub(super) fn a_trust_policy_needs_an_existing_project_and_creator<B: Backend>() {
@@ -190,7 +208,11 @@ pub(super) fn a_policy_change_moves_the_version_and_a_cache_drops_a_removed_one<
     let (alice, p, _) = alice_with_two_projects(&d);
     let d = Arc::new(d);
     let cached = CachedDirectory::new(d.clone(), std::time::Duration::ZERO);
-    let via_cache = || cached.trust_policies_for_issuer(GITHUB, Pace::MayBlock).unwrap();
+    let via_cache = || {
+        cached
+            .trust_policies_for_issuer(GITHUB, Pace::MayBlock)
+            .unwrap()
+    };
     assert!(via_cache().is_empty());
 
     let v0 = d.change_version(Pace::MayBlock).unwrap();
@@ -205,5 +227,8 @@ pub(super) fn a_policy_change_moves_the_version_and_a_cache_drops_a_removed_one<
         d.change_version(Pace::MayBlock).unwrap() > v1,
         "deleting moved the version"
     );
-    assert!(via_cache().is_empty(), "a removed policy is refused at once");
+    assert!(
+        via_cache().is_empty(),
+        "a removed policy is refused at once"
+    );
 }

@@ -202,8 +202,10 @@ BEGIN UPDATE change_counter SET version = version + 1; END;
 -- the project's repositories (`repositories`, a glob), with at most their creator's
 -- rights. `actions` holds WorkloadActions' bits. The token path reads them by issuer,
 -- so every change moves the change counter: a removed policy is refused at once.
+-- AUTOINCREMENT: an id is never given again after its policy is deleted (the audit
+-- trail names policies by id).
 CREATE TABLE trust_policies (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id INTEGER NOT NULL REFERENCES entities(id),
     creator_id INTEGER NOT NULL REFERENCES users(id),
     issuer TEXT NOT NULL,
