@@ -410,6 +410,7 @@ all_of! {
         + PushGrants
         + RegistryReader
         + AuditLog
+        + TrustPolicyStore
 }
 
 /// Who an identity provider that checks credentials itself (a Synapse beside regauth)

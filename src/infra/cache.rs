@@ -1,14 +1,15 @@
 //! What the token path reads, cached, and never staler than a millisecond (SQLite) or
 //! 100 ms (PostgreSQL, across replicas).
 //!
-//! `CachedDirectory` sits in front of a backend for the two ports a token request reads
-//! (`CredentialStore`, `AuthorizationFacts`). Every entry remembers the backend's
+//! `CachedDirectory` sits in front of a backend for the ports a token request reads
+//! (`CredentialStore`, `AuthorizationFacts`, and `TrustPolicyStore`'s policies by issuer
+//! for a workload's token). Every entry remembers the backend's
 //! `ChangeVersion` it was read at; the version is asked at most once per `recheck` (one
 //! indexed read instead of the five or six a token request makes), and an entry read at
 //! another version is read again. The version moves on every change to users, teams,
-//! tokens, entities and ACLs, made by this process or any other (the CLI, another
-//! replica): a revoked token, a disabled user, a trashed entity or a removed ACL entry
-//! is refused from the next check on.
+//! tokens, entities, ACLs and trust policies, made by this process or any other (the
+//! CLI, another replica): a revoked token, a disabled user, a trashed entity, a removed
+//! ACL entry or a removed trust policy is refused from the next check on.
 //!
 //! On the event loop (`Pace::Inline`) the cache answers what it holds at the current
 //! version and passes the pace on for the rest: a local file answers, a database across
@@ -23,12 +24,12 @@ use moka::sync::Cache;
 
 use crate::domain::authz::{EntityFacts, RepoFacts};
 use crate::domain::model::{
-    AccessTokenRecord, EntityRef, NewRefreshToken, RefreshTokenRecord, TeamId, TokenHash, UnixTime,
-    UserCredentials, UserId,
+    AccessTokenRecord, EntityId, EntityRef, NewRefreshToken, NewTrustPolicy, RefreshTokenRecord,
+    TeamId, TokenHash, TrustPolicy, UnixTime, UserCredentials, UserId,
 };
 use crate::domain::ports::{
     AuthorizationFacts, ChangeVersion, CredentialStore, DirResult, DirectoryError, Pace,
-    RefreshTokenStore,
+    RefreshTokenStore, TrustPolicyStore,
 };
 use crate::domain::repo_name::RepoPath;
 
@@ -57,6 +58,9 @@ pub struct CachedDirectory<D: ?Sized> {
     access_tokens: Cache<TokenHash, Entry<Option<AccessTokenRecord>>>,
     refresh_tokens: Cache<TokenHash, Entry<Option<RefreshTokenRecord>>>,
     repositories: Cache<RepoPath, Entry<RepoFacts>>,
+    /// By issuer. Only configured issuers' tokens get this far (the verifier refuses
+    /// the others), and the bound holds whatever they are.
+    trust_policies: Cache<String, Entry<Vec<TrustPolicy>>>,
 }
 
 fn cache<K, V>() -> Cache<K, V>
@@ -81,6 +85,7 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
             access_tokens: cache(),
             refresh_tokens: cache(),
             repositories: cache(),
+            trust_policies: cache(),
         }
     }
 
@@ -173,6 +178,28 @@ impl<D: RefreshTokenStore + ChangeVersion + ?Sized> RefreshTokenStore for Cached
     }
 }
 
+/// The token path's read is cached by issuer; the administration reads and writes go
+/// through (a write moves the version, which retires every entry).
+impl<D: TrustPolicyStore + ChangeVersion + ?Sized> TrustPolicyStore for CachedDirectory<D> {
+    fn create_trust_policy(&self, policy: &NewTrustPolicy) -> DirResult<TrustPolicy> {
+        self.inner.create_trust_policy(policy)
+    }
+
+    fn list_trust_policies(&self, project: EntityId) -> DirResult<Vec<TrustPolicy>> {
+        self.inner.list_trust_policies(project)
+    }
+
+    fn delete_trust_policy(&self, project: EntityId, id: i64) -> DirResult<()> {
+        self.inner.delete_trust_policy(project, id)
+    }
+
+    fn trust_policies_for_issuer(&self, issuer: &str, pace: Pace) -> DirResult<Vec<TrustPolicy>> {
+        self.through(&self.trust_policies, issuer.to_string(), pace, || {
+            self.inner.trust_policies_for_issuer(issuer, pace)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,6 +221,8 @@ mod tests {
         version: AtomicU64,
         reads: AtomicUsize,
         disabled: Mutex<bool>,
+        policies: Mutex<Vec<TrustPolicy>>,
+        policy_reads: AtomicUsize,
     }
 
     impl ChangeVersion for Counting {
@@ -228,6 +257,107 @@ mod tests {
         fn teams_of(&self, _: UserId, _: Pace) -> DirResult<Vec<TeamId>> {
             Ok(vec![])
         }
+    }
+
+    /// Policies held in a list; each change moves the version, as the triggers do.
+    impl TrustPolicyStore for Counting {
+        fn create_trust_policy(&self, policy: &NewTrustPolicy) -> DirResult<TrustPolicy> {
+            let mut all = self.policies.lock().unwrap();
+            let stored = TrustPolicy {
+                id: all.len() as i64 + 1,
+                policy: policy.clone(),
+            };
+            all.push(stored.clone());
+            self.version.fetch_add(1, Ordering::SeqCst);
+            Ok(stored)
+        }
+        fn list_trust_policies(&self, project: EntityId) -> DirResult<Vec<TrustPolicy>> {
+            let all = self.policies.lock().unwrap();
+            Ok(all
+                .iter()
+                .filter(|p| p.policy.project == project)
+                .cloned()
+                .collect())
+        }
+        fn delete_trust_policy(&self, project: EntityId, id: i64) -> DirResult<()> {
+            let mut all = self.policies.lock().unwrap();
+            let before = all.len();
+            all.retain(|p| !(p.id == id && p.policy.project == project));
+            if all.len() == before {
+                return Err(DirectoryError::NotFound(format!("trust policy {id}")));
+            }
+            self.version.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+        fn trust_policies_for_issuer(
+            &self,
+            issuer: &str,
+            pace: Pace,
+        ) -> DirResult<Vec<TrustPolicy>> {
+            across_the_network(pace)?;
+            self.policy_reads.fetch_add(1, Ordering::SeqCst);
+            let all = self.policies.lock().unwrap();
+            Ok(all
+                .iter()
+                .filter(|p| p.policy.issuer == issuer)
+                .cloned()
+                .collect())
+        }
+    }
+
+    fn policy(issuer: &str) -> NewTrustPolicy {
+        NewTrustPolicy {
+            project: EntityId(1000),
+            creator: UserId(1),
+            issuer: issuer.into(),
+            audience: "regauth".into(),
+            conditions: vec![],
+            repositories: "*".into(),
+            actions: crate::domain::model::WorkloadActions::PUSH,
+            max_lifetime_secs: 300,
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn a_removed_or_added_trust_policy_is_seen_at_the_next_version() {
+        const GH: &str = "https://token.actions.githubusercontent.com";
+        let backend = Arc::new(Counting::default());
+        let cached = CachedDirectory::new(backend.clone(), RECHECK);
+        let first = cached.create_trust_policy(&policy(GH)).unwrap();
+        for _ in 0..100 {
+            let found = cached
+                .trust_policies_for_issuer(GH, Pace::MayBlock)
+                .unwrap();
+            assert_eq!(found, vec![first.clone()]);
+        }
+        assert_eq!(backend.policy_reads.load(Ordering::SeqCst), 1, "cached");
+        // On the event loop, a hit at a fresh version answers; another issuer is a miss.
+        let hit = cached.trust_policies_for_issuer(GH, Pace::Inline).unwrap();
+        assert_eq!(hit.len(), 1);
+        assert!(matches!(
+            cached.trust_policies_for_issuer("https://gitlab.example.org", Pace::Inline),
+            Err(DirectoryError::WouldBlock)
+        ));
+        // Removed (through the cache, or by another replica: the version moves either way).
+        cached
+            .delete_trust_policy(EntityId(1000), first.id)
+            .unwrap();
+        std::thread::sleep(RECHECK * 2);
+        assert!(cached
+            .trust_policies_for_issuer(GH, Pace::MayBlock)
+            .unwrap()
+            .is_empty());
+        // Added behind the cache's back: seen at the next version too.
+        let second = backend.create_trust_policy(&policy(GH)).unwrap();
+        std::thread::sleep(RECHECK * 2);
+        assert_eq!(
+            cached
+                .trust_policies_for_issuer(GH, Pace::MayBlock)
+                .unwrap(),
+            vec![second]
+        );
+        assert_eq!(backend.policy_reads.load(Ordering::SeqCst), 3);
     }
 
     #[test]
@@ -306,6 +436,7 @@ mod tests {
             cached.access_tokens.policy().max_capacity(),
             cached.refresh_tokens.policy().max_capacity(),
             cached.repositories.policy().max_capacity(),
+            cached.trust_policies.policy().max_capacity(),
         ] {
             assert_eq!(capacity, Some(CAPACITY));
         }

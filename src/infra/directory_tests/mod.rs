@@ -1019,9 +1019,11 @@ fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
 mod batches;
 mod grants;
 mod minting;
+mod trust_policies;
 use batches::*;
 use grants::*;
 use minting::*;
+use trust_policies::*;
 
 /// Each test of the suite, once per backend: `sqlite::<name>` and `postgres::<name>`.
 macro_rules! on_both {
@@ -1058,5 +1060,9 @@ on_both!(
     a_granted_push_is_recorded_and_a_forged_one_changes_nothing,
     a_late_event_matches_its_old_interval_and_grants_merge_and_are_pruned,
     grants_recorded_through_one_replica_admit_events_at_the_other,
-    a_batch_of_pushes_gives_what_one_by_one_gives
+    a_batch_of_pushes_gives_what_one_by_one_gives,
+    trust_policies_are_stored_listed_oldest_first_and_deleted,
+    a_trust_policy_needs_an_existing_project_and_creator,
+    trust_policies_for_issuer_match_it_exactly,
+    a_policy_change_moves_the_version_and_a_cache_drops_a_removed_one
 );

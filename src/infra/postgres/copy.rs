@@ -5,7 +5,8 @@
 //! The SQLite file is first brought to the current schema (as any regauth command
 //! does), then read in one read transaction (a consistent snapshot even while a server
 //! writes to it). Ids are kept (project ids are part of repository names; token ids of
-//! the audit trail), and PostgreSQL's id sequences are moved past them.
+//! the audit trail; trust policies' ids in audit records), and PostgreSQL's id
+//! sequences are moved past them (and past ids SQLite gave to rows since deleted).
 
 use std::path::Path;
 
@@ -159,6 +160,22 @@ const TABLES: &[Table] = &[
         ],
         true,
     ),
+    (
+        "trust_policies",
+        &[
+            ("id", Int),
+            ("project_id", Int),
+            ("creator_id", Int),
+            ("issuer", Text),
+            ("audience", Text),
+            ("conditions", Text),
+            ("repositories", Text),
+            ("actions", Int),
+            ("max_lifetime_secs", Int),
+            ("created_at", Int),
+        ],
+        true,
+    ),
 ];
 
 /// The audit trail, read from its own file.
@@ -227,6 +244,7 @@ pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirR
     // Brings an older file to the current schema, the one the tables above describe.
     drop(SqliteDirectory::open(from)?);
     let source = read_all(&from.to_path_buf(), TABLES)?;
+    let given = ids_given(from)?;
     let audit = read_all(&audit_path(from), &[AUDIT])?;
     let target = PgDirectory::connect(to, &PgOptions::default())?;
     target.block_on(async {
@@ -270,9 +288,10 @@ pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirR
                 tx.execute(&stmt, &params).await?;
             }
             if *generated {
+                let floor = given.iter().find(|(t, _)| t == table).map_or(0, |(_, n)| *n);
                 tx.execute(
-                    &format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(COALESCE(MAX(id), 0), 1), MAX(id) IS NOT NULL) FROM {table}"),
-                    &[],
+                    &format!("SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST(COALESCE(MAX(id), 0), $1, 1), MAX(id) IS NOT NULL OR $1 > 0) FROM {table}"),
+                    &[&floor],
                 )
                 .await?;
             }
@@ -287,6 +306,26 @@ pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirR
         tx.commit().await?;
         Ok(counts)
     })
+}
+
+/// The highest id each `AUTOINCREMENT` table has given (`sqlite_sequence`), deleted
+/// rows' included: PostgreSQL's sequence starts past it, so an id is never given twice.
+fn ids_given(path: &Path) -> DirResult<Vec<(String, i64)>> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let exists: i64 = conn.query_row(
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'sqlite_sequence'",
+        [],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT name, seq FROM sqlite_sequence")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Every row of `tables`, in one read transaction.
@@ -318,8 +357,11 @@ fn read_all(path: &std::path::PathBuf, tables: &[Table]) -> DirResult<Vec<Vec<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{NewAccessToken, NewUser, ScopeSet, UserName};
-    use crate::domain::ports::{TokenAdmin, UserAdmin};
+    use crate::domain::model::{
+        Acl, ClaimCondition, ClaimMatch, NewAccessToken, NewTrustPolicy, NewUser, ProjectName,
+        ScopeSet, UserName, WorkloadActions,
+    };
+    use crate::domain::ports::{EntityAdmin, Pace, TokenAdmin, TrustPolicyStore, UserAdmin};
     use crate::infra::postgres::throwaway;
 
     /// A token for `user` minted by `parent`.
@@ -377,5 +419,75 @@ mod tests {
             .create_access_token(&token(alice, "next", None), Some(100), 3)
             .unwrap();
         assert!(next.id > child.id);
+    }
+
+    #[test]
+    fn trust_policies_are_copied_as_stored_and_new_ones_follow() {
+        const GITHUB: &str = "https://token.actions.githubusercontent.com";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regauth.db");
+        let sqlite = SqliteDirectory::open(&path).unwrap();
+        let new_user = NewUser {
+            name: UserName::parse("alice").unwrap(),
+            password_hash: None,
+            certified: true,
+            admin: false,
+            email: None,
+        };
+        let alice = sqlite.add_user(&new_user, 1).unwrap().id;
+        let name = ProjectName::parse("tools").unwrap();
+        let project = sqlite
+            .add_project(&name, None, &Acl::new(Vec::new()), 1)
+            .unwrap();
+        let policy = |issuer: &str, actions| NewTrustPolicy {
+            project,
+            creator: alice,
+            issuer: issuer.into(),
+            audience: "https://registry.example.org".into(),
+            conditions: vec![
+                ClaimCondition {
+                    claim: "repository_id".into(),
+                    matcher: ClaimMatch::Exact("892341".into()),
+                },
+                ClaimCondition {
+                    claim: "ref".into(),
+                    matcher: ClaimMatch::Glob("refs/heads/release-*".into()),
+                },
+            ],
+            repositories: "tool-*".into(),
+            actions,
+            max_lifetime_secs: 600,
+            created_at: 5,
+        };
+        let first = sqlite
+            .create_trust_policy(&policy(GITHUB, WorkloadActions::PUSH))
+            .unwrap();
+        let second = sqlite
+            .create_trust_policy(&policy("https://gitlab.com", WorkloadActions::PULL))
+            .unwrap();
+        let removed = sqlite
+            .create_trust_policy(&policy(GITHUB, WorkloadActions::PULL))
+            .unwrap();
+        sqlite.delete_trust_policy(project, removed.id).unwrap();
+        drop(sqlite);
+
+        let url = throwaway::fresh_database_url();
+        let counts = sqlite_to_postgres(&path, &url, false).unwrap();
+        assert!(counts.contains(&("trust_policies", 2)), "{counts:?}");
+        let pg = PgDirectory::connect(&url, &PgOptions::default()).unwrap();
+        assert_eq!(
+            pg.list_trust_policies(project).unwrap(),
+            vec![first.clone(), second]
+        );
+        assert_eq!(
+            pg.trust_policies_for_issuer(GITHUB, Pace::MayBlock)
+                .unwrap(),
+            vec![first]
+        );
+        // New policies get ids past the copied ones (and the removed one's).
+        let next = pg
+            .create_trust_policy(&policy(GITHUB, WorkloadActions::PUSH))
+            .unwrap();
+        assert!(next.id > removed.id, "{} after {}", next.id, removed.id);
     }
 }

@@ -15,12 +15,13 @@ mod entities;
 mod registry;
 pub mod rows;
 mod tokens;
+mod trust_policies;
 mod users;
 
 use std::borrow::Cow;
 
 use crate::domain::events::IngestFacts;
-use crate::domain::ports::{DirResult, DirectoryError};
+use crate::domain::ports::{DirResult, DirectoryError, Pace};
 
 /// A value both drivers can bind.
 pub trait Param: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync {
@@ -121,6 +122,17 @@ impl dyn Tx + '_ {
 pub trait SqlDirectory: Send + Sync {
     fn read_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T>;
     fn change_script<T>(&self, f: impl FnOnce(&dyn Tx) -> DirResult<T>) -> DirResult<T>;
+
+    /// Whether the token path's reads may be made at `pace`, asked before a script
+    /// that takes the caller's `Pace`. By default a directory is a server across the
+    /// network, not asked at all on the event loop (`WouldBlock`), so an engine that
+    /// forgets to say otherwise never blocks it; a local file answers at any pace.
+    fn may_read(&self, pace: Pace) -> DirResult<()> {
+        match pace {
+            Pace::Inline => Err(DirectoryError::WouldBlock),
+            Pace::MayBlock => Ok(()),
+        }
+    }
 }
 
 /// What SQLite spells differently from PostgreSQL, as (PostgreSQL, SQLite): its

@@ -196,6 +196,35 @@ CREATE TRIGGER access_tokens_update_counted
 AFTER UPDATE OF user_id, name, hash, scopes, created_at, expires_at, revoked_at, parent_id ON access_tokens
 BEGIN UPDATE change_counter SET version = version + 1; END;
 "#,
+    r#"
+-- Projects' trust policies: which CI jobs' OIDC tokens (from `issuer`, for `audience`,
+-- whose claims meet every one of `conditions`, a JSON array) may pull or push which of
+-- the project's repositories (`repositories`, a glob), with at most their creator's
+-- rights. `actions` holds WorkloadActions' bits. The token path reads them by issuer,
+-- so every change moves the change counter: a removed policy is refused at once.
+-- AUTOINCREMENT: an id is never given again after its policy is deleted (the audit
+-- trail names policies by id).
+CREATE TABLE trust_policies (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project_id INTEGER NOT NULL REFERENCES entities(id),
+    creator_id INTEGER NOT NULL REFERENCES users(id),
+    issuer TEXT NOT NULL,
+    audience TEXT NOT NULL,
+    conditions TEXT NOT NULL,
+    repositories TEXT NOT NULL,
+    actions INTEGER NOT NULL,
+    max_lifetime_secs INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX trust_policies_issuer ON trust_policies(issuer);
+CREATE INDEX trust_policies_project ON trust_policies(project_id);
+CREATE TRIGGER trust_policies_insert_counted AFTER INSERT ON trust_policies
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER trust_policies_update_counted AFTER UPDATE ON trust_policies
+BEGIN UPDATE change_counter SET version = version + 1; END;
+CREATE TRIGGER trust_policies_delete_counted AFTER DELETE ON trust_policies
+BEGIN UPDATE change_counter SET version = version + 1; END;
+"#,
 ];
 
 /// The audit trail lives in a file of its own beside the directory: its steady stream

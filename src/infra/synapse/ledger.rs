@@ -21,15 +21,16 @@ use crate::domain::authz::{EntityFacts, RepoFacts};
 use crate::domain::events::{Grant, IngestFacts};
 use crate::domain::model::{
     AccessRequest, AccessSet, AccessTokenRecord, Acl, EntityId, EntityInfo, EntityRef,
-    EventOutcome, NewAccessToken, NewRefreshToken, NewUser, Principal, PrincipalRef, ProjectName,
-    RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId, TeamName, TokenHash, UnixTime,
-    UsedToken, User, UserCredentials, UserId, UserUpdate,
+    EventOutcome, NewAccessToken, NewRefreshToken, NewTrustPolicy, NewUser, Principal,
+    PrincipalRef, ProjectName, RefreshTokenRecord, RequestDecision, TagInfo, TagSort, TeamId,
+    TeamName, TokenHash, TrustPolicy, UnixTime, UsedToken, User, UserCredentials, UserId,
+    UserUpdate,
 };
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
     DecisionRule, DirResult, DirectoryBackend, DirectoryError, EndTokens, EntityAdmin, EntityRule,
     Pace, PushGrants, RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin,
-    TokenAdmin, UserAdmin, UserUpdated,
+    TokenAdmin, TrustPolicyStore, UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 
@@ -296,6 +297,28 @@ impl AuditLog for SynapseLedger {
     }
 }
 
+/// Trust policies belong to projects, and Synapse owns the projects (and who may change
+/// their sharing) in this mode: none is kept here, so a workload's token matches no
+/// policy, and none can be made that Synapse would not know of.
+impl TrustPolicyStore for SynapseLedger {
+    fn create_trust_policy(&self, _: &NewTrustPolicy) -> DirResult<TrustPolicy> {
+        Err(DirectoryError::Unsupported(
+            "trust policies are not available in this mode (directory.backend = \"synapse\"): Synapse owns the projects they would belong to".into(),
+        ))
+    }
+    fn list_trust_policies(&self, _: EntityId) -> DirResult<Vec<TrustPolicy>> {
+        Ok(Vec::new())
+    }
+    fn delete_trust_policy(&self, project: EntityId, id: i64) -> DirResult<()> {
+        Err(DirectoryError::NotFound(format!(
+            "trust policy {id} of project {project}"
+        )))
+    }
+    fn trust_policies_for_issuer(&self, _: &str, _: Pace) -> DirResult<Vec<TrustPolicy>> {
+        Ok(Vec::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,6 +360,35 @@ mod tests {
             "{e}"
         );
         assert_eq!(l.list_projects().unwrap().len(), 1, "only the marker");
+    }
+
+    #[test]
+    fn no_trust_policy_is_kept_beside_synapse() {
+        let (_d, l) = ledger();
+        let marker = EntityId(LOCAL_IDS_FROM);
+        let policy = NewTrustPolicy {
+            project: marker,
+            creator: UserId(1),
+            issuer: "https://token.actions.githubusercontent.com".into(),
+            audience: "regauth".into(),
+            conditions: vec![],
+            repositories: "*".into(),
+            actions: crate::domain::model::WorkloadActions::PULL,
+            max_lifetime_secs: 300,
+            created_at: 1,
+        };
+        let e = l.create_trust_policy(&policy).unwrap_err();
+        assert!(matches!(e, DirectoryError::Unsupported(_)), "{e:?}");
+        assert!(e.to_string().contains("Synapse owns the projects"), "{e}");
+        assert!(l.list_trust_policies(marker).unwrap().is_empty());
+        assert!(l
+            .trust_policies_for_issuer(&policy.issuer, Pace::Inline)
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            l.delete_trust_policy(marker, 1),
+            Err(DirectoryError::NotFound(_))
+        ));
     }
 
     #[test]
