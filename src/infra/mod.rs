@@ -12,6 +12,7 @@ pub mod front;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod oidc;
 pub mod own_runtime;
 pub mod postgres;
 pub mod routes;

@@ -20,6 +20,7 @@ mod error;
 mod keys;
 mod log;
 mod notifications;
+mod oidc;
 mod server;
 mod synapse;
 mod token;
@@ -37,6 +38,7 @@ pub use error::ConfigError;
 pub use keys::KeySettings;
 pub use log::{LogFormat, LogSettings};
 pub use notifications::{NotificationSettings, MIN_PUBLIC_SECRET_BYTES, PLACEHOLDER_SECRETS};
+pub use oidc::{IssuerSettings, OidcSettings, Preset, ProviderSettings};
 pub use server::ServerSettings;
 pub use synapse::{Listener, SynapseSettings};
 pub use token::TokenSettings;
@@ -55,6 +57,8 @@ pub struct Settings {
     pub notifications: NotificationSettings,
     pub log: LogSettings,
     pub bootstrap: BootstrapSettings,
+    /// Workload-token issuers and people's sign-in providers; empty = none trusted.
+    pub oidc: OidcSettings,
 }
 
 impl Settings {
@@ -112,6 +116,7 @@ impl Settings {
         self.audit.validate()?;
         self.log.validate()?;
         self.directory.validate()?;
+        self.oidc.validate()?;
         if self.directory.beside_synapse() {
             self.synapse.validate()?;
         }

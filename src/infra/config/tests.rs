@@ -312,3 +312,112 @@ fn out_of_range_token_lifetime_names_its_key() {
         other => panic!("{other:?}"),
     }
 }
+
+/// A file with the `[oidc]` tables `text`, its refusal as one `key: message` line.
+fn oidc_refusal(text: &str) -> String {
+    match load_text(text) {
+        Err(ConfigError::Invalid { key, message }) => format!("{key}: {message}"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_oidc_section_is_empty_by_default_and_loads_with_its_defaults() {
+    let d = Settings::default();
+    assert!(d.oidc.issuers.is_empty() && d.oidc.providers.is_empty());
+    let s = load_text(
+        r#"
+[[oidc.issuers]]
+name = "github"
+preset = "github-actions"
+
+[[oidc.issuers]]
+name = "cluster"
+preset = "kubernetes"
+issuer = "https://kubernetes.default.svc.cluster.local"
+jwks_file = "/etc/regauth/cluster-jwks.json"
+refetch_interval = "5m"
+leeway = "30s"
+
+[[oidc.providers]]
+name = "keycloak"
+issuer = "https://sso.example.org/realms/staff"
+client_id = "regauth"
+client_secret = "provider-s3cret"
+groups_claim = "groups"
+team_mapping = { "registry-admins" = "admins" }
+"#,
+    )
+    .unwrap();
+    let [github, cluster] = s.oidc.issuers.as_slice() else {
+        panic!("{:?}", s.oidc.issuers)
+    };
+    assert_eq!(github.iss(), "https://token.actions.githubusercontent.com");
+    assert_eq!(github.refetch_interval, std::time::Duration::from_secs(60));
+    assert_eq!(github.leeway, std::time::Duration::from_secs(60));
+    assert_eq!(cluster.preset, Preset::Kubernetes);
+    assert_eq!(cluster.refetch_interval.as_secs(), 300);
+    assert!(cluster.jwks_file.is_some() && cluster.jwks_url.is_none());
+    let p = &s.oidc.providers[0];
+    assert_eq!(p.scopes, ["openid", "email", "profile"]);
+    assert_eq!(
+        (p.username_claim.as_str(), p.email_claim.as_str()),
+        ("preferred_username", "email")
+    );
+    assert_eq!(p.team_mapping["registry-admins"], "admins");
+    assert!(!p.create_users);
+    assert!(!format!("{s:?}").contains("provider-s3cret"));
+}
+
+#[test]
+fn oidc_refusals_are_one_line_naming_the_entry() {
+    let issuer = |name: &str, rest: &str| format!("[[oidc.issuers]]\nname = \"{name}\"\n{rest}\n");
+    let cases = [
+        (
+            issuer("a", "issuer = \"https://a.example\"") + &issuer("a", "issuer = \"https://b.example\""),
+            "oidc.issuers: \"a\": the name is used twice",
+        ),
+        (
+            issuer("a", "issuer = \"https://a.example\"") + &issuer("b", "issuer = \"https://a.example\""),
+            "configured twice",
+        ),
+        (issuer("a", "issuer = \"http://ci.example\""), "must be an https:// URL"),
+        (issuer("a", "issuer = \"not a url\""), "is not a URL"),
+        (issuer("a", "preset = \"kubernetes\""), "`issuer` is required"),
+        (
+            issuer(
+                "a",
+                "issuer = \"https://a.example\"\njwks_url = \"https://a.example/k\"\njwks_file = \"/k\"",
+            ),
+            "not both",
+        ),
+        (
+            issuer("a", "issuer = \"https://a.example\"\njwks_url = \"https://u:p@a.example/k\""),
+            "credentials",
+        ),
+        (issuer("A b", "issuer = \"https://a.example\""), "must be 1 to 64"),
+        (
+            issuer("a", "issuer = \"https://a.example\"\nrefetch_interval = \"2h\""),
+            "refetch_interval must be",
+        ),
+        (
+            "[[oidc.providers]]\nname = \"p\"\nissuer = \"https://sso.example\"\nclient_id = \"c\"\nclient_secret = \"\"\n".into(),
+            "client_secret is required",
+        ),
+        (
+            "[[oidc.providers]]\nname = \"p\"\nissuer = \"https://sso.example\"\nclient_id = \"c\"\nclient_secret = \"s\"\nscopes = [\"email\"]\n".into(),
+            "must include \"openid\"",
+        ),
+        (
+            "[[oidc.providers]]\nname = \"p\"\nissuer = \"https://sso.example\"\nclient_id = \"c\"\nclient_secret = \"s\"\nteam_mapping = { g = \"t\" }\n".into(),
+            "team_mapping needs groups_claim",
+        ),
+    ];
+    for (text, want) in cases {
+        let got = oidc_refusal(&text);
+        assert!(got.contains(want), "{text}\n=> {got}");
+        assert!(!got.contains('\n'), "{got}");
+    }
+    // The loopback may serve over http (the tests' provider does).
+    load_text(&issuer("local", "issuer = \"http://127.0.0.1:8080/realm\"")).unwrap();
+}
