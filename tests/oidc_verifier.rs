@@ -344,3 +344,134 @@ fn the_configured_section_builds_the_verifier_with_a_jwks_url() {
     assert!(v.verify(&token, now(), Pace::MayBlock).is_ok());
     assert_eq!((p.discovery_fetches(), p.jwks_fetches()), (0, 1));
 }
+
+/// The provider's people flow, as a relying party will drive it: the login form, the
+/// code with `state`, the token endpoint checking the client secret and PKCE (S256),
+/// an ID token with `nonce`, `aud` = client id and `azp`, and userinfo.
+#[test]
+fn the_provider_signs_people_in_with_the_code_flow_and_pkce() {
+    use sha2::{Digest, Sha256};
+    let p = OidcProvider::start();
+    let redirect = "http://127.0.0.1:1/ui/oidc/callback";
+    p.add_client("regauth", "client-s3cret", redirect);
+    let sub = p.add_user(
+        "alice",
+        "alice-pw",
+        "alice@example.org",
+        &["registry-admins"],
+    );
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let verifier_text = "a-code-verifier-of-at-least-43-characters-0123456789";
+    let challenge = b64(&Sha256::digest(verifier_text.as_bytes()));
+    let request: Vec<(&str, &str)> = vec![
+        ("response_type", "code"),
+        ("client_id", "regauth"),
+        ("redirect_uri", redirect),
+        ("scope", "openid email profile"),
+        ("state", "st-1"),
+        ("nonce", "n-1"),
+        ("code_challenge", &challenge),
+        ("code_challenge_method", "S256"),
+    ];
+    let authorize = format!("{}/authorize", p.base_url());
+    let page = http.get(&authorize).query(&request).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().unwrap().contains("name=\"password\""));
+    // An unregistered redirect URI is never redirected to.
+    let mut bad = request.clone();
+    bad[2].1 = "https://evil.example/cb";
+    assert_eq!(
+        http.get(&authorize).query(&bad).send().unwrap().status(),
+        400
+    );
+
+    let login = |password: &str| {
+        let mut form = request.clone();
+        form.push(("username", "alice"));
+        form.push(("password", password));
+        http.post(&authorize).form(&form).send().unwrap()
+    };
+    assert_eq!(login("wrong").status(), 200, "the form again");
+    let answer = login("alice-pw");
+    assert_eq!(answer.status(), 302);
+    let location = answer.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        location.starts_with(redirect) && location.ends_with("&state=st-1"),
+        "{location}"
+    );
+    let code = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let token = |secret: &str, verifier: &str| {
+        http.post(format!("{}/token", p.base_url()))
+            .basic_auth("regauth", Some(secret))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code.as_str()),
+                ("redirect_uri", redirect),
+                ("code_verifier", verifier),
+            ])
+            .send()
+            .unwrap()
+    };
+    assert_eq!(token("wrong-secret", verifier_text).status(), 401);
+    let tokens: Value = token("client-s3cret", verifier_text).json().unwrap();
+    // A code is good once.
+    assert_eq!(token("client-s3cret", verifier_text).status(), 400);
+
+    let id_token = tokens["id_token"].as_str().unwrap();
+    let v = verifier(&p, Duration::from_secs(60));
+    let claims = v.verify(id_token, now(), Pace::MayBlock).unwrap();
+    assert_eq!(claims.subject, sub);
+    assert_eq!(claims.audience, ["regauth"]);
+    assert_eq!(claims.claims["azp"], "regauth");
+    assert_eq!(claims.claims["nonce"], "n-1");
+    assert_eq!(claims.claims["email_verified"], "true");
+
+    let info: Value = http
+        .get(format!("{}/userinfo", p.base_url()))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(info["sub"], json!(sub));
+    assert_eq!(info["groups"], json!(["registry-admins"]));
+
+    // A wrong PKCE verifier is refused.
+    let again = login("alice-pw");
+    let location = again.headers()["location"].to_str().unwrap().to_owned();
+    let second = location
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_owned();
+    let refused = http
+        .post(format!("{}/token", p.base_url()))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", second.as_str()),
+            ("redirect_uri", redirect),
+            (
+                "code_verifier",
+                "not-the-verifier-that-was-hashed-into-the-challenge",
+            ),
+            ("client_id", "regauth"),
+            ("client_secret", "client-s3cret"),
+        ])
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 400);
+}

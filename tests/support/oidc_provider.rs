@@ -5,7 +5,10 @@
 //! rotated and retired at will), mints tokens shaped as GitHub Actions', GitLab CI's and
 //! Kubernetes' documents describe them, and fails on demand: down (503), slow, garbage,
 //! a key it signs with but never publishes. It counts what it is asked, so tests can
-//! assert how often a verifier fetches.
+//! assert how often a verifier fetches. For people it runs the authorization code flow
+//! (Core §3.1): `/authorize` (a login form posting user and password, redirecting with
+//! `code` and `state`), `/token` (client secret, PKCE S256, an ID token with `nonce`,
+//! `aud` = client id and `azp`) and `/userinfo`.
 //!
 //! Include it with `#[path = "support/oidc_provider.rs"] mod oidc_provider;`. The
 //! server runs on a thread of its own with its own actix system (as `tests/synapse/`),
@@ -13,21 +16,25 @@
 
 #![allow(dead_code)]
 
+use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use actix_web::dev::ServerHandle;
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der};
 use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_FIXED_SIGNING};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use pkcs8::der::Decode;
+use rand::distributions::Alphanumeric;
+use rand::Rng;
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
 /// How the provider answers discovery and its key set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,6 +135,7 @@ struct State {
     /// The `issuer` discovery names (normally the real one).
     discovery_issuer: Option<String>,
     next_kid: usize,
+    people: People,
 }
 
 struct Shared {
@@ -166,6 +174,7 @@ impl OidcProvider {
                 cache_control: Some("public, max-age=3600".into()),
                 discovery_issuer: None,
                 next_kid: 2,
+                people: People::default(),
             }),
             issuer: base_url.clone(),
             jwks_fetches: AtomicUsize::new(0),
@@ -364,6 +373,41 @@ impl OidcProvider {
         })
     }
 
+    // ---- people (the authorization code flow) ----
+
+    /// A client allowed to redirect to `redirect_uri` (exactly).
+    pub fn add_client(&self, client_id: &str, secret: &str, redirect_uri: &str) {
+        let c = (secret.to_owned(), redirect_uri.to_owned());
+        self.shared
+            .lock()
+            .people
+            .clients
+            .insert(client_id.to_owned(), c);
+    }
+
+    /// A person who signs in with `username` and `password`; returns their stable `sub`.
+    pub fn add_user(&self, username: &str, password: &str, email: &str, groups: &[&str]) -> String {
+        let mut s = self.shared.lock();
+        let sub = format!("u-{:04}", s.people.users.len() + 1);
+        s.people.users.push(Person {
+            sub: sub.clone(),
+            username: username.into(),
+            password: password.into(),
+            email: email.into(),
+            email_verified: true,
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        });
+        sub
+    }
+
+    /// Marks `username`'s e-mail address unverified (`email_verified: false`).
+    pub fn set_email_unverified(&self, username: &str) {
+        let mut s = self.shared.lock();
+        if let Some(p) = s.people.users.iter_mut().find(|p| p.username == username) {
+            p.email_verified = false;
+        }
+    }
+
     // ---- failures and counters ----
 
     pub fn fail(&self, failure: Failure) {
@@ -485,6 +529,10 @@ fn serve(listener: TcpListener, shared: web::Data<Shared>) -> ServerHandle {
                             web::get().to(discovery),
                         )
                         .route("/jwks", web::get().to(jwks))
+                        .route("/authorize", web::get().to(authorize_form))
+                        .route("/authorize", web::post().to(authorize_login))
+                        .route("/token", web::post().to(token))
+                        .route("/userinfo", web::get().to(userinfo))
                 })
                 .workers(2)
                 .disable_signals()
@@ -499,4 +547,243 @@ fn serve(listener: TcpListener, shared: web::Data<Shared>) -> ServerHandle {
         })
         .expect("spawn the OIDC provider thread");
     rx.recv().expect("the OIDC provider did not start")
+}
+
+// ---- people: OpenID Connect Core §3.1 (authorization code flow) with RFC 7636 PKCE ----
+
+#[derive(Default)]
+struct People {
+    /// client_id → (secret, the one redirect URI registered).
+    clients: HashMap<String, (String, String)>,
+    users: Vec<Person>,
+    /// Codes not yet redeemed (each is good once).
+    codes: HashMap<String, Grant>,
+    /// Access tokens → the person's `sub`.
+    access: HashMap<String, String>,
+}
+
+#[derive(Clone)]
+struct Person {
+    sub: String,
+    username: String,
+    password: String,
+    email: String,
+    email_verified: bool,
+    groups: Vec<String>,
+}
+
+struct Grant {
+    client_id: String,
+    redirect_uri: String,
+    nonce: Option<String>,
+    challenge: String,
+    sub: String,
+    issued: i64,
+}
+
+type Params = HashMap<String, String>;
+
+fn random(n: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
+}
+
+fn oauth_error(status: u16, error: &str) -> HttpResponse {
+    let status = actix_web::http::StatusCode::from_u16(status).unwrap_or_default();
+    HttpResponse::build(status).json(json!({ "error": error }))
+}
+
+/// The request's problem before any login: a bad client or redirect URI is shown, never
+/// redirected to (§3.1.2.6); the rest goes back to the client as `error`.
+/// `None`: the request is good; otherwise the answer to give instead.
+fn check_request(s: &State, q: &Params) -> Option<HttpResponse> {
+    let client = q.get("client_id").and_then(|c| s.people.clients.get(c));
+    let redirect = q.get("redirect_uri");
+    match client {
+        Some((_, uri)) if Some(uri) == redirect => {}
+        _ => return Some(HttpResponse::BadRequest().body("unknown client or redirect_uri")),
+    }
+    let ok = q.get("response_type").map(String::as_str) == Some("code")
+        && q.get("scope")
+            .is_some_and(|s| s.split(' ').any(|s| s == "openid"))
+        && q.get("code_challenge_method").map(String::as_str) == Some("S256")
+        && q.get("code_challenge").is_some_and(|c| c.len() >= 43);
+    if ok {
+        return None;
+    }
+    let mut to = with_param(
+        redirect.map_or("", String::as_str),
+        "error",
+        "invalid_request",
+    );
+    if let Some(state) = q.get("state") {
+        to = format!("{to}&state={}", form(state));
+    }
+    Some(
+        HttpResponse::Found()
+            .insert_header(("Location", to))
+            .finish(),
+    )
+}
+
+fn form(v: &str) -> String {
+    form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
+fn with_param(base: &str, key: &str, value: &str) -> String {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{sep}{key}={}", form(value))
+}
+
+/// The login form, the request's parameters carried as hidden fields.
+fn login_page(q: &Params, message: &str) -> HttpResponse {
+    let mut hidden = String::new();
+    for (k, v) in q
+        .iter()
+        .filter(|(k, _)| *k != "username" && *k != "password")
+    {
+        let esc = |t: &str| {
+            t.replace('&', "&amp;")
+                .replace('"', "&quot;")
+                .replace('<', "&lt;")
+        };
+        hidden.push_str(&format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            esc(k),
+            esc(v)
+        ));
+    }
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!doctype html><title>Sign in</title><p>{message}</p><form method=\"post\" action=\"/authorize\">{hidden}\
+         <input name=\"username\" autocomplete=\"username\"><input name=\"password\" type=\"password\">\
+         <button type=\"submit\">Sign in</button></form>"
+    ))
+}
+
+async fn authorize_form(shared: web::Data<Shared>, q: web::Query<Params>) -> HttpResponse {
+    if let Some(answer) = check_request(&shared.lock(), &q) {
+        return answer;
+    }
+    login_page(&q, "")
+}
+
+async fn authorize_login(shared: web::Data<Shared>, f: web::Form<Params>) -> HttpResponse {
+    let mut s = shared.lock();
+    if let Some(answer) = check_request(&s, &f) {
+        return answer;
+    }
+    let person =
+        s.people.users.iter().find(|p| {
+            Some(&p.username) == f.get("username") && Some(&p.password) == f.get("password")
+        });
+    let Some(person) = person.cloned() else {
+        return login_page(&f, "Invalid username or password.");
+    };
+    let code = random(32);
+    let grant = Grant {
+        client_id: f["client_id"].clone(),
+        redirect_uri: f["redirect_uri"].clone(),
+        nonce: f.get("nonce").cloned(),
+        challenge: f["code_challenge"].clone(),
+        sub: person.sub,
+        issued: now(),
+    };
+    s.people.codes.insert(code.clone(), grant);
+    let mut to = with_param(&f["redirect_uri"], "code", &code);
+    if let Some(state) = f.get("state") {
+        to = format!("{to}&state={}", form(state));
+    }
+    HttpResponse::Found()
+        .insert_header(("Location", to))
+        .finish()
+}
+
+/// §3.1.3: the code for tokens; the client authenticates (Basic or in the body), the
+/// redirect URI is the one of the request, the verifier hashes to the challenge.
+async fn token(shared: web::Data<Shared>, req: HttpRequest, f: web::Form<Params>) -> HttpResponse {
+    let basic = req
+        .headers()
+        .get("Authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Basic "))
+        .and_then(|b| STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|b| b.split_once(':').map(|(i, s)| (i.to_owned(), s.to_owned())));
+    let (id, secret) = match basic {
+        Some(pair) => pair,
+        None => (
+            f.get("client_id").cloned().unwrap_or_default(),
+            f.get("client_secret").cloned().unwrap_or_default(),
+        ),
+    };
+    let mut s = shared.lock();
+    if s.people
+        .clients
+        .get(&id)
+        .is_none_or(|(known, _)| *known != secret)
+    {
+        return oauth_error(401, "invalid_client");
+    }
+    if f.get("grant_type").map(String::as_str) != Some("authorization_code") {
+        return oauth_error(400, "unsupported_grant_type");
+    }
+    let Some(grant) = f.get("code").and_then(|c| s.people.codes.remove(c)) else {
+        return oauth_error(400, "invalid_grant");
+    };
+    let verifier = f.get("code_verifier").map_or("", String::as_str);
+    let hashed = b64(&Sha256::digest(verifier.as_bytes()));
+    if grant.client_id != id
+        || Some(&grant.redirect_uri) != f.get("redirect_uri")
+        || hashed != grant.challenge
+        || now() - grant.issued > 600
+    {
+        return oauth_error(400, "invalid_grant");
+    }
+    let Some(person) = s.people.users.iter().find(|p| p.sub == grant.sub).cloned() else {
+        return oauth_error(400, "invalid_grant");
+    };
+    let access = random(40);
+    s.people.access.insert(access.clone(), person.sub.clone());
+    let iat = now();
+    let mut claims = json!({
+        "iss": shared.issuer, "sub": person.sub, "aud": id, "azp": id,
+        "exp": iat + 300, "iat": iat, "auth_time": grant.issued,
+        "email": person.email, "email_verified": person.email_verified,
+        "preferred_username": person.username, "groups": person.groups,
+    });
+    if let Some(nonce) = grant.nonce {
+        claims["nonce"] = json!(nonce);
+    }
+    let id_token = key(&s, &s.current).sign(&claims);
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(json!({
+            "access_token": access, "token_type": "Bearer", "expires_in": 300,
+            "id_token": id_token, "scope": "openid email profile",
+        }))
+}
+
+/// §5.3: the person's claims for their access token.
+async fn userinfo(shared: web::Data<Shared>, req: HttpRequest) -> HttpResponse {
+    let bearer = req
+        .headers()
+        .get("Authorization")
+        .and_then(|h| h.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "));
+    let s = shared.lock();
+    let person = bearer
+        .and_then(|t| s.people.access.get(t))
+        .and_then(|sub| s.people.users.iter().find(|p| &p.sub == sub));
+    match person {
+        Some(p) => HttpResponse::Ok().json(json!({
+            "sub": p.sub, "email": p.email, "email_verified": p.email_verified,
+            "preferred_username": p.username, "groups": p.groups,
+        })),
+        None => HttpResponse::Unauthorized()
+            .insert_header(("WWW-Authenticate", "Bearer error=\"invalid_token\""))
+            .finish(),
+    }
 }
