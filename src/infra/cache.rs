@@ -266,6 +266,7 @@ mod tests {
             let stored = TrustPolicy {
                 id: all.len() as i64 + 1,
                 policy: policy.clone(),
+                creator_name: "alice".into(),
             };
             all.push(stored.clone());
             self.version.fetch_add(1, Ordering::SeqCst);

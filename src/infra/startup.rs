@@ -22,6 +22,7 @@ use crate::app::rate_limit::LoginLimits;
 use crate::app::remote_login::ProviderCredentials;
 use crate::app::secrets;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
+use crate::app::workload_login::{FederatedCredentials, WorkloadLogins, WorkloadPorts};
 use crate::domain::authn::password;
 use crate::domain::events::prune_before;
 use crate::domain::model::UnixTime;
@@ -60,6 +61,8 @@ pub enum StartupError {
     Bootstrap(String),
     #[error("synapse: {0}")]
     Synapse(String),
+    #[error("oidc: {0}")]
+    Oidc(String),
 }
 
 /// How long a verified password is remembered (see `app::authenticate`).
@@ -249,7 +252,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let ports = IssuerPorts {
         signer: Arc::new(SharedAnonymousTokens::new(Arc::new(signer))),
         clock: clock.clone(),
-        audit,
+        audit: audit.clone(),
         grants,
     };
     let synapse = synapse_side(&settings)?;
@@ -274,10 +277,28 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         None => {
             let credentials = Arc::new(DirectoryCredentials {
                 auth: authenticator.clone(),
-                facts: cached,
+                facts: cached.clone(),
             });
             (credentials, None)
         }
+    };
+    // Workloads' OIDC tokens, when issuers are configured: in front of either authority.
+    let credentials: Arc<dyn CredentialAuthority> = if settings.oidc.issuers.is_empty() {
+        credentials
+    } else {
+        let verifier = crate::infra::oidc::Verifier::from_settings(&settings.oidc)
+            .map_err(|e| StartupError::Oidc(e.to_string()))?;
+        Arc::new(FederatedCredentials {
+            inner: credentials,
+            workloads: WorkloadLogins::new(WorkloadPorts {
+                verifier: Arc::new(verifier),
+                policies: cached.clone(),
+                store: cached.clone(),
+                clock: clock.clone(),
+                audit,
+            }),
+            auth: authenticator.clone(),
+        })
     };
     let tokens = TokenIssuer::new(credentials, authenticator, ports, policy);
     Ok(AppState {

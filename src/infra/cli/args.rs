@@ -267,41 +267,45 @@ pub enum AclCmd {
     Inherit { entity: String },
 }
 
+/// `regauth trust-policy add`.
+#[derive(Debug, clap::Args)]
+pub struct AddTrustPolicy {
+    pub project: String,
+    /// The user whose rights the policy acts with (intersected at every request).
+    #[arg(long)]
+    pub creator: String,
+    /// A configured issuer's name or its `iss` (oidc.issuers).
+    #[arg(long)]
+    pub issuer: String,
+    /// The `aud` the jobs request their token for.
+    #[arg(long)]
+    pub audience: String,
+    /// A glob over repository names in the project (`tool`, `tool-*`, `*`).
+    #[arg(long)]
+    pub repositories: String,
+    /// pull, push or pull,push.
+    #[arg(long, default_value = "pull")]
+    pub actions: String,
+    /// The longest life of a registry token it yields (15m by default, at most 1h).
+    #[arg(long)]
+    pub max_lifetime: Option<String>,
+    /// CLAIM=VALUE, exactly (repeatable); nested claims by dotted path.
+    #[arg(long = "claim")]
+    pub claims: Vec<String>,
+    /// CLAIM=PATTERN, an anchored glob whose `*` never crosses `/` or `:`.
+    #[arg(long = "claim-glob")]
+    pub claim_globs: Vec<String>,
+    /// A preset as JSON, e.g. '{"kind":"github-actions","repository":"org/tool",
+    /// "repository_id":42,"repository_owner_id":7,"ref":"refs/heads/main"}'.
+    #[arg(long)]
+    pub preset: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum TrustPolicyCmd {
     /// Let jobs whose OIDC token meets every condition pull (or push) PROJECT's
     /// repositories matching --repositories, with --creator's rights at each request.
-    Add {
-        project: String,
-        /// The user whose rights the policy acts with (intersected at every request).
-        #[arg(long)]
-        creator: String,
-        /// A configured issuer's name or its `iss` (oidc.issuers).
-        #[arg(long)]
-        issuer: String,
-        /// The `aud` the jobs request their token for.
-        #[arg(long)]
-        audience: String,
-        /// A glob over repository names in the project (`tool`, `tool-*`, `*`).
-        #[arg(long)]
-        repositories: String,
-        /// pull, push or pull,push.
-        #[arg(long, default_value = "pull")]
-        actions: String,
-        /// The longest life of a registry token it yields (15m by default, at most 1h).
-        #[arg(long)]
-        max_lifetime: Option<String>,
-        /// CLAIM=VALUE, exactly (repeatable); nested claims by dotted path.
-        #[arg(long = "claim")]
-        claims: Vec<String>,
-        /// CLAIM=PATTERN, an anchored glob whose `*` never crosses `/` or `:`.
-        #[arg(long = "claim-glob")]
-        claim_globs: Vec<String>,
-        /// A preset as JSON, e.g. '{"kind":"github-actions","repository":"org/tool",
-        /// "repository_id":42,"repository_owner_id":7,"ref":"refs/heads/main"}'.
-        #[arg(long)]
-        preset: Option<String>,
-    },
+    Add(Box<AddTrustPolicy>),
     /// List PROJECT's trust policies (names-only ones flagged).
     List { project: String },
     /// Remove policy ID of PROJECT.

@@ -1,7 +1,7 @@
 //! `regauth trust-policy add|list|remove`: the operator's door to the same use cases the
 //! API's `/api/v1/projects/{id}/trust-policies` calls.
 
-use super::args::TrustPolicyCmd;
+use super::args::{AddTrustPolicy, TrustPolicyCmd};
 use super::outln;
 use super::{CliError, CliResult};
 use crate::app::administer::trust_policies::{self, PolicyDraft, PolicyView};
@@ -21,18 +21,19 @@ pub fn run(
     cmd: TrustPolicyCmd,
 ) -> CliResult {
     match cmd {
-        TrustPolicyCmd::Add {
-            project,
-            creator,
-            issuer,
-            audience,
-            repositories,
-            actions,
-            max_lifetime,
-            claims,
-            claim_globs,
-            preset,
-        } => {
+        TrustPolicyCmd::Add(add) => {
+            let AddTrustPolicy {
+                project,
+                creator,
+                issuer,
+                audience,
+                repositories,
+                actions,
+                max_lifetime,
+                claims,
+                claim_globs,
+                preset,
+            } = *add;
             let project: EntityId = project.parse().map_err(CliError::from)?;
             let mut conditions = match preset {
                 Some(json) => serde_json::from_str::<Preset>(&json)
@@ -42,10 +43,10 @@ pub fn run(
                 None => Vec::new(),
             };
             for c in &claims {
-                conditions.push(condition(c, "--claim", |v| ClaimMatch::Exact(v))?);
+                conditions.push(condition(c, "--claim", ClaimMatch::Exact)?);
             }
             for c in &claim_globs {
-                conditions.push(condition(c, "--claim-glob", |v| ClaimMatch::Glob(v))?);
+                conditions.push(condition(c, "--claim-glob", ClaimMatch::Glob)?);
             }
             let max_lifetime_secs = max_lifetime
                 .map(|s| parse_lifetime(&s).map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)))
@@ -55,14 +56,14 @@ pub fn run(
                 .oidc
                 .issuers
                 .iter()
-                .map(|i| i.issuer.clone())
+                .map(|i| i.iss().to_string())
                 .collect();
             let issuer = settings
                 .oidc
                 .issuers
                 .iter()
                 .find(|i| i.name == issuer)
-                .map_or(issuer, |i| i.issuer.clone());
+                .map_or(issuer, |i| i.iss().to_string());
             let draft = PolicyDraft {
                 issuer,
                 audience,

@@ -31,7 +31,7 @@ pub fn configured_issuers(state: &AppState) -> Vec<String> {
         .oidc
         .issuers
         .iter()
-        .map(|i| i.issuer.clone())
+        .map(|i| i.iss().to_string())
         .collect()
 }
 
@@ -119,7 +119,7 @@ fn resolve_issuer(state: &AppState, given: &str) -> String {
         .issuers
         .iter()
         .find(|i| i.name == given)
-        .map_or_else(|| given.to_string(), |i| i.issuer.clone())
+        .map_or_else(|| given.to_string(), |i| i.iss().to_string())
 }
 
 pub async fn remove(

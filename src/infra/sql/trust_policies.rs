@@ -9,9 +9,9 @@ use crate::domain::model::{
 use crate::domain::ports::{DirResult, DirectoryError, Pace, TrustPolicyStore};
 
 /// The columns [`policy_row`] reads.
-const POLICY_SELECT: &str = "SELECT id, project_id, creator_id, issuer, audience, conditions,
-        repositories, actions, max_lifetime_secs, created_at
-     FROM trust_policies";
+const POLICY_SELECT: &str = "SELECT p.id, p.project_id, p.creator_id, p.issuer, p.audience,
+        p.conditions, p.repositories, p.actions, p.max_lifetime_secs, p.created_at, u.name
+     FROM trust_policies p JOIN users u ON u.id = p.creator_id";
 
 /// A stored policy. A value this build cannot read back (conditions that are not the
 /// JSON it writes, unknown action bits, a negative lifetime) is a backend error: a
@@ -41,6 +41,7 @@ fn policy_row(r: &SqlRow<'_, '_>) -> DirResult<TrustPolicy> {
             max_lifetime_secs,
             created_at: r.get(9)?,
         },
+        creator_name: r.get(10)?,
     })
 }
 
@@ -56,9 +57,9 @@ impl<D: SqlDirectory> TrustPolicyStore for D {
                 Some(row) if row.info.kind == EntityKind::Project => {}
                 _ => return Err(DirectoryError::NotFound(format!("project {}", p.project))),
             }
-            if user_by_id(tx, p.creator)?.is_none() {
+            let Some(creator) = user_by_id(tx, p.creator)? else {
                 return Err(DirectoryError::NotFound(format!("user id {}", p.creator.0)));
-            }
+            };
             let id = tx.one(
                 "INSERT INTO trust_policies (project_id, creator_id, issuer, audience, conditions,
                     repositories, actions, max_lifetime_secs, created_at)
@@ -79,12 +80,13 @@ impl<D: SqlDirectory> TrustPolicyStore for D {
             Ok(TrustPolicy {
                 id,
                 policy: p.clone(),
+                creator_name: creator.name,
             })
         })
     }
 
     fn list_trust_policies(&self, project: EntityId) -> DirResult<Vec<TrustPolicy>> {
-        let sql = format!("{POLICY_SELECT} WHERE project_id = $1 ORDER BY id");
+        let sql = format!("{POLICY_SELECT} WHERE p.project_id = $1 ORDER BY p.id");
         self.read_script(|c| c.all(&sql, &[&(project.0 as i64)], policy_row))
     }
 
@@ -103,7 +105,7 @@ impl<D: SqlDirectory> TrustPolicyStore for D {
     /// deterministic one): no prefix, case or pattern matching.
     fn trust_policies_for_issuer(&self, issuer: &str, pace: Pace) -> DirResult<Vec<TrustPolicy>> {
         self.may_read(pace)?;
-        let sql = format!("{POLICY_SELECT} WHERE issuer = $1 ORDER BY id");
+        let sql = format!("{POLICY_SELECT} WHERE p.issuer = $1 ORDER BY p.id");
         self.read_script(|c| c.all(&sql, &[&issuer], policy_row))
     }
 }
