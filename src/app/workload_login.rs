@@ -19,7 +19,7 @@ use super::credentials::{CredentialAuthority, Login, RefreshWanted};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{check_user, Authenticated, Method, Refused};
 use crate::domain::authz::{Caller, RepoFacts};
-use crate::domain::federation::{first_match, Reach};
+use crate::domain::federation::{first_match, workload_name, Reach};
 use crate::domain::model::WorkloadClaims;
 use crate::domain::ports::{
     Clock, CredentialStore, DirResult, OidcRejection, OidcVerifier, Pace, TrustPolicyStore,
@@ -84,7 +84,7 @@ impl WorkloadLogins {
         self.first_scopes_only(&claims, token, scopes)?;
         let teams = p.store.teams_of(creator.id, pace)?;
         let mut caller = Caller::of_user(&creator, teams, reach.scopes());
-        let name = workload_name(&claims);
+        let name = workload_name(&claims.issuer, &claims.subject);
         if let Some(u) = caller.user.as_mut() {
             u.name = name.clone();
         }
@@ -118,7 +118,10 @@ impl WorkloadLogins {
     }
 
     /// docker asks for a token several times with one login: the same OIDC token is
-    /// accepted again for the same scopes (or none, a login probe), never for others.
+    /// accepted again for the scopes of its first use (or none, a login probe), plus
+    /// pull-only scopes (what docker and skopeo add for a blob they mount from another
+    /// repository, which the policy's reach still bounds), never for another push or
+    /// delete.
     fn first_scopes_only(
         &self,
         claims: &WorkloadClaims,
@@ -136,23 +139,25 @@ impl WorkloadLogins {
             None => h.update(token.as_bytes()),
         }
         let key: [u8; 32] = h.finalize().into();
-        let mut asked: Vec<&str> = scopes.iter().map(String::as_str).collect();
+        let mut asked: Vec<&str> = scopes
+            .iter()
+            .flat_map(|s| s.split(' '))
+            .filter(|s| !s.is_empty())
+            .collect();
         asked.sort_unstable();
         asked.dedup();
-        let asked = asked.join(" ");
-        let first = self.uses.get_with(key, || Arc::from(asked.as_str()));
-        if *first == *asked {
-            Ok(())
-        } else {
+        let joined = asked.join(" ");
+        let first = self.uses.get_with(key, || Arc::from(joined.as_str()));
+        let first: Vec<&str> = first.split(' ').collect();
+        let widened = asked
+            .iter()
+            .any(|s| !first.contains(s) && !crate::domain::federation::is_pull_only(s));
+        if widened {
             Err(Refused("OIDC token already used for other scopes").into())
+        } else {
+            Ok(())
         }
     }
-}
-
-/// The registry token's subject for a workload: its issuer and subject, which no user
-/// name can equal (user names have no `#`).
-pub fn workload_name(claims: &WorkloadClaims) -> String {
-    format!("{}#{}", claims.issuer, claims.subject)
 }
 
 /// Workload tokens in front of the authority startup chose; everything else goes to it.

@@ -65,6 +65,11 @@ impl Stack {
         Self::start(true)
     }
 
+    /// regauth and the real registry, with `extra` appended to regauth's configuration.
+    pub fn with_registry_and(extra: &str) -> Stack {
+        Self::start_with(true, None, &|config| config + extra)
+    }
+
     /// regauth and the real registry, with `/metrics` on the public listener too (the
     /// notification counters).
     pub fn with_registry_and_metrics() -> Stack {

@@ -423,6 +423,14 @@ fn one_oidc_token_serves_its_first_scopes_again_never_others() {
     w.issuer
         .issue(&workload(GOOD, &first), Pace::MayBlock)
         .unwrap();
+    // A blob mounted from another repository adds a pull there: still the same use.
+    let mount = [
+        "repository:syn1000/tool:pull,push",
+        "repository:syn1000/tool2:pull",
+    ];
+    w.issuer
+        .issue(&workload(GOOD, &mount), Pace::MayBlock)
+        .unwrap();
     let e = w
         .issuer
         .issue(

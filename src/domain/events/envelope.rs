@@ -85,10 +85,13 @@ pub fn keep_events(body: &[u8], keep: &[bool]) -> Result<Vec<u8>, EnvelopeError>
         .map_err(|e| EnvelopeError(e.to_string()))
 }
 
-/// The pusher the registry names: one of our user names (it comes from the token's
-/// `sub`), or empty. Anything else (a newline, a control character) is not stored.
+/// The pusher the registry names: one of our user names or a workload's name (it comes
+/// from the token's `sub`), or empty. Anything else (a newline, a control character) is
+/// not stored.
 fn valid_actor(name: &str) -> bool {
-    name.is_empty() || UserName::parse(name).is_ok()
+    name.is_empty()
+        || UserName::parse(name).is_ok()
+        || crate::domain::federation::is_workload_name(name)
 }
 
 /// An optional tag: absent or empty is none; present must follow the tag grammar.
