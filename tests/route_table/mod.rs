@@ -23,6 +23,10 @@ pub const LIMITS: &str = "
 [auth]
 failed_logins_per_user_and_address = 100000
 failed_logins_per_address = 100000
+
+[[oidc.issuers]]
+name = \"github\"
+preset = \"github-actions\"
 ";
 
 /// Who calls.
@@ -328,6 +332,17 @@ fn form(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A trust policy any project's manager may add (GitHub Actions, ids pinned).
+fn trust_policy() -> Value {
+    json!({
+        "issuer": "github",
+        "audience": "regauth",
+        "preset": {"kind": "github-actions", "repository": "org/tool", "repository_id": 1, "repository_owner_id": 2},
+        "repositories": "tool",
+        "actions": ["pull", "push"],
+    })
+}
+
 fn at(path: String, body: Body) -> Sample {
     Sample { path, body }
 }
@@ -380,6 +395,20 @@ pub fn sample(w: &World, route: &Route, kind: Kind) -> Sample {
             let v = w.created(Method::POST, &path, "alice", body);
             let id = v["id"].as_str().expect("id");
             at(format!("/api/v1/external-repositories/{id}"), Empty)
+        }
+        "GET /api/v1/projects/{id}/trust-policies" => {
+            at(format!("/api/v1/projects/{p}/trust-policies"), Empty)
+        }
+        "POST /api/v1/projects/{id}/trust-policies" => at(
+            format!("/api/v1/projects/{}/trust-policies", w.project_of("alice")),
+            Json(trust_policy()),
+        ),
+        "DELETE /api/v1/projects/{id}/trust-policies/{policy}" => {
+            let f = w.project_of("alice");
+            let path = format!("/api/v1/projects/{f}/trust-policies");
+            let v = w.created(Method::POST, &path, "alice", trust_policy());
+            let id = v["id"].as_i64().expect("id");
+            at(format!("{path}/{id}"), Empty)
         }
         "GET /api/v1/entities/{id}/acl" => at(format!("/api/v1/entities/{p}/acl"), Empty),
         "PUT /api/v1/entities/{id}/acl" => {
