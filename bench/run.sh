@@ -75,11 +75,34 @@ token_counts() {
     END {printf "%d %d\n", all, ok}'
 }
 B64() { printf '%s' "$1" | base64 -w0; }
+B64URL() { base64 -w0 | tr '+/' '-_' | tr -d '='; }
+
+# ci_issuer DIR: an RSA key and its key set (a JWKS file, as a cluster's would be) for the
+# workload scenario's issuer; the key set is what regauth reads, the key what mints.
+ci_issuer() {
+  local dir=$1 n
+  [ -f "$dir/ci.key" ] || openssl genrsa -out "$dir/ci.key" 2048 2>/dev/null
+  n=$(openssl rsa -in "$dir/ci.key" -noout -modulus 2>/dev/null | cut -d= -f2 |
+    python3 -c 'import base64,sys; print(base64.urlsafe_b64encode(bytes.fromhex(sys.stdin.read().strip())).decode().rstrip("="))')
+  printf '{"keys":[{"kty":"RSA","kid":"ci-1","alg":"RS256","use":"sig","n":"%s","e":"AQAB"}]}' "$n" >"$dir/ci.jwks"
+}
+# ci_token DIR PROJECT: a CI job's OIDC token (RS256, an hour) that bench's trust policy
+# admits: issuer https://ci.bench.test, audience regauth-bench, repository_id 1.
+ci_token() {
+  local dir=$1 now head body sig
+  now=$(date +%s)
+  head=$(printf '{"alg":"RS256","typ":"JWT","kid":"ci-1"}' | B64URL)
+  body=$(printf '{"iss":"https://ci.bench.test","sub":"repo:org/tool:ref:refs/heads/main","aud":"regauth-bench","iat":%d,"nbf":%d,"exp":%d,"jti":"bench-%d","repository_id":"1","ref":"refs/heads/main"}' \
+    "$now" "$now" "$((now + 3600))" "$now" | B64URL)
+  sig=$(printf '%s.%s' "$head" "$body" | openssl dgst -sha256 -sign "$dir/ci.key" | B64URL)
+  printf '%s.%s.%s' "$head" "$body" "$sig"
+}
 
 # start DIR ALG: a server on a fresh port over DIR's database; sets PORT, NPORT (the
 # webhook's internal listener), PID, READY_MS.
 start() {
   local dir=$1 alg=$2 t0 scheme=http tls_lines=""
+  ci_issuer "$dir"
   # TLS_DIR (a `regauth certs self-signed` directory): the public listener on HTTPS.
   if [ -n "${TLS_DIR:-}" ]; then
     scheme=https
@@ -109,6 +132,10 @@ pulls = ${AUDIT_PULLS:-true}
 level = "error"
 [bootstrap]
 admin_password = "bench-admin-password"
+[[oidc.issuers]]
+name = "ci"
+issuer = "https://ci.bench.test"
+jwks_file = "$dir/ci.jwks"
 TOML
   if [ -n "${SYNAPSE_URL:-}" ]; then
     sed -i 's|^\[directory\]$|[directory]\nbackend = "synapse"|' "$dir/regauth.toml"
@@ -251,6 +278,12 @@ load "ES256 anonymous pull (public)" 16 "$U/token?service=registry&scope=reposit
 load "ES256 password pull+push" 16 -H "$PW" "$U/token?$Q"
 load "ES256 access token pull+push" 16 -H "$AT" "$U/token?$Q"
 load "ES256 refresh POST" 16 -s "$WORK/post.lua" "$U/token"
+# A CI job's OIDC token under a trust policy, warm (verified once, then remembered).
+"$BIN" trust-policy add "$P" --creator alice --issuer ci --audience regauth-bench \
+  --repositories '*' --actions pull,push --claim repository_id=1 >/dev/null
+WL="Authorization: Basic $(B64 "oidc:$(ci_token "$WORK/small")")"
+curl -sf -H "$WL" "$U/token?$Q" >/dev/null || { echo "bench: the workload token was refused"; ERRORS=$((ERRORS + 1)); }
+load "ES256 workload OIDC token pull+push" 16 -H "$WL" "$U/token?$Q"
 if want es256-extras; then
   load "ES256 password, 64 connections" 64 -H "$PW" "$U/token?$Q"
   for n in 1 10 100; do
@@ -513,6 +546,8 @@ for name, rps, p99, bad, peak, cpu in rows:
     plain = rate("ES256 password, plain HTTP, beside TLS")
     if name.startswith("ES256 password, TLS, ") and "handshake" not in name and plain:
         ratio.append(f"{r / plain:.0%} of plain HTTP beside")
+    if name == "ES256 workload OIDC token pull+push" and rate("ES256 access token pull+push"):
+        ratio.append(f"{r / rate('ES256 access token pull+push'):.0%} of access tokens")
     if name == "ES256 anonymous pull (public)" and rate("ES256 anonymous pull, pull auditing off"):
         ratio.append(f"{r / rate('ES256 anonymous pull, pull auditing off'):.0%} of unaudited")
     peak = f"{peak}" if peak else ""

@@ -20,7 +20,7 @@ use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{check_user, Authenticated, Method, Refused};
 use crate::domain::authz::{Caller, RepoFacts};
 use crate::domain::federation::{first_match, workload_name, Reach};
-use crate::domain::model::WorkloadClaims;
+use crate::domain::model::{UnixTime, WorkloadClaims};
 use crate::domain::ports::{
     Clock, CredentialStore, DirResult, OidcRejection, OidcVerifier, Pace, TrustPolicyStore,
 };
@@ -49,6 +49,11 @@ pub struct WorkloadLogins {
     ports: WorkloadPorts,
     /// A digest of (issuer, `jti` or the token) → the scopes its first use asked for.
     uses: moka::sync::Cache<[u8; 32], Arc<str>>,
+    /// A digest of the token → its verified claims: docker asks for a token once per
+    /// layer with the same OIDC token, and its signature needs checking once. Served
+    /// only before the token's `exp`; the policies, the creator and the replay rule are
+    /// checked on every request.
+    verified: moka::sync::Cache<[u8; 32], Arc<WorkloadClaims>>,
 }
 
 impl WorkloadLogins {
@@ -59,17 +64,45 @@ impl WorkloadLogins {
                 .max_capacity(REMEMBERED_TOKENS)
                 .time_to_live(REMEMBERED_FOR)
                 .build(),
+            verified: moka::sync::Cache::builder()
+                .max_capacity(REMEMBERED_TOKENS)
+                .time_to_live(REMEMBERED_FOR)
+                .build(),
         }
+    }
+
+    /// The token's claims: remembered from an earlier check while it is alive, else
+    /// verified (signature, issuer, lifetime) by the port.
+    fn claims(
+        &self,
+        token: &str,
+        now: UnixTime,
+        pace: Pace,
+    ) -> Result<Arc<WorkloadClaims>, AuthError> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(c) = self.verified.get(&key) {
+            if now < c.expires_at {
+                return Ok(c);
+            }
+        }
+        let claims = self
+            .ports
+            .verifier
+            .verify(token, now, pace)
+            .map_err(|e| match e {
+                OidcRejection::Rejected(why) => AuthError::Refused(Refused(why)),
+                OidcRejection::Unanswered(d) => AuthError::Directory(d),
+            })?;
+        let claims = Arc::new(claims);
+        self.verified.insert(key, claims.clone());
+        Ok(claims)
     }
 
     /// The workload `token` proves, for a request of `scopes`.
     pub fn login(&self, token: &str, scopes: &[String], pace: Pace) -> Result<Login, AuthError> {
         let p = &self.ports;
         let now = p.clock.now();
-        let claims = p.verifier.verify(token, now, pace).map_err(|e| match e {
-            OidcRejection::Rejected(why) => AuthError::Refused(Refused(why)),
-            OidcRejection::Unanswered(d) => AuthError::Directory(d),
-        })?;
+        let claims = self.claims(token, now, pace)?;
         let policies = p.policies.trust_policies_for_issuer(&claims.issuer, pace)?;
         let matched =
             first_match(&policies, &claims).map_err(|_| Refused("no trust policy matches"))?;

@@ -25,10 +25,22 @@ const GOOD: &str = "good-token";
 
 /// Tokens by their text: what a real verifier would have checked and flattened.
 #[derive(Default)]
-struct Verifier(HashMap<String, Result<WorkloadClaims, OidcRejection>>);
+struct Verifier(
+    HashMap<String, Result<WorkloadClaims, OidcRejection>>,
+    std::sync::atomic::AtomicUsize,
+);
 
 impl OidcVerifier for Verifier {
-    fn verify(&self, token: &str, _: UnixTime, _: Pace) -> Result<WorkloadClaims, OidcRejection> {
+    fn verify(&self, token: &str, now: UnixTime, _: Pace) -> Result<WorkloadClaims, OidcRejection> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let expired = self
+            .0
+            .get(token)
+            .and_then(|c| c.as_ref().ok())
+            .is_some_and(|c| now >= c.expires_at);
+        if expired {
+            return Err(OidcRejection::Rejected("expired"));
+        }
         self.0
             .get(token)
             .cloned()
@@ -138,6 +150,7 @@ fn directory(alice_disabled: bool, alice_access: AccessSet, trashed: bool) -> Me
 
 struct World {
     issuer: TokenIssuer,
+    verifier: Arc<Verifier>,
     policies: Arc<Policies>,
     sink: Arc<crate::app::audit::MemorySink>,
     clock: Arc<crate::app::test_doubles::FixedClock>,
@@ -150,12 +163,16 @@ fn world(dir: MemDirectory, policy: TrustPolicy, tokens: Vec<(&str, WorkloadClai
             .into_iter()
             .map(|(t, c)| (t.to_string(), Ok(c)))
             .collect(),
+        Default::default(),
     ));
     let store_policies = policies.clone();
+    let verifier_handle = verifier.clone();
+    let clock = Arc::new(crate::app::test_doubles::FixedClock::at(NOW));
+    let workload_clock = clock.clone();
     let sink = Arc::new(crate::app::audit::MemorySink::default());
     let workload_sink = sink.clone();
     let built: WithGrants = built_with(dir, move |auth, dir| {
-        let clock = Arc::new(crate::app::test_doubles::FixedClock::at(NOW));
+        let clock = workload_clock;
         let audit = Arc::new(crate::app::audit::Audit::new(workload_sink, true));
         Arc::new(FederatedCredentials {
             inner: Arc::new(DirectoryCredentials {
@@ -172,9 +189,10 @@ fn world(dir: MemDirectory, policy: TrustPolicy, tokens: Vec<(&str, WorkloadClai
             auth,
         })
     });
-    let (_, clock, issuer, _, _) = built;
+    let (_, _, issuer, _, _) = built;
     World {
         issuer,
+        verifier: verifier_handle,
         policies,
         sink,
         clock,
@@ -461,4 +479,27 @@ fn without_federation_the_oidc_user_is_refused() {
         .issue(&workload(GOOD, &[]), Pace::MayBlock)
         .unwrap_err();
     assert!(matches!(e, IssueError::Unauthorized(_)));
+}
+
+#[test]
+fn a_token_is_verified_once_while_alive_and_again_once_expired() {
+    let w = world(
+        directory(false, ALL, false),
+        policy(WorkloadActions::PULL),
+        vec![(GOOD, claims("42", NOW + 300))],
+    );
+    let scopes = ["repository:syn1000/tool:pull"];
+    for _ in 0..5 {
+        w.issuer
+            .issue(&workload(GOOD, &scopes), Pace::MayBlock)
+            .unwrap();
+    }
+    assert_eq!(w.verifier.1.load(std::sync::atomic::Ordering::SeqCst), 1);
+    w.clock.set(NOW + 300);
+    let e = w
+        .issuer
+        .issue(&workload(GOOD, &scopes), Pace::MayBlock)
+        .unwrap_err();
+    assert!(matches!(e, IssueError::Unauthorized(_)), "{e:?}");
+    assert_eq!(w.verifier.1.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
