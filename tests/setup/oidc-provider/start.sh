@@ -59,10 +59,11 @@ free_port() {
 }
 
 # The web pages (login.html, its scripts) from the package, with the package's own
-# config.json template, so a browser can sign in through them.
+# config.json template, so a browser can sign in through them. Copied: glewlwyd serves
+# no symbolic link.
 mkdir -p "$state/webapp"
 for f in /usr/share/glewlwyd/webapp/*; do
-  [[ $(basename "$f") == config.json ]] || ln -s "$f" "$state/webapp/"
+  [[ $(basename "$f") == config.json ]] || cp -RL "$f" "$state/webapp/"
 done
 cp /usr/share/glewlwyd/templates/config.json "$state/webapp/config.json"
 sqlite3 "$state/glewlwyd.db" <"$schema"
@@ -83,7 +84,7 @@ for attempt in 1 2 3 4 5; do
   up=
   for _ in $(seq 100); do
     kill -0 "$pid" 2>/dev/null || break
-    if curl -fsS -o /dev/null "http://127.0.0.1:$port/config" 2>/dev/null; then up=1; break; fi
+    if curl -fsS --max-time 2 -o /dev/null "http://127.0.0.1:$port/config" 2>/dev/null; then up=1; break; fi
     sleep 0.1
   done
   [[ -n $up ]] && break
@@ -97,7 +98,7 @@ admin_jar="$state/admin.cookies"
 # api METHOD PATH JSON [JAR]: one admin API call, failing with glewlwyd's answer.
 api() {
   local out code
-  out=$(curl -sS -X "$1" -c "${4:-$admin_jar}" -b "${4:-$admin_jar}" -H 'Content-Type: application/json' \
+  out=$(curl -sS --max-time 10 -X "$1" -c "${4:-$admin_jar}" -b "${4:-$admin_jar}" -H 'Content-Type: application/json' \
     --data-binary "$3" -w '\n%{http_code}' "$base$2")
   code=${out##*$'\n'}
   if [[ $code != 200 ]]; then
@@ -146,10 +147,10 @@ api PUT "/auth/grant/$client_id" '{"scope":"openid"}' "$user_jar"
 rm -f "$admin_jar" "$user_jar"
 
 for _ in $(seq 50); do
-  curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration" && break
+  curl -fsS --max-time 5 -o /dev/null "$issuer/.well-known/openid-configuration" && break
   sleep 0.1
 done
-curl -fsS -o /dev/null "$issuer/.well-known/openid-configuration"
+curl -fsS --max-time 5 -o /dev/null "$issuer/.well-known/openid-configuration"
 
 cat <<OUT
 ISSUER=$issuer
