@@ -266,7 +266,7 @@ fn a_person_signs_in_at_glewlwyd_with_pkce_and_the_id_token_verifies() {
         .verify(id_token, now(), Pace::MayBlock)
         .unwrap_or_else(|e| panic!("the ID token does not verify: {e:?}"));
     assert_eq!(claims.issuer, provider.issuer);
-    assert_eq!(claims.audience, [provider.client_id.clone()]);
+    assert_eq!(claims.audience, std::slice::from_ref(&provider.client_id));
     assert_eq!(claims.claims["azp"], provider.client_id);
     assert_eq!(claims.claims["nonce"], request.nonce);
     assert_eq!(claims.claims["email"], provider.email);

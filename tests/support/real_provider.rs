@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::time::{Duration, Instant};
 
 use secrecy::SecretString;
 
@@ -129,7 +130,16 @@ impl RealProvider {
 
 impl Drop for RealProvider {
     fn drop(&mut self) {
+        // Closing the pipe stops the script, which stops glewlwyd and removes its state;
+        // the process group is signalled only if that has not happened within seconds.
         drop(self.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
         let group = format!("-{}", self.child.id());
         let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
         let _ = self.child.wait();

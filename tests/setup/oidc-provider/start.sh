@@ -38,7 +38,9 @@ schema=/usr/share/dbconfig-common/data/glewlwyd/install/sqlite3
 state=$(mktemp -d "${TMPDIR:-/tmp}/regauth-glewlwyd.XXXXXX")
 pid=
 cleanup() {
-  trap - EXIT INT TERM
+  # A second signal (the process group's stop after the pipe closed) must not cut this short.
+  trap '' INT TERM
+  trap - EXIT
   if [[ -n $pid ]]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
   [[ -n ${KEEP_STATE:-} ]] || rm -rf "$state"
 }
