@@ -4,8 +4,8 @@
 # debootstrap (local base images), curl, python3, binutils, wrk and openssl (the bench
 # smoke run), chromium and chromium-driver (the web pages' browser test, tests/web_ui.rs),
 # postgresql (the directory suite's second backend: the tests initdb a throw-away cluster),
-# and the Docker engine,
-# docker-compose and containerd's ctr if missing.
+# glewlwyd (a real OpenID Connect provider: tests/setup/oidc-provider/start.sh) with sqlite3,
+# and the Docker engine, docker-compose and containerd's ctr if missing.
 # Idempotent: installs only what is absent.
 set -euo pipefail
 need=()
@@ -24,6 +24,27 @@ if ((${#need[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+# glewlwyd: its debconf question answered "No configuration" (so its postinst sets up no
+# system database) with dbconfig-no-thanks for its database-framework dependency, and
+# services kept from starting while it installs (a policy-rc.d of our own, only if the
+# machine has none): the tests make their own SQLite database and start it themselves,
+# unprivileged, so nothing is left running.
+if [[ $(dpkg-query -W -f='${Status}' glewlwyd 2>/dev/null) != "install ok installed" ]] ||
+  ! command -v sqlite3 >/dev/null 2>&1; then
+  echo "install-deps: installing glewlwyd"
+  export DEBIAN_FRONTEND=noninteractive
+  ((${#need[@]})) || apt-get update -qq
+  echo "glewlwyd glewlwyd/config_type select No configuration" | debconf-set-selections
+  policy=/usr/sbin/policy-rc.d
+  own_policy=
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=1
+  fi
+  rc=0
+  apt-get install -y -qq --no-install-recommends glewlwyd dbconfig-no-thanks sqlite3 >/dev/null || rc=$?
+  [[ -z $own_policy ]] || rm -f "$policy"
+  ((rc == 0)) || exit "$rc"
 fi
 # Compose v2 (`docker compose`), so the suite runs the compose files with both versions.
 # Debian packages it from trixie on as a static binary; bookworm's apt has only v1, so take
