@@ -116,6 +116,23 @@ fn a_job_pushes_with_its_oidc_token_and_only_where_its_policy_says() {
     );
     let (push, _) = stack.push(&img, &format!("{p}/tool:v2"), &format!("oidc:{feature}"));
     assert_refused(&push, Refusal::BadCredentials, "another branch");
+    // The owner asks why: the policy names the failed condition, the value and the want.
+    let why = stack.cli(
+        &["trust-policy", "explain", &p],
+        Some(&format!("{feature}\n")),
+    );
+    let why = String::from_utf8_lossy(&why.stdout).to_string();
+    assert!(
+        why.contains(&format!(
+            "policy {id}: claim ref \"refs/heads/feature\" does not match \"refs/heads/main\""
+        )),
+        "{why}"
+    );
+    let good = stack.cli(
+        &["trust-policy", "explain", &p],
+        Some(&format!("{}\n", job(()))),
+    );
+    assert!(String::from_utf8_lossy(&good.stdout).contains(&format!("policy {id}: matches")));
     let mut reused = provider.github_actions_claims("org/tool", "refs/heads/main", AUDIENCE);
     reused["repository_id"] = "999".into();
     let reused = mint(&provider, reused);

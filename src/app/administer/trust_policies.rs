@@ -9,10 +9,10 @@ use crate::app::permit::Permit;
 use crate::app::{Actor, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authz::EntityFacts;
-use crate::domain::federation::{glob, pins_ids};
+use crate::domain::federation::{evaluate, glob, pins_ids};
 use crate::domain::model::{
     ClaimCondition, ClaimMatch, EntityId, EntityKind, EntityRef, NewTrustPolicy, TrustPolicy,
-    UnixTime, WorkloadActions,
+    UnixTime, WorkloadActions, WorkloadClaims,
 };
 use crate::domain::ports::{AuditLog, AuthorizationFacts, TrustPolicyStore, UserAdmin};
 
@@ -221,6 +221,29 @@ pub fn list<S: TrustPolicyStore + AuthorizationFacts + ?Sized>(
         .list_trust_policies(project_id)?
         .iter()
         .map(PolicyView::of)
+        .collect())
+}
+
+/// For a project's owner: which of its policies a workload's verified `claims` meet,
+/// and for each that they do not, the first condition that failed (the claim, the
+/// value it has and the one the policy wants).
+pub fn explain<S: TrustPolicyStore + AuthorizationFacts + ?Sized>(
+    store: &S,
+    permit: &Permit<ListTrustPolicies>,
+    project_id: EntityId,
+    claims: &WorkloadClaims,
+) -> AppResult<Vec<(i64, Result<Vec<String>, String>)>> {
+    project(store, permit, project_id)?;
+    Ok(store
+        .list_trust_policies(project_id)?
+        .iter()
+        .map(|p| {
+            let verdict = match evaluate(p, claims) {
+                Ok(m) => Ok(m.claims),
+                Err(miss) => Err(format!("claim {} {}", miss.claim, miss.why)),
+            };
+            (p.id, verdict)
+        })
         .collect())
 }
 

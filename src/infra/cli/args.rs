@@ -310,6 +310,10 @@ pub enum TrustPolicyCmd {
     List { project: String },
     /// Remove policy ID of PROJECT.
     Remove { project: String, id: i64 },
+    /// Read a workload's OIDC token on stdin, verify it against the configured issuers,
+    /// and tell for each of PROJECT's policies whether it matches, or which condition
+    /// failed (the claim, its value, what the policy wants).
+    Explain { project: String },
 }
 
 #[derive(Debug, Subcommand)]

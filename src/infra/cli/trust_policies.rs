@@ -11,7 +11,9 @@ use crate::domain::model::{
     parse_lifetime, ClaimCondition, ClaimMatch, EntityId, UnixTime, WorkloadActions,
 };
 use crate::domain::ports::Directory;
+use crate::domain::ports::{OidcRejection, OidcVerifier, Pace};
 use crate::infra::config::Settings;
+use crate::infra::oidc::Verifier;
 use crate::infra::shown::Shown;
 
 pub fn run(
@@ -83,11 +85,60 @@ pub fn run(
             }
             Ok(())
         }
+        TrustPolicyCmd::Explain { project } => {
+            let project: EntityId = project.parse().map_err(CliError::from)?;
+            explain(dir, settings, now, project)
+        }
         TrustPolicyCmd::Remove { project, id } => {
             let project: EntityId = project.parse().map_err(CliError::from)?;
             Ok(trust_policies::remove(dir, &operator(), project, id, now)?)
         }
     }
+}
+
+/// The owner's view of why a token is (not) admitted: the token read from stdin,
+/// verified as the token path would, then every policy of the project evaluated.
+fn explain(
+    dir: &dyn Directory,
+    settings: &Settings,
+    now: UnixTime,
+    project: EntityId,
+) -> CliResult {
+    let mut token = String::new();
+    std::io::stdin()
+        .read_line(&mut token)
+        .map_err(|e| CliError::Failed(format!("reading the token from stdin: {e}")))?;
+    let verifier = Verifier::from_settings(&settings.oidc).map_err(CliError::from)?;
+    let claims = match verifier.verify(token.trim(), now, Pace::MayBlock) {
+        Ok(c) => c,
+        Err(OidcRejection::Rejected(why)) => {
+            return Err(CliError::Failed(format!(
+                "the token is refused before any policy: {why}"
+            )))
+        }
+        Err(OidcRejection::Unanswered(e)) => {
+            return Err(CliError::Failed(format!(
+                "the issuer's keys could not be had: {e}"
+            )))
+        }
+    };
+    outln!(
+        "token: iss={} sub={} aud={}",
+        Shown(&claims.issuer),
+        Shown(&claims.subject),
+        Shown(&claims.audience.join(","))
+    );
+    let verdicts = trust_policies::explain(dir, &operator(), project, &claims)?;
+    if verdicts.is_empty() {
+        outln!("{project} has no trust policy");
+    }
+    for (id, verdict) in verdicts {
+        match verdict {
+            Ok(matched) => outln!("policy {id}: matches ({})", Shown(&matched.join(" "))),
+            Err(why) => outln!("policy {id}: {}", Shown(&why)),
+        }
+    }
+    Ok(())
 }
 
 /// `CLAIM=VALUE` as a condition.
