@@ -224,6 +224,9 @@ pub fn list<S: TrustPolicyStore + AuthorizationFacts + ?Sized>(
         .collect())
 }
 
+/// A policy's id, and the claims that matched or the first condition that failed.
+pub type PolicyVerdict = (i64, Result<Vec<String>, String>);
+
 /// For a project's owner: which of its policies a workload's verified `claims` meet,
 /// and for each that they do not, the first condition that failed (the claim, the
 /// value it has and the one the policy wants).
@@ -232,7 +235,7 @@ pub fn explain<S: TrustPolicyStore + AuthorizationFacts + ?Sized>(
     permit: &Permit<ListTrustPolicies>,
     project_id: EntityId,
     claims: &WorkloadClaims,
-) -> AppResult<Vec<(i64, Result<Vec<String>, String>)>> {
+) -> AppResult<Vec<PolicyVerdict>> {
     project(store, permit, project_id)?;
     Ok(store
         .list_trust_policies(project_id)?
