@@ -289,6 +289,21 @@ pub fn table() -> Vec<Route> {
             "/ui/repository/history",
             pages::repository::history,
         ),
+        gated(
+            get.clone(),
+            "/ui/trust-policies",
+            pages::trust_policies::show,
+        ),
+        gated(
+            post.clone(),
+            "/ui/trust-policies",
+            pages::trust_policies::add,
+        ),
+        gated(
+            post.clone(),
+            "/ui/trust-policies/{id}/remove",
+            pages::trust_policies::remove,
+        ),
         gated(get.clone(), "/ui/sharing", pages::sharing::show),
         gated(post.clone(), "/ui/sharing", pages::sharing::replace),
         gated(get.clone(), "/ui/account", pages::account::show),

@@ -526,6 +526,32 @@ pub fn sample(w: &World, route: &Route, kind: Kind) -> Sample {
         "GET /ui/repository/history" => {
             at(format!("/ui/repository/history?path={repo}&tag=v1"), Empty)
         }
+        "GET /ui/trust-policies" => at(format!("/ui/trust-policies?project={p}"), Empty),
+        "POST /ui/trust-policies" => {
+            let f = w.project_of("alice");
+            at(
+                route.path.into(),
+                Page(form(&[
+                    ("project", &f),
+                    ("issuer", "github"),
+                    ("audience", "regauth"),
+                    ("conditions", "repository_id=1\nref~refs/heads/*"),
+                    ("repositories", "tool"),
+                    ("actions", "pull"),
+                    ("max_lifetime", "15m"),
+                ])),
+            )
+        }
+        "POST /ui/trust-policies/{id}/remove" => {
+            let f = w.project_of("alice");
+            let path = format!("/api/v1/projects/{f}/trust-policies");
+            let v = w.created(Method::POST, &path, "alice", trust_policy());
+            let id = v["id"].as_i64().expect("id");
+            at(
+                format!("/ui/trust-policies/{id}/remove"),
+                Page(form(&[("project", &f)])),
+            )
+        }
         "GET /ui/sharing" => at(format!("/ui/sharing?entity={p}"), Empty),
         "POST /ui/sharing" => {
             let f = w.project_of("alice");

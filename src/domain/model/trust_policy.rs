@@ -59,6 +59,36 @@ pub struct ClaimCondition {
     pub matcher: ClaimMatch,
 }
 
+impl ClaimCondition {
+    /// `claim=value` (exact) or `claim~pattern` (glob), as the pages and listings write
+    /// a condition.
+    pub fn parse_line(line: &str) -> Result<ClaimCondition, String> {
+        let at = line
+            .find(['=', '~'])
+            .ok_or_else(|| format!("{line:?}: write claim=value or claim~pattern"))?;
+        let (claim, rest) = line.split_at(at);
+        let value = rest[1..].to_string();
+        let matcher = if rest.starts_with('=') {
+            ClaimMatch::Exact(value)
+        } else {
+            ClaimMatch::Glob(value)
+        };
+        Ok(ClaimCondition {
+            claim: claim.trim().to_string(),
+            matcher,
+        })
+    }
+}
+
+impl std::fmt::Display for ClaimCondition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.matcher {
+            ClaimMatch::Exact(v) => write!(f, "{}={v}", self.claim),
+            ClaimMatch::Glob(p) => write!(f, "{}~{p}", self.claim),
+        }
+    }
+}
+
 /// A policy as its creator states it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTrustPolicy {

@@ -159,14 +159,7 @@ fn condition(
 /// One policy per line: id, repositories, actions, issuer, creator, the conditions, and
 /// a warning when it matches names only.
 fn print(v: &PolicyView) -> CliResult {
-    let conditions: Vec<String> = v
-        .conditions
-        .iter()
-        .map(|c| match &c.matcher {
-            ClaimMatch::Exact(x) => format!("{}={x}", c.claim),
-            ClaimMatch::Glob(p) => format!("{}~{p}", c.claim),
-        })
-        .collect();
+    let conditions: Vec<String> = v.conditions.iter().map(ToString::to_string).collect();
     outln!(
         "{}\t{}/{}\t{}\t{}\taud={}\tcreator={}\t{}{}",
         v.id,

@@ -11,6 +11,7 @@ pub mod repository;
 pub mod sharing;
 pub mod signin;
 pub mod tokens;
+pub mod trust_policies;
 
 /// A query string (`path=syn1%2Ftool&tag=v1`) for links.
 pub fn query(pairs: &[(&str, &str)]) -> String {

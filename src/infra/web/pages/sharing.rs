@@ -112,6 +112,10 @@ pub async fn show(page: Page<ShowSharing>, req: HttpRequest) -> Result<HttpRespo
                 @for (p, a) in &view.entries { tr { td { (p.to_string()) } td { (a) } } }
             }
         } }
+        @if let EntityRef::Id(project) = &entity {
+            p { a href={ "/ui/trust-policies?" (query(&[("project", &project.to_string())])) } {
+                "Trust policies: CI jobs that pull or push with their own OIDC token" } }
+        }
         @if may_change {
             (edit_form(visit, &entity_text, &view))
         } @else {
