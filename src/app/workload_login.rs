@@ -19,10 +19,11 @@ use super::credentials::{CredentialAuthority, Login, RefreshWanted};
 use crate::domain::audit::{AuditEvent, AuditRecord};
 use crate::domain::authn::{check_user, Authenticated, Method, Refused};
 use crate::domain::authz::{Caller, RepoFacts};
-use crate::domain::federation::{first_match, workload_name, Reach};
-use crate::domain::model::{UnixTime, WorkloadClaims};
+use crate::domain::federation::{first_match, workload_name, Mismatch, Reach};
+use crate::domain::model::{TrustPolicy, UnixTime, WorkloadClaims};
 use crate::domain::ports::{
-    Clock, CredentialStore, DirResult, OidcRejection, OidcVerifier, Pace, TrustPolicyStore,
+    Clock, CredentialStore, DirResult, OidcRejection, OidcVerifier, Pace, RemoteRefusal,
+    TrustPolicyStore,
 };
 use crate::domain::repo_name::RepoPath;
 
@@ -104,8 +105,8 @@ impl WorkloadLogins {
         let now = p.clock.now();
         let claims = self.claims(token, now, pace)?;
         let policies = p.policies.trust_policies_for_issuer(&claims.issuer, pace)?;
-        let matched =
-            first_match(&policies, &claims).map_err(|_| Refused("no trust policy matches"))?;
+        let matched = first_match(&policies, &claims)
+            .map_err(|misses| unmatched(&policies, &claims, &misses))?;
         let policy = matched.policy;
         let creator = p
             .store
@@ -193,6 +194,27 @@ impl WorkloadLogins {
     }
 }
 
+/// Why no policy admitted a token, told to the workload: for each policy made for the
+/// token's audience (so, for this registry), its id, project and the claim that failed,
+/// never the value it wants; a token for another audience learns nothing.
+fn unmatched(policies: &[TrustPolicy], claims: &WorkloadClaims, misses: &[Mismatch]) -> AuthError {
+    let told: Vec<String> = misses
+        .iter()
+        .filter_map(|m| {
+            let p = policies.iter().find(|p| p.id == m.policy)?;
+            claims
+                .audience
+                .contains(&p.policy.audience)
+                .then(|| format!("policy {} of {}: claim {}", p.id, p.policy.project, m.claim))
+        })
+        .collect();
+    if told.is_empty() {
+        Refused("no trust policy matches").into()
+    } else {
+        AuthError::Rejected(RemoteRefusal::NoTrustPolicy(told.join("; ")))
+    }
+}
+
 /// Workload tokens in front of the authority startup chose; everything else goes to it.
 pub struct FederatedCredentials {
     pub inner: Arc<dyn CredentialAuthority>,
@@ -257,8 +279,15 @@ impl CredentialAuthority for FederatedCredentials {
         let limits = self.auth.failed_logins();
         limits.check(WORKLOAD_LOGIN, attempt.address)?;
         let outcome = self.workloads.login(token, scopes, attempt.pace);
-        if let Err(AuthError::Refused(why)) = &outcome {
-            self.audit_failure(attempt.address, why, attempt.pace)?;
+        let why = match &outcome {
+            Err(AuthError::Refused(why)) => Some(*why),
+            Err(AuthError::Rejected(RemoteRefusal::NoTrustPolicy(_))) => {
+                Some(Refused("no trust policy matches"))
+            }
+            _ => None,
+        };
+        if let Some(why) = why {
+            self.audit_failure(attempt.address, &why, attempt.pace)?;
             limits.failed(WORKLOAD_LOGIN, attempt.address);
         }
         outcome

@@ -447,6 +447,10 @@ pub enum RemoteRefusal {
     TwoFactorRequired,
     #[error("the password must be reset (see the e-mail), or log in with a personal access token")]
     PasswordResetRequired,
+    /// A workload's OIDC token meets none of the trust policies made for its audience:
+    /// which claim failed in each (never the value a policy wants).
+    #[error("this OIDC token meets no trust policy: {0}")]
+    NoTrustPolicy(String),
     /// No verdict: the provider could not be asked (`DirectoryError::Backend`: fail
     /// closed) or not at this pace (`DirectoryError::WouldBlock`).
     #[error(transparent)]

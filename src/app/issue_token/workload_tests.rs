@@ -409,16 +409,39 @@ fn claims_that_do_not_match_and_bad_tokens_are_refused() {
         policy(both),
         vec![("other-repo", claims("43", NOW + 300))],
     );
-    for token in ["other-repo", "forged"] {
-        let e = w
-            .issuer
+    let refused = |token: &str| {
+        w.issuer
             .issue(
                 &workload(token, &["repository:syn1000/tool:pull"]),
                 Pace::MayBlock,
             )
-            .unwrap_err();
-        assert!(matches!(e, IssueError::Unauthorized(_)), "{token}: {e:?}");
-    }
+            .unwrap_err()
+    };
+    assert!(matches!(refused("forged"), IssueError::Unauthorized(_)));
+    // The workload is told which claim failed in each policy for its audience, never
+    // the value the policy wants.
+    let told = refused("other-repo");
+    assert_eq!(
+        told.to_string(),
+        "this OIDC token meets no trust policy: policy 9 of syn1000: claim repository_id"
+    );
+    assert!(!told.to_string().contains("42"));
+    // A token for another audience learns nothing.
+    let mut elsewhere = claims("43", NOW + 300);
+    elsewhere.audience = vec!["someone-else".into()];
+    let w2 = world(
+        directory(false, ALL, false),
+        policy(both),
+        vec![("elsewhere", elsewhere)],
+    );
+    let e = w2
+        .issuer
+        .issue(
+            &workload("elsewhere", &["repository:syn1000/tool:pull"]),
+            Pace::MayBlock,
+        )
+        .unwrap_err();
+    assert!(matches!(e, IssueError::Unauthorized(_)), "{e:?}");
     assert!(w.sink.0.lock().unwrap().iter().any(|r| matches!(&r.event, AuditEvent::LoginFailed { credential, .. } if credential == "workload")));
 }
 
