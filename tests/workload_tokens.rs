@@ -333,3 +333,122 @@ fn a_policy_is_made_by_who_may_change_the_projects_sharing_and_names_only_is_fla
         assert!(text.contains(why), "{why}: {text}");
     }
 }
+
+/// `GET /token` as `oidc:<token>` for a pull of `repo`: the status and the body.
+fn token_status(stack: &Stack, token: &str, repo: &str) -> (u16, String) {
+    let r = reqwest::blocking::Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE),
+            ("scope", &format!("repository:{repo}:pull")),
+        ])
+        .basic_auth("oidc", Some(token))
+        .send()
+        .expect("GET /token");
+    (r.status().as_u16(), r.text().unwrap_or_default())
+}
+
+#[test]
+fn every_hostile_token_is_refused_at_the_token_endpoint() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    let provider = OidcProvider::start();
+    let stack = stack_trusting(&provider);
+    let p = project(&stack, "alice");
+    add_policy(&stack, &p, "alice", &[]);
+    let repo = format!("{p}/tool");
+    let good = provider.github_actions_claims("org/tool", "refs/heads/main", AUDIENCE);
+    assert_eq!(
+        token_status(&stack, &mint(&provider, good.clone()), &repo).0,
+        200
+    );
+
+    let part = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+    let unsigned = format!(
+        "{}.{}.",
+        part(&serde_json::json!({"alg": "none", "kid": provider.current_kid()})),
+        part(&good)
+    );
+    let mut hs = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    hs.kid = Some(provider.current_kid());
+    let confused = jsonwebtoken::encode(
+        &hs,
+        &good,
+        &jsonwebtoken::EncodingKey::from_secret(&provider.public_key(&provider.current_kid())),
+    )
+    .unwrap();
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut c = good.clone();
+        change(&mut c);
+        mint(&provider, c)
+    };
+    let now = oidc_provider::now();
+    let cases = [
+        ("alg=none", unsigned),
+        ("HS256 with the public key", confused),
+        ("an unpublished key", provider.mint_unpublished(&good)),
+        (
+            "wrong iss",
+            with(&|c| c["iss"] = "https://evil.example".into()),
+        ),
+        (
+            "expired",
+            with(&|c| {
+                c["exp"] = (now - 600).into();
+                c["iat"] = (now - 900).into();
+                c["nbf"] = (now - 900).into();
+            }),
+        ),
+        (
+            "nbf in the future",
+            with(&|c| c["nbf"] = (now + 3600).into()),
+        ),
+        (
+            "garbage",
+            "eyJhbGciOiJSUzI1NiJ9.garbage.garbage".to_string(),
+        ),
+    ];
+    for (what, token) in cases {
+        let (status, body) = token_status(&stack, &token, &repo);
+        assert_eq!(status, 401, "{what}: {body}");
+        assert!(
+            !body.contains("trust policy"),
+            "{what} reached the policies: {body}"
+        );
+    }
+}
+
+#[test]
+fn a_provider_whose_keys_cannot_be_had_gives_503_and_passwords_keep_working() {
+    let provider = OidcProvider::start();
+    let stack = stack_trusting(&provider);
+    let p = project(&stack, "alice");
+    add_policy(&stack, &p, "alice", &[]);
+    provider.fail(oidc_provider::Failure::Down);
+    let token = mint(
+        &provider,
+        provider.github_actions_claims("org/tool", "refs/heads/main", AUDIENCE),
+    );
+    let (status, body) = token_status(&stack, &token, &format!("{p}/tool"));
+    assert_eq!(status, 503, "{body}");
+    // Password logins never consult an issuer.
+    let r = reqwest::blocking::Client::new()
+        .get(stack.url("/token"))
+        .query(&[
+            ("service", SERVICE),
+            ("scope", &format!("repository:{p}/tool:pull")),
+        ])
+        .basic_auth("alice", Some(PASSWORD))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // Back up: the next fetch (after the 1 s refetch interval) lets it in.
+    provider.fail(oidc_provider::Failure::None);
+    let ok = eventually(5, || {
+        (token_status(&stack, &token, &format!("{p}/tool")).0 == 200).then_some(())
+    });
+    assert!(
+        ok.is_some(),
+        "the provider came back and the token stayed refused"
+    );
+}
