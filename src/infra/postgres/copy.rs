@@ -176,6 +176,16 @@ const TABLES: &[Table] = &[
         ],
         true,
     ),
+    (
+        "federated_identities",
+        &[
+            ("provider", Text),
+            ("subject", Text),
+            ("user_id", Int),
+            ("linked_at", Int),
+        ],
+        false,
+    ),
 ];
 
 /// The audit trail, read from its own file.
