@@ -400,8 +400,8 @@ pub trait FederatedIdentities: Send + Sync {
     /// Links `provider`'s `subject` to `user`; `Conflict` when the pair is linked
     /// already (to anyone), `NotFound` when the user does not exist.
     fn link_identity(&self, identity: &FederatedIdentity) -> DirResult<()>;
-    /// The user `provider`'s `subject` is linked to.
-    fn identity_user(&self, provider: &str, subject: &str) -> DirResult<Option<UserId>>;
+    /// The user `provider`'s `subject` is linked to, as it is now.
+    fn identity_user(&self, provider: &str, subject: &str) -> DirResult<Option<User>>;
     /// A user's linked identities, oldest first.
     fn identities_of(&self, user: UserId) -> DirResult<Vec<FederatedIdentity>>;
     /// Every linked identity, by user then age (the administrators' users page).

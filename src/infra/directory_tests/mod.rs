@@ -1068,4 +1068,6 @@ on_both!(
     trust_policies_for_issuer_match_it_exactly,
     a_policy_change_moves_the_version_and_a_cache_drops_a_removed_one,
     an_identity_links_once_and_is_found_by_its_exact_pair,
+    a_first_sign_in_creates_the_user_and_teams_follow_the_groups,
+    a_local_account_is_linked_by_a_verified_email_only_and_a_disabled_one_refused,
 );

@@ -1,9 +1,9 @@
 //! Federated identities: which local user a provider's subject signs in as. One
 //! script each for both engines; a pair is inserted once and never re-pointed.
 
-use super::rows::user_by_id;
+use super::rows::{user_by_id, user_row, USER_COLS};
 use super::{SqlDirectory, SqlRow};
-use crate::domain::model::UserId;
+use crate::domain::model::{User, UserId};
 use crate::domain::ports::{DirResult, DirectoryError, FederatedIdentities, FederatedIdentity};
 
 const SELECT: &str = "SELECT provider, subject, user_id, linked_at FROM federated_identities";
@@ -41,14 +41,12 @@ impl<D: SqlDirectory> FederatedIdentities for D {
     }
 
     /// `=` compares the bytes on both engines: a subject differing in case is another.
-    fn identity_user(&self, provider: &str, subject: &str) -> DirResult<Option<UserId>> {
-        self.read_script(|c| {
-            c.opt(
-                "SELECT user_id FROM federated_identities WHERE provider = $1 AND subject = $2",
-                &[&provider, &subject],
-                |r| Ok(UserId(r.get(0)?)),
-            )
-        })
+    fn identity_user(&self, provider: &str, subject: &str) -> DirResult<Option<User>> {
+        let sql = format!(
+            "SELECT {USER_COLS} FROM users WHERE id =
+                (SELECT user_id FROM federated_identities WHERE provider = $1 AND subject = $2)"
+        );
+        self.read_script(|c| c.opt(&sql, &[&provider, &subject], |r| user_row(r, 0)))
     }
 
     fn identities_of(&self, user: UserId) -> DirResult<Vec<FederatedIdentity>> {

@@ -327,7 +327,7 @@ impl FederatedIdentities for SynapseLedger {
             "sign-in with an OpenID Connect provider is not available in this mode (directory.backend = \"synapse\"): Synapse owns the users".into(),
         ))
     }
-    fn identity_user(&self, _: &str, _: &str) -> DirResult<Option<UserId>> {
+    fn identity_user(&self, _: &str, _: &str) -> DirResult<Option<User>> {
         Ok(None)
     }
     fn identities_of(&self, _: UserId) -> DirResult<Vec<FederatedIdentity>> {
