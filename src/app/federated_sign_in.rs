@@ -40,8 +40,14 @@ pub trait SignInStore:
     FederatedIdentities + UserAdmin + TeamAdmin + EntityAdmin + CredentialStore + AuditLog
 {
 }
-impl<T: FederatedIdentities + UserAdmin + TeamAdmin + EntityAdmin + CredentialStore + AuditLog>
-    SignInStore for T
+impl<T> SignInStore for T where
+    T: FederatedIdentities
+        + UserAdmin
+        + TeamAdmin
+        + EntityAdmin
+        + CredentialStore
+        + AuditLog
+        + ?Sized
 {
 }
 
