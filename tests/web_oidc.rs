@@ -5,7 +5,9 @@
 //! session reaches the pages and mints an access token that works at `/token`; the
 //! groups set team memberships at each sign-in; an existing account is linked by a
 //! verified e-mail only; a wrong state, a replayed code and a disabled account are
-//! refused; a provider that is down leaves password sign-in working.
+//! refused; a provider that is down leaves password sign-in working; and an ID token
+//! for another client, with several audiences and no `azp`, or with another nonce
+//! (from a rogue provider in this file) starts no session.
 
 mod common;
 #[path = "support/oidc_provider.rs"]
@@ -420,4 +422,186 @@ fn a_disabled_federated_user_cannot_sign_in_and_its_session_ends() {
     assert_eq!(r.status(), 403);
     assert!(r.text().unwrap().contains("disabled"));
     assert!(audit_kinds(&stack, "carol").contains("federated_sign_in_refused"));
+}
+
+/// What the rogue provider's ID token gets wrong.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Nothing: the control, which must sign in.
+    Good,
+    /// `aud` and `azp` name another client.
+    OtherClient,
+    /// Our client among several audiences, without `azp`.
+    SeveralAudiences,
+    /// A nonce that is not the one sent.
+    WrongNonce,
+}
+
+struct RogueState {
+    base: String,
+    jwks: String,
+    nonce: std::sync::Mutex<Option<String>>,
+    shape: std::sync::Mutex<Shape>,
+    mint: Box<dyn Fn(&Value) -> String + Send + Sync>,
+}
+
+/// A provider that answers the code flow at once (no login) with an ID token shaped as
+/// `Shape` says, signed with the contract provider's published key under its own
+/// issuer: what a confused or hostile provider could send. Signature, issuer and times
+/// are good, so only the audience, `azp` and nonce checks stand between it and a
+/// session.
+struct Rogue {
+    state: actix_web::web::Data<RogueState>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Rogue {
+    fn start(p: std::sync::Arc<OidcProvider>) -> Rogue {
+        use actix_web::{web, App, HttpResponse, HttpServer};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let jwks = p.jwks_url();
+        let state = web::Data::new(RogueState {
+            base,
+            jwks,
+            nonce: std::sync::Mutex::new(None),
+            shape: std::sync::Mutex::new(Shape::Good),
+            mint: Box::new(move |claims| p.mint(claims)),
+        });
+        async fn discovery(s: web::Data<RogueState>) -> HttpResponse {
+            HttpResponse::Ok().json(serde_json::json!({
+                "issuer": s.base,
+                "jwks_uri": s.jwks,
+                "authorization_endpoint": format!("{}/authorize", s.base),
+                "token_endpoint": format!("{}/token", s.base),
+            }))
+        }
+        async fn authorize(
+            s: web::Data<RogueState>,
+            q: web::Query<std::collections::HashMap<String, String>>,
+        ) -> HttpResponse {
+            *s.nonce.lock().unwrap() = q.get("nonce").cloned();
+            let to = format!(
+                "{}?code=rogue-code&state={}",
+                q["redirect_uri"],
+                q.get("state").cloned().unwrap_or_default()
+            );
+            HttpResponse::Found()
+                .insert_header(("Location", to))
+                .finish()
+        }
+        async fn token(s: web::Data<RogueState>) -> HttpResponse {
+            let shape = *s.shape.lock().unwrap();
+            let sent = s.nonce.lock().unwrap().clone().unwrap_or_default();
+            let now = oidc_provider::now();
+            let (aud, azp) = match shape {
+                Shape::Good | Shape::WrongNonce => (serde_json::json!(CLIENT), Some(CLIENT)),
+                Shape::OtherClient => (serde_json::json!("other-client"), Some("other-client")),
+                Shape::SeveralAudiences => (serde_json::json!([CLIENT, "other-client"]), None),
+            };
+            let mut claims = serde_json::json!({
+                "iss": s.base, "sub": "r-1", "aud": aud,
+                "iat": now, "exp": now + 300,
+                "nonce": if shape == Shape::WrongNonce { "not-the-nonce".to_string() } else { sent },
+                "preferred_username": "rogue-user", "email": "rogue@example.org",
+                "email_verified": true,
+            });
+            if let Some(azp) = azp {
+                claims["azp"] = serde_json::json!(azp);
+            }
+            HttpResponse::Ok().json(serde_json::json!({
+                "access_token": "unused", "token_type": "Bearer",
+                "id_token": (s.mint)(&claims),
+            }))
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let data = state.clone();
+        std::thread::spawn(move || {
+            let system = actix_web::rt::System::new();
+            let _ = system.block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(data.clone())
+                        .route(
+                            "/.well-known/openid-configuration",
+                            web::get().to(discovery),
+                        )
+                        .route("/authorize", web::get().to(authorize))
+                        .route("/token", web::post().to(token))
+                })
+                .workers(1)
+                .disable_signals()
+                .listen(listener)?
+                .run();
+                let _ = tx.send(server.handle());
+                server.await
+            });
+        });
+        let handle = rx.recv().expect("the rogue provider did not start");
+        Rogue { state, handle }
+    }
+
+    fn shape(&self, shape: Shape) {
+        *self.state.shape.lock().unwrap() = shape;
+    }
+}
+
+impl Drop for Rogue {
+    fn drop(&mut self) {
+        futures_executor::block_on(self.handle.stop(false));
+    }
+}
+
+#[test]
+fn an_id_token_for_another_client_or_with_another_nonce_is_refused() {
+    let p = std::sync::Arc::new(OidcProvider::start());
+    let rogue = Rogue::start(p.clone());
+    let stack = Stack::regauth_with(&format!(
+        r#"
+[[oidc.providers]]
+name = "rogue"
+issuer = "{}"
+client_id = "{CLIENT}"
+client_secret = "{SECRET}"
+create_users = true
+"#,
+        rogue.state.base
+    ));
+    let attempt = |shape: Shape| {
+        rogue.shape(shape);
+        let c = browser();
+        let r = c.get(stack.url("/ui/oidc/rogue/start")).send().unwrap();
+        assert_eq!(r.status(), 303, "start: {}", r.text().unwrap());
+        let r = c.get(location(&r)).send().unwrap();
+        assert_eq!(r.status(), 302);
+        let back = location(&r);
+        assert!(
+            back.starts_with(&stack.url("/ui/oidc/rogue/callback?")),
+            "{back}"
+        );
+        let r = c.get(&back).send().unwrap();
+        let status = r.status().as_u16();
+        let page = r.text().unwrap();
+        let session = c
+            .get(stack.url("/ui/tokens"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16();
+        (status, page, session)
+    };
+    for (shape, why) in [
+        (Shape::OtherClient, "for another client"),
+        (Shape::SeveralAudiences, "several audiences"),
+        (Shape::WrongNonce, "nonce"),
+    ] {
+        let (status, page, session) = attempt(shape);
+        assert_eq!(status, 401, "{why}: {page}");
+        assert!(page.contains(why), "{why}: {page}");
+        assert_eq!(session, 303, "{why}: no session");
+    }
+    assert!(!stack.ok(&["user", "list"]).contains("rogue-user"));
+    // The control: the same provider, its token right, signs in.
+    let (status, page, session) = attempt(Shape::Good);
+    assert_eq!((status, session), (200, 200), "{page}");
 }
