@@ -252,6 +252,10 @@ pub async fn callback(
             Err(SignInError::Refused(r)) => {
                 return Outcome::Failed(WebError::new(StatusCode::FORBIDDEN, r.to_string()))
             }
+            // Beside a Synapse, which owns the users: said plainly, not a 500.
+            Err(SignInError::Directory(crate::domain::ports::DirectoryError::Unsupported(m))) => {
+                return Outcome::Failed(WebError::new(StatusCode::FORBIDDEN, m))
+            }
             Err(SignInError::Directory(e)) => {
                 tracing::error!(error = %e, "federated sign-in failed");
                 return Outcome::Failed(WebError::internal());
