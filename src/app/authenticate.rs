@@ -444,17 +444,18 @@ impl Authenticator {
     /// afresh (so a disabled or deleted user is refused at once), and a stamp of the
     /// user's current password: a keyed digest of its hash, so a session can tell that
     /// the password changed since it began without holding anything that could be
-    /// turned back into the hash. Users without a password have no session.
+    /// turned back into the hash. A password-less account (one that signs in with an
+    /// identity provider) has the stamp of having none: giving it a password later ends
+    /// its sessions, as a password change does; disabling it ends them like any other.
     pub fn session_caller(&self, name: &str) -> Result<(Caller, [u8; 32]), AuthError> {
         let creds = self
             .store
             .user_credentials(name, Pace::MayBlock)?
             .ok_or(Refused("unknown user"))?;
-        let phc = creds
-            .password_hash
-            .as_deref()
-            .ok_or(Refused("user has no password"))?;
-        let stamp = self.key(&["\0session"], phc);
+        let stamp = match creds.password_hash.as_deref() {
+            Some(phc) => self.key(&["\0session"], phc),
+            None => self.key(&["\0session", "\0no password"], ""),
+        };
         let caller = self.caller_for(&creds.user, ScopeSet::PASSWORD, Pace::MayBlock)?;
         Ok((caller, stamp))
     }

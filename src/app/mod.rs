@@ -33,6 +33,7 @@ pub mod browse;
 pub mod clock;
 pub mod credentials;
 pub mod explain;
+pub mod federated_sign_in;
 pub mod ingest_events;
 pub mod issue_token;
 pub mod operations;

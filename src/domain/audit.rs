@@ -143,6 +143,26 @@ pub enum AuditEvent {
         /// The reason code (`no_grant`, `grant_expired`, ...).
         why: String,
     },
+    /// A person signed in with an OpenID Connect provider (the subject is the user).
+    FederatedSignIn {
+        provider: String,
+        subject: String,
+    },
+    /// A provider's subject was linked to a local user: `how` is `created` (a new
+    /// account) or `email` (an existing one, by its verified address).
+    IdentityLinked {
+        provider: String,
+        subject: String,
+        how: String,
+    },
+    /// A sign-in with a provider was refused (`reason` as
+    /// `federation::people::Refusal::reason` says; the subject is the local account
+    /// concerned, when there is one).
+    FederatedSignInRefused {
+        provider: String,
+        subject: String,
+        reason: String,
+    },
 }
 
 impl AuditEvent {
@@ -174,6 +194,9 @@ impl AuditEvent {
             AuditEvent::AccessRequested { .. } => "access_requested",
             AuditEvent::AccessRequestDecided { .. } => "access_request_decided",
             AuditEvent::RegistryEventRefused { .. } => "registry_event_refused",
+            AuditEvent::FederatedSignIn { .. } => "federated_sign_in",
+            AuditEvent::IdentityLinked { .. } => "identity_linked",
+            AuditEvent::FederatedSignInRefused { .. } => "federated_sign_in_refused",
         }
     }
 

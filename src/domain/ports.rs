@@ -383,6 +383,31 @@ pub trait TrustPolicyStore: Send + Sync {
     fn trust_policies_for_issuer(&self, issuer: &str, pace: Pace) -> DirResult<Vec<TrustPolicy>>;
 }
 
+/// A person's account at an identity provider, linked to a local user: the provider's
+/// configured name and its stable `sub` (never a display name, which can change hands).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FederatedIdentity {
+    pub provider: String,
+    pub subject: String,
+    pub user: UserId,
+    pub linked_at: UnixTime,
+}
+
+/// Which local user each (provider, subject) signs in as. A pair is linked to one user
+/// at most, for good: a subject that could be re-pointed would let whoever controls
+/// the link take over an account.
+pub trait FederatedIdentities: Send + Sync {
+    /// Links `provider`'s `subject` to `user`; `Conflict` when the pair is linked
+    /// already (to anyone), `NotFound` when the user does not exist.
+    fn link_identity(&self, identity: &FederatedIdentity) -> DirResult<()>;
+    /// The user `provider`'s `subject` is linked to, as it is now.
+    fn identity_user(&self, provider: &str, subject: &str) -> DirResult<Option<User>>;
+    /// A user's linked identities, oldest first.
+    fn identities_of(&self, user: UserId) -> DirResult<Vec<FederatedIdentity>>;
+    /// Every linked identity, by user then age (the administrators' users page).
+    fn all_identities(&self) -> DirResult<Vec<FederatedIdentity>>;
+}
+
 /// A trait that is all of its ports and nothing else, for every type that has them all:
 /// the list is written once.
 macro_rules! all_of {
@@ -411,6 +436,7 @@ all_of! {
         + RegistryReader
         + AuditLog
         + TrustPolicyStore
+        + FederatedIdentities
 }
 
 /// Who an identity provider that checks credentials itself (a Synapse beside regauth)

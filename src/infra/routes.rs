@@ -266,6 +266,18 @@ pub fn table() -> Vec<Route> {
             "/ui/signin",
             pages::signin::submit,
         ),
+        open::<SignIn, _, _>(
+            Front::Web,
+            get.clone(),
+            "/ui/oidc/{provider}/start",
+            pages::oidc::start,
+        ),
+        open::<SignIn, _, _>(
+            Front::Web,
+            get.clone(),
+            "/ui/oidc/{provider}/callback",
+            pages::oidc::callback,
+        ),
         gated(post.clone(), "/ui/signout", pages::signin::signout),
         gated(get.clone(), "/ui/tokens", pages::tokens::list),
         gated(post.clone(), "/ui/tokens", pages::tokens::create),

@@ -301,6 +301,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         })
     };
     let tokens = TokenIssuer::new(credentials, authenticator, ports, policy);
+    // People's sign-in with the configured providers (nothing is fetched until used).
+    let people = crate::infra::oidc::CodeFlow::from_settings(&settings.oidc)
+        .map_err(|e| StartupError::Oidc(e.to_string()))?
+        .map(Arc::new);
     Ok(AppState {
         settings,
         directory,
@@ -310,6 +314,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         audit_writer: writer,
         metrics: crate::infra::metrics::install(),
         upstream,
+        people,
     })
 }
 

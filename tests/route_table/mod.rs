@@ -502,6 +502,11 @@ pub fn sample(w: &World, route: &Route, kind: Kind) -> Sample {
             Page(form(&[("user", "root"), ("password", PASSWORD)])),
         ),
         "POST /ui/signout" => at(route.path.into(), Page(vec![])),
+        // No identity provider is configured here: both answer "no such provider".
+        "GET /ui/oidc/{provider}/start" => at("/ui/oidc/corp/start".into(), Empty),
+        "GET /ui/oidc/{provider}/callback" => {
+            at("/ui/oidc/corp/callback?code=c&state=s".into(), Empty)
+        }
         "GET /ui/tokens" | "GET /ui/logins" | "GET /ui/projects" | "GET /ui/account"
         | "GET /ui/admin/users" | "GET /ui/requests" => at(route.path.into(), Empty),
         "POST /ui/tokens" => at(

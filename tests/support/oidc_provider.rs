@@ -408,6 +408,14 @@ impl OidcProvider {
         }
     }
 
+    /// Replaces `username`'s groups (as a directory's group change would).
+    pub fn set_groups(&self, username: &str, groups: &[&str]) {
+        let mut s = self.shared.lock();
+        if let Some(p) = s.people.users.iter_mut().find(|p| p.username == username) {
+            p.groups = groups.iter().map(|g| g.to_string()).collect();
+        }
+    }
+
     // ---- failures and counters ----
 
     pub fn fail(&self, failure: Failure) {

@@ -5,6 +5,7 @@
 
 pub mod glob;
 pub mod matching;
+pub mod people;
 pub mod presets;
 pub mod reach;
 

@@ -1018,10 +1018,12 @@ fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
 
 mod batches;
 mod grants;
+mod identities;
 mod minting;
 mod trust_policies;
 use batches::*;
 use grants::*;
+use identities::*;
 use minting::*;
 use trust_policies::*;
 
@@ -1064,5 +1066,8 @@ on_both!(
     trust_policies_are_stored_listed_oldest_first_and_deleted,
     a_trust_policy_needs_an_existing_project_and_creator,
     trust_policies_for_issuer_match_it_exactly,
-    a_policy_change_moves_the_version_and_a_cache_drops_a_removed_one
+    a_policy_change_moves_the_version_and_a_cache_drops_a_removed_one,
+    an_identity_links_once_and_is_found_by_its_exact_pair,
+    a_first_sign_in_creates_the_user_and_teams_follow_the_groups,
+    a_local_account_is_linked_by_a_verified_email_only_and_a_disabled_one_refused,
 );

@@ -10,6 +10,7 @@ use crate::domain::ports::{Clock, Directory};
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::config::Settings;
 use crate::infra::forwarder::Forwarder;
+use crate::infra::oidc::CodeFlow;
 
 /// An identity provider beside regauth (a Synapse: `directory.backend = "synapse"`).
 /// It owns users, teams, projects and sharing, so the front doors refuse to change
@@ -33,6 +34,8 @@ pub struct AppState {
     /// What `/metrics` renders; `None` when another recorder was installed first.
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     pub upstream: Option<Upstream>,
+    /// People's sign-in with the `[[oidc.providers]]`; `None` when none is configured.
+    pub people: Option<Arc<CodeFlow>>,
 }
 
 impl AppState {

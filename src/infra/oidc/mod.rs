@@ -7,12 +7,18 @@
 //! Keys come from each issuer's discovery document (or a configured URL or file), are
 //! cached per issuer and refetched at a bounded rate; the rules follow RFC 8725 (the
 //! algorithm pinned per key, no `none`, no HMAC, no key named by the token).
+//!
+//! `CodeFlow` signs people in with the `[[oidc.providers]]` (authorization code with
+//! PKCE, state and nonce), its ID tokens checked by a `Verifier` of the providers'
+//! issuers plus the audience, `azp` and nonce checks that flow needs.
 
+mod code_flow;
 mod discovery;
 mod jwk;
 mod key_set;
 mod verifier;
 
+pub use code_flow::{check_audience, CodeFlow, FlowError, FlowSetupError, Pending, Started};
 pub use discovery::{max_age, MAX_BODY_BYTES};
 pub use jwk::{JwksError, KeySet};
 pub use key_set::{plan_for, ttl, KeySource, Plan, DEFAULT_TTL, MAX_TTL, MIN_TTL};

@@ -176,6 +176,16 @@ const TABLES: &[Table] = &[
         ],
         true,
     ),
+    (
+        "federated_identities",
+        &[
+            ("provider", Text),
+            ("subject", Text),
+            ("user_id", Int),
+            ("linked_at", Int),
+        ],
+        false,
+    ),
 ];
 
 /// The audit trail, read from its own file.
@@ -361,7 +371,10 @@ mod tests {
         Acl, ClaimCondition, ClaimMatch, NewAccessToken, NewTrustPolicy, NewUser, ProjectName,
         ScopeSet, UserName, WorkloadActions,
     };
-    use crate::domain::ports::{EntityAdmin, Pace, TokenAdmin, TrustPolicyStore, UserAdmin};
+    use crate::domain::ports::{
+        EntityAdmin, FederatedIdentities, FederatedIdentity, Pace, TokenAdmin, TrustPolicyStore,
+        UserAdmin,
+    };
     use crate::infra::postgres::throwaway;
 
     /// A token for `user` minted by `parent`.
@@ -489,5 +502,42 @@ mod tests {
             .create_trust_policy(&policy(GITHUB, WorkloadActions::PUSH))
             .unwrap();
         assert!(next.id > removed.id, "{} after {}", next.id, removed.id);
+    }
+
+    #[test]
+    fn federated_identities_are_copied_and_still_linked_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regauth.db");
+        let sqlite = SqliteDirectory::open(&path).unwrap();
+        let new_user = NewUser {
+            name: UserName::parse("carol").unwrap(),
+            password_hash: None,
+            certified: false,
+            admin: false,
+            email: None,
+        };
+        let carol = sqlite.add_user(&new_user, 1).unwrap().id;
+        let identity = FederatedIdentity {
+            provider: "corp".into(),
+            subject: "u-0001".into(),
+            user: carol,
+            linked_at: 7,
+        };
+        sqlite.link_identity(&identity).unwrap();
+        drop(sqlite);
+
+        let url = throwaway::fresh_database_url();
+        let counts = sqlite_to_postgres(&path, &url, false).unwrap();
+        assert!(counts.contains(&("federated_identities", 1)), "{counts:?}");
+        let pg = PgDirectory::connect(&url, &PgOptions::default()).unwrap();
+        assert_eq!(pg.identities_of(carol).unwrap(), vec![identity.clone()]);
+        assert_eq!(
+            pg.identity_user("corp", "u-0001").unwrap().map(|u| u.id),
+            Some(carol)
+        );
+        assert!(
+            pg.link_identity(&identity).is_err(),
+            "the pair stays unique"
+        );
     }
 }

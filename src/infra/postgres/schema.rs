@@ -6,7 +6,7 @@
 //! the first step is that schema as it stands at SQLite's version 5, in PostgreSQL's
 //! types (`BIGINT` ids, `BOOLEAN` flags, `BYTEA` hashes), with the audit trail in the
 //! same database. Each later step is SQLite's next version: step 2 its version 6, step
-//! 3 its version 7, step 4 its version 8.
+//! 3 its version 7, step 4 its version 8, step 5 its version 9.
 
 use crate::domain::ports::DirResult;
 
@@ -203,6 +203,19 @@ CREATE INDEX trust_policies_issuer ON trust_policies(issuer);
 CREATE INDEX trust_policies_project ON trust_policies(project_id);
 CREATE TRIGGER trust_policies_counted AFTER INSERT OR UPDATE OR DELETE ON trust_policies
     FOR EACH STATEMENT EXECUTE FUNCTION regauth_count_change();
+"#,
+    r#"
+-- SQLite's version 9: people's identities at OpenID Connect providers (the provider's
+-- configured name and its stable `sub`), linked once to a local user. Read only at
+-- sign-in: no change-counter trigger.
+CREATE TABLE federated_identities (
+    provider TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    linked_at BIGINT NOT NULL,
+    PRIMARY KEY (provider, subject)
+);
+CREATE INDEX federated_identities_user ON federated_identities(user_id);
 "#,
 ];
 

@@ -12,6 +12,7 @@
 
 mod access_requests;
 mod entities;
+mod identities;
 mod registry;
 pub mod rows;
 mod tokens;

@@ -225,6 +225,19 @@ BEGIN UPDATE change_counter SET version = version + 1; END;
 CREATE TRIGGER trust_policies_delete_counted AFTER DELETE ON trust_policies
 BEGIN UPDATE change_counter SET version = version + 1; END;
 "#,
+    r#"
+-- People who sign in with an OpenID Connect provider: the provider's configured name
+-- and its stable `sub`, linked once to a local user (never re-pointed). Read only at
+-- sign-in, off the token path: no change-counter trigger.
+CREATE TABLE federated_identities (
+    provider TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    linked_at INTEGER NOT NULL,
+    PRIMARY KEY (provider, subject)
+);
+CREATE INDEX federated_identities_user ON federated_identities(user_id);
+"#,
 ];
 
 /// The audit trail lives in a file of its own beside the directory: its steady stream

@@ -29,8 +29,8 @@ use crate::domain::model::{
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
     DecisionRule, DirResult, DirectoryBackend, DirectoryError, EndTokens, EntityAdmin, EntityRule,
-    Pace, PushGrants, RefreshTokenStore, RegistryEvent, RegistryLog, RegistryReader, TeamAdmin,
-    TokenAdmin, TrustPolicyStore, UserAdmin, UserUpdated,
+    FederatedIdentities, FederatedIdentity, Pace, PushGrants, RefreshTokenStore, RegistryEvent,
+    RegistryLog, RegistryReader, TeamAdmin, TokenAdmin, TrustPolicyStore, UserAdmin, UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 
@@ -315,6 +315,25 @@ impl TrustPolicyStore for SynapseLedger {
         )))
     }
     fn trust_policies_for_issuer(&self, _: &str, _: Pace) -> DirResult<Vec<TrustPolicy>> {
+        Ok(Vec::new())
+    }
+}
+
+/// People sign in through Synapse in this mode, which owns the users: no provider
+/// identity is linked here, and none can be.
+impl FederatedIdentities for SynapseLedger {
+    fn link_identity(&self, _: &FederatedIdentity) -> DirResult<()> {
+        Err(DirectoryError::Unsupported(
+            "sign-in with an OpenID Connect provider is not available in this mode (directory.backend = \"synapse\"): Synapse owns the users".into(),
+        ))
+    }
+    fn identity_user(&self, _: &str, _: &str) -> DirResult<Option<User>> {
+        Ok(None)
+    }
+    fn identities_of(&self, _: UserId) -> DirResult<Vec<FederatedIdentity>> {
+        Ok(Vec::new())
+    }
+    fn all_identities(&self) -> DirResult<Vec<FederatedIdentity>> {
         Ok(Vec::new())
     }
 }

@@ -1,11 +1,12 @@
 //! The pages, one module per group: signing in and out, my access tokens, my docker
 //! logins, my account, projects, a repository's tags and history, sharing settings,
-//! access requests, and the admins' user list.
+//! access requests, the admins' user list, and signing in with an identity provider.
 
 pub mod access;
 pub mod account;
 pub mod admin;
 pub mod logins;
+pub mod oidc;
 pub mod projects;
 pub mod repository;
 pub mod sharing;

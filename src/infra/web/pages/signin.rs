@@ -1,8 +1,9 @@
 //! Signing in and out: `/ui/` sends a browser where it belongs, `/ui/signin` checks a
 //! user name (or e-mail) and password with the token endpoint's own authenticator (the
 //! same failed-login limits, 429, and password-check admission, 503), and starts a
-//! session; `/ui/signout` ends it. Only a password signs in: an access token is a
-//! credential for tools, not a password.
+//! session; `/ui/signout` ends it. Only a password signs in here: an access token is a
+//! credential for tools, not a password. The configured identity providers are offered
+//! beside the form (`pages::oidc`), each said to be unreachable when it is.
 
 use std::time::Instant;
 
@@ -16,6 +17,7 @@ use crate::domain::authn::Method;
 use crate::infra::front::AppState;
 use crate::infra::web::errors::{see_other, WebError};
 use crate::infra::web::gate::Form;
+use crate::infra::web::pages::oidc::{self, Choice};
 use crate::infra::web::session::{random_token, NewSession};
 use crate::infra::web::{cookies, csrf, layout, read_form, secure_cookies, sessions, visit};
 
@@ -32,10 +34,11 @@ pub async fn home(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     }
 }
 
-fn signin_page(token: &str, user: &str, problem: Option<&str>) -> Markup {
+fn signin_page(token: &str, user: &str, problem: Option<&str>, providers: &[Choice]) -> Markup {
     let body = html! {
         h1 { "Sign in" }
         @if let Some(problem) = problem { p.error role="alert" { (problem) } }
+        (oidc::buttons(providers))
         form.stack method="post" action="/ui/signin" {
             (layout::csrf_field(token))
             label for="user" { "User name or e-mail" }
@@ -66,7 +69,7 @@ pub async fn form(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpRe
     );
     Ok(layout::respond(
         HttpResponse::Ok().insert_header((header::SET_COOKIE, cookie)),
-        signin_page(&token, "", None),
+        signin_page(&token, "", None, &oidc::choices(&state).await),
     ))
 }
 
@@ -96,7 +99,12 @@ pub async fn submit(
     let Some(password) = params.owned("password") else {
         return Ok(layout::respond(
             &mut HttpResponse::BadRequest(),
-            signin_page(&token, &user, Some("Give a user name and a password.")),
+            signin_page(
+                &token,
+                &user,
+                Some("Give a user name and a password."),
+                &oidc::choices(&state).await,
+            ),
         ));
     };
     let address = crate::infra::web::client_ip(&state, &req);
@@ -143,7 +151,7 @@ pub async fn submit(
         }
         Outcome::Wrong => Ok(layout::respond(
             &mut HttpResponse::Unauthorized(),
-            signin_page(&token, &user, Some(WRONG)),
+            signin_page(&token, &user, Some(WRONG), &oidc::choices(&state).await),
         )),
         Outcome::Refused(WebError::Page {
             status,
@@ -156,7 +164,7 @@ pub async fn submit(
             }
             Ok(layout::respond(
                 &mut resp,
-                signin_page(&token, &user, Some(&message)),
+                signin_page(&token, &user, Some(&message), &oidc::choices(&state).await),
             ))
         }
         Outcome::Refused(e) => Err(e),
