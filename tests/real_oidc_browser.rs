@@ -7,8 +7,9 @@
 //! and the PKCE verifier, and the ID token verified by `regauth::infra::oidc::Verifier`
 //! (issuer, signature by the published key, expiry) with audience, `azp` and nonce checked
 //! here. A wrong password keeps the browser on glewlwyd's page, showing its error, and
-//! nothing reaches the client. Missing Chromium, chromedriver or glewlwyd fails the test,
-//! never skips it.
+//! nothing reaches the client. A login form that never appears fails `sign_in` with where
+//! the browser is and a screenshot. Missing Chromium, chromedriver or glewlwyd fails the
+//! test, never skips it.
 
 mod common;
 #[path = "support/glewlwyd_browser.rs"]
@@ -229,11 +230,7 @@ fn a_person_signs_in_at_glewlwyd_in_chromium_and_the_id_token_verifies() {
         &request.url(&endpoints, &provider.client_id, &callback.uri),
     );
     let started = Instant::now();
-    let landed = sign_in(
-        &b,
-        &provider.username,
-        provider.password.expose_secret(),
-    );
+    let landed = sign_in(&b, &provider.username, provider.password.expose_secret());
     eprintln!("signed in at glewlwyd in {:?}", started.elapsed());
     assert!(
         landed.starts_with(&callback.uri),
@@ -316,9 +313,37 @@ fn a_wrong_password_stays_on_glewlwyds_page_with_its_error_and_reaches_no_client
     let login = format!("{}/login.html", provider.base_url());
     assert!(b.url().starts_with(&login), "left for {}", b.url());
     assert!(b.displayed(glewlwyd_browser::LAST_ERROR));
-    assert!(b.displayed(glewlwyd_browser::FORM), "the form is still there");
+    assert!(
+        b.displayed(glewlwyd_browser::FORM),
+        "the form is still there"
+    );
     assert!(!glewlwyd_browser::present(&b, glewlwyd_browser::CONTINUE));
     // Nothing went to the client, even a while later.
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(callback.seen(), Vec::<String>::new());
+}
+
+#[test]
+fn a_login_form_that_never_appears_fails_with_where_the_browser_is_and_a_screenshot() {
+    let b = Browser::start();
+    let callback = Callback::listen();
+    // Not glewlwyd: the listener's page has no login form.
+    b.goto(&format!("{}?not=glewlwyd", callback.uri));
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        sign_in(&b, "alice", "whatever")
+    }))
+    .expect_err("sign_in must fail without a login form");
+    let message = failed.downcast_ref::<String>().cloned().unwrap_or_default();
+    assert!(
+        message.contains(glewlwyd_browser::FORM) && message.contains("never appeared"),
+        "{message}"
+    );
+    assert!(message.contains(&callback.uri), "{message}");
+    let shot = message
+        .rsplit_once("screenshot: ")
+        .map(|(_, path)| path.trim().to_owned())
+        .unwrap_or_else(|| panic!("no screenshot named: {message}"));
+    let png = std::fs::read(&shot).unwrap_or_else(|e| panic!("{shot}: {e}"));
+    assert!(png.starts_with(b"\x89PNG"), "{shot} is not a PNG");
+    let _ = std::fs::remove_file(&shot);
 }
