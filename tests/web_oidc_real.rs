@@ -49,6 +49,9 @@ fn a_person_signs_in_with_the_real_provider_mints_a_token_and_docker_logs_in_wit
     b.goto(&stack.url("/ui/signin"));
     b.wait_at("/ui/signin");
     b.click("a[href='/ui/oidc/glewlwyd/start']");
+    b.wait_until("at glewlwyd's login page", |b| {
+        b.url().starts_with(&provider.base_url())
+    });
     glewlwyd_browser::sign_in(&b, &provider.username, provider.password.expose_secret());
     b.wait_until("back at regauth's tokens page", |b| {
         b.url().contains("/ui/tokens")
@@ -92,9 +95,11 @@ fn a_person_signs_in_with_the_real_provider_mints_a_token_and_docker_logs_in_wit
     let out = login.wait_with_output().expect("docker login");
     assert!(
         out.status.success(),
-        "docker login with the minted token: {}{}",
+        "docker login with the minted token: {}{}\nregauth: {}\nglewlwyd: {}",
         String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&out.stderr),
+        stack.regauth_log(),
+        provider.log_tail()
     );
     let pull = stack.pull(&format!("{p}/tool:v1"), Some(&format!("{person}:{secret}")));
     assert!(
