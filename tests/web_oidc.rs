@@ -307,6 +307,32 @@ fn an_existing_account_is_linked_by_a_verified_email_only() {
     let users = stack.ok(&["user", "list"]);
     assert!(!users.contains("alice-corp"), "{users}");
 
+    // The linked account made password-less: the password no longer works, the
+    // provider still does. An account without a linked provider keeps its password.
+    let basic = |user: &str| {
+        Client::new()
+            .get(stack.url("/token"))
+            .query(&[("service", SERVICE)])
+            .basic_auth(user, Some(PASSWORD))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(basic("alice"), 200);
+    stack.ok(&["user", "remove-password", "alice"]);
+    assert_eq!(basic("alice"), 401);
+    let again = signed_in(&stack, &p, "alice-corp");
+    assert_eq!(
+        again.get(stack.url("/ui/tokens")).send().unwrap().status(),
+        200
+    );
+    let refused = stack.cli(&["user", "remove-password", "bob"], None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no linked identity provider"));
+    assert_eq!(basic("bob"), 200);
+    assert!(audit_kinds(&stack, "alice").contains("password=removed"));
+
     // Without create_users, a stranger is refused.
     p.add_user("eve", "provider-password", "eve@example.org", &[]);
     let r = sign_in(&browser(), &stack, &p, "eve");

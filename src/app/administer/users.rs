@@ -8,7 +8,7 @@ use crate::app::{secrets, AppError, AppResult};
 use crate::domain::audit::AuditEvent;
 use crate::domain::authn::refresh_token;
 use crate::domain::model::{Email, NewUser, UnixTime, User, UserName, UserUpdate};
-use crate::domain::ports::{AuditLog, EndTokens, UserAdmin, UserUpdated};
+use crate::domain::ports::{AuditLog, EndTokens, FederatedIdentities, UserAdmin, UserUpdated};
 
 /// Changes to a user as asked (the password in clear, hashed here).
 #[derive(Default)]
@@ -83,6 +83,46 @@ pub fn set<S: UserAdmin + AuditLog + ?Sized>(
     apply(store, permit, name, changes, now)
 }
 
+/// Makes a federated account password-less: from then on it signs in only through its
+/// identity provider (and its access tokens); its `docker login`s end, as on a password
+/// change. Refused for an account no provider is linked to, which would be left with
+/// no way to sign in.
+pub fn remove_password<S: UserAdmin + FederatedIdentities + AuditLog + ?Sized>(
+    store: &S,
+    permit: &Permit<ChangeUser>,
+    name: &str,
+    now: UnixTime,
+) -> AppResult<UserUpdated> {
+    let user = store
+        .user_by_name(name)?
+        .ok_or_else(|| AppError::NotFound(format!("user {name}")))?;
+    if store.identities_of(user.id)?.is_empty() {
+        return Err(AppError::Invalid(format!(
+            "{name} has no linked identity provider: without a password it could not sign in"
+        )));
+    }
+    let update = UserUpdate {
+        remove_password: true,
+        ..UserUpdate::default()
+    };
+    let ends = EndTokens {
+        refresh_tokens: refresh_token::ends_refresh_tokens(&update),
+        access_tokens: false,
+    };
+    let done = store.update_user(name, &update, ends, now)?;
+    let event = AuditEvent::UserChanged {
+        before: flags(&user),
+        after: format!("{} password=removed", flags(&done.user)),
+    };
+    admin_record(store, permit.actor(), name, event, now);
+    let event = AuditEvent::RefreshTokensRevoked {
+        count: done.refresh_tokens_ended,
+        why: "password removed".into(),
+    };
+    admin_record(store, permit.actor(), name, event, now);
+    Ok(done)
+}
+
 /// Changes a user whom the permit's holder already may change (an admin: anyone; a
 /// user: itself, see `app::self_service`), with the same audit records and token endings.
 pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized, O: Operation>(
@@ -102,6 +142,7 @@ pub(crate) fn apply<S: UserAdmin + AuditLog + ?Sized, O: Operation>(
             Some(Some(e)) => Some(Some(parse_email(e)?)),
         },
         password_hash: changes.password.as_deref().map(hash).transpose()?,
+        remove_password: false,
     };
     if update.is_empty() && !changes.revoke_access_tokens {
         return Err(AppError::Invalid(

@@ -46,7 +46,7 @@ pub fn expiry(now: UnixTime, ttl: Option<Duration>) -> Option<UnixTime> {
 /// does a new password (users change a password because they fear it leaked: every
 /// `docker login` made with the old one must die with it).
 pub fn ends_refresh_tokens(update: &UserUpdate) -> bool {
-    update.disabled == Some(true) || update.password_hash.is_some()
+    update.disabled == Some(true) || update.password_hash.is_some() || update.remove_password
 }
 
 #[cfg(test)]

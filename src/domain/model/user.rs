@@ -72,6 +72,9 @@ pub struct UserUpdate {
     pub password_hash: Option<String>,
     /// `Some(None)` removes the address.
     pub email: Option<Option<Email>>,
+    /// Remove the password: the account signs in only through its identity provider
+    /// (and its access tokens).
+    pub remove_password: bool,
 }
 
 impl UserUpdate {
@@ -81,6 +84,7 @@ impl UserUpdate {
             && self.disabled.is_none()
             && self.password_hash.is_none()
             && self.email.is_none()
+            && !self.remove_password
     }
 }
 

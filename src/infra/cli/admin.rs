@@ -124,6 +124,11 @@ fn user(dir: &dyn Directory, now: UnixTime, cmd: UserCmd) -> CliResult {
             users::add(dir, &operator(), request, now)?;
             Ok(())
         }
+        UserCmd::RemovePassword { name } => {
+            let done = users::remove_password(dir, &operator(), &name, now)?;
+            eprintln!("revoked {} refresh token(s)", done.refresh_tokens_ended);
+            Ok(())
+        }
         UserCmd::Set {
             name,
             certified,

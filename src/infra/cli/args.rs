@@ -188,6 +188,9 @@ pub enum UserCmd {
         #[arg(long)]
         email: Option<String>,
     },
+    /// Make a federated account password-less: it then signs in only through its
+    /// identity provider (refused for an account no provider is linked to).
+    RemovePassword { name: String },
     /// Change a user.
     Set {
         name: String,

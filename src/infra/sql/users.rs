@@ -68,6 +68,9 @@ impl<D: SqlDirectory> UserAdmin for D {
             if let Some(h) = &u.password_hash {
                 set("password_hash", h)?;
             }
+            if u.remove_password {
+                set("password_hash", &None::<String>)?;
+            }
             if let Some(email) = &u.email {
                 let email = email.as_ref().map(Email::as_str);
                 email_free(tx, email, Some(id))?;
