@@ -199,6 +199,22 @@ fn world(dir: MemDirectory, policy: TrustPolicy, tokens: Vec<(&str, WorkloadClai
     }
 }
 
+/// alice's directory, `policy` with `actions`, and the good token (alive 300 s).
+fn usual(actions: WorkloadActions) -> World {
+    world(
+        directory(false, ALL, false),
+        policy(actions),
+        vec![(GOOD, claims("42", NOW + 300))],
+    )
+}
+
+impl World {
+    /// The good token asking for `scopes`, off the event loop.
+    fn ask(&self, scopes: &[&str]) -> Result<TokenGrant, IssueError> {
+        self.issuer.issue(&workload(GOOD, scopes), Pace::MayBlock)
+    }
+}
+
 fn workload(token: &str, scopes: &[&str]) -> TokenRequest {
     request(Credential::basic("oidc".into(), token.into()), scopes)
 }
@@ -230,18 +246,8 @@ const ALL: AccessSet = AccessSet::CREATE
 #[test]
 fn a_matching_policy_admits_the_workload_with_its_creators_rights_in_its_reach() {
     let both = WorkloadActions::PULL | WorkloadActions::PUSH;
-    let w = world(
-        directory(false, ALL, false),
-        policy(both),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
-    let grant = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool:pull,push"]),
-            Pace::MayBlock,
-        )
-        .unwrap();
+    let w = usual(both);
+    let grant = w.ask(&["repository:syn1000/tool:pull,push"]).unwrap();
     assert_eq!(actions_of(&grant), vec![vec!["pull", "push"]]);
     let json = token_json(&grant);
     // The token names the workload, not its creator, and ends with the OIDC token.
@@ -266,23 +272,13 @@ fn the_policys_lifetime_caps_a_longer_oidc_token() {
         policy(WorkloadActions::PULL),
         vec![(GOOD, claims("42", NOW + 7200))],
     );
-    let grant = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool:pull"]),
-            Pace::MayBlock,
-        )
-        .unwrap();
+    let grant = w.ask(&["repository:syn1000/tool:pull"]).unwrap();
     assert_eq!(token_json(&grant)["expires_by"], NOW + 600);
 }
 
 #[test]
 fn outside_the_reach_nothing_is_granted() {
-    let w = world(
-        directory(false, ALL, false),
-        policy(WorkloadActions::PULL | WorkloadActions::PUSH),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
+    let w = usual(WorkloadActions::PULL | WorkloadActions::PUSH);
     let grant = w
         .issuer
         .issue(
@@ -312,18 +308,8 @@ fn outside_the_reach_nothing_is_granted() {
 
 #[test]
 fn a_pull_policy_never_pushes_and_push_follows_the_creators_rights() {
-    let w = world(
-        directory(false, ALL, false),
-        policy(WorkloadActions::PULL),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
-    let grant = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool:pull,push"]),
-            Pace::MayBlock,
-        )
-        .unwrap();
+    let w = usual(WorkloadActions::PULL);
+    let grant = w.ask(&["repository:syn1000/tool:pull,push"]).unwrap();
     assert_eq!(actions_of(&grant), vec![vec!["pull"]]);
 
     // The creator lost UPDATE and CREATE: the workload can pull only.
@@ -352,28 +338,12 @@ fn a_disabled_creator_or_a_removed_policy_refuses_the_token() {
         policy(both),
         vec![(GOOD, claims("42", NOW + 300))],
     );
-    let e = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool:pull"]),
-            Pace::MayBlock,
-        )
-        .unwrap_err();
+    let e = w.ask(&["repository:syn1000/tool:pull"]).unwrap_err();
     assert!(matches!(e, IssueError::Unauthorized(_)), "{e:?}");
 
-    let w = world(
-        directory(false, ALL, false),
-        policy(both),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
+    let w = usual(both);
     w.policies.delete_trust_policy(EntityId(1000), 9).unwrap();
-    let e = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool:pull"]),
-            Pace::MayBlock,
-        )
-        .unwrap_err();
+    let e = w.ask(&["repository:syn1000/tool:pull"]).unwrap_err();
     assert!(
         matches!(
             e,
@@ -391,13 +361,7 @@ fn trash_fails_everything() {
         policy(both),
         vec![(GOOD, claims("42", NOW + 300))],
     );
-    let grant = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool:pull,push"]),
-            Pace::MayBlock,
-        )
-        .unwrap();
+    let grant = w.ask(&["repository:syn1000/tool:pull,push"]).unwrap();
     assert_eq!(actions_of(&grant), vec![Vec::<String>::new()]);
 }
 
@@ -448,11 +412,7 @@ fn claims_that_do_not_match_and_bad_tokens_are_refused() {
 #[test]
 fn one_oidc_token_serves_its_first_scopes_again_never_others() {
     let both = WorkloadActions::PULL | WorkloadActions::PUSH;
-    let w = world(
-        directory(false, ALL, false),
-        policy(both),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
+    let w = usual(both);
     let first = ["repository:syn1000/tool:pull,push"];
     // A login probe (no scope) binds nothing.
     w.issuer
@@ -472,23 +432,13 @@ fn one_oidc_token_serves_its_first_scopes_again_never_others() {
     w.issuer
         .issue(&workload(GOOD, &mount), Pace::MayBlock)
         .unwrap();
-    let e = w
-        .issuer
-        .issue(
-            &workload(GOOD, &["repository:syn1000/tool2:pull,push"]),
-            Pace::MayBlock,
-        )
-        .unwrap_err();
+    let e = w.ask(&["repository:syn1000/tool2:pull,push"]).unwrap_err();
     assert!(matches!(e, IssueError::Unauthorized(_)), "{e:?}");
 }
 
 #[test]
 fn workloads_never_get_a_refresh_token() {
-    let w = world(
-        directory(false, ALL, false),
-        policy(WorkloadActions::PULL),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
+    let w = usual(WorkloadActions::PULL);
     let mut req = workload(GOOD, &["repository:syn1000/tool:pull"]);
     req.refresh_for_client = Some("docker".into());
     let grant = w.issuer.issue(&req, Pace::MayBlock).unwrap();
@@ -506,11 +456,7 @@ fn without_federation_the_oidc_user_is_refused() {
 
 #[test]
 fn a_token_is_verified_once_while_alive_and_again_once_expired() {
-    let w = world(
-        directory(false, ALL, false),
-        policy(WorkloadActions::PULL),
-        vec![(GOOD, claims("42", NOW + 300))],
-    );
+    let w = usual(WorkloadActions::PULL);
     let scopes = ["repository:syn1000/tool:pull"];
     for _ in 0..5 {
         w.issuer
