@@ -3,6 +3,8 @@
 
 use rusqlite::Connection;
 
+use crate::domain::ports::{DirResult, DirectoryError};
+
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE users (
@@ -261,19 +263,28 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 "#];
 
-/// Applies every migration of the directory newer than the file's `user_version`.
-pub fn migrate(conn: &mut Connection) -> rusqlite::Result<()> {
-    apply(conn, MIGRATIONS)
+/// Applies every migration of the directory newer than the file's `user_version`;
+/// refuses a file a newer build wrote (its schema this build does not know).
+pub fn migrate(conn: &mut Connection) -> DirResult<()> {
+    apply(conn, MIGRATIONS, "directory")
 }
 
 /// Likewise for the audit trail's file.
-pub fn migrate_audit(conn: &mut Connection) -> rusqlite::Result<()> {
-    apply(conn, AUDIT_MIGRATIONS)
+pub fn migrate_audit(conn: &mut Connection) -> DirResult<()> {
+    apply(conn, AUDIT_MIGRATIONS, "audit trail")
 }
 
-fn apply(conn: &mut Connection, steps: &[&str]) -> rusqlite::Result<()> {
-    let current: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
+/// Each step in its own transaction with the version it brings: a step that fails
+/// leaves the file at the version before it.
+fn apply(conn: &mut Connection, steps: &[&str], what: &str) -> DirResult<()> {
+    let current = conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))?;
+    let current = usize::try_from(current).unwrap_or(usize::MAX);
+    if current > steps.len() {
+        return Err(DirectoryError::Backend(format!(
+            "the {what}'s schema is version {current}, newer than this build's {}: upgrade regauth",
+            steps.len()
+        )));
+    }
     for (i, step) in steps.iter().enumerate().skip(current) {
         let tx = conn.transaction()?;
         tx.execute_batch(step)?;
@@ -281,4 +292,54 @@ fn apply(conn: &mut Connection, steps: &[&str]) -> rusqlite::Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file() -> (tempfile::TempDir, Connection) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open(dir.path().join("d.db")).unwrap();
+        (dir, conn)
+    }
+
+    #[test]
+    fn a_file_from_a_newer_build_is_refused_naming_both_versions() {
+        let (_dir, mut conn) = file();
+        migrate(&mut conn).unwrap();
+        let newer = MIGRATIONS.len() + 1;
+        conn.pragma_update(None, "user_version", newer as i64)
+            .unwrap();
+        let e = migrate(&mut conn).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "version {newer}, newer than this build's {}",
+                MIGRATIONS.len()
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_step_that_fails_leaves_the_version_before_it() {
+        let (_dir, mut conn) = file();
+        let steps = [
+            "CREATE TABLE a (x INTEGER);",
+            "CREATE TABLE b (y INTEGER); SELECT nope FROM nowhere;",
+        ];
+        assert!(apply(&mut conn, &steps, "test").is_err());
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 1);
+        let b: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'b'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(b, 0, "the failed step's table stayed");
+    }
 }
