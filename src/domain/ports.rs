@@ -408,6 +408,13 @@ pub trait FederatedIdentities: Send + Sync {
     fn all_identities(&self) -> DirResult<Vec<FederatedIdentity>>;
 }
 
+/// What the schema cannot check itself: ACL principals, projects, tag history, the
+/// caches' counter, and the engine's own integrity.
+pub trait IntegrityCheck: Send + Sync {
+    /// How many checks ran, and every finding, one line each (none: sound).
+    fn check_integrity(&self) -> DirResult<(usize, Vec<String>)>;
+}
+
 /// A trait that is all of its ports and nothing else, for every type that has them all:
 /// the list is written once.
 macro_rules! all_of {
@@ -436,6 +443,7 @@ all_of! {
         + RegistryReader
         + AuditLog
         + TrustPolicyStore
+        + IntegrityCheck
         + FederatedIdentities
 }
 

@@ -4,7 +4,9 @@
 
 use std::io::{BufRead, IsTerminal};
 
-use super::args::{AclCmd, Command, MemberCmd, ProjectCmd, RepoCmd, TeamCmd, TokenCmd, UserCmd};
+use super::args::{
+    AclCmd, Command, DirectoryCmd, MemberCmd, ProjectCmd, RepoCmd, TeamCmd, TokenCmd, UserCmd,
+};
 use super::outln;
 use super::{CliError, CliResult};
 use crate::app::administer::{external, projects, sharing, teams, tokens, trash, users};
@@ -91,12 +93,30 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
             limit,
             json,
         } => audit(dir, now, user, since, limit, json),
+        Command::Directory(DirectoryCmd::Check) => check(dir),
         Command::Serve
         | Command::Keys(_)
         | Command::Certs(_)
         | Command::Healthcheck { .. }
         | Command::Migrate
-        | Command::Directory(_) => Ok(()),
+        | Command::Directory(DirectoryCmd::Copy { .. }) => Ok(()),
+    }
+}
+
+/// `directory check`: one line per finding on stdout, then exit 1 when any.
+fn check(dir: &dyn Directory) -> CliResult {
+    let (checks, findings) = dir.check_integrity().map_err(CliError::from)?;
+    for f in &findings {
+        outln!("{}", Shown(f));
+    }
+    if findings.is_empty() {
+        outln!("directory check: sound ({checks} checks)");
+        Ok(())
+    } else {
+        Err(CliError::Failed(format!(
+            "directory check: {} finding(s) in {checks} checks",
+            findings.len()
+        )))
     }
 }
 

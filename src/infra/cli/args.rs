@@ -120,6 +120,11 @@ pub enum DirectoryCmd {
         #[arg(long)]
         replace: bool,
     },
+    /// Check what the schema cannot: the engine's own integrity and foreign keys, that
+    /// every ACL principal and every repository's project exists, that tag history
+    /// belongs to repositories, the caches' counter. One line per finding; exit 1 when
+    /// any.
+    Check,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1019,11 +1019,13 @@ fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
 mod batches;
 mod grants;
 mod identities;
+mod integrity;
 mod minting;
 mod trust_policies;
 use batches::*;
 use grants::*;
 use identities::*;
+use integrity::*;
 use minting::*;
 use trust_policies::*;
 
@@ -1070,4 +1072,5 @@ on_both!(
     an_identity_links_once_and_is_found_by_its_exact_pair,
     a_first_sign_in_creates_the_user_and_teams_follow_the_groups,
     a_local_account_is_linked_by_a_verified_email_only_and_a_disabled_one_refused,
+    a_sound_directory_has_no_finding_and_tampering_is_found,
 );

@@ -13,6 +13,7 @@
 mod access_requests;
 mod entities;
 mod identities;
+mod integrity;
 mod registry;
 pub mod rows;
 mod tokens;
@@ -128,6 +129,10 @@ pub trait SqlDirectory: Send + Sync {
     /// that takes the caller's `Pace`. By default a directory is a server across the
     /// network, not asked at all on the event loop (`WouldBlock`), so an engine that
     /// forgets to say otherwise never blocks it; a local file answers at any pace.
+    /// The engine's own integrity checks for `directory check`: (what, a statement
+    /// returning one text column per finding).
+    fn engine_checks(&self) -> &'static [(&'static str, &'static str)];
+
     fn may_read(&self, pace: Pace) -> DirResult<()> {
         match pace {
             Pace::Inline => Err(DirectoryError::WouldBlock),

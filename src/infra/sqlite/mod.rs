@@ -226,4 +226,18 @@ impl SqlDirectory for SqliteDirectory {
     fn may_read(&self, _: Pace) -> DirResult<()> {
         Ok(())
     }
+
+    fn engine_checks(&self) -> &'static [(&'static str, &'static str)] {
+        &[
+            (
+                "the file's pages and indexes (integrity_check)",
+                "SELECT integrity_check FROM pragma_integrity_check WHERE integrity_check <> 'ok'",
+            ),
+            (
+                "foreign keys",
+                "SELECT \"table\" || ' row ' || CAST(rowid AS TEXT) || ' names a missing ' || parent
+                 FROM pragma_foreign_key_check",
+            ),
+        ]
+    }
 }

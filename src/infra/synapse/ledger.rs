@@ -29,8 +29,9 @@ use crate::domain::model::{
 use crate::domain::ports::{
     AccessRequestStore, AuditEntry, AuditLog, AuthorizationFacts, ChangeVersion, CredentialStore,
     DecisionRule, DirResult, DirectoryBackend, DirectoryError, EndTokens, EntityAdmin, EntityRule,
-    FederatedIdentities, FederatedIdentity, Pace, PushGrants, RefreshTokenStore, RegistryEvent,
-    RegistryLog, RegistryReader, TeamAdmin, TokenAdmin, TrustPolicyStore, UserAdmin, UserUpdated,
+    FederatedIdentities, FederatedIdentity, IntegrityCheck, Pace, PushGrants, RefreshTokenStore,
+    RegistryEvent, RegistryLog, RegistryReader, TeamAdmin, TokenAdmin, TrustPolicyStore, UserAdmin,
+    UserUpdated,
 };
 use crate::domain::repo_name::{ExternalName, RepoPath};
 
@@ -282,6 +283,13 @@ impl RegistryReader for SynapseLedger {
     }
     fn tag_history(&self, repo: &RepoPath, tag: &str) -> DirResult<Vec<TagInfo>> {
         self.inner.tag_history(repo, tag)
+    }
+}
+
+/// What regauth keeps beside Synapse is checked as any directory is.
+impl IntegrityCheck for SynapseLedger {
+    fn check_integrity(&self) -> DirResult<(usize, Vec<String>)> {
+        self.inner.check_integrity()
     }
 }
 
