@@ -69,6 +69,11 @@ mod tests {
     }
 
     #[test]
+    fn no_account_can_take_the_workload_login_name() {
+        assert!(crate::domain::model::UserName::parse(WORKLOAD_LOGIN).is_err());
+    }
+
+    #[test]
     fn pull_only_scopes() {
         assert!(is_pull_only("repository:syn1/tool:pull"));
         for s in [

@@ -20,7 +20,9 @@ fn principal_name(kind: &'static str, name: &str) -> Result<String, NameError> {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-        && !matches!(name, "public" | "authenticated");
+        // `oidc` is the user name CI jobs log in with (`domain::federation::WORKLOAD_LOGIN`):
+        // an account of that name could never sign in with its password.
+        && !matches!(name, "public" | "authenticated" | "oidc");
     if ok {
         Ok(name.to_string())
     } else {
@@ -145,6 +147,7 @@ mod tests {
             "",
             "public",
             "authenticated",
+            "oidc",
             "team:x",
             "a b",
             "zoë",
