@@ -99,7 +99,9 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         | Command::Certs(_)
         | Command::Healthcheck { .. }
         | Command::Migrate
-        | Command::Directory(DirectoryCmd::Copy { .. }) => Ok(()),
+        | Command::Directory(
+            DirectoryCmd::Copy { .. } | DirectoryCmd::Backup { .. } | DirectoryCmd::Restore { .. },
+        ) => Ok(()),
     }
 }
 

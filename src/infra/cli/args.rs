@@ -120,6 +120,23 @@ pub enum DirectoryCmd {
         #[arg(long)]
         replace: bool,
     },
+    /// Write a consistent backup of the directory and its audit trail to FILE while the
+    /// server serves (one portable file, private, written whole or not at all, with a
+    /// manifest: format, schema version, row counts, a checksum). The signing keys are
+    /// not in it: back up `keys.dir` beside it.
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restore a backup into the configured directory (SQLite or PostgreSQL; stop the
+    /// server first). Checks the file whole first; refuses a directory that holds users
+    /// or projects unless --replace.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long)]
+        replace: bool,
+    },
     /// Check what the schema cannot: the engine's own integrity and foreign keys, that
     /// every ACL principal and every repository's project exists, that tag history
     /// belongs to repositories, the caches' counter. One line per finding; exit 1 when

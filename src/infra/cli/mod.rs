@@ -118,6 +118,27 @@ pub fn copied(from: &std::path::Path, counts: Vec<(&'static str, usize)>) -> Cli
     Ok(())
 }
 
+/// `directory backup`'s report: what the file holds, and its checksum.
+pub fn backed_up(to: &std::path::Path, counts: &[(String, i64)], checksum: &str) -> CliResult {
+    for (table, n) in counts {
+        outln!("{table:<20} {n:>9} rows");
+    }
+    outln!(
+        "backed up into {} (sha256 of its rows {checksum})",
+        to.display()
+    );
+    Ok(())
+}
+
+/// `directory restore`'s report.
+pub fn restored(from: &std::path::Path, counts: &[(String, i64)]) -> CliResult {
+    for (table, n) in counts {
+        outln!("{table:<20} {n:>9} rows");
+    }
+    outln!("restored {}", from.display());
+    Ok(())
+}
+
 /// A lifetime as the command line takes it (`domain::model::parse_lifetime`).
 pub fn parse_duration(s: &str) -> Result<Duration, CliError> {
     crate::domain::model::parse_lifetime(s).map_err(|e| CliError::Failed(e.to_string()))

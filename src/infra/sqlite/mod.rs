@@ -18,6 +18,7 @@
 //! their creation, whatever the umask: see `private_files`.
 
 mod audit;
+pub mod backup;
 mod credentials;
 mod entities;
 mod grants;

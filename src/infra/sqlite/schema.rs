@@ -263,6 +263,9 @@ CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events
 BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 "#];
 
+/// The directory's schema version this build writes.
+pub const VERSION: usize = MIGRATIONS.len();
+
 /// Applies every migration of the directory newer than the file's `user_version`;
 /// refuses a file a newer build wrote (its schema this build does not know).
 pub fn migrate(conn: &mut Connection) -> DirResult<()> {

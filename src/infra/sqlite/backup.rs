@@ -1,0 +1,324 @@
+//! `regauth directory backup` and `restore`: one portable file holding the directory and
+//! its audit trail, whichever engine it is restored into.
+//!
+//! The file is a SQLite database: every table of the directory at its schema version
+//! (`user_version`), `audit_events`, and `backup_manifest` (the format version, the schema
+//! version, when, the row count of every table and a SHA-256 over every row in a fixed
+//! order). It is made from a live directory with `VACUUM INTO`, a consistent snapshot
+//! read while the server serves, written to a private temporary file beside the target,
+//! flushed and renamed into place: a backup is whole or absent. Restoring checks the
+//! format, the counts and the checksum first, then splits the file back into a directory
+//! file and an audit file (for SQLite, renamed into place; for PostgreSQL, copied by
+//! `directory copy`'s transaction).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::types::Value;
+use rusqlite::{Connection, OpenFlags};
+use sha2::{Digest, Sha256};
+
+use super::{audit_path, schema};
+use crate::domain::model::UnixTime;
+use crate::domain::ports::{DirResult, DirectoryError};
+use crate::infra::crypto;
+
+/// The format this build writes and reads; a newer one is refused.
+pub const FORMAT: i64 = 1;
+const MANIFEST: &str = "backup_manifest";
+
+/// What a backup says of itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Manifest {
+    pub format: i64,
+    pub schema: i64,
+    pub created_at: UnixTime,
+    pub counts: Vec<(String, i64)>,
+    pub checksum: String,
+}
+
+fn failed(what: &str, e: impl std::fmt::Display) -> DirectoryError {
+    DirectoryError::Backend(format!("{what}: {e}"))
+}
+
+/// A private, empty file at `path` (what `VACUUM INTO` may write into).
+fn private_empty(path: &Path) -> DirResult<()> {
+    let _ = std::fs::remove_file(path);
+    crypto::create_private_file(path).map_err(|e| failed(&path.display().to_string(), e))
+}
+
+/// A temporary name beside `path`, on the same file system (so the rename is atomic).
+fn partial(path: &Path, tag: &str) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{tag}-{}.partial", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Flushes `path` and the folder naming it, so a rename survives a crash.
+fn sync(path: &Path) -> DirResult<()> {
+    std::fs::File::open(path)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| failed(&path.display().to_string(), e))?;
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+/// Every user table but the manifest, by name.
+fn tables(c: &Connection) -> DirResult<Vec<String>> {
+    let mut stmt = c.prepare(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         AND name <> ?1 ORDER BY name",
+    )?;
+    let names = stmt
+        .query_map([MANIFEST], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(names)
+}
+
+/// Row counts and a SHA-256 over every row of every table (tables by name, rows by
+/// rowid, each value with its type): what a restore checks before it writes anything.
+fn fingerprint(c: &Connection) -> DirResult<(Vec<(String, i64)>, String)> {
+    let mut h = Sha256::new();
+    let mut counts = Vec::new();
+    for t in tables(c)? {
+        let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY rowid"))?;
+        let cols = stmt.column_count();
+        let mut rows = stmt.query([])?;
+        let mut n = 0i64;
+        h.update(t.as_bytes());
+        while let Some(r) = rows.next()? {
+            n += 1;
+            for i in 0..cols {
+                match r.get::<_, Value>(i)? {
+                    Value::Null => h.update([0]),
+                    Value::Integer(v) => {
+                        h.update([1]);
+                        h.update(v.to_le_bytes());
+                    }
+                    Value::Real(v) => {
+                        h.update([2]);
+                        h.update(v.to_le_bytes());
+                    }
+                    Value::Text(s) => {
+                        h.update([3]);
+                        h.update((s.len() as u64).to_le_bytes());
+                        h.update(s.as_bytes());
+                    }
+                    Value::Blob(b) => {
+                        h.update([4]);
+                        h.update((b.len() as u64).to_le_bytes());
+                        h.update(&b);
+                    }
+                }
+            }
+        }
+        counts.push((t, n));
+    }
+    Ok((counts, hex::encode(h.finalize())))
+}
+
+/// Writes a backup of the SQLite directory at `from` (and its audit trail) to `to`.
+pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
+    if !from.is_file() {
+        return Err(DirectoryError::NotFound(format!(
+            "SQLite directory {}",
+            from.display()
+        )));
+    }
+    let tmp = partial(to, "backup");
+    let audit_tmp = partial(to, "audit");
+    let result = (|| {
+        private_empty(&tmp)?;
+        private_empty(&audit_tmp)?;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY;
+        let source = Connection::open_with_flags(from, flags)?;
+        source.execute("VACUUM INTO ?1", [tmp.display().to_string()])?;
+        let schema: i64 = source.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let audit = Connection::open_with_flags(audit_path(from), flags)?;
+        audit.execute("VACUUM INTO ?1", [audit_tmp.display().to_string()])?;
+        let c = Connection::open(&tmp)?;
+        c.execute("ATTACH DATABASE ?1 AS a", [audit_tmp.display().to_string()])?;
+        c.execute_batch(
+            "CREATE TABLE audit_events AS SELECT * FROM a.audit_events ORDER BY rowid;
+             DETACH DATABASE a;",
+        )?;
+        let (counts, checksum) = fingerprint(&c)?;
+        let manifest = Manifest {
+            format: FORMAT,
+            schema,
+            created_at: now,
+            counts,
+            checksum,
+        };
+        let counts_json =
+            serde_json::to_string(&manifest.counts).map_err(|e| failed("backup manifest", e))?;
+        c.execute_batch(&format!(
+            "CREATE TABLE {MANIFEST} (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+        ))?;
+        for (k, v) in [
+            ("format", manifest.format.to_string()),
+            ("schema", manifest.schema.to_string()),
+            ("created_at", manifest.created_at.to_string()),
+            ("counts", counts_json),
+            ("checksum", manifest.checksum.clone()),
+        ] {
+            c.execute(
+                &format!("INSERT INTO {MANIFEST} (key, value) VALUES (?1, ?2)"),
+                [k, &v],
+            )?;
+        }
+        drop(c);
+        sync(&tmp)?;
+        std::fs::rename(&tmp, to).map_err(|e| failed(&to.display().to_string(), e))?;
+        sync(to)?;
+        Ok(manifest)
+    })();
+    let _ = std::fs::remove_file(&audit_tmp);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Reads and checks a backup: a regauth backup, a format this build reads, every count
+/// and the checksum as the manifest says.
+pub fn verify(file: &Path) -> DirResult<Manifest> {
+    let not_ours = |why: String| DirectoryError::Invalid(format!("{}: {why}", file.display()));
+    if !file.is_file() {
+        return Err(DirectoryError::NotFound(format!(
+            "backup {}",
+            file.display()
+        )));
+    }
+    let c = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| not_ours(format!("not a regauth backup ({e})")))?;
+    let get = |k: &str| -> DirResult<String> {
+        c.query_row(
+            &format!("SELECT value FROM {MANIFEST} WHERE key = ?1"),
+            [k],
+            |r| r.get(0),
+        )
+        .map_err(|e| not_ours(format!("not a regauth backup: no manifest {k} ({e})")))
+    };
+    let number = |k: &str| -> DirResult<i64> {
+        get(k)?
+            .parse()
+            .map_err(|_| not_ours(format!("the manifest's {k} is not a number")))
+    };
+    let format = number("format")?;
+    if format > FORMAT {
+        return Err(not_ours(format!(
+            "backup format {format} is newer than this build's {FORMAT}: restore it with a newer regauth"
+        )));
+    }
+    let counts: Vec<(String, i64)> = serde_json::from_str(&get("counts")?)
+        .map_err(|e| not_ours(format!("the manifest's counts are unreadable ({e})")))?;
+    let manifest = Manifest {
+        format,
+        schema: number("schema")?,
+        created_at: number("created_at")?,
+        counts,
+        checksum: get("checksum")?,
+    };
+    let (counts, checksum) = fingerprint(&c).map_err(|e| not_ours(format!("corrupt ({e})")))?;
+    if counts != manifest.counts || checksum != manifest.checksum {
+        return Err(not_ours(
+            "corrupt: its rows do not match its manifest's counts and checksum".into(),
+        ));
+    }
+    Ok(manifest)
+}
+
+/// Splits a checked backup into a directory file at `dir_file` and its audit file
+/// beside it (both private), the directory brought to this build's schema.
+pub fn split(file: &Path, dir_file: &Path) -> DirResult<Manifest> {
+    let manifest = verify(file)?;
+    if manifest.schema > schema::VERSION as i64 {
+        return Err(DirectoryError::Invalid(format!(
+            "{}: the backup's schema is version {}, newer than this build's {}: restore it with a newer regauth",
+            file.display(),
+            manifest.schema,
+            schema::VERSION
+        )));
+    }
+    let audit_file = audit_path(dir_file);
+    private_empty(dir_file)?;
+    private_empty(&audit_file)?;
+    let source = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    source.execute("VACUUM INTO ?1", [dir_file.display().to_string()])?;
+    let mut audit = Connection::open(&audit_file)?;
+    schema::migrate_audit(&mut audit)?;
+    audit.execute("ATTACH DATABASE ?1 AS b", [file.display().to_string()])?;
+    audit.execute_batch(
+        "INSERT INTO audit_events SELECT * FROM b.audit_events; DETACH DATABASE b;",
+    )?;
+    drop(audit);
+    let c = Connection::open(dir_file)?;
+    c.execute_batch(&format!("DROP TABLE audit_events; DROP TABLE {MANIFEST};"))?;
+    c.pragma_update(None, "user_version", manifest.schema)?;
+    drop(c);
+    sync(dir_file)?;
+    sync(&audit_file)?;
+    Ok(manifest)
+}
+
+/// Whether the SQLite directory at `path` holds anything a restore would lose.
+fn holds_data(path: &Path) -> DirResult<bool> {
+    if !path.is_file()
+        || std::fs::metadata(path)
+            .map(|m| m.len() == 0)
+            .unwrap_or(true)
+    {
+        return Ok(false);
+    }
+    let c = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let mut n = 0i64;
+    for t in ["users", "entities"] {
+        n += c
+            .query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .unwrap_or(0);
+    }
+    Ok(n > 0)
+}
+
+/// Restores a backup into the SQLite directory at `path` (the server stopped): refused
+/// when it holds users or entities unless `replace`; the directory and audit files are
+/// written beside it and renamed into place only once whole.
+pub fn restore(file: &Path, path: &Path, replace: bool) -> DirResult<Manifest> {
+    if holds_data(path)? && !replace {
+        return Err(DirectoryError::Conflict(format!(
+            "the directory {}: it holds users or projects (restore into an empty one, or pass --replace)",
+            path.display()
+        )));
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crypto::create_dirs(parent, crypto::PRIVATE_DIR)
+            .map_err(|e| failed(&parent.display().to_string(), e))?;
+    }
+    let staged = partial(path, "restore");
+    let manifest = match split(file, &staged) {
+        Ok(m) => m,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            let _ = std::fs::remove_file(audit_path(&staged));
+            return Err(e);
+        }
+    };
+    for target in [path.to_path_buf(), audit_path(path)] {
+        for suffix in ["-wal", "-shm", "-journal"] {
+            let mut side = target.clone().into_os_string();
+            side.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(side));
+        }
+    }
+    std::fs::rename(audit_path(&staged), audit_path(path))
+        .map_err(|e| failed(&path.display().to_string(), e))?;
+    std::fs::rename(&staged, path).map_err(|e| failed(&path.display().to_string(), e))?;
+    sync(path)?;
+    Ok(manifest)
+}

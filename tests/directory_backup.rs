@@ -1,0 +1,241 @@
+//! `regauth directory backup` and `restore` with the real binary: a backup taken while
+//! four clients ask for tokens, written private and whole; restored into a fresh SQLite
+//! directory and into a real PostgreSQL one, every token answer, tag and audit record is
+//! what it was; a non-empty target, a corrupt file and a newer format are refused with
+//! one line and change nothing.
+
+mod common;
+#[path = "support/throwaway.rs"]
+mod throwaway;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use common::*;
+use serde_json::Value;
+
+/// What each of the directory's callers gets: the pull actions on each repository.
+fn answers(s: &Stack, who: &[(&str, &str)], repos: &[String]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (user, secret) in who {
+        for repo in repos {
+            let r = reqwest::blocking::Client::new()
+                .get(s.url("/token"))
+                .query(&[
+                    ("service", SERVICE),
+                    ("scope", &format!("repository:{repo}:pull,push")),
+                ])
+                .basic_auth(user, Some(secret))
+                .send()
+                .expect("GET /token");
+            let status = r.status().as_u16();
+            let body: Value = r.json().unwrap_or(Value::Null);
+            out.push(match body["token"].as_str() {
+                Some(t) => jwt(t).1["access"].clone(),
+                None => Value::from(status),
+            });
+        }
+    }
+    out
+}
+
+fn cli_fails(s: &Stack, args: &[&str]) -> String {
+    let out = s.cli(args, None);
+    assert_eq!(out.status.code(), Some(1), "{args:?} should fail");
+    let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_same() {
+    let s = Stack::with_registry();
+    s.add_user("alice", &["--certified"]);
+    s.add_user("bob", &[]);
+    let p = s.add_project("alpha", "alice");
+    s.grant(&p, "bob", "READ,DOWNLOAD");
+    let img = tiny_image(s.dir.path(), "v1", "backed up");
+    let (push, _) = s.push(&img, &format!("{p}/tool:v1"), &format!("alice:{PASSWORD}"));
+    assert!(push.success, "{}", push.output);
+    let token = s.token("bob", "view,download");
+    let revoked = s.token("bob", "view,download");
+    let revoked_id = s.ok(&["token", "list", "bob"]);
+    let revoked_id = revoked_id
+        .lines()
+        .last()
+        .and_then(|l| l.split('\t').next())
+        .expect("token id")
+        .to_string();
+    s.ok(&["token", "revoke", &revoked_id]);
+    let who = [
+        ("alice", PASSWORD),
+        ("bob", PASSWORD),
+        ("bob", token.as_str()),
+        ("bob", revoked.as_str()),
+        ("nobody", "wrong"),
+    ];
+    let repos = [format!("{p}/tool"), format!("{p}/new")];
+    let before = answers(&s, &who, &repos);
+    assert!(
+        before.iter().any(|a| a.is_number()),
+        "a refusal among them: {before:?}"
+    );
+
+    // Four clients asking for tokens all along the backup.
+    let stop = Arc::new(AtomicBool::new(false));
+    let url = s.url("/token");
+    let load: Vec<_> = (0..4)
+        .map(|_| {
+            let (stop, url) = (stop.clone(), url.clone());
+            std::thread::spawn(move || {
+                let c = reqwest::blocking::Client::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let r = c
+                        .get(&url)
+                        .query(&[("service", SERVICE)])
+                        .basic_auth("alice", Some(PASSWORD))
+                        .send();
+                    assert!(r.is_ok_and(|r| r.status() == 200));
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let file = s.dir.path().join("backups/regauth.backup");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let printed = s.ok(&["directory", "backup", "--to", &file.display().to_string()]);
+    stop.store(true, Ordering::Relaxed);
+    let served: usize = load.into_iter().map(|t| t.join().unwrap()).sum();
+    assert!(served > 0);
+    assert!(printed.contains("backed up into"), "{printed}");
+    assert!(printed.contains("audit_events"), "{printed}");
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the backup is private");
+    let leftovers: Vec<_> = std::fs::read_dir(file.parent().unwrap()).unwrap().collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "nothing but the backup is left beside it"
+    );
+    let tags_before = s.ok(&["repo", "tags", &format!("{p}/tool")]);
+    let audit_before = s
+        .ok(&["audit", "--limit", "100000", "--json"])
+        .lines()
+        .count();
+
+    // Into a fresh SQLite directory: refused while it holds its bootstrap admin, then
+    // replaced; the same answers.
+    let mut sqlite = Stack::with_registry();
+    sqlite.stop_regauth();
+    let from = file.display().to_string();
+    let err = cli_fails(&sqlite, &["directory", "restore", "--from", &from]);
+    assert!(err.contains("--replace"), "{err}");
+    sqlite.ok(&["directory", "restore", "--from", &from, "--replace"]);
+    sqlite.start_regauth();
+    assert_eq!(answers(&sqlite, &who, &repos), before);
+    assert_eq!(
+        sqlite.ok(&["repo", "tags", &format!("{p}/tool")]),
+        tags_before
+    );
+    let audit_after = sqlite
+        .ok(&["audit", "--limit", "100000", "--json"])
+        .lines()
+        .count();
+    assert!(
+        audit_after >= audit_before,
+        "{audit_after} < {audit_before}"
+    );
+    let pull = sqlite.pull(&format!("{p}/tool:v1"), Some(&format!("bob:{token}")));
+    assert!(
+        !pull.output.contains("invalid username or password"),
+        "{}",
+        pull.output
+    );
+
+    // Into PostgreSQL.
+    let mut pg = Stack::with_registry();
+    let url = throwaway::fresh_database_url();
+    pg.restart_on_postgres(secrecy::ExposeSecret::expose_secret(&url));
+    pg.stop_regauth();
+    pg.ok(&["directory", "restore", "--from", &from, "--replace"]);
+    pg.start_regauth();
+    assert_eq!(answers(&pg, &who, &repos), before);
+    assert_eq!(pg.ok(&["repo", "tags", &format!("{p}/tool")]), tags_before);
+}
+
+#[test]
+fn a_corrupt_file_or_a_newer_format_is_refused_and_changes_nothing() {
+    let s = Stack::regauth_only();
+    s.add_user("alice", &[]);
+    let file = s.dir.path().join("regauth.backup");
+    let from = file.display().to_string();
+    s.ok(&["directory", "backup", "--to", &from]);
+    let target = Stack::regauth_only();
+
+    // Not a backup at all.
+    let junk = s.dir.path().join("junk.backup");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let err = cli_fails(
+        &target,
+        &[
+            "directory",
+            "restore",
+            "--replace",
+            "--from",
+            &junk.display().to_string(),
+        ],
+    );
+    assert!(err.contains("not a regauth backup"), "{err}");
+
+    // A row changed after the manifest was written.
+    require_tool("sqlite3");
+    let tampered = s.dir.path().join("tampered.backup");
+    std::fs::copy(&file, &tampered).unwrap();
+    run_ok(
+        "sqlite3",
+        &[
+            &tampered.display().to_string(),
+            "UPDATE users SET admin = 1;",
+        ],
+    );
+    let err = cli_fails(
+        &target,
+        &[
+            "directory",
+            "restore",
+            "--replace",
+            "--from",
+            &tampered.display().to_string(),
+        ],
+    );
+    assert!(err.contains("corrupt"), "{err}");
+
+    // A format from a newer build.
+    let newer = s.dir.path().join("newer.backup");
+    std::fs::copy(&file, &newer).unwrap();
+    run_ok(
+        "sqlite3",
+        &[
+            &newer.display().to_string(),
+            "UPDATE backup_manifest SET value = '99' WHERE key = 'format';",
+        ],
+    );
+    let err = cli_fails(
+        &target,
+        &[
+            "directory",
+            "restore",
+            "--replace",
+            "--from",
+            &newer.display().to_string(),
+        ],
+    );
+    assert!(err.contains("newer"), "{err}");
+
+    // The target is as it was: its admin still there, alice not.
+    let users = target.ok(&["user", "list"]);
+    assert!(!users.contains("alice"), "{users}");
+}
