@@ -164,6 +164,27 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
     pg.start_regauth();
     assert_eq!(answers(&pg, &who, &repos), before);
     assert_eq!(pg.ok(&["repo", "tags", &format!("{p}/tool")]), tags_before);
+
+    // And back: a backup of the PostgreSQL directory, taken while it serves, restored
+    // into SQLite, answers the same.
+    let again = pg.dir.path().join("from-postgres.backup");
+    let printed = pg.ok(&["directory", "backup", "--to", &again.display().to_string()]);
+    assert!(printed.contains("backed up into"), "{printed}");
+    let mut back = Stack::with_registry();
+    back.stop_regauth();
+    back.ok(&[
+        "directory",
+        "restore",
+        "--from",
+        &again.display().to_string(),
+        "--replace",
+    ]);
+    back.start_regauth();
+    assert_eq!(answers(&back, &who, &repos), before);
+    assert_eq!(
+        back.ok(&["repo", "tags", &format!("{p}/tool")]),
+        tags_before
+    );
 }
 
 #[test]

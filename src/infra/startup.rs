@@ -149,8 +149,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     }
 }
 
-/// `directory backup`: a SQLite directory is copied while it serves; a PostgreSQL one
-/// is not yet (its snapshot into the same format is still to be built: `pg_dump`).
+/// `directory backup`: a SQLite directory copied while it serves; a PostgreSQL one read
+/// in one repeatable-read transaction into a staged SQLite directory first, then
+/// written in the same portable format.
 fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), CliError> {
     let fail = |e: DirectoryError| CliError::Failed(format!("directory backup: {e}"));
     match settings.directory.store() {
@@ -161,9 +162,15 @@ fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), CliError> {
                 crate::infra::sqlite::backup::write(path, to, SystemClock.now()).map_err(fail)?;
             crate::infra::cli::backed_up(to, &m.counts, &m.checksum)
         }
-        Store::Postgres(_) => Err(CliError::Failed(
-            "directory backup: not built for PostgreSQL yet; use pg_dump for now".into(),
-        )),
+        Store::Postgres(url) => {
+            let staging = tempfile::tempdir()
+                .map_err(|e| CliError::Failed(format!("directory backup: {e}")))?;
+            let staged = staging.path().join("snapshot.db");
+            crate::infra::postgres::snapshot::postgres_to_sqlite(url, &staged).map_err(fail)?;
+            let m = crate::infra::sqlite::backup::write(&staged, to, SystemClock.now())
+                .map_err(fail)?;
+            crate::infra::cli::backed_up(to, &m.counts, &m.checksum)
+        }
     }
 }
 

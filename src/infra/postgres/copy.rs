@@ -21,7 +21,7 @@ use crate::infra::sqlite::{audit_path, SqliteDirectory};
 
 /// How a column is stored on each side.
 #[derive(Clone, Copy)]
-enum Col {
+pub(super) enum Col {
     Int,
     OptInt,
     Text,
@@ -33,11 +33,11 @@ enum Col {
 use Col::*;
 
 /// A table: its name, its columns, and whether PostgreSQL generates its `id`.
-type Table = (&'static str, &'static [(&'static str, Col)], bool);
+pub(super) type Table = (&'static str, &'static [(&'static str, Col)], bool);
 
 /// Tables in an order that satisfies their foreign keys, with their columns, and
 /// whether PostgreSQL generates their `id` (a sequence to move past the copied ids).
-const TABLES: &[Table] = &[
+pub(super) const TABLES: &[Table] = &[
     (
         "users",
         &[
@@ -189,7 +189,7 @@ const TABLES: &[Table] = &[
 ];
 
 /// The audit trail, read from its own file.
-const AUDIT: Table = (
+pub(super) const AUDIT: Table = (
     "audit_events",
     &[
         ("id", Int),

@@ -29,6 +29,7 @@ mod registry;
 mod rows;
 mod schema;
 mod script;
+pub mod snapshot;
 
 /// A throw-away server for the unit tests (the integration tests include the same file).
 #[cfg(test)]
