@@ -82,6 +82,14 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
         "a refusal among them: {before:?}"
     );
 
+    // What the audit trail holds before the backup (once its writer has flushed): all
+    // of it must come back.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let audit_before = s
+        .ok(&["audit", "--limit", "100000", "--json"])
+        .lines()
+        .count();
+
     // Four clients asking for tokens all along the backup.
     let stop = Arc::new(AtomicBool::new(false));
     let url = s.url("/token");
@@ -121,10 +129,6 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
         "nothing but the backup is left beside it"
     );
     let tags_before = s.ok(&["repo", "tags", &format!("{p}/tool")]);
-    let audit_before = s
-        .ok(&["audit", "--limit", "100000", "--json"])
-        .lines()
-        .count();
 
     // Into a fresh SQLite directory: refused while it holds its bootstrap admin, then
     // replaced; the same answers.

@@ -137,14 +137,22 @@ breaker_open = "1s"
         umask: Option<u32>,
     ) -> Stack {
         let dir = tempfile::tempdir().expect("tempdir");
-        let regauth_port = free_port();
-        let registry_port = registry_port.unwrap_or_else(free_port);
+        let given_registry_port = registry_port;
         let config = dir.path().join("regauth.toml");
         let d = dir.path().display();
-        std::fs::write(
-            &config,
-            tweak(format!(
-                r#"
+        // A free port can be taken by another test between `free_port` and regauth's
+        // bind (tests run in parallel): then regauth exits, and another test's server
+        // would answer this one's requests. Each attempt waits for this regauth's own
+        // "regauth serving" line, and a taken port means new ports.
+        let mut attempt = 0;
+        let (regauth, regauth_port, registry_port) = loop {
+            attempt += 1;
+            let regauth_port = free_port();
+            let registry_port = given_registry_port.unwrap_or_else(free_port);
+            std::fs::write(
+                &config,
+                tweak(format!(
+                    r#"
 [server]
 listen = "127.0.0.1:{regauth_port}"
 workers = 2
@@ -169,11 +177,17 @@ level = "info,actix_server=warn"
 admin_name = "root"
 admin_password = "{PASSWORD}"
 "#
-            )),
-        )
-        .expect("write config");
-
-        let regauth = spawn_regauth_as(dir.path(), &config, umask);
+                )),
+            )
+            .expect("write config");
+            let _ = std::fs::remove_file(dir.path().join("regauth.log"));
+            let mut regauth = spawn_regauth_as(dir.path(), &config, umask);
+            match wait_serving(dir.path(), &mut regauth) {
+                Serving::Yes => break (regauth, regauth_port, registry_port),
+                Serving::PortTaken if attempt < 5 => continue,
+                Serving::PortTaken => panic!("regauth found its port taken five times"),
+            }
+        };
         let mut stack = Stack {
             dir,
             config,
@@ -438,6 +452,35 @@ impl Drop for Stack {
         }
         let _ = self.regauth.kill();
         let _ = self.regauth.wait();
+    }
+}
+
+/// Whether a freshly started regauth bound its own port.
+enum Serving {
+    Yes,
+    PortTaken,
+}
+
+/// Waits for regauth's "regauth serving" log line (written once its listeners are
+/// bound); a port another process took ends it early with `PortTaken`.
+fn wait_serving(dir: &Path, regauth: &mut Child) -> Serving {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let log = std::fs::read_to_string(dir.join("regauth.log")).unwrap_or_default();
+        if log.contains("\"regauth serving\"") {
+            return Serving::Yes;
+        }
+        if let Ok(Some(status)) = regauth.try_wait() {
+            if log.contains("Address already in use") {
+                return Serving::PortTaken;
+            }
+            panic!("regauth exited ({status}): {log}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "regauth never said it serves: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
