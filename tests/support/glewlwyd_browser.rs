@@ -127,7 +127,11 @@ pub fn submit(b: &Browser, username: &str, password: &str) -> Outcome {
         }
         let toasts = b.find_all(ERROR);
         if toasts.len() > toasts_before {
-            return Outcome::Refused(b.text(LAST_ERROR));
+            // The toast is added before its text is drawn: wait for the text too.
+            let text = b.text(LAST_ERROR);
+            if !text.trim().is_empty() || Instant::now() >= deadline {
+                return Outcome::Refused(text);
+            }
         }
         if !continued && present(b, CONTINUE) {
             b.click(CONTINUE);
