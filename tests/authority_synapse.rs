@@ -26,6 +26,7 @@ fn filled(route: &Route) -> String {
         .replace("{name}", "root")
         .replace("{team}", "devs")
         .replace("{user}", "root")
+        .replace("{policy}", "1")
 }
 
 fn api(stack: &Stack, route: &Route, user: Option<&str>) -> Response {
