@@ -104,6 +104,12 @@ pub trait CredentialStore: Send + Sync {
 /// for as long as it stays the same.
 pub trait ChangeVersion: Send + Sync {
     fn change_version(&self, pace: Pace) -> DirResult<u64>;
+    /// How many changes this process has committed so far (0 when not counted): a
+    /// cache asks the version again as soon as it moves, so a change made here is seen
+    /// by the very next request, not only after the cache's recheck interval.
+    fn local_writes(&self) -> u64 {
+        0
+    }
 }
 
 /// A directory backend as the composition root holds it (and the Synapse ledger wraps

@@ -53,6 +53,8 @@ pub struct CachedDirectory<D: ?Sized> {
     /// The version last read, and when (nanoseconds since `started`, +1 so 0 = never).
     version: AtomicU64,
     checked_at: AtomicU64,
+    /// The backend's `local_writes` at the last check.
+    seen_writes: AtomicU64,
     users: Cache<String, Entry<Option<UserCredentials>>>,
     teams: Cache<UserId, Entry<Vec<TeamId>>>,
     access_tokens: Cache<TokenHash, Entry<Option<AccessTokenRecord>>>,
@@ -80,6 +82,7 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
             recheck,
             version: AtomicU64::new(0),
             checked_at: AtomicU64::new(0),
+            seen_writes: AtomicU64::new(0),
             users: cache(),
             teams: cache(),
             access_tokens: cache(),
@@ -95,9 +98,13 @@ impl<D: ChangeVersion + ?Sized> CachedDirectory<D> {
     fn current(&self, pace: Pace) -> DirResult<Option<u64>> {
         let now = self.started.elapsed().as_nanos() as u64 + 1;
         let checked = self.checked_at.load(Ordering::Acquire);
-        if checked != 0 && now.saturating_sub(checked) < self.recheck.as_nanos() as u64 {
+        // A change committed by this process since the last check is asked at once.
+        let writes = self.inner.local_writes();
+        let fresh = writes == self.seen_writes.load(Ordering::Acquire);
+        if fresh && checked != 0 && now.saturating_sub(checked) < self.recheck.as_nanos() as u64 {
             return Ok(Some(self.version.load(Ordering::Acquire)));
         }
+        self.seen_writes.store(writes, Ordering::Release);
         let v = match self.inner.change_version(pace) {
             Ok(v) => v,
             Err(DirectoryError::WouldBlock) => return Err(DirectoryError::WouldBlock),
@@ -223,12 +230,17 @@ mod tests {
         disabled: Mutex<bool>,
         policies: Mutex<Vec<TrustPolicy>>,
         policy_reads: AtomicUsize,
+        /// Changes "this process" committed.
+        writes: AtomicU64,
     }
 
     impl ChangeVersion for Counting {
         fn change_version(&self, pace: Pace) -> DirResult<u64> {
             across_the_network(pace)?;
             Ok(self.version.load(Ordering::SeqCst))
+        }
+        fn local_writes(&self) -> u64 {
+            self.writes.load(Ordering::SeqCst)
         }
     }
 
@@ -386,6 +398,34 @@ mod tests {
                 .disabled
         );
         assert_eq!(backend.reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_change_made_by_this_process_is_seen_by_the_very_next_read() {
+        let backend = Arc::new(Counting::default());
+        // A recheck interval no test outlives: only the local write can make it look.
+        let cached = CachedDirectory::new(backend.clone(), Duration::from_secs(3600));
+        let read = || {
+            cached
+                .user_credentials("alice", Pace::MayBlock)
+                .unwrap()
+                .unwrap()
+                .user
+                .disabled
+        };
+        assert!(!read());
+        assert!(!read());
+        assert_eq!(backend.reads.load(Ordering::SeqCst), 1);
+        // Another process's change waits for the recheck...
+        *backend.disabled.lock().unwrap() = true;
+        backend.version.fetch_add(1, Ordering::SeqCst);
+        assert!(
+            !read(),
+            "another process's change is seen at the recheck, not before"
+        );
+        // ...one made here is seen at once.
+        backend.writes.fetch_add(1, Ordering::SeqCst);
+        assert!(read());
     }
 
     #[test]

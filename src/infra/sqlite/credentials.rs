@@ -90,6 +90,10 @@ impl RefreshTokenStore for SqliteDirectory {
 }
 
 impl ChangeVersion for SqliteDirectory {
+    fn local_writes(&self) -> u64 {
+        SqliteDirectory::local_writes(self)
+    }
+
     fn change_version(&self, _: Pace) -> DirResult<u64> {
         self.read(|c| {
             Ok(

@@ -37,6 +37,8 @@ use crate::infra::crypto;
 use crate::infra::sql::{SqlDirectory, Tx};
 
 pub struct SqliteDirectory {
+    /// Changes committed through this handle (`ChangeVersion::local_writes`).
+    writes: std::sync::atomic::AtomicU64,
     writer: Mutex<Connection>,
     audit_writer: Mutex<Connection>,
     readers: Readers,
@@ -143,6 +145,7 @@ impl SqliteDirectory {
             })
             .collect::<rusqlite::Result<Vec<_>>>()?;
         Ok(SqliteDirectory {
+            writes: std::sync::atomic::AtomicU64::new(0),
             writer: Mutex::new(writer),
             audit_writer: Mutex::new(audit_writer),
             readers: Readers {
@@ -181,7 +184,15 @@ impl SqliteDirectory {
     /// Runs `f` in one transaction that holds the write lock from its start; commits on
     /// `Ok`, rolls back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> DirResult<T>) -> DirResult<T> {
-        Self::transaction(&self.writer, f)
+        let out = Self::transaction(&self.writer, f)?;
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(out)
+    }
+
+    /// Changes committed through this handle so far.
+    pub(crate) fn local_writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Reads on the audit trail's connection (listings are rare).

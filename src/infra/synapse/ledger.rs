@@ -116,6 +116,9 @@ impl ChangeVersion for SynapseLedger {
     fn change_version(&self, pace: Pace) -> DirResult<u64> {
         self.inner.change_version(pace)
     }
+    fn local_writes(&self) -> u64 {
+        self.inner.local_writes()
+    }
 }
 
 impl CredentialStore for SynapseLedger {
