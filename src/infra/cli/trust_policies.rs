@@ -54,18 +54,8 @@ pub fn run(
                 .map(|s| parse_lifetime(&s).map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)))
                 .transpose()
                 .map_err(CliError::from)?;
-            let issuers: Vec<String> = settings
-                .oidc
-                .issuers
-                .iter()
-                .map(|i| i.iss().to_string())
-                .collect();
-            let issuer = settings
-                .oidc
-                .issuers
-                .iter()
-                .find(|i| i.name == issuer)
-                .map_or(issuer, |i| i.iss().to_string());
+            let issuers = settings.oidc.workload_issuers();
+            let issuer = settings.oidc.issuer_named(&issuer);
             let draft = PolicyDraft {
                 issuer,
                 audience,

@@ -111,6 +111,22 @@ impl IssuerSettings {
     }
 }
 
+impl OidcSettings {
+    /// The configured workload issuers' `iss` values: what a trust policy may name.
+    pub fn workload_issuers(&self) -> Vec<String> {
+        self.issuers.iter().map(|i| i.iss().to_string()).collect()
+    }
+
+    /// What a policy's issuer field means: a configured issuer's name stands for its
+    /// `iss`; anything else is taken as given (and refused unless it is configured).
+    pub fn issuer_named(&self, given: &str) -> String {
+        self.issuers
+            .iter()
+            .find(|i| i.name == given)
+            .map_or_else(|| given.to_string(), |i| i.iss().to_string())
+    }
+}
+
 /// One `[[oidc.providers]]` entry: an identity provider people sign in with.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -14,7 +14,6 @@ use crate::domain::federation::presets::Preset;
 use crate::domain::model::{parse_lifetime, ClaimCondition, EntityId, WorkloadActions};
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
-use crate::infra::front::AppState;
 
 /// A project id from the path (`syn1000`).
 fn project(raw: &str) -> Result<EntityId, HttpError> {
@@ -22,17 +21,6 @@ fn project(raw: &str) -> Result<EntityId, HttpError> {
         .map_err(|e: crate::domain::model::InvalidEntityId| {
             HttpError::bad_request(ErrorCode::NameInvalid, e.to_string())
         })
-}
-
-/// The configured workload issuers, as tokens carry them.
-pub fn configured_issuers(state: &AppState) -> Vec<String> {
-    state
-        .settings
-        .oidc
-        .issuers
-        .iter()
-        .map(|i| i.iss().to_string())
-        .collect()
 }
 
 pub async fn list(
@@ -71,8 +59,8 @@ pub async fn add(
 ) -> Result<HttpResponse, HttpError> {
     let project = project(&id)?;
     let body: PolicyBody = call.json().await?;
-    let issuers = configured_issuers(&call.state);
-    let issuer = resolve_issuer(&call.state, &body.issuer);
+    let issuers = call.state.settings.oidc.workload_issuers();
+    let issuer = call.state.settings.oidc.issuer_named(&body.issuer);
     let draft = draft(body, issuer).map_err(HttpError::from)?;
     let view = call
         .change(move |dir, permit, now| {
@@ -108,18 +96,6 @@ fn draft(body: PolicyBody, issuer: String) -> Result<PolicyDraft, AppError> {
         max_lifetime_secs,
         creator: None,
     })
-}
-
-/// A configured issuer's name stands for its `iss`; anything else is taken as given
-/// (and refused by the use case unless it is configured).
-fn resolve_issuer(state: &AppState, given: &str) -> String {
-    state
-        .settings
-        .oidc
-        .issuers
-        .iter()
-        .find(|i| i.name == given)
-        .map_or_else(|| given.to_string(), |i| i.iss().to_string())
 }
 
 pub async fn remove(

@@ -10,6 +10,7 @@ use super::query;
 use crate::app::administer::trust_policies::{self, PolicyDraft, PolicyView};
 use crate::app::operations::{AddTrustPolicy, ListTrustPolicies, RemoveTrustPolicy};
 use crate::domain::model::{parse_lifetime, ClaimCondition, EntityId, WorkloadActions};
+use crate::infra::config::OidcSettings;
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::form::{path_number, Params};
 use crate::infra::front::AppState;
@@ -125,14 +126,9 @@ pub async fn show(
 }
 
 /// The form as a draft; what is malformed is a 400 naming the field.
-fn draft(params: &Params, issuers: &[(String, String)]) -> Result<PolicyDraft, WebError> {
+fn draft(params: &Params, oidc: &OidcSettings) -> Result<PolicyDraft, WebError> {
     let field = |name: &str| params.get(name).unwrap_or_default().trim().to_string();
-    let issuer_name = field("issuer");
-    let issuer = issuers
-        .iter()
-        .find(|(name, _)| *name == issuer_name)
-        .map(|(_, iss)| iss.clone())
-        .unwrap_or(issuer_name);
+    let issuer = oidc.issuer_named(&field("issuer"));
     let text = field("conditions");
     let lines: Vec<&str> = text
         .lines()
@@ -173,10 +169,10 @@ pub async fn add(form: Form<AddTrustPolicy>) -> Result<HttpResponse, WebError> {
     let Form { page, params } = form;
     let project = project_param(params.get("project"))?;
     page.run(move |st, permit| {
-        let issuers = issuers(st);
+        let oidc = &st.settings.oidc;
         let draft =
-            draft(&params, &issuers).map_err(|e| crate::app::AppError::Invalid(e.to_string()))?;
-        let iss: Vec<String> = issuers.into_iter().map(|(_, i)| i).collect();
+            draft(&params, oidc).map_err(|e| crate::app::AppError::Invalid(e.to_string()))?;
+        let iss = oidc.workload_issuers();
         trust_policies::add(
             st.directory.as_ref(),
             permit,
