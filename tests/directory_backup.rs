@@ -40,6 +40,14 @@ fn answers(s: &Stack, who: &[(&str, &str)], repos: &[String]) -> Vec<Value> {
     out
 }
 
+/// `repo tags`'s lines (tag, digest, when).
+fn tag_lines(s: &Stack, repo: &str) -> std::collections::BTreeSet<String> {
+    s.ok(&["repo", "tags", repo])
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 fn cli_fails(s: &Stack, args: &[&str]) -> String {
     let out = s.cli(args, None);
     assert_eq!(out.status.code(), Some(1), "{args:?} should fail");
@@ -112,12 +120,39 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
             })
         })
         .collect();
+    // A `docker login` (its refresh token) taken before the backup works after it.
+    let identity = docker_login(&s, "bob", PASSWORD);
     let file = s.dir.path().join("backups/regauth.backup");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let printed = s.ok(&["directory", "backup", "--to", &file.display().to_string()]);
-    stop.store(true, Ordering::Relaxed);
+    // And the registry pushing (skopeo) all along the backup too.
+    let (printed, pushed, tags_then) = std::thread::scope(|scope| {
+        let pusher = scope.spawn(|| {
+            let mut pushed = 0;
+            while pushed == 0 || !stop.load(Ordering::Relaxed) {
+                let tag = format!("during-{pushed}");
+                let img = tiny_image(&s.dir.path().join("during"), &tag, &tag);
+                let (r, _) = s.push(
+                    &img,
+                    &format!("{p}/tool:{tag}"),
+                    &format!("alice:{PASSWORD}"),
+                );
+                assert!(r.success, "{}", r.output);
+                pushed += 1;
+            }
+            pushed
+        });
+        // The backup starts once pushes are under way (one recorded).
+        let tags_then = eventually(60, || {
+            let tags = tag_lines(&s, &format!("{p}/tool"));
+            (tags.len() > 1).then_some(tags)
+        })
+        .expect("a push during the backup");
+        let printed = s.ok(&["directory", "backup", "--to", &file.display().to_string()]);
+        stop.store(true, Ordering::Relaxed);
+        (printed, pusher.join().unwrap(), tags_then)
+    });
     let served: usize = load.into_iter().map(|t| t.join().unwrap()).sum();
-    assert!(served > 0);
+    assert!(served > 0 && pushed > 0);
     assert!(printed.contains("backed up into"), "{printed}");
     assert!(printed.contains("audit_events"), "{printed}");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
@@ -128,7 +163,22 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
         1,
         "nothing but the backup is left beside it"
     );
-    let tags_before = s.ok(&["repo", "tags", &format!("{p}/tool")]);
+    // The tags a restore must hold: every one recorded before the backup began, and
+    // none the server never recorded.
+    let tags_after = tag_lines(&s, &format!("{p}/tool"));
+    assert!(tags_after.iter().any(|t| t.starts_with("during-")) && tags_then.len() > 1);
+    let holds_the_backups_tags = |restored: &Stack| {
+        let restored = tag_lines(restored, &format!("{p}/tool"));
+        assert!(
+            restored.is_superset(&tags_then),
+            "{restored:?} ⊉ {tags_then:?}"
+        );
+        assert!(
+            restored.is_subset(&tags_after),
+            "{restored:?} ⊄ {tags_after:?}"
+        );
+        restored
+    };
 
     // Into a fresh SQLite directory: refused while it holds its bootstrap admin, then
     // replaced; the same answers.
@@ -140,9 +190,11 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
     sqlite.ok(&["directory", "restore", "--from", &from, "--replace"]);
     sqlite.start_regauth();
     assert_eq!(answers(&sqlite, &who, &repos), before);
+    let tags_backed_up = holds_the_backups_tags(&sqlite);
     assert_eq!(
-        sqlite.ok(&["repo", "tags", &format!("{p}/tool")]),
-        tags_before
+        refresh_grant(&sqlite, &identity, &format!("repository:{p}/tool:pull")).status(),
+        200,
+        "a docker login from before the backup"
     );
     let audit_after = sqlite
         .ok(&["audit", "--limit", "100000", "--json"])
@@ -167,7 +219,11 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
     pg.ok(&["directory", "restore", "--from", &from, "--replace"]);
     pg.start_regauth();
     assert_eq!(answers(&pg, &who, &repos), before);
-    assert_eq!(pg.ok(&["repo", "tags", &format!("{p}/tool")]), tags_before);
+    assert_eq!(holds_the_backups_tags(&pg), tags_backed_up);
+    assert_eq!(
+        refresh_grant(&pg, &identity, &format!("repository:{p}/tool:pull")).status(),
+        200
+    );
 
     // And back: a backup of the PostgreSQL directory, taken while it serves, restored
     // into SQLite, answers the same.
@@ -185,10 +241,7 @@ fn a_backup_taken_under_load_restores_into_both_engines_with_every_answer_the_sa
     ]);
     back.start_regauth();
     assert_eq!(answers(&back, &who, &repos), before);
-    assert_eq!(
-        back.ok(&["repo", "tags", &format!("{p}/tool")]),
-        tags_before
-    );
+    assert_eq!(holds_the_backups_tags(&back), tags_backed_up);
 }
 
 #[test]

@@ -3,7 +3,9 @@
 //! when a quarter of the queue is waiting), and records older than the retention are
 //! pruned every hour. Nothing is dropped: a full channel hands the record back to an
 //! event-loop caller (`try_record`: its request moves to the blocking pool) and makes a
-//! blocking-pool caller wait; stopping drains it.
+//! blocking-pool caller wait; stopping drains it. A batch the directory cannot take (a
+//! full or read-only disk) is held and written with the next one (`Held`), up to a
+//! bound past which the oldest distinct records stay and the rest are counted dropped.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -135,6 +137,7 @@ struct Inbox {
 /// context switch per token request); senders wake it only at `WAKE_AT`.
 fn run(inbox: Inbox, log: &dyn AuditLog, clock: &dyn Clock, retention: Duration) {
     let mut batch = Vec::with_capacity(BATCH);
+    let mut held = Held::default();
     let mut last_prune: Option<Instant> = None;
     loop {
         if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
@@ -153,25 +156,107 @@ fn run(inbox: Inbox, log: &dyn AuditLog, clock: &dyn Clock, retention: Duration)
             }
         }
         inbox.queued.fetch_sub(batch.len(), Ordering::Relaxed);
-        if !batch.is_empty() {
+        let full = batch.len() == BATCH;
+        if !batch.is_empty() || !held.rows.is_empty() {
             let events = batch.len() as u64;
-            let full = batch.len() == BATCH;
-            match log.append_counted(&counted(&mut batch)) {
-                Ok(()) => metrics::counter!("regauth_audit_records_total").increment(events),
-                Err(e) => {
-                    metrics::counter!("regauth_directory_errors_total").increment(1);
-                    tracing::error!(error = %e, records = events, "audit records not written");
+            let rows = held.with(counted(&mut batch));
+            match log.append_counted(&rows) {
+                Ok(()) => {
+                    metrics::counter!("regauth_audit_records_total")
+                        .increment(events + held.events);
+                    held.written();
                 }
+                Err(e) => held.keep(rows, events, &e),
             }
-            batch.clear();
             if full {
                 continue;
             }
         }
         if !open {
+            held.lost_at_stop();
             return;
         }
         std::thread::park_timeout(FLUSH_EVERY);
+    }
+}
+
+/// Distinct records a failed write keeps for the next attempt at most (identical ones
+/// fold into one with a count, so a steady stream of token requests is a few rows).
+const HELD_MAX: usize = 20_000;
+/// Longest between two log lines about the same failing streak.
+const REPEAT_LOG_EVERY: Duration = Duration::from_secs(60);
+
+/// What the audit file could not take (full, read-only, failing) yet: written with the
+/// next batch, so an outage loses no record up to `HELD_MAX` distinct ones, while the
+/// queue keeps draining and token requests never wait for the disk.
+#[derive(Default)]
+struct Held {
+    rows: Vec<(AuditRecord, u64)>,
+    /// Records (counted one by one) in `rows`.
+    events: u64,
+    /// When the failing streak was last logged.
+    logged: Option<Instant>,
+}
+
+impl Held {
+    /// `fresh` with what is held in front, identical records folded.
+    fn with(&mut self, fresh: Vec<(AuditRecord, u64)>) -> Vec<(AuditRecord, u64)> {
+        if self.rows.is_empty() {
+            return fresh;
+        }
+        let mut rows = std::mem::take(&mut self.rows);
+        let mut at: HashMap<AuditRecord, usize> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, (r, _))| (r.clone(), i))
+            .collect();
+        for (record, n) in fresh {
+            match at.get(&record) {
+                Some(&i) => rows[i].1 += n,
+                None => {
+                    at.insert(record.clone(), rows.len());
+                    rows.push((record, n));
+                }
+            }
+        }
+        rows
+    }
+
+    fn written(&mut self) {
+        if self.logged.take().is_some() {
+            tracing::warn!(records = self.events, "audit records written again");
+        }
+        self.events = 0;
+    }
+
+    fn keep(&mut self, mut rows: Vec<(AuditRecord, u64)>, fresh: u64, e: &dyn std::fmt::Display) {
+        metrics::counter!("regauth_directory_errors_total").increment(1);
+        let dropped: u64 = rows.iter().skip(HELD_MAX).map(|(_, n)| n).sum();
+        rows.truncate(HELD_MAX);
+        self.events = self.events + fresh - dropped;
+        self.rows = rows;
+        if dropped > 0 {
+            metrics::counter!("regauth_audit_records_dropped_total").increment(dropped);
+        }
+        if dropped > 0 || self.logged.is_none_or(|t| t.elapsed() >= REPEAT_LOG_EVERY) {
+            self.logged = Some(Instant::now());
+            tracing::error!(
+                error = %e,
+                held = self.events,
+                dropped,
+                "audit records not written yet; held in memory and written once the directory takes them"
+            );
+        }
+    }
+
+    fn lost_at_stop(&self) {
+        if self.events > 0 {
+            metrics::counter!("regauth_audit_records_dropped_total").increment(self.events);
+            tracing::error!(
+                records = self.events,
+                "audit records lost at stop: the directory never took them"
+            );
+        }
     }
 }
 
@@ -321,6 +406,66 @@ mod tests {
         let mut writer = Arc::try_unwrap(writer).ok().expect("the only owner");
         writer.stop();
         assert_eq!(log.written.load(Ordering::SeqCst), accepted + 1);
+    }
+
+    /// An audit log on a disk that refuses writes (full, read-only) until `heal`.
+    #[derive(Default)]
+    struct RefusingLog {
+        healed: std::sync::atomic::AtomicBool,
+        refused: AtomicUsize,
+        written: std::sync::Mutex<Vec<(AuditRecord, u64)>>,
+    }
+
+    impl AuditLog for RefusingLog {
+        fn append_counted(
+            &self,
+            records: &[(AuditRecord, u64)],
+        ) -> crate::domain::ports::DirResult<()> {
+            if !self.healed.load(Ordering::SeqCst) {
+                self.refused.fetch_add(1, Ordering::SeqCst);
+                return Err(crate::domain::ports::DirectoryError::Backend(
+                    "the directory's disk is full".into(),
+                ));
+            }
+            self.written.lock().unwrap().extend_from_slice(records);
+            Ok(())
+        }
+        fn query(
+            &self,
+            _: &crate::domain::audit::AuditFilter,
+        ) -> crate::domain::ports::DirResult<Vec<crate::domain::ports::AuditEntry>> {
+            Ok(Vec::new())
+        }
+        fn prune(&self, _: i64) -> crate::domain::ports::DirResult<usize> {
+            Ok(0)
+        }
+    }
+
+    /// Records taken while the disk refuses writes are held, not lost, and written once
+    /// it takes them again; the queue keeps draining meanwhile (callers never wait).
+    #[test]
+    fn records_the_disk_refused_are_written_once_it_takes_them() {
+        let log = Arc::new(RefusingLog::default());
+        let clock = Arc::new(crate::app::test_doubles::FixedClock::at(1));
+        let mut writer = AuditWriter::start(log.clone(), clock, Duration::from_secs(3600));
+        for i in 0..(3 * CAPACITY) {
+            // Never `Full`: the writer drains into what it holds.
+            while writer.try_record(record((i % 7) as i64, "a")).is_err() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        writer.try_record(record(100, "b")).unwrap();
+        let until = Instant::now() + Duration::from_secs(30);
+        while log.refused.load(Ordering::SeqCst) < 2 {
+            assert!(Instant::now() < until, "the writer never retried");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        log.healed.store(true, Ordering::SeqCst);
+        writer.stop();
+        let written = log.written.lock().unwrap();
+        let total: u64 = written.iter().map(|(_, n)| n).sum();
+        assert_eq!(total, 3 * CAPACITY as u64 + 1, "every record, once");
+        assert!(written.iter().any(|(r, n)| r.actor == "b" && *n == 1));
     }
 
     #[test]

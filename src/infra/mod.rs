@@ -1,6 +1,7 @@
 //! Everything that touches the outside world: SQLite, keys and JWT signing, TLS, HTTP,
 //! the command line, configuration, logging, and the composition root (`startup`).
 pub mod audit_writer;
+pub mod background;
 pub mod cache;
 pub mod cli;
 pub mod config;

@@ -154,6 +154,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 /// written in the same portable format.
 fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), CliError> {
     let fail = |e: DirectoryError| CliError::Failed(format!("directory backup: {e}"));
+    crate::infra::background::yield_to_serving();
     match settings.directory.store() {
         Store::Sqlite(path) => {
             // Brought to this build's schema first, as every command does.

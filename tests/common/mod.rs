@@ -70,6 +70,11 @@ impl Stack {
         Self::start_with(true, None, &|config| config + extra)
     }
 
+    /// regauth and the real registry, regauth's configuration changed by `tweak`.
+    pub fn with_registry_and_tweak(tweak: &dyn Fn(String) -> String) -> Stack {
+        Self::start_with(true, None, tweak)
+    }
+
     /// regauth and the real registry, with `/metrics` on the public listener too (the
     /// notification counters).
     pub fn with_registry_and_metrics() -> Stack {

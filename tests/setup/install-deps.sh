@@ -5,13 +5,15 @@
 # smoke run), chromium and chromium-driver (the web pages' browser test, tests/web_ui.rs),
 # postgresql (the directory suite's second backend: the tests initdb a throw-away cluster),
 # glewlwyd (a real OpenID Connect provider: tests/setup/oidc-provider/start.sh) with sqlite3,
+# e2fsprogs (a small ext4 file system the full and read-only disk test mounts, tests/full_disk.rs),
 # and the Docker engine, docker-compose and containerd's ctr if missing.
 # Idempotent: installs only what is absent.
 set -euo pipefail
 need=()
 for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap \
   curl:curl python3:python3 strip:binutils xz:xz-utils ip:iproute2 \
-  wrk:wrk openssl:openssl chromium:chromium chromedriver:chromium-driver; do
+  wrk:wrk openssl:openssl chromium:chromium chromedriver:chromium-driver \
+  mkfs.ext4:e2fsprogs e2fsck:e2fsprogs findmnt:util-linux; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -172,9 +172,5 @@ fn counted(outcomes: &[(&'static str, usize)]) {
 fn unavailable(e: &DirectoryError) -> HttpError {
     metrics::counter!("regauth_directory_errors_total").increment(1);
     tracing::error!(error = %e, "notification batch not stored; the registry will retry");
-    HttpError::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::Unknown,
-        "directory unavailable, retry later",
-    )
+    HttpError::busy("directory unavailable, retry later", 2)
 }

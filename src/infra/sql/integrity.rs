@@ -3,7 +3,7 @@
 //! engine adds its own (SQLite's `integrity_check` and `foreign_key_check`,
 //! PostgreSQL's constraints not validated).
 
-use super::{SqlDirectory, SqlRow};
+use super::{SqlDirectory, SqlRow, Tx};
 use crate::domain::ports::{DirResult, IntegrityCheck};
 
 /// (what is checked, a statement returning one text column per finding).
@@ -71,13 +71,16 @@ fn text(r: &SqlRow<'_, '_>) -> DirResult<String> {
 
 impl<D: SqlDirectory> IntegrityCheck for D {
     fn check_integrity(&self) -> DirResult<(usize, Vec<String>)> {
-        self.read_script(|c| {
-            let mut findings = Vec::new();
-            let engine = self.engine_checks();
-            for (_, sql) in CHECKS.iter().chain(engine) {
-                findings.extend(c.all(sql, &[], text)?);
-            }
-            Ok((CHECKS.len() + engine.len(), findings))
-        })
+        self.read_script(|c| run(c, self.engine_checks()))
     }
+}
+
+/// Every check, the shared ones and then `engine`'s, on one connection: (how many
+/// checks ran, the findings). Also what a backup runs on its copy before it is kept.
+pub(crate) fn run(c: &dyn Tx, engine: &[(&str, &str)]) -> DirResult<(usize, Vec<String>)> {
+    let mut findings = Vec::new();
+    for (_, sql) in CHECKS.iter().chain(engine) {
+        findings.extend(c.all(sql, &[], text)?);
+    }
+    Ok((CHECKS.len() + engine.len(), findings))
 }

@@ -13,7 +13,7 @@
 mod access_requests;
 mod entities;
 mod identities;
-mod integrity;
+pub(crate) mod integrity;
 mod registry;
 pub mod rows;
 mod tokens;

@@ -120,6 +120,55 @@ fn fingerprint(c: &Connection) -> DirResult<(Vec<(String, i64)>, String)> {
     Ok((counts, hex::encode(h.finalize())))
 }
 
+/// `directory check` on the copy: a directory that fails it is not kept as a backup
+/// (restored, it would carry the damage into the new server unnoticed).
+fn checked(copy: &Path) -> DirResult<()> {
+    let c = Connection::open_with_flags(copy, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let (_, findings) = super::check_file(&c)?;
+    match findings.first() {
+        None => Ok(()),
+        Some(first) => Err(DirectoryError::Invalid(format!(
+            "the directory fails `regauth directory check` ({} finding(s), the first: {first}); no backup written",
+            findings.len()
+        ))),
+    }
+}
+
+/// Removes what a killed backup or restore of `target` left beside it: the temporary
+/// files (`<name>.backup-PID.partial`, `.audit-PID.partial`, `.restore-PID.partial`
+/// and its audit file) of processes that are gone; a running one's are its own.
+fn sweep_partials(target: &Path) {
+    let (Some(dir), Some(name)) = (target.parent(), target.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let prefix = format!("{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some((kind, pid)) = file
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('.').next())
+            .and_then(|first| first.split_once('-'))
+        else {
+            continue;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            continue;
+        };
+        let gone = pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists();
+        if ["backup", "audit", "restore"].contains(&kind) && gone {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
 /// Writes a backup of the SQLite directory at `from` (and its audit trail) to `to`.
 pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
     if !from.is_file() {
@@ -128,6 +177,7 @@ pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
             from.display()
         )));
     }
+    sweep_partials(to);
     let tmp = partial(to, "backup");
     let audit_tmp = partial(to, "audit");
     let result = (|| {
@@ -137,6 +187,7 @@ pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
         let source = Connection::open_with_flags(from, flags)?;
         source.execute("VACUUM INTO ?1", [tmp.display().to_string()])?;
         let schema: i64 = source.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        checked(&tmp)?;
         let audit = Connection::open_with_flags(audit_path(from), flags)?;
         audit.execute("VACUUM INTO ?1", [audit_tmp.display().to_string()])?;
         let c = Connection::open(&tmp)?;
@@ -192,6 +243,11 @@ pub fn verify(file: &Path) -> DirResult<Manifest> {
             "backup {}",
             file.display()
         )));
+    }
+    if file.to_string_lossy().ends_with(".partial") {
+        return Err(not_ours(
+            "an unfinished backup (a backup in progress, or one that was killed): restore a finished one".into(),
+        ));
     }
     let c = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| not_ours(format!("not a regauth backup ({e})")))?;
@@ -286,10 +342,57 @@ fn holds_data(path: &Path) -> DirResult<bool> {
     Ok(n > 0)
 }
 
+/// The marker of a restore being put in place: it names the staged directory file, and
+/// while it exists the pair (directory and audit trail) is not yet whole in place.
+fn pending(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".restore-pending");
+    path.with_file_name(name)
+}
+
+/// Removes a SQLite file's `-wal`, `-shm` and `-journal` (they belong to the file a
+/// restore replaces).
+fn remove_side_files(db: &Path) {
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut side = db.to_path_buf().into_os_string();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+}
+
+/// Finishes a restore that was stopped while putting its two files in place (the
+/// marker exists): the audit file first, then the directory file, each renamed unless
+/// that already happened, then the marker removed. Called by every opening of the
+/// directory and by `restore`, so a directory is never seen half-restored: a crash
+/// before the marker leaves the old directory whole, one after it the new one.
+pub(crate) fn finish_restore(path: &Path) -> DirResult<()> {
+    let marker = pending(path);
+    let staged = match std::fs::read_to_string(&marker) {
+        Ok(s) => PathBuf::from(s.trim_end_matches('\n')),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(failed(&marker.display().to_string(), e)),
+    };
+    let moves = [
+        (audit_path(&staged), audit_path(path)),
+        (staged.clone(), path.to_path_buf()),
+    ];
+    for (from, to) in &moves {
+        if from.exists() {
+            remove_side_files(to);
+            std::fs::rename(from, to).map_err(|e| failed(&to.display().to_string(), e))?;
+        }
+    }
+    sync(path)?;
+    std::fs::remove_file(&marker).map_err(|e| failed(&marker.display().to_string(), e))?;
+    sync(path)?;
+    Ok(())
+}
+
 /// Restores a backup into the SQLite directory at `path` (the server stopped): refused
 /// when it holds users or entities unless `replace`; the directory and audit files are
-/// written beside it and renamed into place only once whole.
+/// written beside it, flushed, and put in place as one step (`finish_restore`).
 pub fn restore(file: &Path, path: &Path, replace: bool) -> DirResult<Manifest> {
+    finish_restore(path)?;
     if holds_data(path)? && !replace {
         return Err(DirectoryError::Conflict(format!(
             "the directory {}: it holds users or projects (restore into an empty one, or pass --replace)",
@@ -300,6 +403,7 @@ pub fn restore(file: &Path, path: &Path, replace: bool) -> DirResult<Manifest> {
         crypto::create_dirs(parent, crypto::PRIVATE_DIR)
             .map_err(|e| failed(&parent.display().to_string(), e))?;
     }
+    sweep_partials(path);
     let staged = partial(path, "restore");
     let manifest = match split(file, &staged) {
         Ok(m) => m,
@@ -309,16 +413,54 @@ pub fn restore(file: &Path, path: &Path, replace: bool) -> DirResult<Manifest> {
             return Err(e);
         }
     };
-    for target in [path.to_path_buf(), audit_path(path)] {
-        for suffix in ["-wal", "-shm", "-journal"] {
-            let mut side = target.clone().into_os_string();
-            side.push(suffix);
-            let _ = std::fs::remove_file(PathBuf::from(side));
-        }
-    }
-    std::fs::rename(audit_path(&staged), audit_path(path))
-        .map_err(|e| failed(&path.display().to_string(), e))?;
-    std::fs::rename(&staged, path).map_err(|e| failed(&path.display().to_string(), e))?;
-    sync(path)?;
+    let marker = pending(path);
+    crypto::create_private_file(&marker).map_err(|e| failed(&marker.display().to_string(), e))?;
+    std::fs::write(&marker, format!("{}\n", staged.display()))
+        .map_err(|e| failed(&marker.display().to_string(), e))?;
+    sync(&marker)?;
+    finish_restore(path)?;
     Ok(manifest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A restore stopped between its two renames (here: after the audit file's) is
+    /// finished by the next opening, never left with one new file and one old.
+    #[test]
+    fn a_restore_stopped_between_its_renames_is_finished_by_the_next_opening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regauth.db");
+        let staged = partial(&path, "restore");
+        for (f, text) in [
+            (path.clone(), "old"),
+            (audit_path(&path), "old audit"),
+            (staged.clone(), "new"),
+        ] {
+            std::fs::write(f, text).unwrap();
+        }
+        std::fs::write(pending(&path), format!("{}\n", staged.display())).unwrap();
+        // The audit file was already renamed when the process stopped.
+        std::fs::write(audit_path(&path), "new audit").unwrap();
+        finish_restore(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(
+            std::fs::read_to_string(audit_path(&path)).unwrap(),
+            "new audit"
+        );
+        assert!(!pending(&path).exists() && !staged.exists());
+        // Nothing pending: nothing changes.
+        finish_restore(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+    }
+
+    #[test]
+    fn an_unfinished_backup_is_refused_by_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("b.db.backup-1.partial");
+        std::fs::write(&f, "x").unwrap();
+        let e = verify(&f).unwrap_err().to_string();
+        assert!(e.contains("unfinished backup"), "{e}");
+    }
 }

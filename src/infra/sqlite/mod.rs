@@ -118,8 +118,28 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl From<rusqlite::Error> for DirectoryError {
     fn from(e: rusqlite::Error) -> DirectoryError {
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
-            if f.code == rusqlite::ErrorCode::ConstraintViolation {
-                return DirectoryError::Conflict(format!("record ({e})"));
+            // The operator's first question when a change fails: say which of the disk's
+            // states refused it (the transaction rolled back; nothing was half-written).
+            match f.code {
+                rusqlite::ErrorCode::ConstraintViolation => {
+                    return DirectoryError::Conflict(format!("record ({e})"))
+                }
+                rusqlite::ErrorCode::DiskFull => {
+                    return DirectoryError::Backend(format!(
+                        "the directory's disk is full; the change was not made ({e})"
+                    ))
+                }
+                rusqlite::ErrorCode::ReadOnly => {
+                    return DirectoryError::Backend(format!(
+                        "the directory's file system is read-only; the change was not made ({e})"
+                    ))
+                }
+                rusqlite::ErrorCode::SystemIoFailure => {
+                    return DirectoryError::Backend(format!(
+                        "the directory's disk failed a read or write (full, read-only or failing); the change was not made ({e})"
+                    ))
+                }
+                _ => {}
             }
         }
         DirectoryError::Backend(e.to_string())
@@ -129,6 +149,7 @@ impl From<rusqlite::Error> for DirectoryError {
 impl SqliteDirectory {
     /// Opens (creating if needed) the directory file and brings its schema up to date.
     pub fn open(path: &Path) -> DirResult<SqliteDirectory> {
+        backup::finish_restore(path)?;
         private_files(path)?;
         let mut writer = connect(path, "FULL")?;
         schema::migrate(&mut writer)?;
@@ -240,16 +261,25 @@ impl SqlDirectory for SqliteDirectory {
     }
 
     fn engine_checks(&self) -> &'static [(&'static str, &'static str)] {
-        &[
-            (
-                "the file's pages and indexes (integrity_check)",
-                "SELECT integrity_check FROM pragma_integrity_check WHERE integrity_check <> 'ok'",
-            ),
-            (
-                "foreign keys",
-                "SELECT \"table\" || ' row ' || CAST(rowid AS TEXT) || ' names a missing ' || parent
-                 FROM pragma_foreign_key_check",
-            ),
-        ]
+        ENGINE_CHECKS
     }
+}
+
+/// SQLite's own checks, beside the shared ones (`infra::sql::integrity`).
+const ENGINE_CHECKS: &[(&str, &str)] = &[
+    (
+        "the file's pages and indexes (integrity_check)",
+        "SELECT integrity_check FROM pragma_integrity_check WHERE integrity_check <> 'ok'",
+    ),
+    (
+        "foreign keys",
+        "SELECT \"table\" || ' row ' || CAST(rowid AS TEXT) || ' names a missing ' || parent
+         FROM pragma_foreign_key_check",
+    ),
+];
+
+/// `directory check` on a SQLite file that is not open as a directory (a backup's copy
+/// before it is kept): (how many checks ran, the findings).
+pub(crate) fn check_file(c: &Connection) -> DirResult<(usize, Vec<String>)> {
+    crate::infra::sql::integrity::run(c, ENGINE_CHECKS)
 }
