@@ -267,6 +267,14 @@ fn a_full_then_read_only_disk_keeps_tokens_flowing_and_loses_nothing() {
                 "{broken}: an access token"
             );
         }
+        // A push token whose grant is not on record yet: the grant must be durable
+        // before the token is handed out, so none is.
+        let fresh_push = format!("repository:{p}/other{round}:push,pull");
+        assert_eq!(
+            token(&stack, "alice", PASSWORD, &fresh_push).0,
+            503,
+            "{broken}: a push token without its grant recorded"
+        );
         let user = format!("bob{round}");
         assert_unavailable(add_user(&stack, &user), &format!("{broken}: adding a user"));
         let tag = format!("v2-{round}");
