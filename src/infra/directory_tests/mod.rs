@@ -1022,6 +1022,7 @@ mod identities;
 mod integrity;
 mod minting;
 mod trust_policies;
+mod upgrades;
 use batches::*;
 use grants::*;
 use identities::*;

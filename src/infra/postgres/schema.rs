@@ -219,15 +219,12 @@ CREATE INDEX federated_identities_user ON federated_identities(user_id);
 "#,
 ];
 
-/// The schema version this build writes.
-pub const VERSION: usize = MIGRATIONS.len();
-
 /// Applies every migration newer than the database's version, under `MIGRATE_LOCK`.
 pub async fn migrate(client: &mut deadpool_postgres::Object) -> DirResult<()> {
     client
         .execute("SELECT pg_advisory_lock($1)", &[&super::MIGRATE_LOCK])
         .await?;
-    let out = apply(client).await;
+    let out = apply(client, MIGRATIONS).await;
     let unlocked = client
         .execute("SELECT pg_advisory_unlock($1)", &[&super::MIGRATE_LOCK])
         .await;
@@ -236,7 +233,27 @@ pub async fn migrate(client: &mut deadpool_postgres::Object) -> DirResult<()> {
     Ok(())
 }
 
-async fn apply(client: &mut deadpool_postgres::Object) -> DirResult<()> {
+/// What the upgrade tests (`infra::directory_tests::upgrades`) build a database as each
+/// earlier build left it with: associated items, since this module is private to
+/// `postgres`.
+#[cfg(test)]
+impl super::PgDirectory {
+    /// How many steps the schema has: its current version.
+    pub(crate) const SCHEMA_STEPS: usize = MIGRATIONS.len();
+
+    /// Brings the database to version `n` only: its first `n` steps as they stand
+    /// in this build (a step edited since it shipped is not the one that ran then).
+    pub(crate) async fn migrate_to_for_test(
+        client: &mut tokio_postgres::Client,
+        n: usize,
+    ) -> DirResult<()> {
+        apply(client, &MIGRATIONS[..n]).await
+    }
+}
+
+/// Each of `steps` newer than the database's version in its own transaction with the
+/// version it brings: a step that fails leaves the database at the version before it.
+async fn apply(client: &mut tokio_postgres::Client, steps: &[&str]) -> DirResult<()> {
     client
         .batch_execute(
             "CREATE TABLE IF NOT EXISTS regauth_schema (version BIGINT NOT NULL);
@@ -248,12 +265,13 @@ async fn apply(client: &mut deadpool_postgres::Object) -> DirResult<()> {
         .query_one("SELECT version FROM regauth_schema", &[])
         .await?
         .get(0);
-    if current as usize > VERSION {
+    if current as usize > steps.len() {
         return Err(crate::domain::ports::DirectoryError::Backend(format!(
-            "the database's schema is version {current}, newer than this build's {VERSION}: upgrade regauth"
+            "the database's schema is version {current}, newer than this build's {}: upgrade regauth",
+            steps.len()
         )));
     }
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, step) in steps.iter().enumerate().skip(current as usize) {
         let tx = client.transaction().await?;
         tx.batch_execute(step).await?;
         tx.execute(
@@ -264,4 +282,72 @@ async fn apply(client: &mut deadpool_postgres::Object) -> DirResult<()> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    /// Runs `f` with a connection to a new database of the throw-away server.
+    fn on_fresh_database(f: impl AsyncFnOnce(&mut tokio_postgres::Client)) {
+        let url = super::super::throwaway::fresh_database_url();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let (mut client, conn) =
+                tokio_postgres::connect(url.expose_secret(), tokio_postgres::NoTls)
+                    .await
+                    .unwrap();
+            let task = tokio::spawn(conn);
+            f(&mut client).await;
+            drop(client);
+            let _ = task.await;
+        });
+    }
+
+    #[test]
+    fn a_step_that_fails_leaves_the_version_before_it() {
+        on_fresh_database(async |client| {
+            let steps = [
+                "CREATE TABLE a (x INTEGER);",
+                "CREATE TABLE b (y INTEGER); SELECT nope FROM nowhere;",
+            ];
+            assert!(apply(client, &steps).await.is_err());
+            let version: i64 = client
+                .query_one("SELECT version FROM regauth_schema", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(version, 1);
+            let b: bool = client
+                .query_one("SELECT to_regclass('b') IS NOT NULL", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert!(!b, "the failed step's table stayed");
+        });
+    }
+
+    #[test]
+    fn a_database_from_a_newer_build_is_refused_naming_both_versions() {
+        on_fresh_database(async |client| {
+            apply(client, MIGRATIONS).await.unwrap();
+            let newer = MIGRATIONS.len() + 1;
+            client
+                .execute("UPDATE regauth_schema SET version = $1", &[&(newer as i64)])
+                .await
+                .unwrap();
+            let e = apply(client, MIGRATIONS).await.unwrap_err().to_string();
+            assert!(
+                e.contains(&format!(
+                    "version {newer}, newer than this build's {}",
+                    MIGRATIONS.len()
+                )),
+                "{e}"
+            );
+        });
+    }
 }

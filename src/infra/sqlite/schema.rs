@@ -277,6 +277,26 @@ pub fn migrate_audit(conn: &mut Connection) -> DirResult<()> {
     apply(conn, AUDIT_MIGRATIONS, "audit trail")
 }
 
+/// What the upgrade tests (`infra::directory_tests::upgrades`) build a file as each
+/// earlier build left it with: associated functions, since this module is private to
+/// `sqlite`.
+#[cfg(test)]
+impl super::SqliteDirectory {
+    /// How many steps the directory's schema has: its current version.
+    pub(crate) const SCHEMA_STEPS: usize = VERSION;
+
+    /// Brings the directory file to version `n` only: its first `n` steps as they stand
+    /// in this build (a step edited since it shipped is not the one that ran then).
+    pub(crate) fn migrate_to_for_test(conn: &mut Connection, n: usize) -> DirResult<()> {
+        apply(conn, &MIGRATIONS[..n], "directory")
+    }
+
+    /// Likewise for the audit trail's file.
+    pub(crate) fn migrate_audit_to_for_test(conn: &mut Connection, n: usize) -> DirResult<()> {
+        apply(conn, &AUDIT_MIGRATIONS[..n], "audit trail")
+    }
+}
+
 /// Each step in its own transaction with the version it brings: a step that fails
 /// leaves the file at the version before it.
 fn apply(conn: &mut Connection, steps: &[&str], what: &str) -> DirResult<()> {
