@@ -5,6 +5,8 @@ use rusqlite::Connection;
 
 use crate::domain::ports::{DirResult, DirectoryError};
 
+mod repair;
+
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE users (
@@ -267,8 +269,12 @@ BEGIN SELECT RAISE(ABORT, 'audit records are append-only'); END;
 pub const VERSION: usize = MIGRATIONS.len();
 
 /// Applies every migration of the directory newer than the file's `user_version`;
-/// refuses a file a newer build wrote (its schema this build does not know).
+/// refuses a file a newer build wrote (its schema this build does not know). A file an
+/// earlier build left other than today's steps at its version make it (a step edited or
+/// renumbered after it shipped: `repair`'s documentation lists them) is first made up
+/// to what they make, so that the steps after its version find what they build on.
 pub fn migrate(conn: &mut Connection) -> DirResult<()> {
+    repair::repair(conn, MIGRATIONS)?;
     apply(conn, MIGRATIONS, "directory")
 }
 
@@ -289,6 +295,20 @@ impl super::SqliteDirectory {
     /// in this build (a step edited since it shipped is not the one that ran then).
     pub(crate) fn migrate_to_for_test(conn: &mut Connection, n: usize) -> DirResult<()> {
         apply(conn, &MIGRATIONS[..n], "directory")
+    }
+
+    /// Today's steps' texts (`history.rs` compares earlier builds' with them).
+    pub(crate) const SCHEMA_TEXTS: &'static [&'static str] = MIGRATIONS;
+
+    /// What the directory file lacks or holds differently from today's steps at its
+    /// version, in a line (empty when nothing).
+    pub(crate) fn schema_drift_for_test(conn: &Connection) -> DirResult<String> {
+        let drift = repair::schema_drift(conn, MIGRATIONS)?;
+        Ok(if drift.is_empty() {
+            String::new()
+        } else {
+            format!("{drift:?}")
+        })
     }
 
     /// Likewise for the audit trail's file.
