@@ -219,12 +219,31 @@ CREATE INDEX federated_identities_user ON federated_identities(user_id);
 "#,
 ];
 
-/// Applies every migration newer than the database's version, under `MIGRATE_LOCK`.
+/// What a database at a version holds whatever build made it: `(step, probe, make)`:
+/// for a database at `step` or later, `probe` answers whether that step's objects are
+/// there, and `make` makes them when not.
+///
+/// `cb15abc` (the merge of branch `store`) shipped step 2 as a placeholder (`SELECT 1`)
+/// for the push grants of branch `webhook`, whose merge `16ff248` put the real step 2 in
+/// its place: a database that build brought to version 2 or 3 never got `push_grants`
+/// (push tokens and webhook ingestion fail). No other step was changed after it shipped
+/// (`directory_tests/history.rs` compares every earlier build's steps with these).
+const REPAIRS: &[(usize, &str, &str)] = &[(
+    2,
+    "SELECT to_regclass('push_grants') IS NOT NULL",
+    MIGRATIONS[1],
+)];
+
+/// Applies every migration newer than the database's version, under `MIGRATE_LOCK`,
+/// after making up what an earlier build's edited step left out (`REPAIRS`).
 pub async fn migrate(client: &mut deadpool_postgres::Object) -> DirResult<()> {
     client
         .execute("SELECT pg_advisory_lock($1)", &[&super::MIGRATE_LOCK])
         .await?;
-    let out = apply(client, MIGRATIONS).await;
+    let out = match repair(client).await {
+        Ok(()) => apply(client, MIGRATIONS).await,
+        Err(e) => Err(e),
+    };
     let unlocked = client
         .execute("SELECT pg_advisory_unlock($1)", &[&super::MIGRATE_LOCK])
         .await;
@@ -249,6 +268,36 @@ impl super::PgDirectory {
     ) -> DirResult<()> {
         apply(client, &MIGRATIONS[..n]).await
     }
+
+    /// Today's steps' texts (`history.rs` compares earlier builds' with them).
+    pub(crate) const SCHEMA_TEXTS: &'static [&'static str] = MIGRATIONS;
+}
+
+/// Runs each of `REPAIRS` whose step the database has had and whose probe finds its
+/// objects missing, all in one transaction; the version stays.
+async fn repair(client: &mut tokio_postgres::Client) -> DirResult<()> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('regauth_schema') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !exists {
+        return Ok(());
+    }
+    let version: i64 = client
+        .query_one("SELECT version FROM regauth_schema", &[])
+        .await?
+        .get(0);
+    let tx = client.transaction().await?;
+    for (step, probe, make) in REPAIRS {
+        if version >= *step as i64 && version <= MIGRATIONS.len() as i64 {
+            let present: bool = tx.query_one(*probe, &[]).await?.get(0);
+            if !present {
+                tx.batch_execute(make).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Each of `steps` newer than the database's version in its own transaction with the
