@@ -1018,6 +1018,7 @@ fn an_event_that_cannot_be_stored_is_rolled_back_alone<B: Backend>() {
 
 mod batches;
 mod grants;
+mod history;
 mod identities;
 mod integrity;
 mod minting;
