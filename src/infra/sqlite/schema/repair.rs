@@ -187,7 +187,7 @@ pub(crate) fn repair(conn: &mut Connection, steps: &[&str]) -> DirResult<()> {
     } else {
         false
     };
-    let out = make_up(conn, &reference, &drift, audit);
+    let out = make_up(conn, &reference, audit);
     if audit {
         conn.execute_batch("DETACH DATABASE regauth_audit")?;
     }
@@ -212,15 +212,13 @@ fn attach_audit(conn: &Connection) -> DirResult<bool> {
     Ok(true)
 }
 
-fn make_up(
-    conn: &mut Connection,
-    reference: &Connection,
-    drift: &Drift,
-    audit: bool,
-) -> DirResult<()> {
+/// Makes up the drift, measured again inside the (immediate: one writer) transaction,
+/// so that another process repairing the same file at the same time finds it done.
+fn make_up(conn: &mut Connection, reference: &Connection, audit: bool) -> DirResult<()> {
     let want = objects(reference)?;
-    let tx = conn.transaction()?;
-    if audit {
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let drift = drift(&tx, reference)?;
+    if audit && drift.audit_in_directory {
         // Identical records of the same second become one row with their count, as the
         // audit writer stores them; records already in the audit file (a move an
         // earlier opening made there but not in the directory: the two files commit
