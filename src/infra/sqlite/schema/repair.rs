@@ -295,6 +295,59 @@ fn make_up(conn: &mut Connection, reference: &Connection, audit: bool) -> DirRes
 mod tests {
     use super::*;
 
+    /// f09c75c's audit trail in a directory file at today's version 2, one of whose
+    /// records a move stopped halfway (the audit file committed, the directory not)
+    /// already put in the audit file.
+    #[test]
+    fn old_audit_records_move_once_folded_and_the_directory_table_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("regauth.db");
+        let mut conn = Connection::open(&path).unwrap();
+        super::super::apply(&mut conn, &super::super::MIGRATIONS[..2], "directory").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE audit_events (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
+                 kind TEXT NOT NULL, actor TEXT NOT NULL, subject TEXT NOT NULL,
+                 client_ip TEXT, detail TEXT NOT NULL);
+             INSERT INTO audit_events (at, kind, actor, subject, client_ip, detail) VALUES
+                 (10, 'token_issued', 'bob', 'bob', '192.0.2.1', '{}'),
+                 (10, 'token_issued', 'bob', 'bob', '192.0.2.1', '{}'),
+                 (20, 'user_added', 'operator', 'carol', NULL, '{}');",
+        )
+        .unwrap();
+        let mut audit = Connection::open(super::super::super::audit_path(&path)).unwrap();
+        super::super::migrate_audit(&mut audit).unwrap();
+        audit
+            .execute_batch(
+                "INSERT INTO audit_events (at, kind, actor, subject, client_ip, detail, count)
+                 VALUES (20, 'user_added', 'operator', 'carol', NULL, '{}', 1)",
+            )
+            .unwrap();
+        super::super::migrate(&mut conn).unwrap();
+        let rows: Vec<(i64, String, i64)> = audit
+            .prepare("SELECT at, kind, count FROM audit_events ORDER BY at")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let expected = [
+            (10, "token_issued".to_string(), 2),
+            (20, "user_added".into(), 1),
+        ];
+        assert_eq!(rows, expected);
+        assert!(schema_drift(&conn, super::super::MIGRATIONS)
+            .unwrap()
+            .is_empty());
+        let left: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'audit_events'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0, "the directory's audit_events stayed");
+    }
+
     #[test]
     fn a_column_definition_is_found_past_nested_parentheses() {
         let create = "CREATE TABLE t (id INTEGER PRIMARY KEY, kind TEXT CHECK (kind IN ('a','b')),\n    parent_id INTEGER REFERENCES t(id)\n, email TEXT)";
