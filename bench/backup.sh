@@ -42,7 +42,7 @@ config "$WORK/restored.toml" "$WORK/restored/regauth.db"
 export REGAUTH_CONFIG=$WORK/regauth.toml
 "$BIN" migrate >/dev/null
 python3 bench/seed.py "$WORK/dir/regauth.db" "$USERS" 1000 1000 10000 "$ACLS" </dev/null
-"$BIN" acl grant 10000000 u0 READ,DOWNLOAD >/dev/null
+"$BIN" acl grant syn10000000 u0 READ,DOWNLOAD >/dev/null
 TOKEN=$("$BIN" token create u0 --scopes download)
 clock() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); awk "BEGIN {printf \"%.2f\", $t1 - $t0}"; }
 echo "on $(nproc) cores, $(du -h "$WORK/dir/regauth.db" | cut -f1) directory; $BIN"
@@ -51,9 +51,12 @@ printf '%-44s %8s s\n' "directory restore (into an empty SQLite one)" "$(clock "
 printf '%-44s %8s s\n' "directory check" "$(clock "$BIN" directory check)"
 "$BIN" serve 2>"$WORK/log" & PID=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
-URL="http://127.0.0.1:$PORT/token?service=registry&scope=repository:10000000/repo0:pull"
+URL="http://127.0.0.1:$PORT/token?service=registry&scope=repository:syn10000000/repo1:pull"
 AUTH="Authorization: Basic $(printf 'x:%s' "$TOKEN" | base64 -w0)"
-curl -sf -H "$AUTH" "$URL" | grep -q '"pull"' || { echo "bench: the seeded token is not answered"; exit 1; }
+curl -sf -H "$AUTH" "$URL" | python3 -c 'import base64, json, sys
+claims = json.load(sys.stdin)["token"].split(".")[1]
+access = json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["access"]
+sys.exit(0 if access and "pull" in access[0]["actions"] else 1)' || { echo "bench: the seeded token is not granted pull"; exit 1; }
 rate() { wrk -t2 -c16 -d"${SECS}s" -H "$AUTH" "$URL" | awk '/Requests\/sec/ {print $2}'; }
 echo "access-token pull, wrk 16 connections, ${SECS}s; backups run back to back in the 'with' column"
 printf '%-6s %10s %10s %8s %8s\n' round without with ratio backups
