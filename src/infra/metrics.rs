@@ -7,10 +7,14 @@
 //! `token_request_duration_seconds` (histogram), `password_checks_total{result}` (argon2
 //! runs), `password_checks_running` / `password_checks_waiting` (the pool),
 //! `rate_limited_total`, `notification_events_total{outcome}`,
-//! `directory_errors_total`, `audit_records_total`, `build_info{version}`; beside a
-//! Synapse, `synapse_calls_total{endpoint}`, `synapse_failures_total{endpoint,why}` and
-//! `synapse_cache_total{endpoint,result}` (hit or miss).
+//! `directory_errors_total`, `audit_records_total`, `audit_records_dropped_total`,
+//! `signing_key_not_after_seconds{kid}` (the signing certificate's notAfter),
+//! `build_info{version}`; beside a Synapse, `synapse_calls_total{endpoint}`,
+//! `synapse_failures_total{endpoint,why}` and `synapse_cache_total{endpoint,result}`
+//! (hit or miss).
 
+use std::collections::BTreeMap;
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -57,6 +61,30 @@ pub fn install_with_upkeep(every: Duration) -> Option<PrometheusHandle> {
     Some(handle)
 }
 
+/// The signing keys this process loaded: kid, and its certificate's notAfter in Unix
+/// seconds. The key directory is read before the recorder is installed, so the gauge is
+/// set at each scrape from here. A server loads its keys once, so it holds one.
+static SIGNING_KEYS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
+
+/// Records that this process signs with `kid`, whose certificate ends at `not_after`
+/// (`KeyRing::load` calls it).
+pub fn signing_key_loaded(kid: &str, not_after: u64) {
+    SIGNING_KEYS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(kid.to_string(), not_after);
+}
+
+/// What [`signing_key_loaded`] recorded, by kid.
+pub fn signing_keys() -> Vec<(String, u64)> {
+    SIGNING_KEYS
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .iter()
+        .map(|(kid, t)| (kid.clone(), *t))
+        .collect()
+}
+
 /// What the use cases counted and hold, sampled at a scrape: they name no metric.
 pub struct AppCounts<'a> {
     /// Password checks running and waiting in the pool.
@@ -89,5 +117,34 @@ pub fn render(handle: &PrometheusHandle, counts: &AppCounts<'_>) -> String {
     if counts.grant_writes > 0 {
         metrics::counter!("regauth_push_grant_writes_total").absolute(counts.grant_writes);
     }
+    for (kid, not_after) in signing_keys() {
+        metrics::gauge!("regauth_signing_key_not_after_seconds", "kid" => kid)
+            .set(not_after as f64);
+    }
     handle.render()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_loaded_signing_key_is_exported_with_its_certificate_end() {
+        signing_key_loaded("TEST:SIGNING:KID", 1_900_000_000);
+        let recorder = PrometheusBuilder::new().build_recorder();
+        let handle = recorder.handle();
+        let auth = AuthTally::default();
+        let counts = AppCounts {
+            running: 0,
+            waiting: 0,
+            auth: &auth,
+            grant_writes: 0,
+        };
+        let text = metrics::with_local_recorder(&recorder, || render(&handle, &counts));
+        assert!(
+            text.lines().any(|l| l
+                == r#"regauth_signing_key_not_after_seconds{kid="TEST:SIGNING:KID"} 1900000000"#),
+            "{text}"
+        );
+    }
 }

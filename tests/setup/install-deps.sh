@@ -13,6 +13,7 @@ need=()
 for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap \
   curl:curl python3:python3 strip:binutils xz:xz-utils ip:iproute2 \
   wrk:wrk openssl:openssl chromium:chromium chromedriver:chromium-driver \
+  promtool:prometheus systemd-analyze:systemd \
   mkfs.ext4:e2fsprogs e2fsck:e2fsprogs findmnt:util-linux; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")

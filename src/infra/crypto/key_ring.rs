@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+use x509_cert::der::Decode;
+use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::algorithm::KeyAlgorithm;
@@ -27,6 +29,8 @@ pub struct RingKey {
     cert_der: Vec<u8>,
     spki_der: Vec<u8>,
     kid: String,
+    /// The certificate's notAfter, Unix seconds.
+    not_after: u64,
 }
 
 impl fmt::Debug for RingKey {
@@ -71,9 +75,12 @@ impl RingKey {
                 cert: cert_path,
             });
         }
+        let not_after =
+            certificate_not_after(&cert_der).map_err(|e| bad_cert(format!("bad X.509: {e}")))?;
         Ok(RingKey {
             stamp: stamp.to_string(),
             kid: libtrust_kid(&spki_der),
+            not_after,
             key_path,
             cert_path,
             private,
@@ -127,6 +134,23 @@ impl RingKey {
     pub fn cert_pem(&self) -> String {
         pem::encode("CERTIFICATE", &self.cert_der).unwrap_or_default()
     }
+
+    /// When the certificate ends (its notAfter), Unix seconds: a registry refuses the
+    /// key's tokens after that.
+    pub fn not_after(&self) -> u64 {
+        self.not_after
+    }
+}
+
+/// The notAfter of a DER X.509 certificate, Unix seconds.
+fn certificate_not_after(cert_der: &[u8]) -> Result<u64, x509_cert::der::Error> {
+    let cert = Certificate::from_der(cert_der)?;
+    Ok(cert
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration()
+        .as_secs())
 }
 
 /// Every signing key of the key directory, oldest first; never empty.
@@ -166,7 +190,12 @@ impl KeyRing {
                 dir: dir.to_path_buf(),
             });
         }
-        Ok(KeyRing { keys })
+        let ring = KeyRing { keys };
+        // `regauth_signing_key_not_after_seconds{kid}`: the server loads its keys once, at
+        // start (a rotated key signs from the next start on).
+        let signing = ring.signing_key();
+        crate::infra::metrics::signing_key_loaded(signing.kid(), signing.not_after());
+        Ok(ring)
     }
 
     /// The newest key: the one that signs.
@@ -292,6 +321,31 @@ mod tests {
             .map(|e| e.unwrap().file_name().into_string().unwrap())
             .collect();
         assert_eq!(names.len(), 2, "{names:?}");
+    }
+
+    #[test]
+    fn the_signing_certificates_end_is_read_and_recorded_for_metrics() {
+        let dir = tempfile::tempdir().unwrap();
+        let now = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_secs()
+        };
+        let before = now();
+        generate(dir.path(), KeyAlgorithm::Es256, "regauth test").unwrap();
+        let after = now();
+        let ring = KeyRing::load(dir.path()).unwrap();
+        let key = ring.signing_key();
+        // `generate` writes certificates valid for 3650 days (whole seconds in X.509).
+        let ten_years = 3650 * 86_400;
+        assert!(
+            (before + ten_years - 1..=after + ten_years).contains(&key.not_after()),
+            "{} not in {before}..={after} + {ten_years}",
+            key.not_after()
+        );
+        assert!(crate::infra::metrics::signing_keys()
+            .contains(&(key.kid().to_string(), key.not_after())));
     }
 
     #[test]
