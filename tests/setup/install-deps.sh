@@ -6,6 +6,7 @@
 # postgresql (the directory suite's second backend: the tests initdb a throw-away cluster),
 # glewlwyd (a real OpenID Connect provider: tests/setup/oidc-provider/start.sh) with sqlite3,
 # e2fsprogs (a small ext4 file system the full and read-only disk test mounts, tests/full_disk.rs),
+# prometheus (promtool) and systemd (systemd-analyze) for the deployment files' checks,
 # and the Docker engine, docker-compose and containerd's ctr if missing.
 # Idempotent: installs only what is absent.
 set -euo pipefail
@@ -13,7 +14,7 @@ need=()
 for pair in docker-registry:docker-registry skopeo:skopeo umoci:umoci debootstrap:debootstrap \
   curl:curl python3:python3 strip:binutils xz:xz-utils ip:iproute2 \
   wrk:wrk openssl:openssl chromium:chromium chromedriver:chromium-driver \
-  promtool:prometheus systemd-analyze:systemd \
+  systemd-analyze:systemd \
   mkfs.ext4:e2fsprogs e2fsck:e2fsprogs findmnt:util-linux; do
   cmd=${pair%%:*}; pkg=${pair##*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
@@ -22,6 +23,14 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 command -v docker >/dev/null 2>&1 || need+=(docker.io)
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 command -v ctr >/dev/null 2>&1 || need+=(containerd)
+# promtool (the Prometheus rules' checks, tests/deploy/check.sh) comes with Debian's
+# prometheus package; its recommends (exporters, disk tools) are not needed, and its
+# postinst starts no server where systemd is not PID 1.
+if ! command -v promtool >/dev/null 2>&1; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 if ((${#need[@]})); then
   echo "install-deps: installing ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
