@@ -8,8 +8,6 @@ use std::path::{Path, PathBuf};
 
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
-use x509_cert::der::Decode;
-use x509_cert::Certificate;
 use zeroize::Zeroizing;
 
 use super::algorithm::KeyAlgorithm;
@@ -18,7 +16,7 @@ use super::files::{create_dirs, write_replace};
 use super::key_id::{jwk_thumbprint, libtrust_kid};
 use super::pem::{self, describe_pem_error};
 use super::private_key::PrivateKey;
-use super::x509::{certificate_spki, same_public_key};
+use super::x509::{certificate_not_after, certificate_spki, same_public_key};
 
 /// One key of the ring with its certificate.
 pub struct RingKey {
@@ -140,17 +138,6 @@ impl RingKey {
     pub fn not_after(&self) -> u64 {
         self.not_after
     }
-}
-
-/// The notAfter of a DER X.509 certificate, Unix seconds.
-fn certificate_not_after(cert_der: &[u8]) -> Result<u64, x509_cert::der::Error> {
-    let cert = Certificate::from_der(cert_der)?;
-    Ok(cert
-        .tbs_certificate()
-        .validity()
-        .not_after
-        .to_unix_duration()
-        .as_secs())
 }
 
 /// Every signing key of the key directory, oldest first; never empty.

@@ -23,6 +23,17 @@ pub fn certificate_spki(cert_der: &[u8]) -> Result<Vec<u8>, x509_cert::der::Erro
         .to_der()
 }
 
+/// The notAfter of a DER X.509 certificate, Unix seconds (when a registry stops
+/// accepting the key's tokens).
+pub fn certificate_not_after(cert_der: &[u8]) -> Result<u64, x509_cert::der::Error> {
+    Ok(Certificate::from_der(cert_der)?
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration()
+        .as_secs())
+}
+
 /// What a JWK holds of a public key: RSA modulus and exponent, or P-256 coordinates,
 /// each big-endian without leading zeros (RSA) or fixed at 32 bytes (P-256).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
