@@ -118,28 +118,23 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl From<rusqlite::Error> for DirectoryError {
     fn from(e: rusqlite::Error) -> DirectoryError {
         if let rusqlite::Error::SqliteFailure(f, _) = &e {
+            if f.code == rusqlite::ErrorCode::ConstraintViolation {
+                return DirectoryError::Conflict(format!("record ({e})"));
+            }
             // The operator's first question when a change fails: say which of the disk's
             // states refused it (the transaction rolled back; nothing was half-written).
-            match f.code {
-                rusqlite::ErrorCode::ConstraintViolation => {
-                    return DirectoryError::Conflict(format!("record ({e})"))
-                }
-                rusqlite::ErrorCode::DiskFull => {
-                    return DirectoryError::Backend(format!(
-                        "the directory's disk is full; the change was not made ({e})"
-                    ))
-                }
-                rusqlite::ErrorCode::ReadOnly => {
-                    return DirectoryError::Backend(format!(
-                        "the directory's file system is read-only; the change was not made ({e})"
-                    ))
-                }
+            let disk = match f.code {
+                rusqlite::ErrorCode::DiskFull => Some("disk is full"),
+                rusqlite::ErrorCode::ReadOnly => Some("file system is read-only"),
                 rusqlite::ErrorCode::SystemIoFailure => {
-                    return DirectoryError::Backend(format!(
-                        "the directory's disk failed a read or write (full, read-only or failing); the change was not made ({e})"
-                    ))
+                    Some("disk failed a read or write (full, read-only or failing)")
                 }
-                _ => {}
+                _ => None,
+            };
+            if let Some(disk) = disk {
+                return DirectoryError::Backend(format!(
+                    "the directory's {disk}; the change was not made ({e})"
+                ));
             }
         }
         DirectoryError::Backend(e.to_string())
