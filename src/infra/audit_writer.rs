@@ -204,22 +204,7 @@ impl Held {
         if self.rows.is_empty() {
             return fresh;
         }
-        let mut rows = std::mem::take(&mut self.rows);
-        let mut at: HashMap<AuditRecord, usize> = rows
-            .iter()
-            .enumerate()
-            .map(|(i, (r, _))| (r.clone(), i))
-            .collect();
-        for (record, n) in fresh {
-            match at.get(&record) {
-                Some(&i) => rows[i].1 += n,
-                None => {
-                    at.insert(record.clone(), rows.len());
-                    rows.push((record, n));
-                }
-            }
-        }
-        rows
+        fold(std::mem::take(&mut self.rows).into_iter().chain(fresh))
     }
 
     fn written(&mut self) {
@@ -263,14 +248,20 @@ impl Held {
 /// The batch with identical records folded into one with a count (docker asks for the
 /// same token once per layer: those are one row, not dozens), in first-seen order.
 fn counted(batch: &mut Vec<AuditRecord>) -> Vec<(AuditRecord, u64)> {
-    let mut at: HashMap<AuditRecord, usize> = HashMap::with_capacity(batch.len());
+    fold(batch.drain(..).map(|record| (record, 1)))
+}
+
+/// Records with counts, identical ones folded into the first, in first-seen order.
+fn fold(rows: impl Iterator<Item = (AuditRecord, u64)>) -> Vec<(AuditRecord, u64)> {
+    let (hint, _) = rows.size_hint();
+    let mut at: HashMap<AuditRecord, usize> = HashMap::with_capacity(hint);
     let mut out: Vec<(AuditRecord, u64)> = Vec::new();
-    for record in batch.drain(..) {
+    for (record, n) in rows {
         match at.get(&record) {
-            Some(&i) => out[i].1 += 1,
+            Some(&i) => out[i].1 += n,
             None => {
                 at.insert(record.clone(), out.len());
-                out.push((record, 1));
+                out.push((record, n));
             }
         }
     }
