@@ -346,6 +346,7 @@ fn registry_refuses_a_token_without_the_action() {
     let ring = regauth::infra::crypto::KeyRing::load(other.path()).expect("keyring");
     let forger = regauth::infra::crypto::Signer::new(
         ring,
+        regauth::infra::crypto::KidStyle::Libtrust,
         ISSUER.to_string(),
         std::time::Duration::from_secs(300),
         std::time::Duration::from_secs(10),

@@ -60,6 +60,9 @@ operations! {
     ReceiveNotifications = Needs::protocol(Protocol::WebhookSecret);
     /// `/healthz`, `/readyz`, `/metrics`.
     Probe = Needs::PUBLIC;
+    /// The signing keys' public halves (`/.well-known/jwks.json`), for registry 3.x and
+    /// any other verifier of regauth's tokens.
+    PublishKeys = Needs::PUBLIC;
     /// The sign-in page and its form (a double-submit CSRF token, no session yet).
     SignIn = Needs::PUBLIC;
     /// Ending one's web session.

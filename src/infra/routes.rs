@@ -15,12 +15,12 @@ use actix_web::web::ServiceConfig;
 use actix_web::{FromRequest, Handler, Responder};
 
 use crate::app::operations::{
-    IssueToken, Operation, OperationInfo, Probe, ReceiveNotifications, SignIn,
+    IssueToken, Operation, OperationInfo, Probe, PublishKeys, ReceiveNotifications, SignIn,
 };
 pub use crate::infra::front::server::Listener;
 use crate::infra::http::gate::{Authorized, Open};
 use crate::infra::http::{
-    access_requests, admin, api, health, me, notifications, sharing, token, trust_policies,
+    access_requests, admin, api, health, jwks, me, notifications, sharing, token, trust_policies,
 };
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{self as ui, pages};
@@ -148,6 +148,7 @@ pub fn table() -> Vec<Route> {
             "/notifications",
             notifications::receive,
         ),
+        open::<PublishKeys, _, _>(R, get.clone(), "/.well-known/jwks.json", jwks::jwks),
         open::<Probe, _, _>(P, get.clone(), "/healthz", health::healthz),
         open::<Probe, _, _>(P, get.clone(), "/readyz", health::readyz),
         open::<Probe, _, _>(P, get.clone(), "/metrics", health::metrics),
@@ -421,7 +422,7 @@ mod tests {
             let expected = match r.path {
                 p if p.starts_with("/api/") => Front::Api,
                 p if p.starts_with("/ui") => Front::Web,
-                "/token" | "/notifications" => Front::Registry,
+                "/token" | "/notifications" | "/.well-known/jwks.json" => Front::Registry,
                 _ => Front::Probe,
             };
             assert_eq!(r.front, expected, "{} {}", r.method, r.path);

@@ -251,8 +251,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let grants: Arc<dyn PushGrants> = backend.clone();
     let directory: Arc<dyn Directory> = backend;
     let keyring = load_keys(&settings)?;
+    let jwks = keyring.jwks(settings.keys.kid);
     let signer = Signer::new(
         keyring,
+        settings.keys.kid,
         settings.token.issuer.clone(),
         Duration::from_secs(settings.token.ttl_seconds),
         Duration::from_secs(settings.token.not_before_skew_seconds),
@@ -371,6 +373,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         metrics: crate::infra::metrics::install(),
         upstream,
         people,
+        jwks,
     })
 }
 
@@ -482,10 +485,11 @@ pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
         drop(lock);
     }
     let ring = KeyRing::load(dir)?;
-    ring.write_bundle(&settings.keys.bundle)?;
+    let public = settings.keys.public_files();
+    ring.publish(&public)?;
     let signing = rotation::record_signing(dir, ring.signing_kid(), SystemClock.now())?;
     tracing::info!(kid = %signing.kid, since = signing.since, "signing key recorded");
-    tracing::info!(bundle = %settings.keys.bundle.display(), kid = %ring.signing_kid(), "certificate bundle written");
+    tracing::info!(bundle = %public.bundle.display(), jwks = %public.jwks.display(), kid = %ring.signing_kid(), "certificate bundle and key set written");
     Ok(ring)
 }
 

@@ -36,6 +36,45 @@ pub fn free_port() -> u16 {
         .expect("no free port")
 }
 
+/// The registry the tests run, and how regauth names its keys for it. By default
+/// Debian's `docker-registry` (distribution 2.8) trusting the certificate bundle; with
+/// `REGAUTH_TEST_REGISTRY=/path/to/registry` another build (e.g. distribution 3.x), and
+/// with `REGAUTH_TEST_KID=thumbprint` regauth's thumbprint `kid` with the registry reading
+/// the key set (`auth.token.jwks`) instead of the bundle (README "Registry 3").
+pub struct RegistryUnderTest {
+    pub binary: String,
+    pub kid: &'static str,
+}
+
+pub fn registry_under_test() -> RegistryUnderTest {
+    let binary = std::env::var("REGAUTH_TEST_REGISTRY")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .unwrap_or_else(|| "docker-registry".into());
+    let kid = match std::env::var("REGAUTH_TEST_KID").as_deref() {
+        Ok("thumbprint") => "thumbprint",
+        Ok("libtrust") | Ok("") | Err(_) => "libtrust",
+        Ok(other) => panic!("REGAUTH_TEST_KID={other}: libtrust or thumbprint"),
+    };
+    RegistryUnderTest { binary, kid }
+}
+
+/// The major version of the registry under test (2 or 3), from its `--version`.
+pub fn registry_major_version() -> u32 {
+    let out = Command::new(registry_under_test().binary)
+        .arg("--version")
+        .output()
+        .expect("registry --version");
+    let text = String::from_utf8_lossy(&out.stdout);
+    // "docker-registry github.com/docker/distribution 2.8.2+ds1",
+    // "registry github.com/distribution/distribution/v3 v3.1.1+unknown"
+    let v = text.split_whitespace().find_map(|w| {
+        let w = w.strip_prefix('v').unwrap_or(w);
+        w.contains('.').then(|| w.split('.').next()?.parse().ok())?
+    });
+    v.unwrap_or_else(|| panic!("no version in the registry's --version: {text}"))
+}
+
 /// Fails the test with a message saying how to get the missing tool.
 pub fn require_tool(name: &str) {
     let found = Command::new("sh")
@@ -170,6 +209,7 @@ ttl_seconds = 300
 dir = "{d}/keys"
 generate = true
 bundle = "{d}/keys/bundle.pem"
+kid = "{kid}"
 [directory]
 path = "{d}/regauth.db"
 [notifications]
@@ -181,7 +221,8 @@ level = "info,actix_server=warn"
 [bootstrap]
 admin_name = "root"
 admin_password = "{PASSWORD}"
-"#
+"#,
+                    kid = registry_under_test().kid,
                 )),
             )
             .expect("write config");
@@ -239,7 +280,8 @@ admin_password = "{PASSWORD}"
     }
 
     fn start_registry(&mut self) {
-        require_tool("docker-registry");
+        let registry = registry_under_test();
+        require_tool(&registry.binary);
         let d = self.dir.path().display();
         let cfg = self.dir.path().join("registry.yml");
         std::fs::write(
@@ -262,7 +304,7 @@ auth:
     realm: http://127.0.0.1:{ap}/token
     service: {SERVICE}
     issuer: {ISSUER}
-    rootcertbundle: {d}/keys/bundle.pem
+    {trust}
 notifications:
   endpoints:
     - name: regauth
@@ -274,12 +316,16 @@ notifications:
       backoff: 1s
 "#,
                 rp = self.registry_port,
-                ap = self.regauth_port
+                ap = self.regauth_port,
+                trust = match registry_under_test().kid {
+                    "thumbprint" => format!("jwks: {d}/keys/jwks.json"),
+                    _ => format!("rootcertbundle: {d}/keys/bundle.pem"),
+                },
             ),
         )
         .expect("write registry config");
         let log = std::fs::File::create(self.dir.path().join("registry.log")).expect("log file");
-        let child = Command::new("docker-registry")
+        let child = Command::new(&registry.binary)
             .arg("serve")
             .arg(&cfg)
             .stdout(log.try_clone().expect("log"))

@@ -27,7 +27,7 @@ pub fn keys(settings: &Settings, now: UnixTime, cmd: KeysCmd) -> CliResult {
             outln!("{}", files.cert.display());
             if bundle {
                 let ring = KeyRing::load(&dir).map_err(CliError::from)?;
-                ring.write_bundle(&settings.keys.bundle)
+                ring.publish(&settings.keys.public_files())
                     .map_err(CliError::from)?;
                 outln!("{}", settings.keys.bundle.display());
             }
@@ -38,13 +38,14 @@ pub fn keys(settings: &Settings, now: UnixTime, cmd: KeysCmd) -> CliResult {
             let alg = algorithm.unwrap_or(settings.token.algorithm);
             crypto::generate(dir, alg, &settings.token.issuer).map_err(CliError::from)?;
             let ring = KeyRing::load(dir).map_err(CliError::from)?;
-            ring.write_bundle(&settings.keys.bundle)
-                .map_err(CliError::from)?;
+            let public = settings.keys.public_files();
+            ring.publish(&public).map_err(CliError::from)?;
             outln!("{}", ring.signing_kid());
             eprintln!(
-                "new key {} added and {} rewritten: restart the registry, then regauth",
+                "new key {} added and {} and {} rewritten: restart the registry, then regauth",
                 ring.signing_kid(),
-                settings.keys.bundle.display()
+                public.bundle.display(),
+                public.jwks.display()
             );
             Ok(())
         }
@@ -79,7 +80,8 @@ pub fn keys(settings: &Settings, now: UnixTime, cmd: KeysCmd) -> CliResult {
         }
         KeysCmd::Retire { kid } => {
             let life = token_lifetime(settings);
-            rotation::retire(&settings.keys.dir, &settings.keys.bundle, &kid, now, life)
+            let public = settings.keys.public_files();
+            rotation::retire(&settings.keys.dir, &public, &kid, now, life)
                 .map_err(CliError::from)?;
             eprintln!(
                 "retired {kid}; {} rewritten",

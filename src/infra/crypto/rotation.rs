@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::error::{io_err, KeyError};
 use super::files::write_replace;
+use super::jwks::PublicFiles;
 use super::key_ring::KeyRing;
 use crate::domain::model::UnixTime;
 
@@ -74,10 +75,10 @@ pub fn retirable_at(since: UnixTime, token_lifetime: Duration) -> UnixTime {
 }
 
 /// Removes the key `kid` (its key and certificate files) when that is safe, and rewrites
-/// the bundle with the certificates left.
+/// the bundle and the key set with the keys left.
 pub fn retire(
     dir: &Path,
-    bundle: &Path,
+    public: &PublicFiles,
     kid: &str,
     now: UnixTime,
     token_lifetime: Duration,
@@ -106,7 +107,7 @@ pub fn retire(
     // loading reports, never a key nobody trusts.
     fs::remove_file(&key_path).map_err(io_err(&key_path))?;
     fs::remove_file(&cert_path).map_err(io_err(&cert_path))?;
-    KeyRing::load(dir)?.write_bundle(bundle)?;
+    KeyRing::load(dir)?.publish(public)?;
     Ok(())
 }
 
@@ -118,14 +119,19 @@ mod tests {
     #[test]
     fn a_key_retires_only_after_the_server_moved_on_and_its_tokens_expired() {
         let dir = tempfile::tempdir().unwrap();
-        let bundle = dir.path().join("bundle/bundle.pem");
+        let public = PublicFiles {
+            bundle: dir.path().join("bundle/bundle.pem"),
+            jwks: dir.path().join("bundle/jwks.json"),
+            kid_style: crate::infra::crypto::KidStyle::Libtrust,
+        };
+        let bundle = &public.bundle;
         let keys = dir.path().join("keys");
         generate(&keys, KeyAlgorithm::Es256, "t").unwrap();
         let old = KeyRing::load(&keys).unwrap().signing_kid().to_string();
         record_signing(&keys, &old, 1_000).unwrap();
         let life = Duration::from_secs(300);
         assert!(matches!(
-            retire(&keys, &bundle, &old, 5_000, life),
+            retire(&keys, &public, &old, 5_000, life),
             Err(RotationError::Newest(_))
         ));
 
@@ -134,7 +140,7 @@ mod tests {
         let new = KeyRing::load(&keys).unwrap().signing_kid().to_string();
         assert_ne!(old, new);
         assert!(matches!(
-            retire(&keys, &bundle, &old, 5_000, life),
+            retire(&keys, &public, &old, 5_000, life),
             Err(RotationError::StillSigning(_))
         ));
         // The server restarts at 2,000 and signs with the new key.
@@ -147,18 +153,22 @@ mod tests {
             "a restart with the same key keeps the time"
         );
         assert!(matches!(
-            retire(&keys, &bundle, &old, 2_359, life),
+            retire(&keys, &public, &old, 2_359, life),
             Err(RotationError::TooSoon { .. })
         ));
         assert!(matches!(
-            retire(&keys, &bundle, "NOPE", 2_360, life),
+            retire(&keys, &public, "NOPE", 2_360, life),
             Err(RotationError::UnknownKid(_))
         ));
-        retire(&keys, &bundle, &old, 2_360, life).unwrap();
+        retire(&keys, &public, &old, 2_360, life).unwrap();
         let ring = KeyRing::load(&keys).unwrap();
         assert_eq!(ring.keys().len(), 1);
         assert_eq!(ring.signing_kid(), new);
-        let bundle_text = fs::read_to_string(&bundle).unwrap();
+        let bundle_text = fs::read_to_string(bundle).unwrap();
         assert_eq!(bundle_text.matches("BEGIN CERTIFICATE").count(), 1);
+        let jwks: serde_json::Value =
+            serde_json::from_slice(&fs::read(&public.jwks).unwrap()).unwrap();
+        assert_eq!(jwks["keys"].as_array().unwrap().len(), 1);
+        assert_eq!(jwks["keys"][0]["kid"], new);
     }
 }

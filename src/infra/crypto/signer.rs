@@ -13,6 +13,7 @@ use base64::Engine;
 use rand::RngCore;
 use serde::Serialize;
 
+use super::jwks::KidStyle;
 use super::key_ring::KeyRing;
 use crate::domain::ports::{SignError, SignedToken, TokenClaims, TokenSigner};
 use crate::domain::scope::ResourceActions;
@@ -56,17 +57,27 @@ pub struct Signer {
 impl Signer {
     pub fn new(
         keyring: KeyRing,
+        kid_style: KidStyle,
         issuer: String,
         ttl: Duration,
         nbf_skew: Duration,
     ) -> Result<Signer, TokenError> {
         let signing = keyring.signing_key();
-        let header = serde_json::json!({
-            "alg": signing.algorithm().as_str(),
-            "typ": "JWT",
-            "kid": signing.kid(),
-            "x5c": [STANDARD.encode(signing.cert_der())],
-        });
+        let header = match kid_style {
+            KidStyle::Libtrust => serde_json::json!({
+                "alg": signing.algorithm().as_str(),
+                "typ": "JWT",
+                "kid": signing.kid(),
+                "x5c": [STANDARD.encode(signing.cert_der())],
+            }),
+            // No `x5c`: registry 3 would verify it against a root bundle a registry
+            // configured with `jwks` does not have, and refuse the token there.
+            KidStyle::Thumbprint => serde_json::json!({
+                "alg": signing.algorithm().as_str(),
+                "typ": "JWT",
+                "kid": signing.token_kid(kid_style),
+            }),
+        };
         let mut header_prefix = URL_SAFE_NO_PAD.encode(header.to_string());
         header_prefix.push('.');
         Ok(Signer {
@@ -187,6 +198,7 @@ mod tests {
         let (dir, ring) = ring(alg);
         let signer = Signer::new(
             ring,
+            KidStyle::Libtrust,
             "regauth-issuer".into(),
             Duration::from_secs(300),
             Duration::from_secs(10),
@@ -361,8 +373,14 @@ mod tests {
         crypto::generate(dir.path(), KeyAlgorithm::Rs256, "old").unwrap();
         let newest = crypto::generate(dir.path(), KeyAlgorithm::Es256, "new").unwrap();
         let ring = KeyRing::load(dir.path()).unwrap();
-        let signer =
-            Signer::new(ring, "i".into(), Duration::from_secs(60), Duration::ZERO).unwrap();
+        let signer = Signer::new(
+            ring,
+            KidStyle::Libtrust,
+            "i".into(),
+            Duration::from_secs(60),
+            Duration::ZERO,
+        )
+        .unwrap();
         assert_eq!(signer.keyring().signing_key().stamp(), newest.stamp);
         let issued = signer.issue("u", "s", vec![]).unwrap();
         let header = decode_header(&issued.token).unwrap();
@@ -374,5 +392,34 @@ mod tests {
     fn signer_is_shareable() {
         fn assert_send_sync<T: Send + Sync>() {}
         assert_send_sync::<Signer>();
+    }
+
+    /// Registry 3 with `auth.token.jwks`: the `kid` is the thumbprint, there is no `x5c`,
+    /// and the key the published key set gives under that `kid` verifies the token.
+    #[test]
+    fn thumbprint_tokens_verify_with_the_published_key_set() {
+        use jsonwebtoken::jwk::JwkSet;
+        for alg in [KeyAlgorithm::Rs256, KeyAlgorithm::Es256] {
+            let (_d, ring) = ring(alg);
+            let set: JwkSet = serde_json::from_str(&ring.jwks(KidStyle::Thumbprint)).unwrap();
+            let signer = Signer::new(
+                ring,
+                KidStyle::Thumbprint,
+                "regauth-issuer".into(),
+                Duration::from_secs(300),
+                Duration::from_secs(10),
+            )
+            .unwrap();
+            let at = UNIX_EPOCH + Duration::from_secs(NOW);
+            let issued = signer.issue_at("alice", "registry.example.com", vec![], at, None);
+            let token = issued.unwrap().token;
+            let header = decode_header(&token).unwrap();
+            assert!(header.x5c.is_none(), "{header:?}");
+            let kid = header.kid.unwrap();
+            assert_eq!(kid, signer.keyring().signing_key().jwk_thumbprint());
+            let jwk = set.find(&kid).expect("the key set names the token's kid");
+            let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+            decode::<Claims>(&token, &key, &validation(jwt_algorithm(alg))).unwrap();
+        }
     }
 }

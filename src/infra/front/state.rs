@@ -36,6 +36,9 @@ pub struct AppState {
     pub upstream: Option<Upstream>,
     /// People's sign-in with the `[[oidc.providers]]`; `None` when none is configured.
     pub people: Option<Arc<CodeFlow>>,
+    /// `/.well-known/jwks.json`: every signing key's public half, rendered once at start
+    /// (keys change only with a restart).
+    pub jwks: String,
 }
 
 impl AppState {

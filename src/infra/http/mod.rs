@@ -16,6 +16,7 @@ pub mod auth;
 pub mod gate;
 pub mod health;
 pub mod json;
+pub mod jwks;
 pub mod me;
 pub mod notifications;
 pub mod sharing;
