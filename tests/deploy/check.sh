@@ -99,6 +99,81 @@ if need systemd-analyze systemd; then
   fi
 fi
 
+# deploy/grafana/regauth.json, the Grafana dashboard (not loaded into a Grafana here): JSON
+# whose panels all use the ${DS_PROMETHEUS} input as data source; every regauth series its
+# expressions name is exported by regauth (a metrics macro in src/) or recorded by
+# regauth-rules.yml; every series an alert watches is on it (itself or through a recording
+# rule); and its expressions, Grafana's variables filled in, parse (promtool check rules, as
+# recording rules of a throw-away file).
+dashboard=deploy/grafana/regauth.json
+dashboard_series() {
+  python3 - "$dashboard" "$prom/regauth-rules.yml" src "$1" <<'PY'
+import json, pathlib, re, sys
+dash_file, rules_file, src, out = sys.argv[1:]
+d = json.load(open(dash_file))
+problems = []
+if not any(i.get("name") == "DS_PROMETHEUS" and i.get("pluginId") == "prometheus" for i in d.get("__inputs", [])):
+    problems.append("no __inputs entry DS_PROMETHEUS (a prometheus data source)")
+ids = [p.get("id") for p in d["panels"]]
+if len(set(ids)) != len(ids):
+    problems.append(f"panel ids repeat: {ids}")
+exprs = []
+for p in d["panels"]:
+    for t in [p] + p.get("targets", []):
+        if t.get("datasource", {}).get("uid") != "${DS_PROMETHEUS}":
+            problems.append(f"panel {p['title']!r}: data source {t.get('datasource')}, not ${{DS_PROMETHEUS}}")
+    exprs += [(p["title"], t["expr"]) for t in p.get("targets", [])]
+    if not p.get("targets"):
+        problems.append(f"panel {p['title']!r} has no query")
+names = lambda text: set(re.findall(r"\b(?:regauth[_:][A-Za-z0-9_:]*|up)\b(?=\s*[{\[)])", re.sub(r'"[^"]*"', '""', text)))
+exported = set()
+for f in pathlib.Path(src).rglob("*.rs"):
+    for kind, n in re.findall(r"(counter|gauge|histogram)!\(\s*\"(regauth_[a-z0-9_]+)\"", f.read_text()):
+        exported |= {n} | ({n + "_bucket", n + "_sum", n + "_count"} if kind == "histogram" else set())
+recorded, alerts, rule = {}, {}, None
+for line in open(rules_file):
+    m = re.match(r"      - (record|alert): (\S+)", line)
+    if m:
+        rule = (recorded if m[1] == "record" else alerts).setdefault(m[2], [])
+    elif rule is not None and not re.match(r"\s+(for|labels|annotations):", line):
+        rule.append(line)
+    else:
+        rule = None
+used = set()
+for title, e in exprs:
+    n = names(e)
+    used |= n
+    if not n:
+        problems.append(f"panel {title!r}: no regauth series in {e!r}")
+    for x in sorted(n - exported - set(recorded) - {"up"}):
+        problems.append(f"panel {title!r}: {x} is neither exported in {src}/ nor recorded in {rules_file}")
+through = used | {x for r in used & set(recorded) for x in names("".join(recorded[r]))}
+for a, text in alerts.items():
+    for x in sorted(names("".join(text)) - through):
+        problems.append(f"alert {a} watches {x}, on no panel")
+with open(out, "w") as f:
+    f.write("groups:\n  - name: dashboard\n    rules:\n")
+    for i, (_, e) in enumerate(exprs):
+        e = e.replace("$__rate_interval", "5m").replace("$job", "regauth")
+        f.write(f"      - record: dashboard:query_{i}\n        expr: {json.dumps(e)}\n")
+if problems:
+    sys.exit("\n".join(problems))
+print(f"{len(d['panels'])} panels, {len(exprs)} queries, series {sorted(used)}")
+PY
+}
+dashboard_check() {
+  local tmp
+  tmp=$(mktemp) || return 1
+  dashboard_series "$tmp" && promtool check rules "$tmp"
+  local rc=$?
+  rm -f "$tmp"
+  return "$rc"
+}
+if need promtool prometheus; then
+  check "$dashboard: data source, series exported or recorded, every alert's series shown, queries parse" \
+    dashboard_check
+fi
+
 if ((failed)); then
   echo "deploy checks: FAILED"
   exit 1

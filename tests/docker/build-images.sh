@@ -7,6 +7,7 @@
 #   local/postgres:15-debian  deploy/ha/postgres.Dockerfile: Debian's postgresql-15, run like
 #                           the official postgres image (the HA suite, tests/docker/ha.sh)
 #   local/haproxy:debian    deploy/ha/haproxy.Dockerfile: Debian's haproxy 2.6 (the HA suite)
+#   local/prometheus:debian deploy/ha/prometheus.Dockerfile: Debian's prometheus 2.42 (the HA suite)
 # Each image is rebuilt only when missing (the base) or when its inputs changed (docker's
 # build cache). Usage: build-images.sh PATH/TO/regauth-binary
 set -euo pipefail
@@ -47,10 +48,12 @@ docker build -q -t local/regauth:test \
 # The build stage's image is only a stepping stone; don't let them pile up.
 docker image prune -f --filter label=io.regauth.stage=build >/dev/null
 
-# The HA deployment's PostgreSQL and load balancer, from Debian's packages: apt inside the
-# build uses the base image's sources, i.e. the archive debootstrap was given above.
-for pair in postgres:local/postgres:15-debian haproxy:local/haproxy:debian; do
+# The HA deployment's PostgreSQL, load balancer and Prometheus, from Debian's packages: apt
+# inside the build uses the base image's sources, i.e. the archive debootstrap was given above.
+for pair in postgres:local/postgres:15-debian haproxy:local/haproxy:debian \
+  prometheus:local/prometheus:debian; do
   out=$(docker build -q -t "${pair#*:}" --build-arg BASE_IMAGE="$base" \
     -f "deploy/ha/${pair%%:*}.Dockerfile" deploy/ha 2>&1) || { printf '%s\n' "$out"; exit 1; }
 done
-echo "build-images: $base local/registry:2 local/regauth:test local/postgres:15-debian local/haproxy:debian ready"
+echo "build-images: $base local/registry:2 local/regauth:test local/postgres:15-debian" \
+  "local/haproxy:debian local/prometheus:debian ready"

@@ -8,6 +8,9 @@
 #   - PostgreSQL stops for 10 s while pulls run: tokens are refused with regauth's own
 #     503 UNAVAILABLE errcode JSON meanwhile, and pulls work again once it is back, with
 #     nothing restarted.
+# A Prometheus (the override's, on deploy/prometheus's configuration and rules with 2 s
+# intervals) scrapes both replicas: both targets up, every rule loaded, RegauthReplicaDown
+# pending while replica 1 is killed, and tokens counted on both replicas after the pulls.
 # Each check prints "ok" or "FAIL"; the last line is "N passed, M failed" and the exit
 # status is non-zero when anything failed. Everything it starts (containers, volumes,
 # network, images, a private DOCKER_CONFIG) is removed at the end, and that is checked.
@@ -31,10 +34,12 @@ project=regauthha$$
 RP=$(free_port)
 AP=$(free_port)
 LP=$(free_port)
+MP=$(free_port)
 while [ "$AP" = "$RP" ]; do AP=$(free_port); done
 while [ "$LP" = "$RP" ] || [ "$LP" = "$AP" ]; do LP=$(free_port); done
-[[ $RP =~ ^[0-9]+$ && $AP =~ ^[0-9]+$ && $LP =~ ^[0-9]+$ ]] ||
-  { echo "ha: no free port ($RP, $AP, $LP)"; exit 1; }
+while [[ " $RP $AP $LP " == *" $MP "* ]]; do MP=$(free_port); done
+[[ $RP =~ ^[0-9]+$ && $AP =~ ^[0-9]+$ && $LP =~ ^[0-9]+$ && $MP =~ ^[0-9]+$ ]] ||
+  { echo "ha: no free port ($RP, $AP, $LP, $MP)"; exit 1; }
 # A /24 for the compose network that no docker network and no route of the host overlaps
 # (the override fixes the subnet: the load balancer has a fixed address, the one trusted).
 net=$(python3 - <<'PY'
@@ -65,12 +70,14 @@ PY
 reg=127.0.0.1:$RP
 api=http://127.0.0.1:$LP          # the load balancer: what clients use
 direct=http://127.0.0.1:$AP       # replica 1's own published port (docker-compose.yml's)
+prom=http://127.0.0.1:$MP         # Prometheus's HTTP API
 lb_ip=$net.250
 gateway=$net.1
 
 export COMPOSE_PROJECT_NAME=$project
 export REGAUTH_IMAGE=local/regauth:test REGISTRY_IMAGE=local/registry:2
 export POSTGRES_IMAGE=local/postgres:15-debian LB_IMAGE=local/haproxy:debian
+export PROMETHEUS_IMAGE=local/prometheus:debian PROMETHEUS_PORT=$MP PROMETHEUS_CONFIG=$work/prometheus.yml
 export REGISTRY_PORT=$RP REGAUTH_PORT=$AP LB_PORT=$LP REGAUTH_REALM=$api/token REGISTRY_HOSTS=$reg
 export REGAUTH_HA_NET=$net
 rnd() { head -c 24 /dev/urandom | base64 | tr -d '/+='; }
@@ -103,8 +110,14 @@ teardown() {
 }
 trap teardown EXIT
 trap 'exit 130' INT TERM
+# The example configuration with 2 s scrape and evaluation intervals (15 s and 30 s there):
+# the suite waits seconds, not minutes, for a scrape. Same targets, job and rules.
+sed -e 's/^  scrape_interval: 15s$/  scrape_interval: 2s/' -e 's/^  evaluation_interval: 30s$/  evaluation_interval: 2s/' \
+  deploy/prometheus/prometheus.yml >"$PROMETHEUS_CONFIG" && chmod 0644 "$PROMETHEUS_CONFIG"
+[ "$(grep -cE '^  (scrape|evaluation)_interval: 2s$' "$PROMETHEUS_CONFIG")" = 2 ] ||
+  { echo "ha: deploy/prometheus/prometheus.yml's global intervals are no longer 15s and 30s"; exit 1; }
 
-echo "ha: compose project $project, registry $reg, load balancer $api, replica 1 $direct, network $net.0/24 ($(docker-compose version --short))"
+echo "ha: compose project $project, registry $reg, load balancer $api, replica 1 $direct, Prometheus $prom, network $net.0/24 ($(docker-compose version --short))"
 if ! out=$(compose up -d --no-build 2>&1); then
   fail "docker-compose -f docker-compose.yml -f docker-compose.ha.yml up -d" "$out"
   compose logs --no-color --tail 20 regauth regauth2 postgres 2>&1 | tail -40
@@ -119,7 +132,7 @@ v2_config() {
 check "Compose v2 reads the same two files (docker compose config)" v2_config
 running() { prints true docker inspect --format '{{.State.Running}}' "$1"; }
 healthy() { prints healthy docker inspect --format '{{.State.Health.Status}}' "$1"; }
-for s in postgres regauth regauth2 lb registry; do
+for s in postgres regauth regauth2 lb registry prometheus; do
   c=$(cid "$s" 2>/dev/null)
   if [ -n "$c" ] && running "$c" >/dev/null 2>&1; then ok "service $s runs"; else fail "service $s runs" "$(compose ps 2>&1)"; fi
 done
@@ -144,6 +157,44 @@ check "the webhook is not served on the load balancer's public port (404)" \
   http_status 404 -X POST "$api/notifications"
 lb_address() { prints "$lb_ip" docker inspect --format '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}' "$lbc"; }
 check "the load balancer has its fixed address $lb_ip (the trusted proxy)" lb_address
+
+# ---------------------------------------------------------------- Prometheus
+# prom_json PATH [CURL-ARGS]: the "data" of Prometheus's HTTP API answer at PATH.
+prom_json() {
+  local body
+  body=$(curl -sfG "${@:2}" "$prom$1") || { echo "Prometheus at $prom: no answer to $1"; return 1; }
+  python3 -c 'import json, sys; d = json.load(sys.stdin); assert d["status"] == "success", d; print(json.dumps(d["data"]))' <<<"$body"
+}
+# prom_py PATH PYTHON [ARGS]: PYTHON, given `d` (prom_json PATH) and `a` (ARGS), fails
+# with a message naming what it saw (`sys.exit(message)`).
+prom_py() {
+  local data
+  data=$(prom_json "$1") || { echo "$data"; return 1; }
+  python3 -c "import json, re, sys; d = json.load(sys.stdin); a = sys.argv[1:]; $2" "${@:3}" <<<"$data"
+}
+# Job regauth's targets are the two replicas' internal listeners, both up.
+targets_up() {
+  prom_py /api/v1/targets '
+t = {x["labels"]["instance"]: x["health"] + " " + x["lastError"] for x in d["activeTargets"] if x["labels"]["job"] == "regauth"}
+sys.exit(0 if t == {"regauth:5002": "up ", "regauth2:5002": "up "} else f"job regauth: {t}")'
+}
+check "Prometheus scrapes both replicas' internal listener: targets regauth:5002, regauth2:5002 up" \
+  eventually 30 targets_up
+# Every group, recording rule and alert of regauth-rules.yml is loaded, evaluated without error.
+rules_loaded() {
+  prom_py /api/v1/rules '
+want, g = {}, None
+for line in open(a[0]):
+    m = re.match(r"  - name: (\S+)$|      - (?:record|alert): (\S+)$", line)
+    if m and m[1]: g = want.setdefault(m[1], [])
+    elif m: g.append(m[2])
+got = {x["name"]: [r["name"] for r in x["rules"]] for x in d["groups"]}
+bad = [(r["name"], r["health"], r.get("lastError")) for x in d["groups"] for r in x["rules"] if r["health"] != "ok"]
+sys.exit(0 if got == want and want and not bad else f"loaded {got}, not {want}; not ok: {bad}")' \
+    deploy/prometheus/regauth-rules.yml
+}
+check "Prometheus loaded every rule of deploy/prometheus/regauth-rules.yml and evaluates them (/api/v1/rules)" \
+  eventually 20 rules_loaded
 
 # ---------------------------------------------------------------- one key, one directory
 # keys list: kid, algorithm, stamp, state; exactly one key, the signing one.
@@ -323,6 +374,13 @@ check "image tool:v2 made locally" tiny v2 "$image:v2"
 capture digest2 "docker push $P/tool:v2 while replica 1 is down" push_digest "$image:v2"
 check "its notification reached replica 2: the read API lists v2 with its digest" \
   eventually 20 tag_is v2 "$digest2"
+replica_down_alert() {
+  prom_py /api/v1/alerts '
+s = {x["labels"]["instance"]: x["state"] for x in d["alerts"] if x["labels"]["alertname"] == "RegauthReplicaDown"}
+sys.exit(0 if s.get("regauth:5002") in ("pending", "firing") and len(s) == 1 else f"RegauthReplicaDown: {s}")'
+}
+check "Prometheus: RegauthReplicaDown is pending for regauth:5002 (and for no other target)" \
+  eventually 20 replica_down_alert
 check "replica 1 was down all along" down_state
 check "120 pulls done while replica 1 is down" wait_pulls "$kill_pulls" 120
 check "docker-compose start regauth (replica 1 again)" compose start regauth
@@ -344,6 +402,18 @@ zero_failed() {
   [ "$n_kill" = 200 ] && [ "$f_kill" = 0 ] || { echo "$n_kill pulls, $f_kill failed"; cat "$kill_pulls.err" 2>/dev/null; return 1; }
 }
 check "kill test: 0 failed pulls of 200 while a replica was killed and restarted" zero_failed
+# issued_since T MIN: tokens issued per replica since SECONDS was T (increase() counts
+# across replica 1's restart, a counter reset): both moved, MIN or more in all.
+issued_since() {
+  prom_py "/api/v1/query?query=sum+by+(instance)(increase(regauth_token_requests_total%7Boutcome%3D%22issued%22%7D%5B$((SECONDS - $1))s%5D))" '
+v = {x["metric"]["instance"]: round(float(x["value"][1])) for x in d["result"]}
+print(v)
+sys.exit(0 if set(v) == {"regauth:5002", "regauth2:5002"} and min(v.values()) > 0 and sum(v.values()) >= int(a[0]) else f"issued per replica: {v}, not both > 0 and {a[0]} in all")' "$2"
+}
+check "Prometheus: both targets up again" eventually 20 targets_up
+check "Prometheus: the token counter moved on both replicas over the kill test (issued >= $((n_kill * 3 / 4)))" \
+  eventually 20 issued_since "$kill_start" $((n_kill * 3 / 4))
+echo "        (regauth_token_requests_total{outcome=\"issued\"} increase per replica: $(issued_since "$kill_start" 0 2>&1))"
 check "a pull of the tag pushed meanwhile (v2) works" docker pull -q "$image:v2"
 
 # ---------------------------------------------------------------- PostgreSQL outage
