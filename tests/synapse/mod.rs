@@ -1,8 +1,8 @@
 //! A fake Sage Bionetworks Synapse for tests: an in-process HTTP server on a free
-//! loopback port that speaks the documented Synapse REST shapes, statuses and quirks
-//! of `synapse-rest-backend.md` (and nothing else), with a handle to set up its world
-//! (users, projects, repositories, ACLs, trash), mint its tokens, inject failures and
-//! read what it was asked.
+//! loopback port (or a given address) that speaks the documented Synapse REST shapes,
+//! statuses and quirks of `synapse-rest-backend.md` (and nothing else), with a handle
+//! to set up its world (users, projects, repositories, ACLs, trash), mint its tokens,
+//! inject failures and read what it was asked.
 //!
 //! Built from the reference only; `tests/synapse_contract.rs` checks it against it.
 //! The server runs on a thread of its own with its own actix system, so synchronous
@@ -72,16 +72,30 @@ impl FakeSynapse {
     /// As `start`, with repository names under `registry_host` (e.g. the
     /// `127.0.0.1:PORT` of a real registry whose events reach the listener).
     pub fn start_with_registry_host(registry_host: &str) -> FakeSynapse {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-        let port = listener.local_addr().expect("local address").port();
+        Self::start_on("127.0.0.1:0", None, registry_host).expect("bind a loopback port")
+    }
+
+    /// As `start_with_registry_host`, listening on `bind` (`0.0.0.0:8080` in a
+    /// container) and reached by others at `public_url` (a compose service name), which
+    /// its tokens then name as issuer; `None` is `http://<the bound address>`.
+    pub fn start_on(
+        bind: &str,
+        public_url: Option<&str>,
+        registry_host: &str,
+    ) -> std::io::Result<FakeSynapse> {
+        let listener = TcpListener::bind(bind)?;
+        let base_url = match public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{}", listener.local_addr()?),
+        };
         let shared = web::Data::new(Shared::new(initial_state(registry_host)));
         let server = serve(listener, shared.clone());
-        FakeSynapse {
+        Ok(FakeSynapse {
             shared,
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url,
             registry_host: registry_host.to_string(),
             server,
-        }
+        })
     }
 
     pub fn base_url(&self) -> String {
