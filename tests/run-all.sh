@@ -17,4 +17,5 @@ bash tests/deploy/check.sh
 REGAUTH_BIN=target/debug/regauth bash bench/run.sh --smoke
 bash tests/docker/e2e.sh target/debug/regauth
 bash tests/docker/ha.sh target/debug/regauth
+bash tests/docker/synapse.sh target/debug/regauth
 bash tests/fuzz/run.sh 30
