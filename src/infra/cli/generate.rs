@@ -37,10 +37,10 @@ pub fn completions(shell: Shell) -> Result<(), CliError> {
     }
 }
 
-/// `regauth manpage --out DIR`: regauth.1 and one page per visible subcommand, nested
-/// ones included (regauth-user-add.1, ...), as clap_mangen names them; DIR is created
-/// when missing. Prints the number of pages written.
-pub fn manpages(out: &Path) -> Result<(), CliError> {
+/// Writes regauth.1 and one page per visible subcommand, nested ones included
+/// (regauth-user-add.1, ...), as clap_mangen names them, into `out` (created when
+/// missing); returns how many pages `out` then holds.
+pub fn write_manpages(out: &Path) -> Result<usize, CliError> {
     let failed = |e: std::io::Error| CliError::Failed(format!("{}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(failed)?;
     clap_mangen::generate_to(Cli::command(), out).map_err(failed)?;
@@ -49,6 +49,12 @@ pub fn manpages(out: &Path) -> Result<(), CliError> {
         .filter_map(Result::ok)
         .filter(|e| e.path().extension().is_some_and(|x| x == "1"))
         .count();
+    Ok(pages)
+}
+
+/// `regauth manpage --out DIR`: the pages, and how many were written.
+pub fn manpages(out: &Path) -> Result<(), CliError> {
+    let pages = write_manpages(out)?;
     super::outln!("{pages} man pages in {}", out.display());
     Ok(())
 }
@@ -65,7 +71,7 @@ mod tests {
     #[test]
     fn the_man_page_names_every_subcommand_and_each_has_its_own() {
         let dir = tempfile::tempdir().unwrap();
-        manpages(dir.path()).unwrap();
+        assert!(write_manpages(dir.path()).unwrap() > 40);
         let main = std::fs::read_to_string(dir.path().join("regauth.1")).unwrap();
         let cli = Cli::command();
         let names: Vec<&str> = cli.get_subcommands().map(|c| c.get_name()).collect();
@@ -83,12 +89,21 @@ mod tests {
     #[test]
     fn completions_know_the_subcommands() {
         let bash = String::from_utf8(completion_script(Shell::Bash)).unwrap();
-        assert!(
-            bash.contains("directory"),
-            "bash completion lacks `directory`"
-        );
-        assert!(bash.contains("trust-policy"));
         assert!(bash.contains("complete -F"), "not a bash completion script");
+        // The words offered after `regauth `: every subcommand, `directory` among them.
+        let root = bash
+            .lines()
+            .find(|l| l.contains("opts=\"") && l.contains(" serve "))
+            .expect("no top-level word list in the bash completion");
+        let words: Vec<&str> = root.split(['"', ' ']).filter(|w| !w.is_empty()).collect();
+        assert!(words.contains(&"directory"), "{root}");
+        for cmd in Cli::command().get_subcommands() {
+            assert!(
+                words.contains(&cmd.get_name()),
+                "{} not in {root}",
+                cmd.get_name()
+            );
+        }
         for shell in [Shell::Zsh, Shell::Fish, Shell::Elvish, Shell::PowerShell] {
             let script = String::from_utf8(completion_script(shell)).unwrap();
             assert!(script.contains("directory"), "{shell} lacks `directory`");
