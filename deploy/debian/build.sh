@@ -40,7 +40,9 @@ cargo_deb=$root/bin/cargo-deb
 if [[ ! -x $cargo_deb ]]; then
   echo "build.sh: installing cargo-deb $CARGO_DEB_VERSION into $root" >&2
   started=$SECONDS
-  cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked --root "$root" --quiet
+  # In cargo's own temporary directory, not the project's target (CARGO_TARGET_DIR).
+  env -u CARGO_TARGET_DIR cargo install cargo-deb --version "$CARGO_DEB_VERSION" --locked \
+    --root "$root" --quiet
   echo "build.sh: cargo-deb installed in $((SECONDS - started)) s" >&2
 fi
 
