@@ -120,6 +120,9 @@ pub enum RunError {
 pub fn run(cli: Cli) -> Result<(), CliError> {
     let command = match cli.command {
         Command::Certs(cmd) => return crate::infra::cli::certs(cmd),
+        // Generated from the CLI definition alone (the package's build needs no config).
+        Command::Completions { shell } => return crate::infra::cli::generate::completions(shell),
+        Command::Manpage { out } => return crate::infra::cli::generate::manpages(&out),
         // Needs no configuration: both ends are on the command line.
         Command::Directory(DirectoryCmd::Copy { from, to, replace }) => {
             let to = secrecy::SecretString::from(to);

@@ -98,6 +98,8 @@ pub fn run(dir: &dyn Directory, settings: &Settings, now: UnixTime, command: Com
         | Command::Keys(_)
         | Command::Certs(_)
         | Command::Healthcheck { .. }
+        | Command::Completions { .. }
+        | Command::Manpage { .. }
         | Command::Migrate
         | Command::Directory(
             DirectoryCmd::Copy { .. } | DirectoryCmd::Backup { .. } | DirectoryCmd::Restore { .. },

@@ -100,6 +100,19 @@ pub enum Command {
     /// The directory as a whole: moving it between backends.
     #[command(subcommand)]
     Directory(DirectoryCmd),
+    /// Print SHELL's completion script on standard output (the Debian package installs
+    /// them), e.g. `regauth completions bash > /etc/bash_completion.d/regauth`. Needs no
+    /// configuration.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Write the man pages into DIR (created if missing): regauth.1 and one page per
+    /// subcommand, e.g. regauth-user-add.1. Needs no configuration.
+    Manpage {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]

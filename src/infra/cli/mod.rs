@@ -13,6 +13,7 @@
 
 mod admin;
 mod args;
+pub mod generate;
 mod healthcheck;
 mod keys;
 mod trust_policies;
