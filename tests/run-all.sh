@@ -18,4 +18,5 @@ REGAUTH_BIN=target/debug/regauth bash bench/run.sh --smoke
 bash tests/docker/e2e.sh target/debug/regauth
 bash tests/docker/ha.sh target/debug/regauth
 bash tests/docker/synapse.sh target/debug/regauth
+bash tests/docker/deb.sh target/debug/regauth
 bash tests/fuzz/run.sh 30
