@@ -3,8 +3,10 @@
 # and end-to-end against the real registry binary and skopeo), the benchmark's smoke run,
 # then the Docker suites (docker-compose.yml on locally built images, driven by docker,
 # skopeo and ctr; then the high-availability override: PostgreSQL, two replicas behind
-# HAProxy, one killed during 200 pulls, PostgreSQL stopped for 10 s), then the fuzzers
-# (cargo-fuzz on stable, 30 s per target). The Rust tests start their own throw-away
+# HAProxy, one killed during 200 pulls, PostgreSQL stopped for 10 s, a real Prometheus
+# scraping both), regauth beside the contract Synapse (docker-compose.synapse.yml), the
+# Debian package in a clean bookworm container, then the fuzzers (cargo-fuzz on stable,
+# 30 s per target). The Rust tests start their own throw-away
 # PostgreSQL cluster (Debian's postgresql, initdb in a temporary directory).
 set -euo pipefail
 cd "$(dirname "$0")/.."
