@@ -60,6 +60,8 @@ operations! {
     ReceiveNotifications = Needs::protocol(Protocol::WebhookSecret);
     /// `/healthz`, `/readyz`, `/metrics`.
     Probe = Needs::PUBLIC;
+    /// The API's OpenAPI document (`/api/v1/openapi.json`).
+    DescribeApi = Needs::PUBLIC;
     /// The sign-in page and its form (a double-submit CSRF token, no session yet).
     SignIn = Needs::PUBLIC;
     /// Ending one's web session.

@@ -371,7 +371,9 @@ pub fn sample(w: &World, route: &Route, kind: Kind) -> Sample {
             ])),
         ),
         "POST /notifications" => at("/notifications".into(), Json(json!({"events": []}))),
-        "GET /healthz" | "GET /readyz" | "GET /metrics" => at(route.path.into(), Empty),
+        "GET /healthz" | "GET /readyz" | "GET /metrics" | "GET /api/v1/openapi.json" => {
+            at(route.path.into(), Empty)
+        }
         "GET /api/v1/projects" => at(route.path.into(), Empty),
         "POST /api/v1/projects" => at(route.path.into(), Json(json!({"name": format!("n{n}")}))),
         "GET /api/v1/projects/{id}/repositories" => {

@@ -18,6 +18,7 @@ pub mod health;
 pub mod json;
 pub mod me;
 pub mod notifications;
+pub mod openapi;
 pub mod sharing;
 pub mod token;
 pub mod token_outcome;
