@@ -13,10 +13,11 @@ use actix_web::http::header;
 use actix_web::HttpResponse;
 use serde::Serialize;
 use utoipa::openapi::path::Operation;
+use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
-    ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi as Document, Ref, RefOr, Response,
-    ResponseBuilder, SecurityRequirement, Type,
+    ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi as Document, Ref, RefOr, Required,
+    Response, ResponseBuilder, SecurityRequirement, Type,
 };
 use utoipa::{Modify, OpenApi, ToSchema};
 
@@ -293,6 +294,18 @@ fn add_gate_answers(op: &mut Operation, info: OperationInfo, changes: bool) {
         || !needs.scopes.is_empty()
         || !matches!(needs.entity, OnEntity::Nothing);
     let has_body = op.request_body.is_some();
+    if changes && !has_body {
+        op.request_body = Some(
+            RequestBodyBuilder::new()
+                .description(Some(
+                    "None is read, but a change must still say Content-Type: \
+                     application/json (an empty body will do)",
+                ))
+                .content("application/json", ContentBuilder::new().build())
+                .required(Some(Required::False))
+                .build(),
+        );
+    }
     for (status, name, _, _) in GATE_REFUSALS {
         let applies = match status {
             403 => may_be_denied,
