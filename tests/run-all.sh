@@ -14,6 +14,7 @@ bash tests/setup/install-deps.sh
 cargo build --all-targets
 cargo test --all-targets
 bash tests/deploy/check.sh
+bash tests/schemathesis/run.sh target/debug/regauth
 # The benchmark's smoke run (seconds): fails on errors (non-2xx, failed batches, a
 # server that does not start), never on timing.
 REGAUTH_BIN=target/debug/regauth bash bench/run.sh --smoke

@@ -63,6 +63,8 @@ operations! {
     /// The signing keys' public halves (`/.well-known/jwks.json`), for registry 3.x and
     /// any other verifier of regauth's tokens.
     PublishKeys = Needs::PUBLIC;
+    /// The API's OpenAPI document (`/api/v1/openapi.json`).
+    DescribeApi = Needs::PUBLIC;
     /// The sign-in page and its form (a double-submit CSRF token, no session yet).
     SignIn = Needs::PUBLIC;
     /// Ending one's web session.

@@ -15,12 +15,14 @@ use actix_web::web::ServiceConfig;
 use actix_web::{FromRequest, Handler, Responder};
 
 use crate::app::operations::{
-    IssueToken, Operation, OperationInfo, Probe, PublishKeys, ReceiveNotifications, SignIn,
+    DescribeApi, IssueToken, Operation, OperationInfo, Probe, PublishKeys, ReceiveNotifications,
+    SignIn,
 };
 pub use crate::infra::front::server::Listener;
 use crate::infra::http::gate::{Authorized, Open};
 use crate::infra::http::{
-    access_requests, admin, api, health, jwks, me, notifications, sharing, token, trust_policies,
+    access_requests, admin, api, health, jwks, me, notifications, openapi, sharing, token,
+    trust_policies,
 };
 use crate::infra::web::gate::{Form, Page};
 use crate::infra::web::{self as ui, pages};
@@ -152,6 +154,12 @@ pub fn table() -> Vec<Route> {
         open::<Probe, _, _>(P, get.clone(), "/healthz", health::healthz),
         open::<Probe, _, _>(P, get.clone(), "/readyz", health::readyz),
         open::<Probe, _, _>(P, get.clone(), "/metrics", health::metrics),
+        open::<DescribeApi, _, _>(
+            Front::Api,
+            get.clone(),
+            "/api/v1/openapi.json",
+            openapi::describe,
+        ),
         // The read API and projects.
         gated(get.clone(), "/api/v1/projects", api::list_projects),
         gated(post.clone(), "/api/v1/projects", api::add_project),
@@ -226,12 +234,12 @@ pub fn table() -> Vec<Route> {
         gated(
             post.clone(),
             "/api/v1/access-requests/{id}/approve",
-            access_requests::decide::<true>,
+            access_requests::approve,
         ),
         gated(
             post.clone(),
             "/api/v1/access-requests/{id}/deny",
-            access_requests::decide::<false>,
+            access_requests::deny,
         ),
         // One's own account.
         gated(get.clone(), "/api/v1/me", me::me),

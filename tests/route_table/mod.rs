@@ -371,7 +371,11 @@ pub fn sample(w: &World, route: &Route, kind: Kind) -> Sample {
             ])),
         ),
         "POST /notifications" => at("/notifications".into(), Json(json!({"events": []}))),
-        "GET /healthz" | "GET /readyz" | "GET /metrics" | "GET /.well-known/jwks.json" => {
+        "GET /healthz"
+        | "GET /readyz"
+        | "GET /metrics"
+        | "GET /.well-known/jwks.json"
+        | "GET /api/v1/openapi.json" => {
             at(route.path.into(), Empty)
         }
         "GET /api/v1/projects" => at(route.path.into(), Empty),

@@ -3,8 +3,8 @@
 //! `app::self_service`'s.
 
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::gate::Authorized;
 use crate::app::explain;
@@ -20,30 +20,125 @@ use crate::domain::model::{
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::HttpError;
 use crate::infra::front::form::path_number;
+use crate::infra::http::openapi::ErrorBody;
 
-fn time(t: Option<UnixTime>) -> Value {
-    t.and_then(rfc3339).map_or(Value::Null, Value::String)
+fn time(t: Option<UnixTime>) -> Option<String> {
+    t.and_then(rfc3339)
 }
 
-fn scopes_json(s: ScopeSet) -> Value {
-    s.names().collect::<Vec<_>>().into()
+/// A credential's scopes (`view`, `download`, `modify`, `authorize`).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum ScopeName {
+    View,
+    Download,
+    Modify,
+    Authorize,
 }
 
-pub fn token_json(t: &AccessTokenRecord) -> Value {
-    json!({"id": t.id, "name": t.name, "scopes": scopes_json(t.scopes),
-           "created_at": time(Some(t.created_at)), "expires_at": time(t.expires_at),
-           "last_used_at": time(t.last_used_at), "revoked": t.revoked,
-           "minted_by": t.parent})
+fn scopes_json(s: ScopeSet) -> Vec<&'static str> {
+    s.names().collect()
 }
 
-pub fn login_json(t: &RefreshTokenRecord) -> Value {
-    json!({"id": t.id, "client_id": t.client_id, "service": t.service,
-           "scopes": scopes_json(t.scopes), "created_at": time(Some(t.created_at)),
-           "expires_at": time(t.expires_at), "last_used_at": time(t.last_used_at)})
+/// An access token as listings show it (never its secret).
+#[derive(Serialize, ToSchema)]
+pub struct TokenJson {
+    id: i64,
+    name: String,
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: Vec<&'static str>,
+    #[schema(format = DateTime)]
+    created_at: Option<String>,
+    /// Null: never expires.
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    #[schema(format = DateTime)]
+    last_used_at: Option<String>,
+    revoked: bool,
+    /// The token that minted this one, which it ends with.
+    minted_by: Option<i64>,
 }
 
-/// `?scope=repository:P/R:pull,push` (repeatable): each action granted or refused
-/// with its reason, for the credential of this very request (anonymous too).
+pub fn token_json(t: &AccessTokenRecord) -> TokenJson {
+    TokenJson {
+        id: t.id,
+        name: t.name.clone(),
+        scopes: scopes_json(t.scopes),
+        created_at: time(Some(t.created_at)),
+        expires_at: time(t.expires_at),
+        last_used_at: time(t.last_used_at),
+        revoked: t.revoked,
+        minted_by: t.parent,
+    }
+}
+
+/// A `docker login` (a refresh token) as listings show it.
+#[derive(Serialize, ToSchema)]
+pub struct LoginJson {
+    id: i64,
+    client_id: String,
+    service: String,
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: Vec<&'static str>,
+    #[schema(format = DateTime)]
+    created_at: Option<String>,
+    #[schema(format = DateTime)]
+    expires_at: Option<String>,
+    #[schema(format = DateTime)]
+    last_used_at: Option<String>,
+}
+
+pub fn login_json(t: &RefreshTokenRecord) -> LoginJson {
+    LoginJson {
+        id: t.id,
+        client_id: t.client_id.clone(),
+        service: t.service.clone(),
+        scopes: scopes_json(t.scopes),
+        created_at: time(Some(t.created_at)),
+        expires_at: time(t.expires_at),
+        last_used_at: time(t.last_used_at),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct Explained {
+    scopes: Vec<ScopeExplained>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ScopeExplained {
+    /// The scope as asked.
+    scope: String,
+    actions: Vec<ActionVerdict>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ActionVerdict {
+    action: String,
+    granted: bool,
+    /// Why not (refused only), e.g. `missing_download_scope`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
+    /// The same, for a person (refused only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    message: Option<&'static str>,
+}
+
+/// Each action of each `?scope=repository:P/R:pull,push` (repeatable) granted or
+/// refused with its reason, for the credential of this very request (anonymous too).
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/explain",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("ExplainOwnAccess"))),
+    params(("scope" = Option<Vec<String>>, Query, explode,
+            description = "A registry scope, `repository:syn123/tool:pull,push`; repeatable")),
+    responses(
+        (status = 200, description = "Each action's verdict", body = Explained),
+        (status = 400, description = "Too many scopes", body = ErrorBody),
+    )
+)]
 pub async fn explain(
     call: Authorized<ExplainOwnAccess>,
     req: HttpRequest,
@@ -57,41 +152,84 @@ pub async fn explain(
     let explained = call
         .read(move |dir, permit| explain::for_caller(dir, permit, &scopes, limits))
         .await?;
-    let scopes: Vec<Value> = explained
+    let scopes = explained
         .iter()
-        .map(|s| {
-            let actions: Vec<Value> = s
+        .map(|s| ScopeExplained {
+            scope: s.scope.clone(),
+            actions: s
                 .verdicts
                 .iter()
-                .map(|v| match v.refusal {
-                    None => json!({"action": v.action, "granted": true}),
-                    Some(r) => json!({"action": v.action, "granted": false,
-                                      "reason": r.code(), "message": r.words()}),
+                .map(|v| ActionVerdict {
+                    action: v.action.clone(),
+                    granted: v.refusal.is_none(),
+                    reason: v.refusal.map(|r| r.code()),
+                    message: v.refusal.map(|r| r.words()),
                 })
-                .collect();
-            json!({"scope": s.scope, "actions": actions})
+                .collect(),
         })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "scopes": scopes })))
+    Ok(HttpResponse::Ok().json(Explained { scopes }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct MeJson {
+    name: String,
+    email: Option<String>,
+    certified: bool,
+    admin: bool,
+    /// What this very credential carries.
+    #[schema(value_type = Vec<ScopeName>)]
+    scopes: Vec<&'static str>,
+}
+
+/// The caller's account and the scopes of the credential used.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("ShowMe"))),
+    responses((status = 200, description = "The caller's account", body = MeJson))
+)]
 pub async fn me(call: Authorized<ShowMe>) -> Result<HttpResponse, HttpError> {
     let me = call.read(self_service::me).await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "name": me.user.name, "email": me.user.email, "certified": me.user.certified,
-        "admin": me.user.admin, "scopes": scopes_json(me.scopes),
-    })))
+    Ok(HttpResponse::Ok().json(MeJson {
+        name: me.user.name,
+        email: me.user.email,
+        certified: me.user.certified,
+        admin: me.user.admin,
+        scopes: scopes_json(me.scopes),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PasswordBody {
     current_password: String,
     new_password: String,
+    /// Also revoke every access token of the account.
     #[serde(default)]
     revoke_tokens: bool,
 }
 
+#[derive(Serialize, ToSchema)]
+struct PasswordChanged {
+    refresh_tokens_revoked: usize,
+    access_tokens_revoked: usize,
+}
+
+/// Changes the caller's password (the current one is the proof); every `docker login`
+/// ends.
+#[utoipa::path(
+    put,
+    path = "/api/v1/me/password",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("ChangeOwnPassword"))),
+    request_body = PasswordBody,
+    responses(
+        (status = 200, description = "Changed", body = PasswordChanged),
+        (status = 400, description = "A bad body, or a new password the policy refuses", body = ErrorBody),
+    )
+)]
 pub async fn change_password(
     mut call: Authorized<ChangeOwnPassword>,
     req: HttpRequest,
@@ -118,19 +256,33 @@ pub async fn change_password(
             )
         })
         .await?;
-    Ok(HttpResponse::Ok().json(json!({
-        "refresh_tokens_revoked": done.refresh_tokens_ended,
-        "access_tokens_revoked": done.access_tokens_ended,
-    })))
+    Ok(HttpResponse::Ok().json(PasswordChanged {
+        refresh_tokens_revoked: done.refresh_tokens_ended,
+        access_tokens_revoked: done.access_tokens_ended,
+    }))
 }
 
+#[derive(Serialize, ToSchema)]
+struct TokenList {
+    tokens: Vec<TokenJson>,
+}
+
+/// The caller's access tokens.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/tokens",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("ListOwnTokens"))),
+    responses((status = 200, description = "The caller's tokens", body = TokenList))
+)]
 pub async fn list_tokens(call: Authorized<ListOwnTokens>) -> Result<HttpResponse, HttpError> {
     let tokens = call.read(self_service::list_tokens).await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"tokens": tokens.iter().map(token_json).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(TokenList {
+        tokens: tokens.iter().map(token_json).collect(),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTokenBody {
     name: String,
@@ -140,11 +292,21 @@ struct NewTokenBody {
     expires_in: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(untagged)]
 enum ScopesField {
     List(Vec<String>),
     Text(String),
+}
+
+/// A new token: as listed, with its secret (shown once) and how to log in with it.
+#[derive(Serialize, ToSchema)]
+struct CreatedTokenJson {
+    #[serde(flatten)]
+    record: TokenJson,
+    /// The secret, shown this once.
+    token: String,
+    docker_login: String,
 }
 
 impl ScopesField {
@@ -157,6 +319,19 @@ impl ScopesField {
     }
 }
 
+/// Mints an access token of the caller's, never wider than the credential used.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/tokens",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("MintOwnToken"))),
+    request_body = NewTokenBody,
+    responses(
+        (status = 201, description = "Minted", body = CreatedTokenJson),
+        (status = 400, description = "A bad body, scopes wider than the credential, or a bad lifetime", body = ErrorBody),
+        (status = 409, description = "A token of that name exists", body = ErrorBody),
+    )
+)]
 pub async fn create_token(mut call: Authorized<MintOwnToken>) -> Result<HttpResponse, HttpError> {
     let body: NewTokenBody = call.json().await?;
     let state = call.state.clone();
@@ -178,18 +353,32 @@ pub async fn create_token(mut call: Authorized<MintOwnToken>) -> Result<HttpResp
         .registry_hosts
         .first()
         .map_or("<registry host>", String::as_str);
-    let mut answer = token_json(&created.record);
-    answer["token"] = created.secret.into();
-    answer["docker_login"] = format!(
-        "docker login -u {} --password-stdin {host}",
-        created.record.user.name
-    )
-    .into();
+    let answer = CreatedTokenJson {
+        record: token_json(&created.record),
+        docker_login: format!(
+            "docker login -u {} --password-stdin {host}",
+            created.record.user.name
+        ),
+        token: created.secret,
+    };
     Ok(HttpResponse::Created()
         .insert_header(("cache-control", "no-store"))
         .json(answer))
 }
 
+/// Revokes one of the caller's access tokens (and the tokens it minted).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/tokens/{id}",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("RevokeOwnToken"))),
+    params(("id" = i64, Path, description = "The token's id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 400, description = "Not a number", body = ErrorBody),
+        (status = 404, description = "No such token of the caller's", body = ErrorBody),
+    )
+)]
 pub async fn revoke_token(
     call: Authorized<RevokeOwnToken>,
     id: web::Path<String>,
@@ -200,14 +389,41 @@ pub async fn revoke_token(
     Ok(HttpResponse::NoContent().finish())
 }
 
+#[derive(Serialize, ToSchema)]
+struct LoginList {
+    logins: Vec<LoginJson>,
+}
+
+/// The caller's live `docker login`s.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me/logins",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("ListOwnLogins"))),
+    responses((status = 200, description = "The caller's logins", body = LoginList))
+)]
 pub async fn list_logins(call: Authorized<ListOwnLogins>) -> Result<HttpResponse, HttpError> {
     let logins = call
         .run(|st, permit| self_service::list_logins(st.directory.as_ref(), permit, st.clock.now()))
         .await?;
-    Ok(HttpResponse::Ok()
-        .json(json!({"logins": logins.iter().map(login_json).collect::<Vec<_>>()})))
+    Ok(HttpResponse::Ok().json(LoginList {
+        logins: logins.iter().map(login_json).collect(),
+    }))
 }
 
+/// Ends one of the caller's `docker login`s.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/logins/{id}",
+    tag = "me",
+    extensions(("x-regauth-operation" = json!("RevokeOwnLogin"))),
+    params(("id" = i64, Path, description = "The login's id")),
+    responses(
+        (status = 204, description = "Ended"),
+        (status = 400, description = "Not a number", body = ErrorBody),
+        (status = 404, description = "No such login of the caller's", body = ErrorBody),
+    )
+)]
 pub async fn revoke_login(
     call: Authorized<RevokeOwnLogin>,
     id: web::Path<String>,

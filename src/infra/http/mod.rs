@@ -19,6 +19,7 @@ pub mod json;
 pub mod jwks;
 pub mod me;
 pub mod notifications;
+pub mod openapi;
 pub mod sharing;
 pub mod token;
 pub mod token_outcome;

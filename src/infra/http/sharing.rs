@@ -3,8 +3,8 @@
 //! CHANGE_PERMISSIONS, DELETE, keeping a manager) are the use cases'.
 
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::gate::Authorized;
 use crate::app::administer::{sharing, trash};
@@ -15,6 +15,7 @@ use crate::app::AppError;
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
+use crate::infra::http::openapi::ErrorBody;
 
 /// The entity a path names; `%2F` may reach us still encoded.
 pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {
@@ -29,6 +30,37 @@ pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {
         })
 }
 
+/// An entity's sharing settings.
+#[derive(Serialize, ToSchema)]
+struct AclJson {
+    /// Project name or repository path.
+    entity: String,
+    /// The project (`syn123`) whose settings apply, when the entity has none of its own.
+    inherited_from: Option<String>,
+    entries: Vec<AclEntryJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct AclEntryJson {
+    /// `alice`, `team:devs`, `public` or `authenticated`.
+    principal: String,
+    /// `READ`, `DOWNLOAD`, `CREATE`, `UPDATE`, `DELETE`, `CHANGE_PERMISSIONS`.
+    access: Vec<&'static str>,
+}
+
+/// The entity's sharing settings (its own, or those it inherits).
+#[utoipa::path(
+    get,
+    path = "/api/v1/entities/{id}/acl",
+    tag = "sharing",
+    extensions(("x-regauth-operation" = json!("ShowSharing"))),
+    params(("id" = String, Path, description = "A project id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`)")),
+    responses(
+        (status = 200, description = "The settings", body = AclJson),
+        (status = 400, description = "Not an entity", body = ErrorBody),
+        (status = 404, description = "No such entity, or hidden from the caller", body = ErrorBody),
+    )
+)]
 pub async fn show(
     call: Authorized<ShowSharing>,
     id: web::Path<String>,
@@ -37,25 +69,28 @@ pub async fn show(
     let view = call
         .read(move |dir, permit| sharing::show(dir, permit, &entity))
         .await?;
-    let entries: Vec<_> = view
+    let entries = view
         .entries
         .iter()
-        .map(|(p, a)| json!({"principal": p.to_string(), "access": a.names().collect::<Vec<_>>()}))
+        .map(|(p, a)| AclEntryJson {
+            principal: p.to_string(),
+            access: a.names().collect(),
+        })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "entity": view.entity,
-        "inherited_from": view.inherited_from,
-        "entries": entries,
-    })))
+    Ok(HttpResponse::Ok().json(AclJson {
+        entity: view.entity,
+        inherited_from: view.inherited_from.map(|p| p.to_string()),
+        entries,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AclBody {
     entries: Vec<EntryBody>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EntryBody {
     /// `alice`, `team:devs`, `public` or `authenticated`.
@@ -64,6 +99,20 @@ struct EntryBody {
     access: Vec<String>,
 }
 
+/// Replaces the entity's own sharing settings (a manager must remain).
+#[utoipa::path(
+    put,
+    path = "/api/v1/entities/{id}/acl",
+    tag = "sharing",
+    extensions(("x-regauth-operation" = json!("ReplaceSharing"))),
+    params(("id" = String, Path, description = "A project id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`)")),
+    request_body = AclBody,
+    responses(
+        (status = 204, description = "Replaced"),
+        (status = 400, description = "A bad entity or body, or no manager left", body = ErrorBody),
+        (status = 404, description = "No such entity or principal, or hidden from the caller", body = ErrorBody),
+    )
+)]
 pub async fn replace(
     mut call: Authorized<ReplaceSharing>,
     id: web::Path<String>,
@@ -88,7 +137,19 @@ pub async fn replace(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Drops a repository's local sharing settings.
+/// Drops a repository's own sharing settings: its project's apply again.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/entities/{id}/acl",
+    tag = "sharing",
+    extensions(("x-regauth-operation" = json!("InheritSharing"))),
+    params(("id" = String, Path, description = "A URL-encoded repository path (`syn123%2Ftool`)")),
+    responses(
+        (status = 204, description = "Inherits"),
+        (status = 400, description = "Not a repository", body = ErrorBody),
+        (status = 404, description = "No such entity, or hidden from the caller", body = ErrorBody),
+    )
+)]
 pub async fn inherit(
     call: Authorized<InheritSharing>,
     id: web::Path<String>,
@@ -99,6 +160,19 @@ pub async fn inherit(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Moves a project or repository to the trash.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entities/{id}/trash",
+    tag = "sharing",
+    extensions(("x-regauth-operation" = json!("MoveToTrash"))),
+    params(("id" = String, Path, description = "A project id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`)")),
+    responses(
+        (status = 204, description = "In the trash"),
+        (status = 400, description = "Not an entity", body = ErrorBody),
+        (status = 404, description = "No such entity, or hidden from the caller", body = ErrorBody),
+    )
+)]
 pub async fn move_to_trash(
     call: Authorized<MoveToTrash>,
     id: web::Path<String>,
@@ -109,6 +183,19 @@ pub async fn move_to_trash(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Restores a project or repository from the trash.
+#[utoipa::path(
+    post,
+    path = "/api/v1/entities/{id}/restore",
+    tag = "sharing",
+    extensions(("x-regauth-operation" = json!("RestoreFromTrash"))),
+    params(("id" = String, Path, description = "A project id (`syn123`) or a URL-encoded repository path (`syn123%2Ftool`)")),
+    responses(
+        (status = 204, description = "Restored"),
+        (status = 400, description = "Not an entity", body = ErrorBody),
+        (status = 404, description = "No such entity, or hidden from the caller", body = ErrorBody),
+    )
+)]
 pub async fn restore(
     call: Authorized<RestoreFromTrash>,
     id: web::Path<String>,
