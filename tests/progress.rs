@@ -95,8 +95,9 @@ fn under_pty(line: &str, env: &[(&str, &str)]) -> String {
     succeeded(out, line).0
 }
 
-/// A directory of a few ten thousand rows, seeded by bench/seed.py.
-fn seeded() -> Dir {
+/// A directory seeded by bench/seed.py with `population` (users, teams, projects,
+/// repositories, ACL entries).
+fn seeded(population: [&str; 5]) -> Dir {
     let tmp = tempfile::tempdir().expect("tempdir");
     let db = tmp.path().join("data/regauth.db");
     let config = config_for(tmp.path(), &db, "regauth.toml");
@@ -107,7 +108,7 @@ fn seeded() -> Dir {
     let out = Command::new("python3")
         .arg(seed_py())
         .arg(&db)
-        .args(["5000", "50", "200", "1000", "20000"])
+        .args(population)
         .stdin(Stdio::null())
         .output()
         .expect("seed.py");
@@ -164,7 +165,7 @@ fn bar_drawn(tty: &str, what: &str) {
 
 #[test]
 fn backup_and_restore_show_progress_on_stderr_and_keep_stdout() {
-    let d = seeded();
+    let d = seeded(["5000", "50", "200", "1000", "20000"]);
     let backup = d.tmp.path().join("one.backup");
     let out = regauth(&d.config, &["directory", "backup", "--to"])
         .arg(&backup)
@@ -230,7 +231,8 @@ fn rows_in(db: &Path, table: &str) -> i64 {
 
 #[test]
 fn copy_shows_progress_on_stderr_and_keeps_stdout() {
-    let d = seeded();
+    // Small: the copy inserts row by row (a few thousand rows a second in a debug build).
+    let d = seeded(["1000", "20", "50", "200", "3000"]);
     let audit = d.db.with_extension("audit.db");
     let counts: Vec<(&str, i64)> = COPIED
         .iter()
@@ -279,7 +281,7 @@ fn thousands(n: i64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

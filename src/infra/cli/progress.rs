@@ -189,9 +189,9 @@ fn spawn(every: Duration, mut tick: Tick) -> (mpsc::Sender<()>, JoinHandle<()>) 
 
 /// The bar: the phase's counters every tick, cleared at the end.
 fn bar_loop(what: &'static str, shared: Arc<Shared>) -> Tick {
-    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr_with_hz(10))
+    let bar = ProgressBar::with_draw_target(Some(1), ProgressDrawTarget::stderr_with_hz(10))
         .with_prefix(what);
-    let style = ProgressStyle::with_template("{prefix}: [{bar:30}] {msg} {elapsed}")
+    let style = ProgressStyle::with_template("{prefix}: [{bar:20}] {wide_msg}")
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
     bar.set_style(style);
@@ -201,8 +201,12 @@ fn bar_loop(what: &'static str, shared: Arc<Shared>) -> Tick {
             return;
         }
         let total = shared.total.load(Ordering::Relaxed);
-        bar.set_length(total.max(1));
-        bar.set_position(shared.done.load(Ordering::Relaxed).min(total));
+        let done = shared.done.load(Ordering::Relaxed).min(total);
+        // Length and position at once: a new phase never flashes a full bar.
+        bar.update(|state| {
+            state.set_len(total.max(1));
+            state.set_pos(done);
+        });
         bar.set_message(shared.describe());
     })
 }
