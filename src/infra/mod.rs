@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod own_runtime;
 pub mod postgres;
+pub mod progress;
 pub mod routes;
 pub mod shown;
 pub mod sql;

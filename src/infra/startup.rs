@@ -30,7 +30,7 @@ use crate::domain::ports::{Clock, Directory, DirectoryBackend, DirectoryError, P
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
-use crate::infra::cli::{Cli, CliError, Command, DirectoryCmd};
+use crate::infra::cli::{Cli, CliError, Command, DirectoryCmd, Reporter};
 use crate::infra::config::{AuthSettings, ConfigError, Settings, Store};
 use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
 use crate::infra::forwarder::Forwarder;
@@ -126,8 +126,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         // Needs no configuration: both ends are on the command line.
         Command::Directory(DirectoryCmd::Copy { from, to, replace }) => {
             let to = secrecy::SecretString::from(to);
-            let counts = crate::infra::postgres::copy::sqlite_to_postgres(&from, &to, replace)
-                .map_err(|e| CliError::Failed(format!("directory copy: {e}")))?;
+            let progress = Reporter::start("directory copy")?;
+            let counts =
+                crate::infra::postgres::copy::sqlite_to_postgres(&from, &to, replace, &progress)
+                    .map_err(|e| CliError::Failed(format!("directory copy: {e}")))?;
+            let rows = counts.iter().map(|(_, n)| *n as u64).sum();
+            progress.finish("copied", counts.len(), rows);
             return crate::infra::cli::copied(&from, counts);
         }
         other => other,
@@ -154,54 +158,65 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
 
 /// `directory backup`: a SQLite directory copied while it serves; a PostgreSQL one read
 /// in one repeatable-read transaction into a staged SQLite directory first, then
-/// written in the same portable format.
+/// written in the same portable format. Progress on stderr, a summary line at the end.
 fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), CliError> {
     let fail = |e: DirectoryError| CliError::Failed(format!("directory backup: {e}"));
     crate::infra::background::yield_to_serving();
-    match settings.directory.store() {
+    let progress = Reporter::start("directory backup")?;
+    let m = match settings.directory.store() {
         Store::Sqlite(path) => {
             // Brought to this build's schema first, as every command does.
             drop(SqliteDirectory::open(path).map_err(fail)?);
-            let m =
-                crate::infra::sqlite::backup::write(path, to, SystemClock.now()).map_err(fail)?;
-            crate::infra::cli::backed_up(to, &m.counts, &m.checksum)
+            crate::infra::sqlite::backup::write(path, to, SystemClock.now(), &progress)
+                .map_err(fail)?
         }
         Store::Postgres(url) => {
             let staging = tempfile::tempdir()
                 .map_err(|e| CliError::Failed(format!("directory backup: {e}")))?;
             let staged = staging.path().join("snapshot.db");
-            crate::infra::postgres::snapshot::postgres_to_sqlite(url, &staged).map_err(fail)?;
-            let m = crate::infra::sqlite::backup::write(&staged, to, SystemClock.now())
+            crate::infra::postgres::snapshot::postgres_to_sqlite(url, &staged, &progress)
                 .map_err(fail)?;
-            crate::infra::cli::backed_up(to, &m.counts, &m.checksum)
+            crate::infra::sqlite::backup::write(&staged, to, SystemClock.now(), &progress)
+                .map_err(fail)?
         }
-    }
+    };
+    progress.finish("backed up", m.counts.len(), total_rows(&m.counts));
+    crate::infra::cli::backed_up(to, &m.counts, &m.checksum)
+}
+
+/// The rows of a backup's manifest counts, for the summary line.
+fn total_rows(counts: &[(String, i64)]) -> u64 {
+    counts.iter().map(|(_, n)| (*n).max(0) as u64).sum()
 }
 
 /// `directory restore`: the backup checked whole, then written into the configured
-/// directory of either engine.
+/// directory of either engine. Progress on stderr, a summary line at the end.
 fn restore(settings: &Settings, from: &std::path::Path, replace: bool) -> Result<(), CliError> {
     let fail = |e: DirectoryError| CliError::Failed(format!("directory restore: {e}"));
-    match settings.directory.store() {
+    let progress = Reporter::start("directory restore")?;
+    let counts = match settings.directory.store() {
         Store::Sqlite(path) => {
-            let m = crate::infra::sqlite::backup::restore(from, path, replace).map_err(fail)?;
+            let m = crate::infra::sqlite::backup::restore(from, path, replace, &progress)
+                .map_err(fail)?;
             drop(SqliteDirectory::open(path).map_err(fail)?);
-            crate::infra::cli::restored(from, &m.counts)
+            m.counts
         }
         Store::Postgres(url) => {
             let staging = tempfile::tempdir()
                 .map_err(|e| CliError::Failed(format!("directory restore: {e}")))?;
             let file = staging.path().join("restore.db");
-            crate::infra::sqlite::backup::split(from, &file).map_err(fail)?;
-            let counts = crate::infra::postgres::copy::sqlite_to_postgres(&file, url, replace)
-                .map_err(fail)?;
-            let counts: Vec<(String, i64)> = counts
+            crate::infra::sqlite::backup::split(from, &file, &progress).map_err(fail)?;
+            let counts =
+                crate::infra::postgres::copy::sqlite_to_postgres(&file, url, replace, &progress)
+                    .map_err(fail)?;
+            counts
                 .into_iter()
                 .map(|(t, n)| (t.to_string(), n as i64))
-                .collect();
-            crate::infra::cli::restored(from, &counts)
+                .collect()
         }
-    }
+    };
+    progress.finish("restored", counts.len(), total_rows(&counts));
+    crate::infra::cli::restored(from, &counts)
 }
 
 /// `regauth serve` on actix-web's system runner (its workers run their own

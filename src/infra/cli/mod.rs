@@ -16,11 +16,13 @@ mod args;
 pub mod generate;
 mod healthcheck;
 mod keys;
+mod progress;
 mod trust_policies;
 
 use std::time::Duration;
 
 pub use args::{CertsCmd, Cli, Command, DirectoryCmd, KeysCmd};
+pub use progress::Reporter;
 
 use crate::app::clock::SystemClock;
 use crate::app::AppError;

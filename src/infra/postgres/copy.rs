@@ -17,6 +17,7 @@ use tokio_postgres::types::ToSql;
 use super::rows::g;
 use super::{PgDirectory, PgOptions, WRITE_LOCK};
 use crate::domain::ports::{DirResult, DirectoryError};
+use crate::infra::progress::{Progress, Unit};
 use crate::infra::sqlite::{audit_path, SqliteDirectory};
 
 /// How a column is stored on each side.
@@ -243,8 +244,14 @@ fn bind(table: &str, column: &str, col: Col, v: Value) -> DirResult<Bound> {
 
 /// Copies the SQLite directory at `from` into the PostgreSQL database at `to`. A
 /// target holding any user, entity or audit record is refused unless `replace`, which
-/// empties it first (in the same transaction).
-pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirResult<Counts> {
+/// empties it first (in the same transaction). Each table read, then each written, is
+/// a phase of `progress`.
+pub fn sqlite_to_postgres(
+    from: &Path,
+    to: &SecretString,
+    replace: bool,
+    progress: &dyn Progress,
+) -> DirResult<Counts> {
     if !from.is_file() {
         return Err(DirectoryError::NotFound(format!(
             "SQLite directory {}",
@@ -253,9 +260,9 @@ pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirR
     }
     // Brings an older file to the current schema, the one the tables above describe.
     drop(SqliteDirectory::open(from)?);
-    let source = read_all(&from.to_path_buf(), TABLES)?;
+    let source = read_all(&from.to_path_buf(), TABLES, progress)?;
     let given = ids_given(from)?;
-    let audit = read_all(&audit_path(from), &[AUDIT])?;
+    let audit = read_all(&audit_path(from), &[AUDIT], progress)?;
     let target = PgDirectory::connect(to, &PgOptions::default())?;
     target.block_on(async {
         let mut client = target.client().await?;
@@ -288,6 +295,7 @@ pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirR
                 ))
                 .await?;
             let n = rows.len();
+            progress.phase(table, n as u64, Unit::Rows);
             for row in rows {
                 let bound = row
                     .into_iter()
@@ -296,6 +304,7 @@ pub fn sqlite_to_postgres(from: &Path, to: &SecretString, replace: bool) -> DirR
                     .collect::<DirResult<Vec<_>>>()?;
                 let params: Vec<&(dyn ToSql + Sync)> = bound.iter().map(Bound::as_sql).collect();
                 tx.execute(&stmt, &params).await?;
+                progress.advance(1);
             }
             if *generated {
                 let floor = given.iter().find(|(t, _)| t == table).map_or(0, |(_, n)| *n);
@@ -338,8 +347,13 @@ fn ids_given(path: &Path) -> DirResult<Vec<(String, i64)>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// Every row of `tables`, in one read transaction.
-fn read_all(path: &std::path::PathBuf, tables: &[Table]) -> DirResult<Vec<Vec<Vec<Value>>>> {
+/// Every row of `tables`, in one read transaction; each table a phase of `progress`
+/// (its rows counted first: a count is a fraction of the reading's time).
+fn read_all(
+    path: &std::path::PathBuf,
+    tables: &[Table],
+    progress: &dyn Progress,
+) -> DirResult<Vec<Vec<Vec<Value>>>> {
     let mut conn = rusqlite::Connection::open_with_flags(
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -353,9 +367,13 @@ fn read_all(path: &std::path::PathBuf, tables: &[Table]) -> DirResult<Vec<Vec<Ve
         } else {
             ""
         };
+        let total: i64 =
+            tx.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))?;
+        progress.phase(&format!("reading {table}"), total.max(0) as u64, Unit::Rows);
         let mut stmt = tx.prepare(&format!("SELECT {} FROM {table}{order}", names.join(", ")))?;
         let rows = stmt
             .query_map([], |r| {
+                progress.advance(1);
                 (0..cols.len()).map(|i| r.get::<_, Value>(i)).collect()
             })?
             .collect::<Result<Vec<Vec<Value>>, _>>()?;
@@ -376,6 +394,7 @@ mod tests {
         UserAdmin,
     };
     use crate::infra::postgres::throwaway;
+    use crate::infra::progress::Silent;
 
     /// A token for `user` minted by `parent`.
     fn token(
@@ -415,7 +434,7 @@ mod tests {
         drop(sqlite);
 
         let url = throwaway::fresh_database_url();
-        sqlite_to_postgres(&path, &url, false).unwrap();
+        sqlite_to_postgres(&path, &url, false, &Silent).unwrap();
         let pg = PgDirectory::connect(&url, &PgOptions::default()).unwrap();
         let listed = pg.list_access_tokens(alice).unwrap();
         assert_eq!(listed.len(), 2);
@@ -485,7 +504,7 @@ mod tests {
         drop(sqlite);
 
         let url = throwaway::fresh_database_url();
-        let counts = sqlite_to_postgres(&path, &url, false).unwrap();
+        let counts = sqlite_to_postgres(&path, &url, false, &Silent).unwrap();
         assert!(counts.contains(&("trust_policies", 2)), "{counts:?}");
         let pg = PgDirectory::connect(&url, &PgOptions::default()).unwrap();
         assert_eq!(
@@ -527,7 +546,7 @@ mod tests {
         drop(sqlite);
 
         let url = throwaway::fresh_database_url();
-        let counts = sqlite_to_postgres(&path, &url, false).unwrap();
+        let counts = sqlite_to_postgres(&path, &url, false, &Silent).unwrap();
         assert!(counts.contains(&("federated_identities", 1)), "{counts:?}");
         let pg = PgDirectory::connect(&url, &PgOptions::default()).unwrap();
         assert_eq!(pg.identities_of(carol).unwrap(), vec![identity.clone()]);

@@ -11,6 +11,7 @@ use super::copy::{Col, Table, AUDIT, TABLES};
 use super::rows::g;
 use super::{PgDirectory, PgOptions};
 use crate::domain::ports::{DirResult, DirectoryError};
+use crate::infra::progress::{Progress, Unit};
 use crate::infra::sqlite::{audit_path, SqliteDirectory};
 
 /// One column of a PostgreSQL row as SQLite stores it.
@@ -37,8 +38,13 @@ fn select(table: &Table) -> String {
 }
 
 /// Writes the PostgreSQL directory at `from` into a new SQLite directory at `to` (which
-/// must not exist yet), with its audit trail beside it.
-pub fn postgres_to_sqlite(from: &secrecy::SecretString, to: &Path) -> DirResult<()> {
+/// must not exist yet), with its audit trail beside it. Each table read, then each
+/// written, is a phase of `progress`.
+pub fn postgres_to_sqlite(
+    from: &secrecy::SecretString,
+    to: &Path,
+    progress: &dyn Progress,
+) -> DirResult<()> {
     if to.exists() {
         return Err(DirectoryError::Conflict(format!(
             "{}: already there",
@@ -57,6 +63,16 @@ pub fn postgres_to_sqlite(from: &secrecy::SecretString, to: &Path) -> DirResult<
         let mut all = Vec::new();
         for table in TABLES.iter().chain([&AUDIT]) {
             let mut out = Vec::new();
+            let total: i64 = g(
+                &tx.query_one(&format!("SELECT COUNT(*) FROM {}", table.0), &[])
+                    .await?,
+                0,
+            )?;
+            progress.phase(
+                &format!("reading {}", table.0),
+                total.max(0) as u64,
+                Unit::Rows,
+            );
             for r in tx.query(&select(table), &[]).await? {
                 let row = table
                     .1
@@ -65,6 +81,7 @@ pub fn postgres_to_sqlite(from: &secrecy::SecretString, to: &Path) -> DirResult<
                     .map(|(i, (_, col))| value(&r, i, *col))
                     .collect::<DirResult<Vec<_>>>()?;
                 out.push(row);
+                progress.advance(1);
             }
             all.push(out);
         }
@@ -74,12 +91,17 @@ pub fn postgres_to_sqlite(from: &secrecy::SecretString, to: &Path) -> DirResult<
     // A fresh file at the current schema, its rows replaced by the snapshot's.
     drop(SqliteDirectory::open(to)?);
     let (directory, audit) = rows.split_at(TABLES.len());
-    write(to, TABLES, directory)?;
-    write(&audit_path(to), &[AUDIT], audit)
+    write(to, TABLES, directory, progress)?;
+    write(&audit_path(to), &[AUDIT], audit, progress)
 }
 
 /// Inserts `rows` into `tables` of the SQLite file at `path`, in one transaction.
-fn write(path: &Path, tables: &[Table], rows: &[Vec<Vec<Value>>]) -> DirResult<()> {
+fn write(
+    path: &Path,
+    tables: &[Table],
+    rows: &[Vec<Vec<Value>>],
+    progress: &dyn Progress,
+) -> DirResult<()> {
     let mut c = rusqlite::Connection::open(path)?;
     let tx = c.transaction()?;
     for ((name, cols, _), rows) in tables.iter().zip(rows) {
@@ -91,8 +113,10 @@ fn write(path: &Path, tables: &[Table], rows: &[Vec<Vec<Value>>]) -> DirResult<(
             names.join(", "),
             marks.join(", ")
         ))?;
+        progress.phase(&format!("writing {name}"), rows.len() as u64, Unit::Rows);
         for row in rows {
             stmt.execute(rusqlite::params_from_iter(row.iter()))?;
+            progress.advance(1);
         }
     }
     tx.commit()?;

@@ -21,6 +21,7 @@ use super::{audit_path, schema};
 use crate::domain::model::UnixTime;
 use crate::domain::ports::{DirResult, DirectoryError};
 use crate::infra::crypto;
+use crate::infra::progress::{self, Progress, Unit};
 
 /// The format this build writes and reads; a newer one is refused.
 pub const FORMAT: i64 = 1;
@@ -80,10 +81,24 @@ fn tables(c: &Connection) -> DirResult<Vec<String>> {
 
 /// Row counts and a SHA-256 over every row of every table (tables by name, rows by
 /// rowid, each value with its type): what a restore checks before it writes anything.
-fn fingerprint(c: &Connection) -> DirResult<(Vec<(String, i64)>, String)> {
+/// One phase of `progress`, `name`, over all rows (counted first: a count reads an
+/// index, a fraction of the hashing's time).
+fn fingerprint(
+    c: &Connection,
+    progress: &dyn Progress,
+    name: &str,
+) -> DirResult<(Vec<(String, i64)>, String)> {
     let mut h = Sha256::new();
     let mut counts = Vec::new();
-    for t in tables(c)? {
+    let names = tables(c)?;
+    let mut total = 0i64;
+    for t in &names {
+        total += c.query_row(&format!("SELECT COUNT(*) FROM \"{t}\""), [], |r| {
+            r.get::<_, i64>(0)
+        })?;
+    }
+    progress.phase(name, total.max(0) as u64, Unit::Rows);
+    for t in names {
         let mut stmt = c.prepare(&format!("SELECT * FROM \"{t}\" ORDER BY rowid"))?;
         let cols = stmt.column_count();
         let mut rows = stmt.query([])?;
@@ -91,6 +106,7 @@ fn fingerprint(c: &Connection) -> DirResult<(Vec<(String, i64)>, String)> {
         h.update(t.as_bytes());
         while let Some(r) = rows.next()? {
             n += 1;
+            progress.advance(1);
             for i in 0..cols {
                 match r.get::<_, Value>(i)? {
                     Value::Null => h.update([0]),
@@ -169,8 +185,34 @@ fn sweep_partials(target: &Path) {
     }
 }
 
-/// Writes a backup of the SQLite directory at `from` (and its audit trail) to `to`.
-pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
+/// The bytes of the pages in use of the SQLite file `c` (what `VACUUM INTO` writes).
+fn used_bytes(c: &Connection) -> DirResult<u64> {
+    let pages: i64 = c.query_row(
+        "SELECT page_count - freelist_count FROM pragma_page_count, pragma_freelist_count",
+        [],
+        |r| r.get(0),
+    )?;
+    let size: i64 = c.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    Ok((pages.max(0) as u64).saturating_mul(size.max(0) as u64))
+}
+
+/// `VACUUM INTO into` from `c`, the growth of the file a phase of `progress`.
+fn vacuum_into(c: &Connection, into: &Path, progress: &dyn Progress, name: &str) -> DirResult<()> {
+    let total = used_bytes(c)?;
+    progress::watching_file(progress, name, into, total, || {
+        c.execute("VACUUM INTO ?1", [into.display().to_string()])
+    })?;
+    Ok(())
+}
+
+/// Writes a backup of the SQLite directory at `from` (and its audit trail) to `to`;
+/// each step (copy, check, audit trail, checksum) a phase of `progress`.
+pub fn write(
+    from: &Path,
+    to: &Path,
+    now: UnixTime,
+    progress: &dyn Progress,
+) -> DirResult<Manifest> {
     if !from.is_file() {
         return Err(DirectoryError::NotFound(format!(
             "SQLite directory {}",
@@ -185,18 +227,20 @@ pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
         private_empty(&audit_tmp)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY;
         let source = Connection::open_with_flags(from, flags)?;
-        source.execute("VACUUM INTO ?1", [tmp.display().to_string()])?;
+        vacuum_into(&source, &tmp, progress, "copying the directory")?;
         let schema: i64 = source.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        progress.phase("checking the copy", 0, Unit::Rows);
         checked(&tmp)?;
         let audit = Connection::open_with_flags(audit_path(from), flags)?;
-        audit.execute("VACUUM INTO ?1", [audit_tmp.display().to_string()])?;
+        vacuum_into(&audit, &audit_tmp, progress, "copying the audit trail")?;
         let c = Connection::open(&tmp)?;
+        progress.phase("adding the audit trail", 0, Unit::Rows);
         c.execute("ATTACH DATABASE ?1 AS a", [audit_tmp.display().to_string()])?;
         c.execute_batch(
             "CREATE TABLE audit_events AS SELECT * FROM a.audit_events ORDER BY rowid;
              DETACH DATABASE a;",
         )?;
-        let (counts, checksum) = fingerprint(&c)?;
+        let (counts, checksum) = fingerprint(&c, progress, "checksum")?;
         let manifest = Manifest {
             format: FORMAT,
             schema,
@@ -235,8 +279,8 @@ pub fn write(from: &Path, to: &Path, now: UnixTime) -> DirResult<Manifest> {
 }
 
 /// Reads and checks a backup: a regauth backup, a format this build reads, every count
-/// and the checksum as the manifest says.
-pub fn verify(file: &Path) -> DirResult<Manifest> {
+/// and the checksum as the manifest says (the checksum a phase of `progress`).
+pub fn verify(file: &Path, progress: &dyn Progress) -> DirResult<Manifest> {
     let not_ours = |why: String| DirectoryError::Invalid(format!("{}: {why}", file.display()));
     if !file.is_file() {
         return Err(DirectoryError::NotFound(format!(
@@ -279,7 +323,8 @@ pub fn verify(file: &Path) -> DirResult<Manifest> {
         counts,
         checksum: get("checksum")?,
     };
-    let (counts, checksum) = fingerprint(&c).map_err(|e| not_ours(format!("corrupt ({e})")))?;
+    let (counts, checksum) = fingerprint(&c, progress, "verifying the checksum")
+        .map_err(|e| not_ours(format!("corrupt ({e})")))?;
     if counts != manifest.counts || checksum != manifest.checksum {
         return Err(not_ours(
             "corrupt: its rows do not match its manifest's counts and checksum".into(),
@@ -289,9 +334,10 @@ pub fn verify(file: &Path) -> DirResult<Manifest> {
 }
 
 /// Splits a checked backup into a directory file at `dir_file` and its audit file
-/// beside it (both private), the directory brought to this build's schema.
-pub fn split(file: &Path, dir_file: &Path) -> DirResult<Manifest> {
-    let manifest = verify(file)?;
+/// beside it (both private), the directory brought to this build's schema; each step a
+/// phase of `progress`.
+pub fn split(file: &Path, dir_file: &Path, progress: &dyn Progress) -> DirResult<Manifest> {
+    let manifest = verify(file, progress)?;
     if manifest.schema > schema::VERSION as i64 {
         return Err(DirectoryError::Invalid(format!(
             "{}: the backup's schema is version {}, newer than this build's {}: restore it with a newer regauth",
@@ -304,7 +350,8 @@ pub fn split(file: &Path, dir_file: &Path) -> DirResult<Manifest> {
     private_empty(dir_file)?;
     private_empty(&audit_file)?;
     let source = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-    source.execute("VACUUM INTO ?1", [dir_file.display().to_string()])?;
+    vacuum_into(&source, dir_file, progress, "writing the directory")?;
+    progress.phase("writing the audit trail", 0, Unit::Rows);
     let mut audit = Connection::open(&audit_file)?;
     schema::migrate_audit(&mut audit)?;
     audit.execute("ATTACH DATABASE ?1 AS b", [file.display().to_string()])?;
@@ -390,8 +437,14 @@ pub(crate) fn finish_restore(path: &Path) -> DirResult<()> {
 
 /// Restores a backup into the SQLite directory at `path` (the server stopped): refused
 /// when it holds users or entities unless `replace`; the directory and audit files are
-/// written beside it, flushed, and put in place as one step (`finish_restore`).
-pub fn restore(file: &Path, path: &Path, replace: bool) -> DirResult<Manifest> {
+/// written beside it, flushed, and put in place as one step (`finish_restore`); each
+/// step a phase of `progress`.
+pub fn restore(
+    file: &Path,
+    path: &Path,
+    replace: bool,
+    progress: &dyn Progress,
+) -> DirResult<Manifest> {
     finish_restore(path)?;
     if holds_data(path)? && !replace {
         return Err(DirectoryError::Conflict(format!(
@@ -405,7 +458,7 @@ pub fn restore(file: &Path, path: &Path, replace: bool) -> DirResult<Manifest> {
     }
     sweep_partials(path);
     let staged = partial(path, "restore");
-    let manifest = match split(file, &staged) {
+    let manifest = match split(file, &staged, progress) {
         Ok(m) => m,
         Err(e) => {
             let _ = std::fs::remove_file(&staged);
@@ -460,7 +513,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let f = dir.path().join("b.db.backup-1.partial");
         std::fs::write(&f, "x").unwrap();
-        let e = verify(&f).unwrap_err().to_string();
+        let e = verify(&f, &progress::Silent).unwrap_err().to_string();
         assert!(e.contains("unfinished backup"), "{e}");
     }
 }
