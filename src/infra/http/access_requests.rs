@@ -15,7 +15,7 @@ use crate::domain::model::{rfc3339, AccessRequest};
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
 use crate::infra::front::form::path_number;
-use crate::infra::http::openapi::ErrorBody;
+use crate::infra::http::error_body::ErrorBody;
 
 /// An access request.
 #[derive(Serialize, ToSchema)]

@@ -14,7 +14,7 @@ use crate::app::operations::{
 use crate::domain::model::User;
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::HttpError;
-use crate::infra::http::openapi::ErrorBody;
+use crate::infra::http::error_body::ErrorBody;
 
 #[derive(Serialize, ToSchema)]
 pub struct UserJson {

@@ -18,7 +18,7 @@ use crate::domain::model::{rfc3339, EntityId, EntityInfo, TagInfo, TagSort};
 use crate::domain::repo_name::RepoPath;
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
-use crate::infra::http::openapi::ErrorBody;
+use crate::infra::http::error_body::ErrorBody;
 
 /// Longest page of tags.
 const MAX_LIMIT: usize = 1000;

@@ -20,7 +20,7 @@ use crate::domain::model::{
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::HttpError;
 use crate::infra::front::form::path_number;
-use crate::infra::http::openapi::ErrorBody;
+use crate::infra::http::error_body::ErrorBody;
 
 fn time(t: Option<UnixTime>) -> Option<String> {
     t.and_then(rfc3339)

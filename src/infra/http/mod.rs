@@ -13,6 +13,7 @@ pub mod access_requests;
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod error_body;
 pub mod gate;
 pub mod health;
 pub mod json;

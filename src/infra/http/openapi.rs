@@ -11,7 +11,6 @@ use std::sync::OnceLock;
 
 use actix_web::http::header;
 use actix_web::HttpResponse;
-use serde::Serialize;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::request_body::RequestBodyBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -19,8 +18,9 @@ use utoipa::openapi::{
     ContentBuilder, HeaderBuilder, ObjectBuilder, OpenApi as Document, Ref, RefOr, Required,
     Response, ResponseBuilder, SecurityRequirement, Type,
 };
-use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa::{Modify, OpenApi};
 
+use super::error_body::ErrorBody;
 use super::{access_requests, admin, api, me, sharing, trust_policies};
 use crate::app::operations::{OperationInfo, ALL};
 use crate::domain::authz::needs::{OnEntity, Owner, Who};
@@ -114,45 +114,6 @@ pub async fn describe() -> HttpResponse {
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .body(TEXT.get_or_init(document_json).as_str())
-}
-
-/// A refusal: `{"errors": [{"code", "message", "detail"}]}` (`front::errors`).
-#[derive(Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub errors: Vec<ErrorItem>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct ErrorItem {
-    /// The errcode, as in the distribution spec.
-    #[schema(example = "DENIED")]
-    pub code: ErrorCodeName,
-    /// Written for the person at the terminal.
-    pub message: String,
-    /// Always null.
-    #[schema(schema_with = null)]
-    pub detail: (),
-}
-
-fn null() -> ObjectBuilder {
-    ObjectBuilder::new().schema_type(Type::Null)
-}
-
-/// Every errcode a refusal names (`front::errors::ErrorCode::as_str`).
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum ErrorCodeName {
-    Unauthorized,
-    Denied,
-    Unsupported,
-    NameInvalid,
-    NameUnknown,
-    TagInvalid,
-    InvalidRequest,
-    #[serde(rename = "TOOMANYREQUESTS")]
-    TooManyRequests,
-    Unavailable,
-    Unknown,
 }
 
 /// A refusal's response: the errcode body, and `Retry-After` when it has one.

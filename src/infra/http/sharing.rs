@@ -15,7 +15,7 @@ use crate::app::AppError;
 use crate::domain::model::{AccessSet, EntityRef, PrincipalRef};
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
-use crate::infra::http::openapi::ErrorBody;
+use crate::infra::http::error_body::ErrorBody;
 
 /// The entity a path names; `%2F` may reach us still encoded.
 pub(super) fn entity(raw: &str) -> Result<EntityRef, HttpError> {

@@ -15,7 +15,7 @@ use crate::domain::model::{parse_lifetime, ClaimCondition, EntityId, WorkloadAct
 use crate::infra::front::admitted::Admitted;
 use crate::infra::front::errors::{ErrorCode, HttpError};
 use crate::infra::front::form::path_number;
-use crate::infra::http::openapi::ErrorBody;
+use crate::infra::http::error_body::ErrorBody;
 
 /// A project id from the path (`syn1000`).
 fn project(raw: &str) -> Result<EntityId, HttpError> {
