@@ -629,6 +629,8 @@ fn metrics_on_the_internal_listener_and_an_audit_trail_without_secrets() {
         "regauth_password_checks_total{result=\"mismatch\"}",
         "regauth_rate_limited_total 1",
         "regauth_token_request_duration_seconds_bucket",
+        "regauth_directory_query_duration_seconds_bucket{engine=\"sqlite\",kind=\"read\"",
+        "regauth_directory_query_duration_seconds_bucket{engine=\"sqlite\",kind=\"write\"",
         "regauth_password_checks_running 0",
         "regauth_password_checks_waiting 0",
         "regauth_build_info{version=",

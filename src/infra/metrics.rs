@@ -7,7 +7,8 @@
 //! `token_request_duration_seconds` (histogram), `password_checks_total{result}` (argon2
 //! runs), `password_checks_running` / `password_checks_waiting` (the pool),
 //! `rate_limited_total`, `notification_events_total{outcome}`,
-//! `directory_errors_total`, `audit_records_total`, `audit_records_dropped_total`,
+//! `directory_errors_total`, `directory_query_duration_seconds{engine,kind}` (histogram:
+//! reads and changes, waits for a connection included), `audit_records_total`, `audit_records_dropped_total`,
 //! `signing_key_not_after_seconds{kid}` (the signing certificate's notAfter),
 //! `build_info{version}`; beside a Synapse, `synapse_calls_total{endpoint}`,
 //! `synapse_failures_total{endpoint,why}` and `synapse_cache_total{endpoint,result}`

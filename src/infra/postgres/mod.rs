@@ -244,11 +244,13 @@ async fn begin_write(
 /// `read!(dir, |c| { ... })`: the block runs with `c`, a pooled connection.
 macro_rules! read {
     ($dir:expr, |$c:ident| $body:block) => {
-        $dir.block_on(async {
-            let client = $dir.client().await?;
-            let $c: &deadpool_postgres::Client = &client;
-            let body: $crate::domain::ports::DirResult<_> = async { $body }.await;
-            body
+        $crate::infra::sql::timed("postgresql", "read", || {
+            $dir.block_on(async {
+                let client = $dir.client().await?;
+                let $c: &deadpool_postgres::Client = &client;
+                let body: $crate::domain::ports::DirResult<_> = async { $body }.await;
+                body
+            })
         })
     };
 }
@@ -257,16 +259,18 @@ macro_rules! read {
 /// committed when it returns `Ok` (rolled back otherwise).
 macro_rules! change {
     ($dir:expr, |$tx:ident| $body:block) => {
-        $dir.block_on(async {
-            let mut client = $dir.client().await?;
-            let tx = super::begin_write(&mut client).await?;
-            let out = {
-                let $tx: &deadpool_postgres::Transaction<'_> = &tx;
-                let body: $crate::domain::ports::DirResult<_> = async { $body }.await;
-                body
-            }?;
-            tx.commit().await?;
-            Ok(out)
+        $crate::infra::sql::timed("postgresql", "write", || {
+            $dir.block_on(async {
+                let mut client = $dir.client().await?;
+                let tx = super::begin_write(&mut client).await?;
+                let out = {
+                    let $tx: &deadpool_postgres::Transaction<'_> = &tx;
+                    let body: $crate::domain::ports::DirResult<_> = async { $body }.await;
+                    body
+                }?;
+                tx.commit().await?;
+                Ok(out)
+            })
         })
     };
 }

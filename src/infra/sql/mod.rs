@@ -25,6 +25,22 @@ use std::borrow::Cow;
 use crate::domain::events::IngestFacts;
 use crate::domain::ports::{DirResult, DirectoryError, Pace};
 
+/// Runs one directory query or change of `engine` ("sqlite", "postgresql"), `kind`
+/// ("read", "write"), timing it into `regauth_directory_query_duration_seconds`: the time
+/// a caller waited, a pooled connection or the write lock included, which is what makes a
+/// directory slow for the token path (the RegauthDirectorySlow alert).
+pub(crate) fn timed<T>(engine: &'static str, kind: &'static str, f: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let out = f();
+    metrics::histogram!(
+        "regauth_directory_query_duration_seconds",
+        "engine" => engine,
+        "kind" => kind
+    )
+    .record(started.elapsed().as_secs_f64());
+    out
+}
+
 /// A value both drivers can bind.
 pub trait Param: rusqlite::ToSql + tokio_postgres::types::ToSql + Sync {
     fn lite(&self) -> &dyn rusqlite::ToSql;
