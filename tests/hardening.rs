@@ -632,6 +632,7 @@ fn metrics_on_the_internal_listener_and_an_audit_trail_without_secrets() {
         "regauth_directory_query_duration_seconds_bucket{engine=\"sqlite\",kind=\"read\"",
         "regauth_directory_query_duration_seconds_bucket{engine=\"sqlite\",kind=\"write\"",
         "regauth_password_checks_running 0",
+        "regauth_signing_key_not_after_seconds{kid=\"",
         "regauth_password_checks_waiting 0",
         "regauth_build_info{version=",
     ] {

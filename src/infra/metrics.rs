@@ -14,8 +14,6 @@
 //! `synapse_failures_total{endpoint,why}` and `synapse_cache_total{endpoint,result}`
 //! (hit or miss).
 
-use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -62,30 +60,6 @@ pub fn install_with_upkeep(every: Duration) -> Option<PrometheusHandle> {
     Some(handle)
 }
 
-/// The signing keys this process loaded: kid, and its certificate's notAfter in Unix
-/// seconds. The key directory is read before the recorder is installed, so the gauge is
-/// set at each scrape from here. A server loads its keys once, so it holds one.
-static SIGNING_KEYS: Mutex<BTreeMap<String, u64>> = Mutex::new(BTreeMap::new());
-
-/// Records that this process signs with `kid`, whose certificate ends at `not_after`
-/// (`KeyRing::load` calls it).
-pub fn signing_key_loaded(kid: &str, not_after: u64) {
-    SIGNING_KEYS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .insert(kid.to_string(), not_after);
-}
-
-/// What [`signing_key_loaded`] recorded, by kid.
-pub fn signing_keys() -> Vec<(String, u64)> {
-    SIGNING_KEYS
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .map(|(kid, t)| (kid.clone(), *t))
-        .collect()
-}
-
 /// What the use cases counted and hold, sampled at a scrape: they name no metric.
 pub struct AppCounts<'a> {
     /// Password checks running and waiting in the pool.
@@ -94,6 +68,10 @@ pub struct AppCounts<'a> {
     pub auth: &'a AuthTally,
     /// Batches of push and delete grants written.
     pub grant_writes: u64,
+    /// The key this server signs with (its libtrust kid) and its certificate's notAfter in
+    /// Unix seconds: keys are loaded once, at start, before the recorder exists, so the
+    /// gauge is set at each scrape.
+    pub signing_key: Option<(&'a str, u64)>,
 }
 
 /// Every series in Prometheus's text format, the use cases' numbers set first.
@@ -118,8 +96,8 @@ pub fn render(handle: &PrometheusHandle, counts: &AppCounts<'_>) -> String {
     if counts.grant_writes > 0 {
         metrics::counter!("regauth_push_grant_writes_total").absolute(counts.grant_writes);
     }
-    for (kid, not_after) in signing_keys() {
-        metrics::gauge!("regauth_signing_key_not_after_seconds", "kid" => kid)
+    if let Some((kid, not_after)) = counts.signing_key {
+        metrics::gauge!("regauth_signing_key_not_after_seconds", "kid" => kid.to_string())
             .set(not_after as f64);
     }
     handle.render()
@@ -131,7 +109,6 @@ mod tests {
 
     #[test]
     fn a_loaded_signing_key_is_exported_with_its_certificate_end() {
-        signing_key_loaded("TEST:SIGNING:KID", 1_900_000_000);
         let recorder = PrometheusBuilder::new().build_recorder();
         let handle = recorder.handle();
         let auth = AuthTally::default();
@@ -140,6 +117,7 @@ mod tests {
             waiting: 0,
             auth: &auth,
             grant_writes: 0,
+            signing_key: Some(("TEST:SIGNING:KID", 1_900_000_000)),
         };
         let text = metrics::with_local_recorder(&recorder, || render(&handle, &counts));
         assert!(

@@ -270,6 +270,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let directory: Arc<dyn Directory> = backend;
     let keyring = load_keys(&settings)?;
     let jwks = keyring.jwks(settings.keys.kid);
+    let signing_key = {
+        let k = keyring.signing_key();
+        (k.kid().to_string(), k.not_after())
+    };
     let signer = Signer::new(
         keyring,
         settings.keys.kid,
@@ -392,6 +396,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
         upstream,
         people,
         jwks,
+        signing_key,
     })
 }
 

@@ -39,6 +39,9 @@ pub struct AppState {
     /// `/.well-known/jwks.json`: every signing key's public half, rendered once at start
     /// (keys change only with a restart).
     pub jwks: String,
+    /// The signing key's libtrust kid and its certificate's notAfter (Unix seconds), for
+    /// `regauth_signing_key_not_after_seconds`.
+    pub signing_key: (String, u64),
 }
 
 impl AppState {

@@ -53,6 +53,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         waiting: pool.waiting,
         auth: auth.tally(),
         grant_writes: state.tokens.grant_writes(),
+        signing_key: Some((&state.signing_key.0, state.signing_key.1)),
     };
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
