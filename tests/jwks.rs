@@ -93,6 +93,7 @@ fn thumbprint_kids_name_keys_as_registry_3_does() {
     for alg in ["RS256", "ES256"] {
         let stack = Stack::with_registry_and_tweak(&|c| {
             c.replace("kid = \"libtrust\"", "kid = \"thumbprint\"")
+                .replace("[server]\n", "[server]\npublic_metrics = true\n")
                 .replace(
                     "ttl_seconds = 300\n",
                     &format!("ttl_seconds = 300\nalgorithm = \"{alg}\"\n"),
@@ -111,6 +112,16 @@ fn thumbprint_kids_name_keys_as_registry_3_does() {
             Some(&*jwk.thumbprint(ThumbprintHash::SHA256).unwrap()),
             "the kid is the RFC 7638 thumbprint of the key it names"
         );
+        // The key-expiry alert names the key as the key set and the tokens do.
+        let metrics = reqwest::blocking::get(stack.url("/metrics"))
+            .expect("metrics")
+            .text()
+            .expect("body");
+        let gauge = format!(
+            "regauth_signing_key_not_after_seconds{{kid=\"{}\"}}",
+            header.kid.as_deref().unwrap()
+        );
+        assert!(metrics.contains(&gauge), "{gauge} in\n{metrics}");
         // Registry 2.8 matches libtrust ids only: the documented limit of this setting.
         // Registry 3.x (REGAUTH_TEST_REGISTRY) takes it, from the bundle's keys (indexed
         // by thumbprint) or from the key set (REGAUTH_TEST_KID=thumbprint).

@@ -68,7 +68,7 @@ pub struct AppCounts<'a> {
     pub auth: &'a AuthTally,
     /// Batches of push and delete grants written.
     pub grant_writes: u64,
-    /// The key this server signs with (its libtrust kid) and its certificate's notAfter in
+    /// The key this server signs with (the `kid` its tokens carry) and its certificate's notAfter in
     /// Unix seconds: keys are loaded once, at start, before the recorder exists, so the
     /// gauge is set at each scrape.
     pub signing_key: Option<(&'a str, u64)>,

@@ -272,7 +272,7 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let jwks = keyring.jwks(settings.keys.kid);
     let signing_key = {
         let k = keyring.signing_key();
-        (k.kid().to_string(), k.not_after())
+        (k.token_kid(settings.keys.kid), k.not_after())
     };
     let signer = Signer::new(
         keyring,
