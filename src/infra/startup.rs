@@ -5,13 +5,11 @@
 //! state to the front doors. The CLI's commands, the HTTP API and the web pages are
 //! peers below it; only here are backends named.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
 
-use crate::app::administer::users;
 use crate::app::admission::AdmissionLimits;
 use crate::app::audit::Audit;
 use crate::app::authenticate::{AuthLimits, AuthPorts, Authenticator};
@@ -20,7 +18,6 @@ use crate::app::credentials::{CredentialAuthority, DirectoryCredentials};
 use crate::app::issue_token::{IssuerPorts, TokenIssuer, TokenPolicy};
 use crate::app::rate_limit::LoginLimits;
 use crate::app::remote_login::ProviderCredentials;
-use crate::app::secrets;
 use crate::app::shared_anonymous_token::SharedAnonymousTokens;
 use crate::app::workload_login::{FederatedCredentials, WorkloadLogins, WorkloadPorts};
 use crate::domain::authn::password;
@@ -30,9 +27,9 @@ use crate::domain::ports::{Clock, Directory, DirectoryBackend, DirectoryError, P
 use crate::domain::scope::ScopeLimits;
 use crate::infra::audit_writer::AuditWriter;
 use crate::infra::cache::CachedDirectory;
-use crate::infra::cli::{Cli, CliError, Command, DirectoryCmd, Reporter};
+use crate::infra::cli::{Cli, CliError, Command, DirectoryCmd};
 use crate::infra::config::{AuthSettings, ConfigError, Settings, Store};
-use crate::infra::crypto::{self, rotation, KeyError, KeyRing, Signer};
+use crate::infra::crypto::{KeyError, Signer};
 use crate::infra::forwarder::Forwarder;
 use crate::infra::front::server::{self, ServeError};
 use crate::infra::front::state::Upstream;
@@ -42,6 +39,13 @@ use crate::infra::sqlite::SqliteDirectory;
 use crate::infra::synapse::backend::SynapseBackend;
 use crate::infra::synapse::ledger::SynapseLedger;
 use crate::infra::tls::{self, TlsError};
+
+mod bootstrap;
+mod directory_commands;
+mod keys;
+
+use bootstrap::{bootstrap_admin, BootstrapError};
+use keys::load_keys;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -58,7 +62,7 @@ pub enum StartupError {
     #[error("signing key: {0}")]
     Signer(#[from] crate::infra::crypto::TokenError),
     #[error("bootstrap admin: {0}")]
-    Bootstrap(String),
+    Bootstrap(#[from] BootstrapError),
     #[error("synapse: {0}")]
     Synapse(String),
     #[error("oidc: {0}")]
@@ -123,24 +127,18 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         // Generated from the CLI definition alone (the package's build needs no config).
         Command::Completions { shell } => return crate::infra::cli::generate::completions(shell),
         Command::Manpage { out } => return crate::infra::cli::generate::manpages(&out),
-        // Needs no configuration: both ends are on the command line.
         Command::Directory(DirectoryCmd::Copy { from, to, replace }) => {
-            let to = secrecy::SecretString::from(to);
-            let progress = Reporter::start("directory copy")?;
-            let counts =
-                crate::infra::postgres::copy::sqlite_to_postgres(&from, &to, replace, &progress)
-                    .map_err(|e| CliError::Failed(format!("directory copy: {e}")))?;
-            let rows = counts.iter().map(|(_, n)| *n as u64).sum();
-            progress.finish("copied", counts.len(), rows);
-            return crate::infra::cli::copied(&from, counts);
+            return directory_commands::copy(&from, to, replace)
         }
         other => other,
     };
     let settings = Settings::load(cli.config.as_deref()).map_err(CliError::from)?;
     match command {
-        Command::Directory(DirectoryCmd::Backup { to }) => backup(&settings, &to),
+        Command::Directory(DirectoryCmd::Backup { to }) => {
+            directory_commands::backup(&settings, &to)
+        }
         Command::Directory(DirectoryCmd::Restore { from, replace }) => {
-            restore(&settings, &from, replace)
+            directory_commands::restore(&settings, &from, replace)
         }
         Command::Serve => serve_until_stopped(settings),
         Command::Healthcheck { url } => crate::infra::cli::healthcheck(&settings, url),
@@ -154,69 +152,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
             crate::infra::cli::administer(dir.as_ref(), &settings, other)
         }
     }
-}
-
-/// `directory backup`: a SQLite directory copied while it serves; a PostgreSQL one read
-/// in one repeatable-read transaction into a staged SQLite directory first, then
-/// written in the same portable format. Progress on stderr, a summary line at the end.
-fn backup(settings: &Settings, to: &std::path::Path) -> Result<(), CliError> {
-    let fail = |e: DirectoryError| CliError::Failed(format!("directory backup: {e}"));
-    crate::infra::background::yield_to_serving();
-    let progress = Reporter::start("directory backup")?;
-    let m = match settings.directory.store() {
-        Store::Sqlite(path) => {
-            // Brought to this build's schema first, as every command does.
-            drop(SqliteDirectory::open(path).map_err(fail)?);
-            crate::infra::sqlite::backup::write(path, to, SystemClock.now(), &progress)
-                .map_err(fail)?
-        }
-        Store::Postgres(url) => {
-            let staging = tempfile::tempdir()
-                .map_err(|e| CliError::Failed(format!("directory backup: {e}")))?;
-            let staged = staging.path().join("snapshot.db");
-            crate::infra::postgres::snapshot::postgres_to_sqlite(url, &staged, &progress)
-                .map_err(fail)?;
-            crate::infra::sqlite::backup::write(&staged, to, SystemClock.now(), &progress)
-                .map_err(fail)?
-        }
-    };
-    progress.finish("backed up", m.counts.len(), total_rows(&m.counts));
-    crate::infra::cli::backed_up(to, &m.counts, &m.checksum)
-}
-
-/// The rows of a backup's manifest counts, for the summary line.
-fn total_rows(counts: &[(String, i64)]) -> u64 {
-    counts.iter().map(|(_, n)| (*n).max(0) as u64).sum()
-}
-
-/// `directory restore`: the backup checked whole, then written into the configured
-/// directory of either engine. Progress on stderr, a summary line at the end.
-fn restore(settings: &Settings, from: &std::path::Path, replace: bool) -> Result<(), CliError> {
-    let fail = |e: DirectoryError| CliError::Failed(format!("directory restore: {e}"));
-    let progress = Reporter::start("directory restore")?;
-    let counts = match settings.directory.store() {
-        Store::Sqlite(path) => {
-            let m = crate::infra::sqlite::backup::restore(from, path, replace, &progress)
-                .map_err(fail)?;
-            drop(SqliteDirectory::open(path).map_err(fail)?);
-            m.counts
-        }
-        Store::Postgres(url) => {
-            let staging = tempfile::tempdir()
-                .map_err(|e| CliError::Failed(format!("directory restore: {e}")))?;
-            let file = staging.path().join("restore.db");
-            crate::infra::sqlite::backup::split(from, &file, &progress).map_err(fail)?;
-            let counts =
-                crate::infra::postgres::copy::sqlite_to_postgres(&file, url, replace, &progress)
-                    .map_err(fail)?;
-            counts
-                .into_iter()
-                .map(|(t, n)| (t.to_string(), n as i64))
-                .collect()
-        }
-    };
-    progress.finish("restored", counts.len(), total_rows(&counts));
-    crate::infra::cli::restored(from, &counts)
 }
 
 /// `regauth serve` on actix-web's system runner (its workers run their own
@@ -480,129 +415,6 @@ fn prune_grants(grants: &Arc<dyn PushGrants>, clock: Arc<dyn Clock>) {
     if let Err(e) = spawned {
         tracing::warn!(error = %e, "no thread for pruning push grants: they are kept");
     }
-}
-
-/// Loads the key directory, generating a first key when configured to, and writes the
-/// bundle the registry reads (every certificate, so a rotated-out key's tokens stay
-/// valid until the registry reloads).
-pub fn load_keys(settings: &Settings) -> Result<KeyRing, StartupError> {
-    let dir = &settings.keys.dir;
-    if settings.keys.generate && !has_keys(dir) {
-        // Replicas sharing the key directory may start together: the first to hold the
-        // lock generates, the others then find its key.
-        let lock_failed = |source| {
-            StartupError::Keys(KeyError::Io {
-                path: dir.clone(),
-                source,
-            })
-        };
-        // The key directory is private from its first moment (`generate` would tighten
-        // it, but only after the lock file is in it); so is the lock file.
-        crypto::create_dirs(dir, crypto::PRIVATE_DIR).map_err(lock_failed)?;
-        let lock = lock_file(&dir.join(".generate.lock")).map_err(lock_failed)?;
-        lock.lock().map_err(lock_failed)?;
-        if !has_keys(dir) {
-            let files = crypto::generate(dir, settings.token.algorithm, &settings.token.issuer)?;
-            tracing::info!(key = %files.key.display(), cert = %files.cert.display(), "generated a signing key");
-        }
-        drop(lock);
-    }
-    let ring = KeyRing::load(dir)?;
-    let public = settings.keys.public_files();
-    ring.publish(&public)?;
-    let signing = rotation::record_signing(dir, ring.signing_kid(), SystemClock.now())?;
-    tracing::info!(kid = %signing.kid, since = signing.since, "signing key recorded");
-    tracing::info!(bundle = %public.bundle.display(), jwks = %public.jwks.display(), kid = %ring.signing_kid(), "certificate bundle and key set written");
-    Ok(ring)
-}
-
-/// The generation lock file, created mode 0600 (never rewritten: holding it is all).
-fn lock_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(false);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(crypto::PRIVATE_FILE);
-    }
-    opts.open(path)
-}
-
-fn has_keys(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .any(|e| e.path().extension().is_some_and(|x| x == "key"))
-        })
-        .unwrap_or(false)
-}
-
-/// Creates the first admin when the directory has no users. The password comes from
-/// `bootstrap.admin_password`; when that is empty, a random one is written to a file
-/// beside the database (mode 0600) and only the file's path is logged.
-fn bootstrap_admin(
-    dir: &dyn Directory,
-    settings: &Settings,
-    now: UnixTime,
-) -> Result<(), StartupError> {
-    let failed = |e: &dyn std::fmt::Display| StartupError::Bootstrap(e.to_string());
-    if !dir.list_users().map_err(|e| failed(&e))?.is_empty() {
-        return Ok(());
-    }
-    let name = &settings.bootstrap.admin_name;
-    let (password, generated) = match settings.bootstrap_password() {
-        Some(p) => (p.to_string(), false),
-        None => (secrets::new_token(""), true),
-    };
-    let admin = users::UserRequest {
-        name,
-        password: Some(&password),
-        certified: true,
-        admin: true,
-        email: None,
-    };
-    match users::add(dir, &crate::app::permit::operator(), admin, now) {
-        Ok(_) => {}
-        // Another replica, starting at the same time, made the first admin.
-        Err(crate::app::AppError::Conflict(_)) => return Ok(()),
-        Err(e) => return Err(failed(&e)),
-    }
-    if generated {
-        let file = settings
-            .directory
-            .path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("bootstrap-admin-password");
-        write_private(&file, &password)
-            .map_err(|e| StartupError::Bootstrap(format!("{}: {e}", file.display())))?;
-        tracing::warn!(user = %name, file = %file.display(), "created the first admin; its generated password is in the file (read it once, then delete it)");
-    } else {
-        tracing::info!(user = %name, "created the first admin with bootstrap.admin_password");
-    }
-    Ok(())
-}
-
-fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path)?;
-    // A file left there before (mode given only on creation) is made private first.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        f.set_permissions(std::fs::Permissions::from_mode(crypto::PRIVATE_FILE))?;
-    }
-    f.write_all(content.as_bytes())?;
-    f.write_all(b"\n")?;
-    f.sync_all()
 }
 
 /// The password-check pool's limits from `[auth]` (0 checks at once = the pool's own
