@@ -5,7 +5,8 @@
 //! session reaches the pages and mints an access token that works at `/token`; the
 //! groups set team memberships at each sign-in; an existing account is linked by a
 //! verified e-mail only; a wrong state, a replayed code and a disabled account are
-//! refused; a provider that is down leaves password sign-in working; and an ID token
+//! refused; one address cannot start sign-ins without end (429 past its budget, others
+//! unaffected); a provider that is down leaves password sign-in working; and an ID token
 //! for another client, with several audiences and no `azp`, or with another nonce
 //! (from a rogue provider in this file) starts no session.
 
@@ -433,6 +434,53 @@ fn a_provider_that_is_down_leaves_password_sign_in_working() {
         .unwrap();
     assert_eq!(r.status(), 503);
     assert!(r.text().unwrap().contains("corp cannot be reached"));
+}
+
+#[test]
+fn one_address_cannot_start_sign_ins_without_end() {
+    let p = OidcProvider::start();
+    let stack = stack_with(&p, true);
+    p.add_user("dora", "provider-password", "dora@example.org", &[]);
+    let from = |address: &str| {
+        Client::builder()
+            .cookie_store(true)
+            .redirect(Policy::none())
+            .local_address(address.parse::<std::net::IpAddr>().unwrap())
+            .build()
+            .expect("client")
+    };
+    let (busy, other) = (from("127.0.0.1"), from("127.0.0.2"));
+    let start = |c: &Client| c.get(stack.url("/ui/oidc/corp/start")).send().unwrap();
+    for i in 0..60 {
+        let r = start(&busy);
+        assert_eq!(r.status(), 303, "start {i}");
+        assert!(location(&r).starts_with(&p.issuer()), "start {i}");
+    }
+    let r = start(&busy);
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=10).contains(&wait),
+        "one more after a sixtieth of ten minutes: {wait}"
+    );
+    assert!(r.text().unwrap().contains("too many sign-ins"));
+    assert_eq!(
+        start(&other).status(),
+        303,
+        "another address is not held up"
+    );
+
+    // A sign-in from another address still goes all the way after the flood.
+    let r = sign_in(&other, &stack, &p, "dora");
+    assert_eq!(r.status(), 200, "{}", r.text().unwrap());
+    assert_eq!(
+        other.get(stack.url("/ui/tokens")).send().unwrap().status(),
+        200
+    );
 }
 
 #[test]

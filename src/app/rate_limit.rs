@@ -6,6 +6,9 @@
 //! Only failures count. Past a limit the caller hears 429 with `Retry-After`, and no
 //! argon2 runs for it until the limit lets it through again. IPv6 clients are keyed by
 //! their /64, which one party holds whole.
+//!
+//! [`AddressBudget`] is the same per-address keying for requests that leave something on
+//! the server (a started sign-in): a budget per address, not a count of failures.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -154,6 +157,55 @@ impl FailedLogins {
     }
 }
 
+/// A budget of requests per client address (keyed as the failed-login limits are) for
+/// requests that leave something on the server for a while, so that one address cannot
+/// take a shared, bounded store for itself: `burst` at once, then `burst` more spread
+/// over each `period`.
+pub struct AddressBudget {
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    last_sweep: Mutex<Instant>,
+}
+
+impl AddressBudget {
+    pub fn new(burst: NonZeroU32, period: Duration) -> AddressBudget {
+        let quota = Quota::with_period(period / burst.get())
+            .unwrap_or_else(|| Quota::per_second(burst))
+            .allow_burst(burst);
+        AddressBudget {
+            limiter: RateLimiter::keyed(quota),
+            last_sweep: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Takes one from `address`'s budget, or says how long until it has one again.
+    pub fn take(&self, address: IpAddr) -> Result<(), Duration> {
+        let now = Instant::now();
+        self.sweep(now);
+        self.limiter
+            .check_key(&limit_address(address))
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// Addresses whose budget is whole again are forgotten, so the map holds only the
+    /// addresses seen within a period.
+    fn sweep(&self, now: Instant) {
+        let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
+        if now.duration_since(*last) < SWEEP_EVERY {
+            return;
+        }
+        *last = now;
+        drop(last);
+        self.limiter.retain_recent();
+        self.limiter.shrink_to_fit();
+        if self.limiter.len() > MAX_KEYS {
+            tracing::warn!(
+                keys = self.limiter.len(),
+                "an address budget holds many recent addresses"
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -208,5 +260,24 @@ mod tests {
         assert!(limits.check("newname", ip("2001:db8:1:2:bbbb::9")).is_err());
         assert!(limits.check("newname", ip("2001:db8:1:3::1")).is_ok());
         assert_eq!(limit_address(ip("::ffff:192.0.2.1")), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn an_address_budget_refuses_past_its_burst_at_that_address_only() {
+        let burst = NonZeroU32::new(3).unwrap();
+        let budget = AddressBudget::new(burst, Duration::from_secs(600));
+        let busy = ip("2001:db8:7::1");
+        for _ in 0..3 {
+            assert!(budget.take(busy).is_ok());
+        }
+        let wait = budget.take(busy).unwrap_err();
+        // One more comes back after a third of the period.
+        assert!(
+            wait > Duration::from_secs(150) && wait <= Duration::from_secs(200),
+            "{wait:?}"
+        );
+        assert!(budget.take(ip("2001:db8:7::2")).is_err(), "the same /64");
+        assert!(budget.take(ip("2001:db8:8::1")).is_ok());
+        assert!(budget.take(ip("192.0.2.9")).is_ok());
     }
 }

@@ -1,9 +1,9 @@
 //! Signing in with an OpenID Connect provider (`[[oidc.providers]]`):
 //! `/ui/oidc/{provider}/start` sends the browser to the provider with a fresh `state`,
-//! `nonce` and PKCE verifier, kept here (bounded, ten minutes) under the digest of a
-//! random cookie; `/ui/oidc/{provider}/callback` takes them back once, checks `state`,
-//! has `infra::oidc::CodeFlow` redeem the code and verify the ID token, runs
-//! `app::federated_sign_in`, and starts the usual session.
+//! `nonce` and PKCE verifier, kept here (bounded, ten minutes, a budget per client
+//! address) under the digest of a random cookie; `/ui/oidc/{provider}/callback` takes
+//! them back once, checks `state`, has `infra::oidc::CodeFlow` redeem the code and
+//! verify the ID token, runs `app::federated_sign_in`, and starts the usual session.
 //!
 //! The flow's cookie is `SameSite=Lax` (the one cookie that is not `Strict`): the
 //! callback is a top-level navigation from the provider's site, on which a browser
@@ -12,15 +12,18 @@
 //! that moves on to `/ui/tokens` itself rather than a redirect: the session cookie is
 //! `Strict`, and a redirect chain begun on the provider's site would not carry it.
 
+use std::num::NonZeroU32;
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use maud::{html, Markup};
+use moka::policy::EvictionPolicy;
 use sha2::{Digest, Sha256};
 
 use crate::app::federated_sign_in::{sign_in, SignIn, SignInError};
+use crate::app::rate_limit::AddressBudget;
 use crate::domain::federation::people::ProviderRules;
 use crate::infra::config::ProviderSettings;
 use crate::infra::front::AppState;
@@ -35,14 +38,25 @@ const FLOW_COOKIE: &str = "regauth_oidc";
 const FLOW_TTL: Duration = Duration::from_secs(600);
 /// Started sign-ins kept at most (the oldest go first beyond it).
 const FLOW_CAPACITY: u64 = 10_000;
+/// Sign-ins one client address may start at once, and again over each `FLOW_TTL`: one
+/// address holds at most twice this many of the `FLOW_CAPACITY` started sign-ins, so
+/// pushing everyone else's out takes some eighty addresses, not one loop. An office
+/// behind one NAT address still has room for sixty people signing in at nine.
+const STARTS_PER_ADDRESS: NonZeroU32 = NonZeroU32::new(60).expect("not zero");
 
-/// Started sign-ins, by the SHA-256 of their cookie's value.
+/// Started sign-ins, by the SHA-256 of their cookie's value. Least recently used go
+/// first (moka's default admission could turn a new sign-in away instead).
 static PENDING: LazyLock<moka::sync::Cache<[u8; 32], Arc<Pending>>> = LazyLock::new(|| {
     moka::sync::Cache::builder()
         .max_capacity(FLOW_CAPACITY)
         .time_to_live(FLOW_TTL)
+        .eviction_policy(EvictionPolicy::lru())
         .build()
 });
+
+/// What each client address may still start.
+static STARTS: LazyLock<AddressBudget> =
+    LazyLock::new(|| AddressBudget::new(STARTS_PER_ADDRESS, FLOW_TTL));
 
 fn key_of(cookie: &str) -> [u8; 32] {
     Sha256::digest(cookie.as_bytes()).into()
@@ -139,6 +153,15 @@ pub async fn start(
     }
     let flow = flow_of(&state, &provider)?;
     let redirect = callback_uri(&state, &provider)?;
+    let address = crate::infra::web::client_ip(&state, &req);
+    if let Err(wait) = STARTS.take(address) {
+        tracing::warn!(client_ip = %address, "too many sign-ins started from one address");
+        return Err(WebError::Page {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: "too many sign-ins were started from your address: try again later".into(),
+            retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+        });
+    }
     let started = web::block(move || flow.start(&provider, &redirect))
         .await
         .map_err(|_| WebError::internal())?
