@@ -100,9 +100,21 @@ pub struct InboxQuery {
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
-enum InboxState {
+pub(crate) enum InboxState {
     Open,
     All,
+}
+
+/// Whether the inbox's `state` (`InboxState`) asks for decided requests too.
+pub(crate) fn inbox_all(state: Option<&str>) -> Result<bool, HttpError> {
+    match state {
+        None | Some("open") => Ok(false),
+        Some("all") => Ok(true),
+        Some(_) => Err(HttpError::bad_request(
+            ErrorCode::Unsupported,
+            "state: use open or all",
+        )),
+    }
 }
 
 /// Asks the entity's managers for READ and DOWNLOAD.
@@ -153,16 +165,7 @@ pub async fn inbox(
     query: web::Query<InboxQuery>,
 ) -> Result<HttpResponse, HttpError> {
     let entity = entity(&id)?;
-    let all = match query.state.as_deref() {
-        None | Some("open") => false,
-        Some("all") => true,
-        Some(_) => {
-            return Err(HttpError::bad_request(
-                ErrorCode::Unsupported,
-                "state: use open or all",
-            ))
-        }
-    };
+    let all = inbox_all(query.state.as_deref())?;
     let list = call
         .read(move |dir, permit| access_requests::inbox(dir, permit, &entity, all))
         .await?;

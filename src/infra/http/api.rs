@@ -205,7 +205,7 @@ struct TagsQuery {
 #[derive(ToSchema)]
 #[schema(rename_all = "snake_case")]
 #[allow(dead_code)]
-enum TagSortName {
+pub(crate) enum TagSortName {
     Tag,
     Time,
 }

@@ -286,7 +286,10 @@ fn add_gate_answers(op: &mut Operation, info: OperationInfo, changes: bool) {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
+    use crate::domain::model::{EntityKind, RequestState, ScopeSet, TagSort, WorkloadActions};
 
     #[test]
     fn every_documented_operation_names_a_declared_operation() {
@@ -299,5 +302,84 @@ mod tests {
                 assert!(operation_of(op).is_some(), "{path}: no known operation");
             }
         }
+    }
+
+    /// The values a schema-only enum lists in the document.
+    fn listed<T: utoipa::PartialSchema>() -> BTreeSet<String> {
+        let schema = serde_json::to_value(T::schema()).expect("a schema");
+        schema["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no enum in {schema}"))
+            .iter()
+            .map(|v| v.as_str().expect("a string").to_string())
+            .collect()
+    }
+
+    fn set<'a>(values: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
+        values.into_iter().map(str::to_string).collect()
+    }
+
+    /// The document's enums written beside the types they describe (so that the domain
+    /// carries no utoipa) list exactly the values the code gives and takes. Each domain
+    /// enum's variants come from a match that stops compiling when one is added.
+    #[test]
+    fn every_schema_only_enum_lists_the_values_of_the_code() {
+        assert_eq!(listed::<me::ScopeName>(), set(ScopeSet::all().names()));
+        assert_eq!(
+            listed::<trust_policies::ActionName>(),
+            set(WorkloadActions::all().names())
+        );
+
+        let states = [
+            RequestState::Open,
+            RequestState::Approved,
+            RequestState::Denied,
+        ];
+        for s in states {
+            match s {
+                RequestState::Open | RequestState::Approved | RequestState::Denied => {}
+            }
+        }
+        let given = states
+            .iter()
+            .map(|s| serde_json::to_value(s).expect("state"));
+        let given: BTreeSet<String> = given.map(|v| v.as_str().expect("a name").into()).collect();
+        assert_eq!(listed::<access_requests::RequestStateName>(), given);
+        assert_eq!(given, set(states.map(RequestState::as_str)));
+
+        let kinds = [
+            EntityKind::Project,
+            EntityKind::ManagedRepository,
+            EntityKind::ExternalRepository,
+        ];
+        for k in kinds {
+            match k {
+                EntityKind::Project
+                | EntityKind::ManagedRepository
+                | EntityKind::ExternalRepository => {}
+            }
+        }
+        assert_eq!(
+            listed::<api::EntityKindName>(),
+            set(kinds.map(EntityKind::as_str))
+        );
+
+        let sorts = listed::<api::TagSortName>();
+        let taken: Vec<TagSort> = sorts.iter().map(|s| s.parse().expect(s)).collect();
+        for sort in [TagSort::Tag, TagSort::Time] {
+            match sort {
+                TagSort::Tag | TagSort::Time => assert!(taken.contains(&sort), "{sort:?}"),
+            }
+        }
+        assert_eq!(taken.len(), sorts.len());
+
+        let inbox = listed::<access_requests::InboxState>();
+        assert_eq!(inbox, set(["open", "all"]));
+        let all: Vec<bool> = inbox
+            .iter()
+            .map(|s| access_requests::inbox_all(Some(s)).expect(s))
+            .collect();
+        assert!(all.contains(&true) && all.contains(&false));
+        assert!(access_requests::inbox_all(Some("decided")).is_err());
     }
 }

@@ -82,7 +82,7 @@ struct ConditionJson {
 #[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 #[allow(dead_code)]
-enum ActionName {
+pub(crate) enum ActionName {
     Pull,
     Push,
 }
