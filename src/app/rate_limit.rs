@@ -54,7 +54,34 @@ pub struct FailedLogins {
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     /// Keys over their limit, until when.
     blocked: moka::sync::Cache<BlockKey, Instant>,
-    last_sweep: Mutex<Instant>,
+    last_sweep: SweepClock,
+}
+
+/// When a limiter's idle keys were last forgotten, so that it happens at most once per
+/// `SWEEP_EVERY` whatever the request rate.
+struct SweepClock(Mutex<Instant>);
+
+impl SweepClock {
+    fn new() -> SweepClock {
+        SweepClock(Mutex::new(Instant::now()))
+    }
+
+    /// Whether a sweep is due at `now`; if so it counts as done from then on.
+    fn due(&self, now: Instant) -> bool {
+        let mut last = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if now.duration_since(*last) < SWEEP_EVERY {
+            return false;
+        }
+        *last = now;
+        true
+    }
+}
+
+/// Forgets the keys whose limit is whole again; returns how many are left.
+fn forget_idle<K: std::hash::Hash + Eq + Clone>(limiter: &DefaultKeyedRateLimiter<K>) -> usize {
+    limiter.retain_recent();
+    limiter.shrink_to_fit();
+    limiter.len()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -95,7 +122,7 @@ impl FailedLogins {
                 .max_capacity(MAX_KEYS as u64)
                 .time_to_live(Duration::from_secs(120))
                 .build(),
-            last_sweep: Mutex::new(Instant::now()),
+            last_sweep: SweepClock::new(),
         }
     }
 
@@ -140,17 +167,10 @@ impl FailedLogins {
     }
 
     fn sweep(&self, now: Instant) {
-        let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
-        if now.duration_since(*last) < SWEEP_EVERY {
+        if !self.last_sweep.due(now) {
             return;
         }
-        *last = now;
-        drop(last);
-        self.by_user_and_address.retain_recent();
-        self.by_address.retain_recent();
-        self.by_user_and_address.shrink_to_fit();
-        self.by_address.shrink_to_fit();
-        let keys = self.by_user_and_address.len() + self.by_address.len();
+        let keys = forget_idle(&self.by_user_and_address) + forget_idle(&self.by_address);
         if keys > MAX_KEYS {
             tracing::warn!(keys, "failed-login limiters hold many recent keys");
         }
@@ -163,7 +183,7 @@ impl FailedLogins {
 /// over each `period`.
 pub struct AddressBudget {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
-    last_sweep: Mutex<Instant>,
+    last_sweep: SweepClock,
 }
 
 impl AddressBudget {
@@ -173,7 +193,7 @@ impl AddressBudget {
             .allow_burst(burst);
         AddressBudget {
             limiter: RateLimiter::keyed(quota),
-            last_sweep: Mutex::new(Instant::now()),
+            last_sweep: SweepClock::new(),
         }
     }
 
@@ -189,19 +209,12 @@ impl AddressBudget {
     /// Addresses whose budget is whole again are forgotten, so the map holds only the
     /// addresses seen within a period.
     fn sweep(&self, now: Instant) {
-        let mut last = self.last_sweep.lock().unwrap_or_else(|p| p.into_inner());
-        if now.duration_since(*last) < SWEEP_EVERY {
+        if !self.last_sweep.due(now) {
             return;
         }
-        *last = now;
-        drop(last);
-        self.limiter.retain_recent();
-        self.limiter.shrink_to_fit();
-        if self.limiter.len() > MAX_KEYS {
-            tracing::warn!(
-                keys = self.limiter.len(),
-                "an address budget holds many recent addresses"
-            );
+        let keys = forget_idle(&self.limiter);
+        if keys > MAX_KEYS {
+            tracing::warn!(keys, "an address budget holds many recent addresses");
         }
     }
 }

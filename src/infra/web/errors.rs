@@ -48,6 +48,15 @@ impl WebError {
         )
     }
 
+    /// 429 with `Retry-After` in whole seconds, at least one.
+    pub fn too_many(message: impl Into<String>, wait: std::time::Duration) -> WebError {
+        WebError::Page {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            message: message.into(),
+            retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
+        }
+    }
+
     pub fn internal() -> WebError {
         WebError::from(HttpError::internal())
     }

@@ -156,11 +156,10 @@ pub async fn start(
     let address = crate::infra::web::client_ip(&state, &req);
     if let Err(wait) = STARTS.take(address) {
         tracing::warn!(client_ip = %address, "too many sign-ins started from one address");
-        return Err(WebError::Page {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            message: "too many sign-ins were started from your address: try again later".into(),
-            retry_after: Some(wait.as_secs_f64().ceil().max(1.0) as u64),
-        });
+        return Err(WebError::too_many(
+            "too many sign-ins were started from your address: try again later",
+            wait,
+        ));
     }
     let started = web::block(move || flow.start(&provider, &redirect))
         .await

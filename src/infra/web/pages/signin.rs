@@ -175,11 +175,7 @@ pub async fn submit(
 /// password checks at once (503), a failure of ours (500).
 fn refusal(e: AuthError) -> WebError {
     match e {
-        AuthError::Limited(l) => WebError::Page {
-            status: StatusCode::TOO_MANY_REQUESTS,
-            message: l.to_string(),
-            retry_after: Some(l.retry_after.as_secs_f64().ceil().max(1.0) as u64),
-        },
+        AuthError::Limited(l) => WebError::too_many(l.to_string(), l.retry_after),
         AuthError::Busy(_) => WebError::Page {
             status: StatusCode::SERVICE_UNAVAILABLE,
             message: "too many sign-ins in progress, retry shortly".into(),
