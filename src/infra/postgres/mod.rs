@@ -244,7 +244,7 @@ async fn begin_write(
 /// `read!(dir, |c| { ... })`: the block runs with `c`, a pooled connection.
 macro_rules! read {
     ($dir:expr, |$c:ident| $body:block) => {
-        $crate::infra::sql::timed("postgresql", "read", || {
+        $crate::infra::sql::timed($crate::infra::sql::Query::PostgresRead, || {
             $dir.block_on(async {
                 let client = $dir.client().await?;
                 let $c: &deadpool_postgres::Client = &client;
@@ -259,7 +259,7 @@ macro_rules! read {
 /// committed when it returns `Ok` (rolled back otherwise).
 macro_rules! change {
     ($dir:expr, |$tx:ident| $body:block) => {
-        $crate::infra::sql::timed("postgresql", "write", || {
+        $crate::infra::sql::timed($crate::infra::sql::Query::PostgresWrite, || {
             $dir.block_on(async {
                 let mut client = $dir.client().await?;
                 let tx = super::begin_write(&mut client).await?;

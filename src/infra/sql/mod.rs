@@ -25,19 +25,42 @@ use std::borrow::Cow;
 use crate::domain::events::IngestFacts;
 use crate::domain::ports::{DirResult, DirectoryError, Pace};
 
-/// Runs one directory query or change of `engine` ("sqlite", "postgresql"), `kind`
-/// ("read", "write"), timing it into `regauth_directory_query_duration_seconds`: the time
-/// a caller waited, a pooled connection or the write lock included, which is what makes a
-/// directory slow for the token path (the RegauthDirectorySlow alert).
-pub(crate) fn timed<T>(engine: &'static str, kind: &'static str, f: impl FnOnce() -> T) -> T {
+/// What [`timed`] times: the `engine` and `kind` labels of
+/// `regauth_directory_query_duration_seconds`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Query {
+    SqliteRead,
+    SqliteWrite,
+    PostgresRead,
+    PostgresWrite,
+}
+
+const QUERY_SECONDS: &str = "regauth_directory_query_duration_seconds";
+
+/// Runs one directory query or change, timing it into
+/// `regauth_directory_query_duration_seconds`: the time a caller waited, a pooled
+/// connection or the write lock included, which is what makes a directory slow for the
+/// token path (the RegauthDirectorySlow alert). The labels are literals in each arm, so
+/// the metric's key is a static and recording allocates nothing.
+pub(crate) fn timed<T>(query: Query, f: impl FnOnce() -> T) -> T {
     let started = std::time::Instant::now();
     let out = f();
-    metrics::histogram!(
-        "regauth_directory_query_duration_seconds",
-        "engine" => engine,
-        "kind" => kind
-    )
-    .record(started.elapsed().as_secs_f64());
+    let seconds = started.elapsed().as_secs_f64();
+    match query {
+        Query::SqliteRead => {
+            metrics::histogram!(QUERY_SECONDS, "engine" => "sqlite", "kind" => "read")
+        }
+        Query::SqliteWrite => {
+            metrics::histogram!(QUERY_SECONDS, "engine" => "sqlite", "kind" => "write")
+        }
+        Query::PostgresRead => {
+            metrics::histogram!(QUERY_SECONDS, "engine" => "postgresql", "kind" => "read")
+        }
+        Query::PostgresWrite => {
+            metrics::histogram!(QUERY_SECONDS, "engine" => "postgresql", "kind" => "write")
+        }
+    }
+    .record(seconds);
     out
 }
 

@@ -173,7 +173,9 @@ impl SqliteDirectory {
 
     /// Runs reads on a read connection of the pool (waiting for one when all are busy).
     fn read<T>(&self, f: impl FnOnce(&Connection) -> DirResult<T>) -> DirResult<T> {
-        crate::infra::sql::timed("sqlite", "read", || self.read_untimed(f))
+        crate::infra::sql::timed(crate::infra::sql::Query::SqliteRead, || {
+            self.read_untimed(f)
+        })
     }
 
     fn read_untimed<T>(&self, f: impl FnOnce(&Connection) -> DirResult<T>) -> DirResult<T> {
@@ -204,8 +206,9 @@ impl SqliteDirectory {
     /// Runs `f` in one transaction that holds the write lock from its start; commits on
     /// `Ok`, rolls back on `Err`.
     fn write<T>(&self, f: impl FnOnce(&Transaction) -> DirResult<T>) -> DirResult<T> {
-        let out =
-            crate::infra::sql::timed("sqlite", "write", || Self::transaction(&self.writer, f))?;
+        let out = crate::infra::sql::timed(crate::infra::sql::Query::SqliteWrite, || {
+            Self::transaction(&self.writer, f)
+        })?;
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(out)
