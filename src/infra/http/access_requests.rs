@@ -204,7 +204,7 @@ pub async fn approve(
     call: Authorized<DecideAccessRequest>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    decide::<true>(call, id).await
+    decide(call, id, true).await
 }
 
 /// Denies a request, with a reason.
@@ -226,21 +226,22 @@ pub async fn deny(
     call: Authorized<DecideAccessRequest>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, HttpError> {
-    decide::<false>(call, id).await
+    decide(call, id, false).await
 }
 
-/// Approves (`APPROVE`) or denies request `id`: authenticated first, then the body is
+/// Approves (`approve`) or denies request `id`: authenticated first, then the body is
 /// read. It may be absent; whether a reason is needed (a denial) is the use case's to say.
-pub async fn decide<const APPROVE: bool>(
+async fn decide(
     mut call: Authorized<DecideAccessRequest>,
     id: web::Path<String>,
+    approve: bool,
 ) -> Result<HttpResponse, HttpError> {
     let id = path_number(&id, "access request")?;
     let body: Option<Reason> = call.json_optional().await?;
     let decided = call
         .change(move |dir, permit, now| {
             let reason = body.map(|b| b.reason).unwrap_or_default();
-            access_requests::decide(dir, permit, id, APPROVE, &reason, now)
+            access_requests::decide(dir, permit, id, approve, &reason, now)
         })
         .await?;
     Ok(HttpResponse::Ok().json(request_json(&decided)))

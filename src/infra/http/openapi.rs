@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use actix_web::http::header;
+use actix_web::http::{header, Method};
 use actix_web::HttpResponse;
 use utoipa::openapi::path::Operation;
 use utoipa::openapi::request_body::RequestBodyBuilder;
@@ -21,6 +21,7 @@ use utoipa::openapi::{
 use utoipa::{Modify, OpenApi};
 
 use super::error_body::ErrorBody;
+use super::gate::changes_state;
 use super::{access_requests, admin, api, me, sharing, trust_policies};
 use crate::app::operations::{OperationInfo, ALL};
 use crate::domain::authz::needs::{OnEntity, Owner, Who};
@@ -163,18 +164,17 @@ impl Modify for GateAnswers {
         }
         for item in doc.paths.paths.values_mut() {
             let ops = [
-                (false, &mut item.get),
-                (true, &mut item.post),
-                (true, &mut item.put),
-                (true, &mut item.patch),
-                (true, &mut item.delete),
+                (Method::GET, &mut item.get),
+                (Method::POST, &mut item.post),
+                (Method::PUT, &mut item.put),
+                (Method::PATCH, &mut item.patch),
+                (Method::DELETE, &mut item.delete),
             ];
-            for (changes, op) in ops
-                .into_iter()
-                .filter_map(|(c, op)| Some((c, op.as_mut()?)))
-            {
+            for (method, op) in ops {
+                let Some(op) = op.as_mut() else { continue };
                 if let Some(info) = operation_of(op) {
-                    add_gate_answers(op, info, changes);
+                    // The gate's own rule: its 415 and CSRF answers come from it.
+                    add_gate_answers(op, info, changes_state(&method));
                 }
             }
         }
@@ -320,7 +320,8 @@ mod tests {
     }
 
     /// The document's enums written beside the types they describe (so that the domain
-    /// carries no utoipa) list exactly the values the code gives and takes. Each domain
+    /// carries no utoipa), the errcodes too, list exactly the values the code gives and
+    /// takes. Each domain
     /// enum's variants come from a match that stops compiling when one is added.
     #[test]
     fn every_schema_only_enum_lists_the_values_of_the_code() {
@@ -381,5 +382,37 @@ mod tests {
             .collect();
         assert!(all.contains(&true) && all.contains(&false));
         assert!(access_requests::inbox_all(Some("decided")).is_err());
+
+        use crate::infra::front::errors::ErrorCode;
+        let codes = [
+            ErrorCode::Unauthorized,
+            ErrorCode::Denied,
+            ErrorCode::Unsupported,
+            ErrorCode::NameInvalid,
+            ErrorCode::NameUnknown,
+            ErrorCode::TagInvalid,
+            ErrorCode::InvalidRequest,
+            ErrorCode::TooManyRequests,
+            ErrorCode::Unavailable,
+            ErrorCode::Unknown,
+        ];
+        for c in codes {
+            match c {
+                ErrorCode::Unauthorized
+                | ErrorCode::Denied
+                | ErrorCode::Unsupported
+                | ErrorCode::NameInvalid
+                | ErrorCode::NameUnknown
+                | ErrorCode::TagInvalid
+                | ErrorCode::InvalidRequest
+                | ErrorCode::TooManyRequests
+                | ErrorCode::Unavailable
+                | ErrorCode::Unknown => {}
+            }
+        }
+        assert_eq!(
+            listed::<super::super::error_body::ErrorCodeName>(),
+            set(codes.map(ErrorCode::as_str))
+        );
     }
 }
