@@ -204,10 +204,10 @@ pub fn prepare(settings: Settings) -> Result<AppState, StartupError> {
     let grants: Arc<dyn PushGrants> = backend.clone();
     let directory: Arc<dyn Directory> = backend;
     let keyring = load_keys(&settings)?;
-    let jwks = keyring.jwks(settings.keys.kid);
+    let jwks = actix_web::web::Bytes::from(keyring.jwks(settings.keys.kid));
     let signing_key = {
         let k = keyring.signing_key();
-        (k.token_kid(settings.keys.kid), k.not_after())
+        (k.token_kid(settings.keys.kid).to_string(), k.not_after())
     };
     let signer = Signer::new(
         keyring,

@@ -84,8 +84,9 @@ pub fn keys(settings: &Settings, now: UnixTime, cmd: KeysCmd) -> CliResult {
             rotation::retire(&settings.keys.dir, &public, &kid, now, life)
                 .map_err(CliError::from)?;
             eprintln!(
-                "retired {kid}; {} rewritten",
-                settings.keys.bundle.display()
+                "retired {kid}; {} and {} rewritten",
+                public.bundle.display(),
+                public.jwks.display()
             );
             Ok(())
         }

@@ -4,8 +4,6 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -14,7 +12,6 @@ use super::files::{create_dirs, write_replace};
 #[cfg(test)]
 use super::key_id::jwk_thumbprint;
 use super::key_ring::{KeyRing, RingKey};
-use super::x509::{decode_public_key, PublicKeyParts};
 
 /// Which `kid` tokens carry, and which the key set names keys by.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -32,32 +29,24 @@ pub enum KidStyle {
 
 impl RingKey {
     /// The `kid` this key's tokens carry.
-    pub fn token_kid(&self, style: KidStyle) -> String {
+    pub fn token_kid(&self, style: KidStyle) -> &str {
         match style {
-            KidStyle::Libtrust => self.kid().to_string(),
+            KidStyle::Libtrust => self.kid(),
             KidStyle::Thumbprint => self.jwk_thumbprint(),
         }
     }
 
     /// The key's public half as a JWK (`use: sig`, its `alg`, `kid` in `style`).
-    fn jwk(&self, style: KidStyle) -> Option<Value> {
-        let mut jwk = match decode_public_key(self.spki_der())? {
-            PublicKeyParts::Rsa { modulus, exponent } => json!({
-                "kty": "RSA",
-                "n": URL_SAFE_NO_PAD.encode(modulus),
-                "e": URL_SAFE_NO_PAD.encode(exponent),
-            }),
-            PublicKeyParts::P256 { x, y } => json!({
-                "kty": "EC",
-                "crv": "P-256",
-                "x": URL_SAFE_NO_PAD.encode(x),
-                "y": URL_SAFE_NO_PAD.encode(y),
-            }),
-        };
-        jwk["use"] = json!("sig");
-        jwk["alg"] = json!(self.algorithm().as_str());
-        jwk["kid"] = json!(self.token_kid(style));
-        Some(jwk)
+    fn jwk(&self, style: KidStyle) -> Value {
+        let mut jwk: serde_json::Map<String, Value> = self
+            .jwk_members()
+            .iter()
+            .map(|(name, value)| (name.to_string(), json!(value)))
+            .collect();
+        jwk.insert("use".into(), json!("sig"));
+        jwk.insert("alg".into(), json!(self.algorithm().as_str()));
+        jwk.insert("kid".into(), json!(self.token_kid(style)));
+        Value::Object(jwk)
     }
 }
 
@@ -75,7 +64,7 @@ impl KeyRing {
     /// Every key of the ring, oldest first, as a JWK Set: a token signed by a key rotated
     /// out still finds its key until it expires.
     pub fn jwks(&self, style: KidStyle) -> String {
-        let keys: Vec<Value> = self.keys().iter().filter_map(|k| k.jwk(style)).collect();
+        let keys: Vec<Value> = self.keys().iter().map(|k| k.jwk(style)).collect();
         // `Value`'s Display cannot fail.
         json!({ "keys": keys }).to_string()
     }
@@ -120,7 +109,7 @@ mod tests {
             let set: JwkSet = serde_json::from_str(&ring.jwks(style)).unwrap();
             assert_eq!(set.keys.len(), 2);
             for (jwk, key) in set.keys.iter().zip(ring.keys()) {
-                assert_eq!(jwk.common.key_id.as_deref(), Some(&*key.token_kid(style)));
+                assert_eq!(jwk.common.key_id.as_deref(), Some(key.token_kid(style)));
                 // Its thumbprint, computed by jsonwebtoken from the JWK's members, is the
                 // one ours computes from the key's DER.
                 let theirs = jwk.thumbprint(ThumbprintHash::SHA256).unwrap();

@@ -24,25 +24,44 @@ pub fn libtrust_kid(spki_der: &[u8]) -> String {
     out
 }
 
-/// The RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA or P-256 public key
-/// given as DER SubjectPublicKeyInfo: how registry 3.x names keys. None for other keys
-/// (and for a P-256 point in compressed form, which no key of ours has).
+/// The required members of the JWK of an RSA or P-256 public key given as DER
+/// SubjectPublicKeyInfo, in lexicographic order (RFC 7638 §3.2): what the thumbprint
+/// hashes and what the key set publishes. None for other keys (and for a P-256 point in
+/// compressed form, which no key of ours has).
+pub fn jwk_members(spki_der: &[u8]) -> Option<Vec<(&'static str, String)>> {
+    let b64 = |bytes: &[u8]| URL_SAFE_NO_PAD.encode(bytes);
+    Some(match decode_public_key(spki_der)? {
+        PublicKeyParts::Rsa { modulus, exponent } => vec![
+            ("e", b64(exponent)),
+            ("kty", "RSA".into()),
+            ("n", b64(modulus)),
+        ],
+        PublicKeyParts::P256 { x, y } => vec![
+            ("crv", "P-256".into()),
+            ("kty", "EC".into()),
+            ("x", b64(x)),
+            ("y", b64(y)),
+        ],
+    })
+}
+
+/// The RFC 7638 JWK thumbprint (SHA-256, base64url) of `jwk_members`: how registry 3.x
+/// names keys.
+pub fn thumbprint_of(members: &[(&'static str, String)]) -> String {
+    // No whitespace; every value is base64url or a fixed name, so nothing to escape.
+    let body: Vec<String> = members
+        .iter()
+        .map(|(name, value)| format!(r#""{name}":"{value}""#))
+        .collect();
+    let canonical = format!("{{{}}}", body.join(","));
+    URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes()))
+}
+
+/// The RFC 7638 JWK thumbprint of an RSA or P-256 public key given as DER
+/// SubjectPublicKeyInfo (what the tests check against RFC 7638's example).
+#[cfg(test)]
 pub fn jwk_thumbprint(spki_der: &[u8]) -> Option<String> {
-    // Members in lexicographic order, no whitespace (RFC 7638 §3.2); every value is
-    // base64url or a fixed name, so no JSON escaping is needed.
-    let canonical = match decode_public_key(spki_der)? {
-        PublicKeyParts::Rsa { modulus, exponent } => format!(
-            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
-            URL_SAFE_NO_PAD.encode(exponent),
-            URL_SAFE_NO_PAD.encode(modulus)
-        ),
-        PublicKeyParts::P256 { x, y } => format!(
-            r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
-            URL_SAFE_NO_PAD.encode(x),
-            URL_SAFE_NO_PAD.encode(y)
-        ),
-    };
-    Some(URL_SAFE_NO_PAD.encode(digest(&SHA256, canonical.as_bytes())))
+    jwk_members(spki_der).map(|m| thumbprint_of(&m))
 }
 
 #[cfg(test)]

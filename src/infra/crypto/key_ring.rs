@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use super::algorithm::KeyAlgorithm;
 use super::error::{io_err, KeyError};
 use super::files::{create_dirs, write_replace};
-use super::key_id::{jwk_thumbprint, libtrust_kid};
+use super::key_id::{jwk_members, libtrust_kid, thumbprint_of};
 use super::pem::{self, describe_pem_error};
 use super::private_key::PrivateKey;
 use super::x509::{certificate_not_after, certificate_spki, same_public_key};
@@ -27,6 +27,9 @@ pub struct RingKey {
     cert_der: Vec<u8>,
     spki_der: Vec<u8>,
     kid: String,
+    /// The public half's JWK members (RFC 7638 order) and their thumbprint, made once.
+    jwk_members: Vec<(&'static str, String)>,
+    thumbprint: String,
     /// The certificate's notAfter, Unix seconds.
     not_after: u64,
 }
@@ -52,6 +55,8 @@ impl RingKey {
         };
         let private = PrivateKey::from_pem(&key_pem).map_err(bad_key)?;
         let spki_der = private.spki_der().map_err(bad_key)?;
+        let jwk_members = jwk_members(&spki_der)
+            .ok_or_else(|| bad_key("not an RSA or uncompressed P-256 key".into()))?;
         let cert_pem = fs::read(&cert_path).map_err(io_err(&cert_path))?;
         let bad_cert = |reason: String| KeyError::BadCert {
             path: cert_path.clone(),
@@ -78,6 +83,8 @@ impl RingKey {
         Ok(RingKey {
             stamp: stamp.to_string(),
             kid: libtrust_kid(&spki_der),
+            thumbprint: thumbprint_of(&jwk_members),
+            jwk_members,
             not_after,
             key_path,
             cert_path,
@@ -125,8 +132,13 @@ impl RingKey {
     }
 
     /// The RFC 7638 thumbprint of the key (registry 3.x's key name).
-    pub fn jwk_thumbprint(&self) -> String {
-        jwk_thumbprint(&self.spki_der).unwrap_or_default()
+    pub fn jwk_thumbprint(&self) -> &str {
+        &self.thumbprint
+    }
+
+    /// The public half's required JWK members, in RFC 7638 order.
+    pub fn jwk_members(&self) -> &[(&'static str, String)] {
+        &self.jwk_members
     }
 
     pub fn cert_pem(&self) -> String {

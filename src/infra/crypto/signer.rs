@@ -63,21 +63,16 @@ impl Signer {
         nbf_skew: Duration,
     ) -> Result<Signer, TokenError> {
         let signing = keyring.signing_key();
-        let header = match kid_style {
-            KidStyle::Libtrust => serde_json::json!({
-                "alg": signing.algorithm().as_str(),
-                "typ": "JWT",
-                "kid": signing.kid(),
-                "x5c": [STANDARD.encode(signing.cert_der())],
-            }),
-            // No `x5c`: registry 3 would verify it against a root bundle a registry
-            // configured with `jwks` does not have, and refuse the token there.
-            KidStyle::Thumbprint => serde_json::json!({
-                "alg": signing.algorithm().as_str(),
-                "typ": "JWT",
-                "kid": signing.token_kid(kid_style),
-            }),
-        };
+        let mut header = serde_json::json!({
+            "alg": signing.algorithm().as_str(),
+            "typ": "JWT",
+            "kid": signing.token_kid(kid_style),
+        });
+        // Only with the libtrust kid: registry 3 would verify an `x5c` against a root
+        // bundle a registry configured with `jwks` does not have, and refuse the token.
+        if kid_style == KidStyle::Libtrust {
+            header["x5c"] = serde_json::json!([STANDARD.encode(signing.cert_der())]);
+        }
         let mut header_prefix = URL_SAFE_NO_PAD.encode(header.to_string());
         header_prefix.push('.');
         Ok(Signer {
@@ -94,7 +89,7 @@ impl Signer {
         &self.keyring
     }
 
-    /// The `kid` every token carries (libtrust id of the signing certificate).
+    /// The signing certificate's libtrust id (the `kid` tokens carry by default).
     #[cfg(test)]
     fn kid(&self) -> &str {
         self.keyring.signing_kid()

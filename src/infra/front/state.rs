@@ -37,10 +37,10 @@ pub struct AppState {
     /// People's sign-in with the `[[oidc.providers]]`; `None` when none is configured.
     pub people: Option<Arc<CodeFlow>>,
     /// `/.well-known/jwks.json`: every signing key's public half, rendered once at start
-    /// (keys change only with a restart).
-    pub jwks: String,
-    /// The signing key's libtrust kid and its certificate's notAfter (Unix seconds), for
-    /// `regauth_signing_key_not_after_seconds`.
+    /// (keys change only with a restart); shared, so an answer copies no bytes.
+    pub jwks: actix_web::web::Bytes,
+    /// The signing key's kid as tokens and the key set carry it (`keys.kid`) and its
+    /// certificate's notAfter (Unix seconds), for `regauth_signing_key_not_after_seconds`.
     pub signing_key: (String, u64),
 }
 
