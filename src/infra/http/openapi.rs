@@ -95,7 +95,8 @@ pub fn document() -> Document {
 pub fn document_json() -> String {
     let mut text = document()
         .to_pretty_json()
-        .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        // Never seen; still JSON (the message escaped) rather than a panic on a request.
+        .unwrap_or_else(|e| serde_json::json!({ "error": e.to_string() }).to_string());
     text.push('\n');
     text
 }
